@@ -1,0 +1,69 @@
+"""The ``keepdown`` command: one click group, one module per verb group.
+
+Verb groups register themselves in :data:`COMMAND_MODULES`; each module exposes a click
+command or group named ``command``. Errors from the one error tree become a one-line message
+on stderr and the error's exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from keepdown.errors import KeepdownError
+from keepdown.settings import load_settings
+
+__all__ = ["main"]
+
+#: Modules under keepdown.cli that each provide one verb (or verb group) as ``command``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "hash_cmd",
+)
+
+
+class KeepdownGroup(click.Group):
+    """A click group that turns keepdown errors into clean messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeepdownError as exc:
+            click.echo(f"keepdown: error: {exc.message}", err=True)
+            for key, value in exc.details.items():
+                if key != "errors":
+                    click.echo(f"  {key}: {value}", err=True)
+            for line in exc.details.get("errors", [])[:50]:
+                click.echo(f"  {line}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=KeepdownGroup)
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML settings file.")
+@click.option("--data-dir", help="Folder for the embedded database and indexes.")
+@click.option("--database-url", help="SQLAlchemy database URL (default: SQLite in the data dir).")
+@click.version_option(package_name="keepdown")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None) -> None:
+    """keepdown: find known abuse images, get them taken down, keep them down."""
+    overrides = {k: v for k, v in {"data_dir": data_dir, "database_url": database_url}.items() if v}
+    ctx.obj = load_settings(config_file=config, overrides=overrides)
+
+
+for _name in COMMAND_MODULES:
+    _module = importlib.import_module(f"keepdown.cli.{_name}")
+    cli.add_command(_module.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for the ``keepdown`` script and ``python -m keepdown``."""
+    try:
+        cli.main(args=argv, prog_name="keepdown", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""One error tree for all of keepdown.
+
+Every error keepdown raises on purpose derives from :class:`KeepdownError`. Each class knows
+the HTTP status the API answers with and the exit code the CLI ends with, so the two edges
+translate errors in one place each (``api`` and ``cli``) and never guess. Third-party errors are
+wrapped where they enter (``raise DecodeError(...) from exc``) so callers catch ours only.
+
+The tree::
+
+    KeepdownError                          500  exit 70 (EX_SOFTWARE)
+    ├── InvalidInput                       400  exit 65 (EX_DATAERR)
+    │   ├── InvalidHash                    400
+    │   ├── DecodeError                    422
+    │   │   └── ImageTooLarge              413
+    │   ├── InputTooLarge                  413
+    │   ├── ImportFormatError              400
+    │   └── SignatureError                 400
+    ├── UsageError                         400  exit 64 (EX_USAGE)
+    ├── NotFound                           404  exit 66 (EX_NOINPUT)
+    ├── Conflict                           409  exit 65
+    ├── AuthError                          401  exit 77 (EX_NOPERM)
+    │   └── Forbidden                      403
+    ├── RateLimited                        429  exit 75 (EX_TEMPFAIL)
+    ├── FetchError                         502  exit 69 (EX_UNAVAILABLE)
+    │   └── BlockedAddress                 403  (SSRF guard refused an address)
+    ├── StorageError                       503  exit 74 (EX_IOERR)
+    └── ConfigurationError                 500  exit 78 (EX_CONFIG)
+
+Exit codes follow BSD ``sysexits.h`` so shell scripts can tell bad data from a bad setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "BlockedAddress",
+    "ConfigurationError",
+    "Conflict",
+    "DecodeError",
+    "FetchError",
+    "Forbidden",
+    "ImageTooLarge",
+    "ImportFormatError",
+    "InputTooLarge",
+    "InvalidHash",
+    "InvalidInput",
+    "KeepdownError",
+    "NotFound",
+    "RateLimited",
+    "SignatureError",
+    "StorageError",
+    "UsageError",
+]
+
+
+class KeepdownError(Exception):
+    """Root of every error keepdown raises on purpose.
+
+    ``code`` is a stable machine-readable name (used in JSON error bodies); ``details`` carries
+    structured context that is safe to show to the caller (never a secret, never media).
+    """
+
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 70
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON error shape used by every API response and ``--format json`` output."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(KeepdownError):
+    """The caller gave us something we cannot use; nothing was changed."""
+
+    http_status = 400
+    exit_code = 65
+    code = "invalid_input"
+
+
+class InvalidHash(InvalidInput):
+    """A hash value has the wrong length, characters or signal type."""
+
+    code = "invalid_hash"
+
+
+class DecodeError(InvalidInput):
+    """Media bytes could not be decoded (corrupt, truncated, unsupported format)."""
+
+    http_status = 422
+    code = "decode_error"
+
+
+class ImageTooLarge(DecodeError):
+    """An image exceeds the pixel or byte limit (decompression bombs end here)."""
+
+    http_status = 413
+    code = "image_too_large"
+
+
+class InputTooLarge(InvalidInput):
+    """An upload, response or file exceeds a configured size limit."""
+
+    http_status = 413
+    code = "input_too_large"
+
+
+class ImportFormatError(InvalidInput):
+    """A bank import file has invalid lines; ``details['errors']`` lists them by line number."""
+
+    code = "import_format_error"
+
+
+class SignatureError(InvalidInput):
+    """A signed export does not verify against the given public key."""
+
+    code = "signature_error"
+
+
+class UsageError(KeepdownError):
+    """A command or request was called the wrong way (missing option, bad combination)."""
+
+    http_status = 400
+    exit_code = 64
+    code = "usage_error"
+
+
+class NotFound(KeepdownError):
+    """The named object (bank, entry, file, notice...) does not exist."""
+
+    http_status = 404
+    exit_code = 66
+    code = "not_found"
+
+
+class Conflict(KeepdownError):
+    """The request conflicts with the current state (a duplicate name, a state transition)."""
+
+    http_status = 409
+    exit_code = 65
+    code = "conflict"
+
+
+class AuthError(KeepdownError):
+    """No valid credentials: missing, wrong, expired or revoked key."""
+
+    http_status = 401
+    exit_code = 77
+    code = "unauthenticated"
+
+
+class Forbidden(AuthError):
+    """Valid credentials whose role may not do this."""
+
+    http_status = 403
+    code = "forbidden"
+
+
+class RateLimited(KeepdownError):
+    """Too many requests for this key; retry later."""
+
+    http_status = 429
+    exit_code = 75
+    code = "rate_limited"
+
+
+class FetchError(KeepdownError):
+    """A remote host could not be fetched (unreachable, timeout, bad response)."""
+
+    http_status = 502
+    exit_code = 69
+    code = "fetch_error"
+
+
+class BlockedAddress(FetchError):
+    """The SSRF guard refused an address (private, loopback, link-local, reserved...)."""
+
+    http_status = 403
+    code = "blocked_address"
+
+
+class StorageError(KeepdownError):
+    """The database could not be reached or refused an operation."""
+
+    http_status = 503
+    exit_code = 74
+    code = "storage_error"
+
+
+class ConfigurationError(KeepdownError):
+    """A setting is missing or invalid."""
+
+    http_status = 500
+    exit_code = 78
+    code = "configuration_error"

@@ -1,0 +1,149 @@
+"""Typed, frozen events: the record every figure keepdown publishes is computed from.
+
+Each step of the flow appends an event (``MatchFound``, ``NoticeSent``, ``RemovalConfirmed``...).
+An event is a frozen dataclass with a ``kind`` (its stable name, also the stats key prefix) and
+the time it happened (``at``, from the :mod:`keepdown.clock`). Sinks receive events; the
+in-memory :class:`EventLog` is the twin used by tests and single-process runs, and the storage
+layer provides a durable sink with the same interface.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+__all__ = [
+    "BankEntryAdded",
+    "BankEntryRemoved",
+    "BankImported",
+    "Event",
+    "EventLog",
+    "EventSink",
+    "MatchFound",
+    "MediaHashed",
+    "event_types",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event. ``kind`` names the event type; ``at`` is when it happened (UTC)."""
+
+    kind: ClassVar[str] = "event"
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind
+        data["at"] = self.at.isoformat()
+        return data
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+def _register(cls: type[Event]) -> type[Event]:
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every registered event type by kind (used by stores to rebuild events from rows)."""
+    return dict(_REGISTRY)
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class MediaHashed(Event):
+    """Media bytes were hashed (from an upload, a crawl or a scan)."""
+
+    kind: ClassVar[str] = "media_hashed"
+    source: str
+    sha256: str
+    pdq: str | None = None
+    quality: int | None = None
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class MatchFound(Event):
+    """Content matched a bank entry."""
+
+    kind: ClassVar[str] = "match_found"
+    bank: str
+    entry_id: int
+    signal_type: str
+    distance: int
+    variant: str = "original"
+    source: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BankEntryAdded(Event):
+    kind: ClassVar[str] = "bank_entry_added"
+    bank: str
+    signal_type: str
+    value: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BankEntryRemoved(Event):
+    kind: ClassVar[str] = "bank_entry_removed"
+    bank: str
+    signal_type: str
+    value: str
+    reason: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BankImported(Event):
+    kind: ClassVar[str] = "bank_imported"
+    bank: str
+    added: int
+    already_present: int
+    skipped_invalid: int
+    source_file: str = ""
+
+
+class EventSink(Protocol):
+    """Anything that accepts events."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+@dataclass
+class EventLog:
+    """In-memory event sink: keeps events in order, counts them by kind, notifies subscribers."""
+
+    events: list[Event] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+    _subscribers: list[Callable[[Event], None]] = field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+        self.stats[f"{event.kind}/count"] += 1
+        for subscriber in list(self._subscribers):
+            subscriber(event)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        self._subscribers.append(callback)
+
+    def of(self, cls: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def event_field_names(cls: type[Event]) -> list[str]:
+    """Field names of an event type, in declaration order (for tables and CSV)."""
+    return [f.name for f in fields(cls)]

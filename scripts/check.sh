@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every check keepdown has, in one command: install (into .venv unless KEEPDOWN_VENV says
+# otherwise), ruff lint, ruff format check, import-linter contracts, then pytest.
+# Extra arguments go to pytest, e.g. `bash scripts/check.sh -k pdq -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${KEEPDOWN_VENV:-.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q -e '.[dev]'
+bash scripts/services.sh
+echo "== ruff check"; "$venv/bin/ruff" check .
+echo "== ruff format --check"; "$venv/bin/ruff" format --check .
+echo "== import-linter"; "$venv/bin/lint-imports"
+echo "== pytest"; "$venv/bin/python" -m pytest "$@"
