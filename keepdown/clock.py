@@ -14,7 +14,9 @@ from typing import Protocol, runtime_checkable
 __all__ = ["Clock", "FrozenClock", "SystemClock", "utc"]
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     """A timezone-aware UTC datetime; a short way to write fixed times in tests and docs."""
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 

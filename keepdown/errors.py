@@ -16,14 +16,17 @@ The tree::
     │   ├── ImportFormatError              400
     │   └── SignatureError                 400
     ├── UsageError                         400  exit 64 (EX_USAGE)
+    │   └── MethodNotAllowed               405  (an API path called with the wrong HTTP method)
     ├── NotFound                           404  exit 66 (EX_NOINPUT)
     ├── Conflict                           409  exit 65
     ├── AuthError                          401  exit 77 (EX_NOPERM)
     │   └── Forbidden                      403
     ├── RateLimited                        429  exit 75 (EX_TEMPFAIL)
     ├── FetchError                         502  exit 69 (EX_UNAVAILABLE)
-    │   └── BlockedAddress                 403  (SSRF guard refused an address)
+    │   ├── BlockedAddress                 403  (SSRF guard refused an address)
+    │   └── RobotsDisallowed               403  (robots.txt forbids the URL)
     ├── StorageError                       503  exit 74 (EX_IOERR)
+    │   └── IndexFileError                 503  (a saved match index is missing or damaged)
     └── ConfigurationError                 500  exit 78 (EX_CONFIG)
 
 Exit codes follow BSD ``sysexits.h`` so shell scripts can tell bad data from a bad setting.
@@ -43,12 +46,15 @@ __all__ = [
     "Forbidden",
     "ImageTooLarge",
     "ImportFormatError",
+    "IndexFileError",
     "InputTooLarge",
     "InvalidHash",
     "InvalidInput",
     "KeepdownError",
+    "MethodNotAllowed",
     "NotFound",
     "RateLimited",
+    "RobotsDisallowed",
     "SignatureError",
     "StorageError",
     "UsageError",
@@ -134,6 +140,13 @@ class UsageError(KeepdownError):
     code = "usage_error"
 
 
+class MethodNotAllowed(UsageError):
+    """An API path exists but not for this HTTP method."""
+
+    http_status = 405
+    code = "method_not_allowed"
+
+
 class NotFound(KeepdownError):
     """The named object (bank, entry, file, notice...) does not exist."""
 
@@ -188,12 +201,25 @@ class BlockedAddress(FetchError):
     code = "blocked_address"
 
 
+class RobotsDisallowed(FetchError):
+    """robots.txt forbids the URL to keepdown's user agent (or could not be read: RFC 9309)."""
+
+    http_status = 403
+    code = "robots_disallowed"
+
+
 class StorageError(KeepdownError):
     """The database could not be reached or refused an operation."""
 
     http_status = 503
     exit_code = 74
     code = "storage_error"
+
+
+class IndexFileError(StorageError):
+    """A saved match index is missing, truncated, damaged or in an unknown format."""
+
+    code = "index_file_error"
 
 
 class ConfigurationError(KeepdownError):

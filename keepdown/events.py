@@ -24,6 +24,9 @@ __all__ = [
     "EventSink",
     "MatchFound",
     "MediaHashed",
+    "MediaSeen",
+    "PageFetched",
+    "UrlReported",
     "event_types",
 ]
 
@@ -109,6 +112,51 @@ class BankImported(Event):
     already_present: int
     skipped_invalid: int
     source_file: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class UrlReported(Event):
+    """A URL was reported for crawling (by the public, a hotline, a partner, an operator)."""
+
+    kind: ClassVar[str] = "url_reported"
+    url: str
+    reporter: str = ""
+    source: str = ""
+    crawl_id: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class PageFetched(Event):
+    """The crawler fetched a page (``status`` is the final HTTP status after redirects)."""
+
+    kind: ClassVar[str] = "page_fetched"
+    crawl_id: str
+    url: str
+    final_url: str
+    status: int
+    size: int
+    server_ip: str | None = None
+    links: int = 0
+    media: int = 0
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class MediaSeen(Event):
+    """The crawler hashed a piece of media seen on a page (a sighting, before matching)."""
+
+    kind: ClassVar[str] = "media_seen"
+    crawl_id: str
+    page_url: str
+    media_url: str
+    sha256: str
+    pdq: str | None = None
+    size: int = 0
+    content_type: str = ""
+    server_ip: str | None = None
+    archive_member: str = ""
 
 
 class EventSink(Protocol):

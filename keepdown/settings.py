@@ -76,34 +76,260 @@ MiB = 1024 * 1024
 
 SETTINGS: tuple[Setting, ...] = (
     # --- where things live ---
-    Setting("data_dir", str, "~/.local/share/keepdown",
-            "Folder for the embedded database, saved indexes and signing keys."),
-    Setting("database_url", str, "",
-            "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/keepdown.sqlite3. "
-            "Use postgresql+psycopg://... for PostgreSQL."),
+    Setting(
+        "data_dir",
+        str,
+        "~/.local/share/keepdown",
+        "Folder for the embedded database, saved indexes and signing keys.",
+    ),
+    Setting(
+        "database_url",
+        str,
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/keepdown.sqlite3. "
+        "Use postgresql+psycopg://... for PostgreSQL.",
+    ),
     # --- hashing ---
-    Setting("max_image_bytes", int, 50 * MiB,
-            "Largest image file keepdown will decode, in bytes."),
-    Setting("max_image_pixels", int, 100_000_000,
-            "Largest image, in pixels (width x height), keepdown will decode; larger is refused "
-            "before any pixel is allocated (decompression bombs)."),
-    Setting("max_gif_frames", int, 500,
-            "Most frames hashed from one animated image when every frame is asked for."),
-    Setting("pdq_quality_floor", int, 50,
-            "PDQ hashes with a quality below this are not matched (the reference recommends 50)."),
-    Setting("hash_mode", str, "exact",
-            "Default PDQ mode for scanning: 'exact' (bit-identical to the reference) or 'fast' "
-            "(reduced-scale JPEG decode). Bank entries are always hashed in exact mode."),
-    Setting("apply_exif_orientation", bool, False,
-            "Rotate images by their EXIF orientation before hashing. Off by default, as the "
-            "reference does not, so hashes agree with existing hash lists."),
+    Setting("max_image_bytes", int, 50 * MiB, "Largest image file keepdown will decode, in bytes."),
+    Setting(
+        "max_image_pixels",
+        int,
+        100_000_000,
+        "Largest image, in pixels (width x height), keepdown will decode; larger is refused "
+        "before any pixel is allocated (decompression bombs).",
+    ),
+    Setting(
+        "max_gif_frames",
+        int,
+        500,
+        "Most frames hashed from one animated image when every frame is asked for.",
+    ),
+    Setting(
+        "pdq_quality_floor",
+        int,
+        50,
+        "PDQ hashes with a quality below this are not matched (the reference recommends 50).",
+    ),
+    Setting(
+        "hash_mode",
+        str,
+        "exact",
+        "Default PDQ mode for scanning: 'exact' (bit-identical to the reference) or 'fast' "
+        "(reduced-scale JPEG decode). Bank entries are always hashed in exact mode.",
+    ),
+    Setting(
+        "apply_exif_orientation",
+        bool,
+        False,
+        "Rotate images by their EXIF orientation before hashing. Off by default, as the "
+        "reference does not, so hashes agree with existing hash lists.",
+    ),
     # --- matching ---
-    Setting("pdq_match_threshold", int, 31,
-            "Default largest Hamming distance at which two PDQ hashes match (per bank overridable)."),
-    Setting("match_dihedral", bool, True,
-            "Also match the 8 rotations and mirrors of each image's PDQ hash."),
-    Setting("index_dir", str, "",
-            "Folder for saved match indexes; empty means <data_dir>/index."),
+    Setting(
+        "pdq_match_threshold",
+        int,
+        31,
+        "Default largest Hamming distance at which two PDQ hashes match (per bank overridable).",
+    ),
+    Setting(
+        "match_dihedral",
+        bool,
+        True,
+        "Also match the 8 rotations and mirrors of each image's PDQ hash.",
+    ),
+    Setting("index_dir", str, "", "Folder for saved match indexes; empty means <data_dir>/index."),
+    # --- crawler ---
+    Setting(
+        "crawl_allowed_networks",
+        tuple,
+        (),
+        "Networks (CIDR, comma-separated) the crawler may connect to although they are not "
+        "public. Empty: private, loopback, link-local, CGNAT, multicast, reserved refused.",
+    ),
+    Setting(
+        "crawl_user_agent",
+        str,
+        "keepdown-crawler/0.1 (+https://github.com/keepdown/keepdown)",
+        "User-Agent sent by the crawler, and the agent name matched in robots.txt.",
+    ),
+    Setting(
+        "crawl_respect_robots",
+        bool,
+        True,
+        "Honour robots.txt. Turn off only where a legal mandate covers the crawl.",
+    ),
+    Setting("crawl_http2", bool, True, "Offer HTTP/2 (via TLS ALPN) as well as HTTP/1.1."),
+    Setting(
+        "crawl_max_page_bytes",
+        int,
+        5 * MiB,
+        "Largest HTML page read; the rest of a larger page is ignored.",
+    ),
+    Setting(
+        "crawl_max_media_bytes",
+        int,
+        50 * MiB,
+        "Largest media file or archive downloaded; larger responses are cut and not hashed.",
+    ),
+    Setting(
+        "crawl_timeout_seconds",
+        float,
+        20.0,
+        "Connect / read / write timeout of one network operation.",
+    ),
+    Setting(
+        "crawl_max_fetch_seconds",
+        float,
+        120.0,
+        "Longest one response may take in total (stops slow-drip servers).",
+    ),
+    Setting(
+        "crawl_max_redirects",
+        int,
+        5,
+        "Most redirects followed from one URL; the SSRF guard checks every hop.",
+    ),
+    Setting(
+        "crawl_max_retries", int, 2, "Retries of one request after a 429, a 5xx or a network error."
+    ),
+    Setting(
+        "crawl_retry_backoff_seconds",
+        float,
+        1.0,
+        "First retry delay; doubles with each retry (a Retry-After header wins if longer).",
+    ),
+    Setting(
+        "crawl_max_retry_after_seconds",
+        float,
+        120.0,
+        "Longest Retry-After waited for in place; a longer one puts the URL back in the "
+        "frontier for later.",
+    ),
+    Setting(
+        "crawl_concurrency",
+        int,
+        16,
+        "Requests in flight at once across all hosts, per crawler process.",
+    ),
+    Setting("crawl_per_host_concurrency", int, 2, "Requests in flight at once to one host."),
+    Setting(
+        "crawl_per_host_delay_seconds",
+        float,
+        1.0,
+        "Least time between the starts of two requests to one host.",
+    ),
+    Setting(
+        "crawl_max_depth", int, 5, "Most links followed from a seed URL (the seed is depth 0)."
+    ),
+    Setting("crawl_max_pages", int, 10_000, "Most pages fetched in one crawl."),
+    Setting(
+        "crawl_max_bytes",
+        int,
+        2048 * MiB,
+        "Most bytes downloaded in one crawl (pages, media and archives).",
+    ),
+    Setting(
+        "crawl_same_site",
+        bool,
+        True,
+        "Follow links only within the seed's site (its host, www. twin and subdomains).",
+    ),
+    Setting(
+        "crawl_lease_seconds",
+        float,
+        300.0,
+        "How long a crawler holds a URL; a lease that expires (crashed worker) returns the "
+        "URL to the frontier.",
+    ),
+    Setting(
+        "crawl_max_attempts",
+        int,
+        3,
+        "Times a URL is tried (across restarts and Retry-After waits) before it is failed.",
+    ),
+    Setting(
+        "crawl_max_zip_entries",
+        int,
+        1000,
+        "Most entries read from one ZIP archive; an archive with more is refused.",
+    ),
+    Setting(
+        "crawl_max_zip_bytes",
+        int,
+        200 * MiB,
+        "Most uncompressed bytes read from one ZIP archive; a larger one is refused.",
+    ),
+    Setting(
+        "crawl_max_zip_ratio",
+        int,
+        200,
+        "Largest compression ratio of a ZIP entry; a higher one is a zip bomb and refused.",
+    ),
+    Setting(
+        "crawl_media_cache_entries",
+        int,
+        10_000,
+        "Media URLs whose hashes a crawl run remembers, so media shown on many pages is "
+        "fetched once (0: fetch it for every page).",
+    ),
+    # --- HTTP API (keepdown serve) ---
+    Setting(
+        "api_host",
+        str,
+        "127.0.0.1",
+        "Address `keepdown serve` listens on (loopback by default; 0.0.0.0 for all).",
+    ),
+    Setting("api_port", int, 8000, "TCP port `keepdown serve` listens on."),
+    Setting(
+        "max_upload_bytes",
+        int,
+        50 * MiB,
+        "Largest request body the API reads (uploads, imports); larger gets 413.",
+    ),
+    Setting("match_batch_max", int, 1000, "Most hashes one batch match request may carry."),
+    Setting(
+        "rate_limit_admin",
+        str,
+        "600/minute",
+        "Requests an admin key may make (`limits` notation, e.g. '600/minute'; '' = none).",
+    ),
+    Setting("rate_limit_analyst", str, "1200/minute", "Requests an analyst key may make."),
+    Setting(
+        "rate_limit_platform",
+        str,
+        "600000/minute",
+        "Requests a platform (hash and match) key may make.",
+    ),
+    Setting("rate_limit_provider", str, "120/minute", "Requests a provider key may make."),
+    Setting("rate_limit_regulator", str, "120/minute", "Requests a regulator key may make."),
+    Setting(
+        "rate_limit_storage_url",
+        str,
+        "",
+        "Where rate-limit counters live: '' keeps them in memory (one process); "
+        "redis://host:6379/0 shares them between API replicas.",
+    ),
+    Setting(
+        "index_refresh_seconds",
+        float,
+        2.0,
+        "How often the API checks the banks for changes and updates its match index.",
+    ),
+    Setting(
+        "auth_cache_seconds",
+        float,
+        5.0,
+        "How long the API caches a looked-up key; a revocation made in another process "
+        "takes effect within this time.",
+    ),
+    Setting(
+        "metrics_token_env",
+        str,
+        "",
+        "Name of an environment variable holding a bearer token for /metrics; "
+        "empty means /metrics is public (it carries only counts, never bank contents).",
+        secret=True,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -130,9 +356,13 @@ class Settings:
 
     def as_dict(self, *, redact: bool = True) -> dict[str, Any]:
         """All values; secret settings are shown as the variable they name, never resolved."""
-        return dict(self._values) if not redact else {
-            k: (f"${{{v}}}" if _BY_NAME[k].secret and v else v) for k, v in self._values.items()
-        }
+        return (
+            dict(self._values)
+            if not redact
+            else {
+                k: (f"${{{v}}}" if _BY_NAME[k].secret and v else v) for k, v in self._values.items()
+            }
+        )
 
     def secret(self, name: str) -> str | None:
         """Resolve a secret setting: read the environment variable it names."""

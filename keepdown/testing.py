@@ -40,12 +40,14 @@ def synthetic_image_array(seed: int, width: int = 640, height: int = 480) -> np.
     img = np.empty((height, width, 3), np.float32)
     for c in range(3):
         a, b, f1, f2, p = rng.uniform(-1, 1, 5)
-        img[..., c] = 128 + 60 * a * xs + 60 * b * ys + 40 * np.sin(6 * f1 * xs + 5 * f2 * ys + 3 * p)
+        img[..., c] = (
+            128 + 60 * a * xs + 60 * b * ys + 40 * np.sin(6 * f1 * xs + 5 * f2 * ys + 3 * p)
+        )
     for _ in range(int(rng.integers(3, 8))):
         cx, cy = rng.uniform(0, 1, 2)
         r = rng.uniform(0.05, 0.3)
         colour = rng.uniform(0, 255, 3)
-        mask = np.exp(-(((xs - cx) ** 2 + (ys - cy) ** 2) / (r * r)) ** 2)
+        mask = np.exp(-((((xs - cx) ** 2 + (ys - cy) ** 2) / (r * r)) ** 2))
         img = img * (1 - mask[..., None]) + colour * mask[..., None]
     img += rng.normal(0, 6, (height, width, 1)).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8)

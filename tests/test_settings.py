@@ -21,7 +21,9 @@ def test_every_setting_has_help_and_a_unique_name():
 
 
 def test_environment_overrides_default_and_is_typed():
-    s = load_settings(environ={"KEEPDOWN_MAX_IMAGE_PIXELS": "1_000", "KEEPDOWN_MATCH_DIHEDRAL": "no"})
+    s = load_settings(
+        environ={"KEEPDOWN_MAX_IMAGE_PIXELS": "1_000", "KEEPDOWN_MATCH_DIHEDRAL": "no"}
+    )
     assert s.max_image_pixels == 1000
     assert s.match_dihedral is False
 

@@ -20,6 +20,11 @@ __all__ = ["main"]
 #: Modules under keepdown.cli that each provide one verb (or verb group) as ``command``.
 COMMAND_MODULES: tuple[str, ...] = (
     "hash_cmd",
+    "bank_cmd",
+    "db_cmd",
+    "serve_cmd",
+    "org_cmd",
+    "key_cmd",
 )
 
 
@@ -45,7 +50,9 @@ class KeepdownGroup(click.Group):
 @click.option("--database-url", help="SQLAlchemy database URL (default: SQLite in the data dir).")
 @click.version_option(package_name="keepdown")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None) -> None:
+def cli(
+    ctx: click.Context, config: str | None, data_dir: str | None, database_url: str | None
+) -> None:
     """keepdown: find known abuse images, get them taken down, keep them down."""
     overrides = {k: v for k, v in {"data_dir": data_dir, "database_url": database_url}.items() if v}
     ctx.obj = load_settings(config_file=config, overrides=overrides)

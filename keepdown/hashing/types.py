@@ -57,6 +57,11 @@ class HashValue:
 
     @classmethod
     def from_hex(cls, value: str) -> HashValue:
+        if not isinstance(value, str):
+            raise InvalidHash(
+                f"{cls.signal_type} hash must be a hex string, got {type(value).__name__}",
+                signal_type=str(cls.signal_type),
+            )
         text = value.strip().lower()
         want = cls.n_bytes * 2
         if len(text) != want:
@@ -136,7 +141,7 @@ class PdqHash(HashValue):
     def from_base64(cls, value: str) -> PdqHash:
         """PDQ hash from base64 (the form C3P's Shield API sends in ``/v1/pdq/``)."""
         try:
-            raw = base64.b64decode(value, validate=True)
+            raw = base64.b64decode(value.strip(), validate=True)
         except (ValueError, TypeError) as exc:
             raise InvalidHash("PDQ hash is not valid base64", value=value[:80]) from exc
         return cls(raw)
@@ -157,12 +162,15 @@ _TYPES: dict[SignalType, type[HashValue]] = {
 def hash_type(signal_type: str | SignalType) -> type[HashValue]:
     """The value type for a signal type name (``'pdq'``, ``'md5'``...)."""
     try:
-        return _TYPES[SignalType(str(signal_type).lower())]
-    except (ValueError, KeyError):
+        known = SignalType(str(signal_type).lower())
+    except ValueError:
         raise InvalidHash(
             f"unknown signal type {signal_type!r}; expected one of "
             + ", ".join(t.value for t in _TYPES),
         ) from None
+    if known not in _TYPES:
+        raise InvalidHash(f"signal type {known} has no single hash value (it is a list per video)")
+    return _TYPES[known]
 
 
 def parse_hash(signal_type: str | SignalType, value: str) -> HashValue:

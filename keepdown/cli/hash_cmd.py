@@ -1,0 +1,206 @@
+"""``keepdown hash PATH...``: print the hashes of files, folders and standard input.
+
+Steps:
+
+1. Expand the arguments: a file as given, a folder walked recursively (sorted, symlinked
+   folders not followed, only regular files), ``-`` for standard input.
+2. Hash each input with :func:`keepdown.hashing.hash_file`: exact hashes always, PDQ when the
+   input decodes as an image.
+3. Print records to stdout as they are made, in ``--format`` text, jsonl or csv.
+4. On stderr, list every input that failed (unreadable, or not decodable as an image) with
+   its reason, and exit 65 (EX_DATAERR) if there was any. Successes are printed regardless.
+
+Text format, one line per input, space-separated, the path last (it may contain spaces)::
+
+    <pdq hex or -> <quality or -> <sha256 hex> <path>
+
+``--dihedral`` adds a line per rotation or mirror with ``#<variant>`` after the path, and
+``--all-frames`` a line per later frame with ``#frame<N>``, so ``grep`` on a path finds all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from tqdm import tqdm
+
+from keepdown.errors import ConfigurationError, InvalidInput, KeepdownError, NotFound
+from keepdown.hashing import HashResult, hash_file
+from keepdown.settings import Settings
+
+__all__ = ["command"]
+
+#: Above this many inputs a progress bar is shown on stderr when it is a terminal.
+PROGRESS_MIN_FILES = 20
+STDIN = "-"
+CSV_COLUMNS = (
+    "path", "variant", "pdq", "quality", "sha256", "sha1", "md5", "size_bytes",
+    "media_type", "width", "height", "mode", "error",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input: a path, standard input (``path`` None), or one that failed to be found."""
+
+    label: str
+    path: Path | None = None
+    error: KeepdownError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    label: str
+    error: KeepdownError
+
+
+@click.command("hash")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "jsonl", "csv"]), default="text",
+    show_default=True, help="Output format.",
+)  # fmt: skip
+@click.option("--dihedral", is_flag=True, help="Also print the 8 rotations and mirrors' PDQ.")
+@click.option(
+    "--mode", type=click.Choice(["exact", "fast"]), default=None,
+    help="PDQ mode (default: the hash_mode setting). Bank entries always use exact.",
+)  # fmt: skip
+@click.option("--all-frames", is_flag=True, help="PDQ of every frame of animated images.")
+@click.option(
+    "--progress/--no-progress", default=None,
+    help=f"Progress bar on stderr (default: when stderr is a terminal and over "
+    f"{PROGRESS_MIN_FILES} inputs).",
+)  # fmt: skip
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    dihedral: bool,
+    mode: str | None,
+    all_frames: bool,
+    progress: bool | None,
+) -> None:
+    """Hash files, folders (recursively) and '-' (standard input)."""
+    settings: Settings = ctx.obj
+    mode = mode or settings.hash_mode
+    if mode not in ("exact", "fast"):
+        raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
+    inputs = list(_expand(paths))
+    if progress is None:
+        progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
+    writer = _Writer(fmt, sys.stdout)
+    options = {"settings": settings, "mode": mode, "dihedral": dihedral, "all_frames": all_frames}
+    failures: list[Failure] = []
+    for item in tqdm(inputs, disable=not progress, file=sys.stderr, unit="file"):
+        try:
+            result = _hash_one(item, options)
+        except (InvalidInput, NotFound) as exc:  # anything else is not this input's fault
+            failures.append(Failure(item.label, exc))
+            writer.failure(item.label, exc)
+            continue
+        writer.result(item.label, result)
+        if result.pdq_error is not None:
+            failures.append(Failure(item.label, result.pdq_error))
+    sys.stdout.flush()
+    if failures:
+        _summarise(failures, len(inputs))
+        ctx.exit(65)
+
+
+def _hash_one(item: Input, options: dict[str, Any]) -> HashResult:
+    """Step 2 for one input."""
+    if item.error is not None:
+        raise item.error
+    return hash_file(sys.stdin.buffer if item.path is None else item.path, **options)
+
+
+def _expand(paths: tuple[str, ...]) -> Iterator[Input]:
+    """Step 1, in argument order; a missing path is an input that failed."""
+    for arg in paths:
+        if arg == STDIN:
+            yield Input(STDIN)
+        elif os.path.isdir(arg):
+            yield from _walk(arg)
+        elif os.path.lexists(arg):
+            yield Input(arg, Path(arg))
+        else:
+            yield Input(arg, error=NotFound(f"no such file or folder: {arg}"))
+
+
+def _walk(top: str) -> Iterator[Input]:
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(top, onerror=errors.append):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):  # skips FIFOs and sockets, which would block or fail
+                yield Input(path, Path(path))
+    for exc in errors:
+        yield Input(str(exc.filename), error=NotFound(f"cannot list folder: {exc.strerror}"))
+
+
+class _Writer:
+    """Step 3: one record per input in the chosen format."""
+
+    def __init__(self, fmt: str, out: TextIO) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        if self.csv:
+            self.csv.writerow(CSV_COLUMNS)
+
+    def result(self, label: str, result: HashResult) -> None:
+        if self.fmt == "jsonl":
+            self.out.write(json.dumps({"path": label, **result.to_dict()}) + "\n")
+            return
+        for variant, pdq, quality in _variants(result):
+            if self.csv:
+                self.csv.writerow(_csv_row(label, variant, pdq, quality, result))
+            else:
+                suffix = f"#{variant}" if variant else ""
+                q = "-" if quality is None else quality
+                self.out.write(f"{pdq or '-'} {q} {result.sha256} {label}{suffix}\n")
+
+    def failure(self, label: str, error: KeepdownError) -> None:
+        """Unreadable inputs have no hashes: only jsonl carries a record for them."""
+        if self.fmt == "jsonl":
+            self.out.write(json.dumps({"path": label, "error": error.to_dict()}) + "\n")
+
+
+def _variants(result: HashResult) -> Iterator[tuple[str, str | None, int | None]]:
+    """(variant, pdq hex, quality): the image itself, then rotations, then later frames."""
+    yield "", result.pdq.hex if result.pdq else None, result.quality
+    for name, variant in (result.dihedral or {}).items():
+        if name != "original":
+            yield name, variant.hash.hex, variant.quality
+    for index, frame in enumerate(result.frames or ()):
+        if index:
+            yield f"frame{index}", frame.hash.hex, frame.quality
+
+
+def _csv_row(
+    label: str, variant: str, pdq: str | None, quality: int | None, result: HashResult
+) -> list[object]:
+    error = result.pdq_error
+    return [
+        label, variant, pdq or "", "" if quality is None else quality,
+        result.sha256.hex, result.sha1.hex, result.md5.hex, result.size_bytes,
+        result.media_type or "", result.width or "", result.height or "", result.mode,
+        f"{error.code}: {error.message}" if error else "",
+    ]  # fmt: skip
+
+
+def _summarise(failures: list[Failure], total: int) -> None:
+    """Step 4: every failed input with its reason, on stderr."""
+    click.echo(f"keepdown hash: {len(failures)} of {total} inputs failed:", err=True)
+    for failure in failures:
+        click.echo(f"  {failure.label}: {failure.error.code}: {failure.error.message}", err=True)
