@@ -1,0 +1,174 @@
+"""Matching: (content hashes, index snapshot, bank policies) -> matches. A pure function.
+
+Steps of :func:`match_hashes`:
+1. exact hashes (MD5, SHA-1, SHA-256) are looked up for equality: ``match_type='exact'``;
+2. the PDQ hash (and its dihedral variants, when given) is skipped when its quality is below
+   the floor; otherwise the index is asked once, at the largest threshold of any enabled bank;
+3. each hit is kept only if its bank is known and enabled and the distance is within that
+   bank's own threshold for PDQ: ``match_type='near'`` (even at distance 0: equal PDQ hashes
+   are not proof of equal files, so a person looks unless the caller's policy says otherwise).
+
+:func:`verdict` turns the matches into what to do next: act on an exact match in a trusted
+bank, send anything else that matched to review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from keepdown.errors import InvalidHash
+from keepdown.hashing.types import Md5, PdqHash, Sha1, Sha256, SignalType
+from keepdown.index.snapshot import IndexSnapshot
+
+__all__ = [
+    "BankPolicy",
+    "ContentHashes",
+    "Match",
+    "Verdict",
+    "match_hashes",
+    "verdict",
+]
+
+MatchType = Literal["exact", "near"]
+
+
+@runtime_checkable
+class BankPolicy(Protocol):
+    """What matching needs to know about a bank (``keepdown.banks.Bank`` satisfies it)."""
+
+    id: int
+    name: str
+    enabled: bool
+
+    @property
+    def trusted(self) -> bool: ...
+
+    def threshold(self, signal_type: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContentHashes:
+    """The hashes of one piece of media, as plain values."""
+
+    pdq: PdqHash | None = None
+    quality: int | None = None
+    dihedral: Mapping[str, PdqHash] | None = None
+    md5: Md5 | None = None
+    sha1: Sha1 | None = None
+    sha256: Sha256 | None = None
+
+    @classmethod
+    def from_result(cls, result: Any) -> ContentHashes:
+        """From a ``keepdown.hashing.HashResult`` (or anything with the same attributes).
+
+        Dihedral values may be ``PdqHash`` or results carrying one in ``.hash``.
+        """
+        dihedral = getattr(result, "dihedral", None)
+        if dihedral is not None:
+            dihedral = {
+                str(k): v if isinstance(v, PdqHash) else v.hash for k, v in dihedral.items()
+            }
+        return cls(
+            pdq=getattr(result, "pdq", None),
+            quality=getattr(result, "quality", None),
+            dihedral=dihedral,
+            md5=getattr(result, "md5", None),
+            sha1=getattr(result, "sha1", None),
+            sha256=getattr(result, "sha256", None),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One bank entry the content matched, with how."""
+
+    entry_id: int
+    bank_id: int
+    signal_type: SignalType
+    distance: int
+    variant: str | None
+    match_type: MatchType
+
+
+class Verdict(StrEnum):
+    """What the matches call for."""
+
+    CONFIRMED = "confirmed"  # an exact match on a trusted bank
+    REVIEW = "review"  # something matched; a person decides
+    NO_MATCH = "no_match"
+
+
+def match_hashes(
+    hashes: ContentHashes,
+    snapshot: IndexSnapshot,
+    banks: Mapping[int, BankPolicy] | Iterable[BankPolicy],
+    *,
+    quality_floor: int = PdqHash.QUALITY_FLOOR,
+) -> list[Match]:
+    """Every match of ``hashes`` in ``snapshot`` allowed by ``banks`` (see the module steps).
+
+    Entries of banks absent from ``banks`` or disabled are never reported. A PDQ hash with an
+    unknown quality (``None``) is matched: hash lists imported from elsewhere carry none.
+    """
+    policies = banks if isinstance(banks, Mapping) else {b.id: b for b in banks}
+    live = {bank_id: b for bank_id, b in policies.items() if b.enabled}
+    matches = _exact_matches(hashes, snapshot, live)
+    matches.extend(_pdq_matches(hashes, snapshot, live, quality_floor))
+    return sorted(matches, key=lambda m: (m.match_type != "exact", m.distance, m.entry_id))
+
+
+def _exact_matches(
+    hashes: ContentHashes, snapshot: IndexSnapshot, live: Mapping[int, BankPolicy]
+) -> list[Match]:
+    out = []
+    for value in (hashes.md5, hashes.sha1, hashes.sha256):
+        if value is None:
+            continue
+        for hit in snapshot.query_exact(value):
+            if hit.bank_id in live:
+                out.append(Match(hit.entry_id, hit.bank_id, value.signal_type, 0, None, "exact"))
+    return out
+
+
+def _pdq_matches(
+    hashes: ContentHashes,
+    snapshot: IndexSnapshot,
+    live: Mapping[int, BankPolicy],
+    quality_floor: int,
+) -> list[Match]:
+    variants = _variants(hashes)
+    if not variants or (hashes.quality is not None and hashes.quality < quality_floor):
+        return []
+    limits = {bank_id: int(b.threshold(SignalType.PDQ)) for bank_id, b in live.items()}
+    limits = {bank_id: t for bank_id, t in limits.items() if t >= 0}
+    if not limits:
+        return []
+    hits = snapshot.query_pdq(variants, max(limits.values()))
+    return [
+        Match(h.entry_id, h.bank_id, SignalType.PDQ, h.distance, h.variant, "near")
+        for h in hits
+        if h.bank_id in limits and h.distance <= limits[h.bank_id]
+    ]
+
+
+def _variants(hashes: ContentHashes) -> dict[str, PdqHash]:
+    variants: dict[str, PdqHash] = {}
+    if hashes.pdq is not None:
+        variants["original"] = hashes.pdq
+    for name, value in (hashes.dihedral or {}).items():
+        if not isinstance(value, PdqHash):
+            raise InvalidHash(f"dihedral variant {name!r} is not a PDQ hash")
+        if name not in variants and value not in variants.values():
+            variants[name] = value
+    return variants
+
+
+def verdict(matches: Iterable[Match], banks: Mapping[int, BankPolicy]) -> Verdict:
+    """CONFIRMED for an exact match in a trusted bank, REVIEW for any other match."""
+    found = list(matches)
+    if any(m.match_type == "exact" and banks[m.bank_id].trusted for m in found):
+        return Verdict.CONFIRMED
+    return Verdict.REVIEW if found else Verdict.NO_MATCH
