@@ -1,0 +1,238 @@
+"""Banks and their entries, as plain frozen values, and the store protocol the service uses.
+
+A :class:`Bank` is a named list of hashes from one source, with a default classification, a
+trust level and per-signal-type match thresholds. An :class:`Entry` is one hash in a bank with
+its provenance; removing it leaves a :class:`Tombstone` (the row stays, marked removed, so
+exports tell peers about the removal and a re-import cannot silently bring it back).
+
+:class:`BankStore` is what :mod:`keepdown.banks.service` needs from storage; ``keepdown.storage``
+implements it (this package never imports storage). ``Bank`` has ``id``, ``name``, ``enabled``,
+``trusted`` and ``threshold()``, so it satisfies the matching layer's bank policy structurally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from keepdown.banks.classification import Classification
+from keepdown.banks.records import EntryRecord, LineError
+from keepdown.hashing.types import PdqHash, SignalType
+
+__all__ = [
+    "Bank",
+    "BankSpec",
+    "BankStore",
+    "Entry",
+    "ImportFile",
+    "ImportResult",
+    "ImportRun",
+    "RemovalReason",
+    "Tombstone",
+    "TrustLevel",
+]
+
+#: Signal types matched by distance; every other type matches exactly (threshold 0).
+DISTANCE_SIGNALS = frozenset({SignalType.PDQ, SignalType.VPDQ})
+
+
+class TrustLevel(StrEnum):
+    """How far a bank's matches are believed without an analyst."""
+
+    #: Every match goes to human review first.
+    REVIEW = "review"
+    #: An exact match may act (e.g. a notice) without review; near matches are still reviewed.
+    AUTO = "auto"
+
+
+class RemovalReason(StrEnum):
+    """Why an entry was removed from a bank (kept on its tombstone)."""
+
+    FALSE_POSITIVE = "false-positive"
+    SOURCE_WITHDREW = "source-withdrew"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class BankSpec:
+    """What a new bank is made from (before it has an id)."""
+
+    name: str
+    owner: str
+    source: str = ""
+    source_terms: str = ""
+    classification: Classification | None = None
+    default_label: str | None = None
+    trust: TrustLevel = TrustLevel.REVIEW
+    thresholds: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A stored bank. ``thresholds`` holds only the per-bank overrides."""
+
+    id: int
+    name: str
+    owner: str
+    source: str
+    source_terms: str
+    classification: Classification | None
+    default_label: str | None
+    trust: TrustLevel
+    thresholds: Mapping[str, int]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    #: The distance threshold for PDQ-like signals when the bank sets none (a setting).
+    default_pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD
+
+    @property
+    def trusted(self) -> bool:
+        """True when an exact match on this bank may act without review."""
+        return self.trust is TrustLevel.AUTO
+
+    def threshold(self, signal_type: str) -> int:
+        """Largest distance at which a hash of ``signal_type`` matches this bank's entries."""
+        if signal_type in self.thresholds:
+            return self.thresholds[signal_type]
+        return self.default_pdq_threshold if signal_type in DISTANCE_SIGNALS else 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One hash in a bank, with its provenance; ``removed_at`` set means it is a tombstone."""
+
+    id: int
+    bank_id: int
+    signal_type: SignalType
+    value: str
+    source_label: str | None
+    classification: Classification | None
+    source_id: str | None
+    notes: str | None
+    added_at: datetime
+    removed_at: datetime | None = None
+    removal_reason: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    def to_record(self) -> EntryRecord:
+        """The entry as an export line (tombstones included, marked ``removed``)."""
+        return EntryRecord(
+            signal_type=self.signal_type,
+            value=self.value,
+            source_label=self.source_label,
+            classification=self.classification,
+            source_id=self.source_id,
+            notes=self.notes,
+            added_at=self.added_at,
+            removed=self.removed,
+            removal_reason=self.removal_reason,
+        )
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What removing an entry leaves behind."""
+
+    entry_id: int
+    bank: str
+    signal_type: SignalType
+    value: str
+    removed_at: datetime
+    reason: RemovalReason
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """Where an import's lines came from (kept in the imports table)."""
+
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did. ``notes`` are line-level remarks that did not refuse the import."""
+
+    import_id: int
+    lines: int = 0
+    added: int = 0
+    already_present: int = 0
+    invalid: int = 0
+    restored: int = 0
+    kept_removed: int = 0
+    removed: int = 0
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One recorded import attempt. ``running`` with no process behind it was interrupted:
+    nothing from it landed (the whole import is one transaction)."""
+
+    id: int
+    file_name: str
+    sha256: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    lines: int
+    added: int
+    already_present: int
+    invalid: int
+    restored: int
+    kept_removed: int
+    removed: int
+
+
+class BankStore(Protocol):
+    """Persistence for banks and entries (implemented by ``keepdown.storage``)."""
+
+    def create_bank(self, spec: BankSpec, now: datetime) -> Bank:
+        """Store a new bank (creating its owner organisation if needed); Conflict if taken."""
+        ...
+
+    def get_bank(self, name: str) -> Bank:
+        """The bank called ``name``; NotFound otherwise."""
+        ...
+
+    def list_banks(self) -> list[Bank]: ...
+
+    def set_enabled(self, name: str, enabled: bool, now: datetime) -> Bank: ...
+
+    def entry_counts(self, bank_id: int) -> dict[str, dict[str, int]]:
+        """{signal type: {"active": n, "removed": m}} for one bank."""
+        ...
+
+    def import_entries(
+        self,
+        bank: Bank,
+        items: Iterable[EntryRecord | LineError],
+        source: ImportFile,
+        now: datetime,
+        *,
+        skip_invalid: bool = False,
+        restore: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Add ``items`` in one transaction: all land or none (ImportFormatError lists lines)."""
+        ...
+
+    def list_imports(self, bank_id: int, limit: int = 10) -> list[ImportRun]:
+        """The bank's most recent import attempts, newest first."""
+        ...
+
+    def iter_entries(self, bank_id: int, *, include_removed: bool = True) -> Iterator[Entry]: ...
+
+    def get_entry(self, bank_id: int, signal_type: str, value: str) -> Entry: ...
+
+    def remove_entry(
+        self, bank: Bank, signal_type: str, value: str, reason: RemovalReason, now: datetime
+    ) -> Tombstone: ...

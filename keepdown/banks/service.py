@@ -1,0 +1,266 @@
+"""Bank flows: create, list, show, import, export, remove an entry, disable.
+
+The service holds the rules; a :class:`~keepdown.banks.model.BankStore` keeps the data and an
+:class:`~keepdown.events.EventSink` records what happened. Both are handed in by the caller (the
+CLI or the app), so this package never touches SQL.
+
+Import, step by step:
+
+1. With ``verify_key``, check the file's detached signature first; a tampered file is refused
+   before a single line is read.
+2. Hash the file (SHA-256, kept on the import record), detect its format unless given.
+3. Stream its lines into the store, which adds them in one transaction (all or nothing; see
+   :mod:`keepdown.storage.bulk_import`): bad lines refuse the whole import unless
+   ``skip_invalid``; a hash removed earlier stays removed unless ``restore``.
+4. Emit one :class:`~keepdown.events.BankImported` (never one event per line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from keepdown.banks import formats, signing
+from keepdown.banks.classification import map_label
+from keepdown.banks.model import (
+    Bank,
+    BankSpec,
+    BankStore,
+    ImportFile,
+    ImportResult,
+    ImportRun,
+    RemovalReason,
+    Tombstone,
+    TrustLevel,
+)
+from keepdown.banks.records import EntryRecord
+from keepdown.clock import Clock, SystemClock
+from keepdown.errors import InvalidInput, NotFound, UsageError
+from keepdown.events import BankEntryAdded, BankEntryRemoved, BankImported, EventSink
+from keepdown.hashing.types import SignalType, parse_hash
+
+__all__ = ["BankDetails", "BankService", "parse_thresholds"]
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    """A bank with its entry counts and recent imports (what ``bank show`` prints)."""
+
+    bank: Bank
+    counts: Mapping[str, Mapping[str, int]]
+    imports: list[ImportRun]
+
+    @property
+    def active(self) -> int:
+        return sum(c["active"] for c in self.counts.values())
+
+    @property
+    def removed(self) -> int:
+        return sum(c["removed"] for c in self.counts.values())
+
+
+def parse_thresholds(pairs: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """``["pdq=31", "md5=0"]`` -> ``{"pdq": 31, "md5": 0}``, or InvalidInput saying which."""
+    thresholds: dict[str, int] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        try:
+            signal_type = SignalType(name.strip().lower())
+            value = int(raw)
+        except ValueError:
+            raise InvalidInput(f"threshold {pair!r} is not SIGNAL=INTEGER (e.g. pdq=31)") from None
+        if not sep or not 0 <= value <= 256:
+            raise InvalidInput(f"threshold {pair!r}: give SIGNAL=N with N from 0 to 256")
+        thresholds[str(signal_type)] = value
+    return thresholds
+
+
+class BankService:
+    """The bank flows, over a store and an event sink."""
+
+    def __init__(self, store: BankStore, events: EventSink, clock: Clock | None = None) -> None:
+        self.store = store
+        self.events = events
+        self.clock = clock or SystemClock()
+
+    def create_bank(
+        self,
+        name: str,
+        *,
+        owner: str,
+        source: str = "",
+        terms: str = "",
+        label: str | None = None,
+        trust: str = "review",
+        thresholds: Mapping[str, int] | None = None,
+    ) -> Bank:
+        """A new bank; ``label`` is the source's classification label (mapped, kept verbatim)."""
+        if not name or set(name.lower()) - _NAME_CHARS or len(name) > 200:
+            raise InvalidInput(
+                f"bank name {name!r} must be 1-200 letters, digits, '-', '_' or '.'", bank=name
+            )
+        try:
+            trust_level = TrustLevel(trust)
+        except ValueError:
+            raise InvalidInput(f"trust must be 'review' or 'auto', not {trust!r}") from None
+        spec = BankSpec(
+            name=name,
+            owner=owner,
+            source=source,
+            source_terms=terms,
+            classification=map_label(label) if label else None,
+            default_label=label,
+            trust=trust_level,
+            thresholds=dict(thresholds or {}),
+        )
+        return self.store.create_bank(spec, self.clock.now())
+
+    def list_banks(self) -> list[BankDetails]:
+        return [self._details(bank, imports=0) for bank in self.store.list_banks()]
+
+    def show_bank(self, name: str, *, imports: int = 10) -> BankDetails:
+        return self._details(self.store.get_bank(name), imports=imports)
+
+    def _details(self, bank: Bank, *, imports: int) -> BankDetails:
+        runs = self.store.list_imports(bank.id, imports) if imports else []
+        return BankDetails(bank=bank, counts=self.store.entry_counts(bank.id), imports=runs)
+
+    def set_enabled(self, name: str, enabled: bool) -> Bank:
+        return self.store.set_enabled(name, enabled, self.clock.now())
+
+    def import_file(
+        self,
+        name: str,
+        path: Path,
+        *,
+        fmt: str | None = None,
+        signal_type: str | None = None,
+        skip_invalid: bool = False,
+        restore: bool = False,
+        verify_key: Path | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Import a bank file (see the module docstring for the steps)."""
+        bank = self.store.get_bank(name)
+        if not path.is_file():
+            raise NotFound(f"no file at {path}", path=str(path))
+        if verify_key is not None:
+            signing.verify_file(path, verify_key)
+        source = ImportFile(name=path.name, sha256=_sha256(path))
+        items = formats.read_file(
+            path, fmt, signal_type=signal_type, default_label=bank.default_label
+        )
+        result = self.store.import_entries(
+            bank,
+            items,
+            source,
+            self.clock.now(),
+            skip_invalid=skip_invalid,
+            restore=restore,
+            progress=progress,
+        )
+        self.events.emit(
+            BankImported(
+                at=self.clock.now(),
+                bank=bank.name,
+                added=result.added,
+                already_present=result.already_present,
+                skipped_invalid=result.invalid,
+                source_file=path.name,
+            )
+        )
+        return result
+
+    def add_entry(self, name: str, record: EntryRecord, *, restore: bool = False) -> ImportResult:
+        """Add one hash (an analyst's or the API's); emits BankEntryAdded if it was new."""
+        bank = self.store.get_bank(name)
+        source = ImportFile(
+            name="(single entry)",
+            sha256=hashlib.sha256(f"{record.signal_type}:{record.value}".encode()).hexdigest(),
+        )
+        result = self.store.import_entries(
+            bank, [record], source, self.clock.now(), restore=restore
+        )
+        if result.added or result.restored:
+            self.events.emit(
+                BankEntryAdded(
+                    at=self.clock.now(),
+                    bank=bank.name,
+                    signal_type=str(record.signal_type),
+                    value=record.value,
+                )
+            )
+        return result
+
+    def export(self, name: str, stream: TextIO, fmt: str, *, include_removed: bool = True) -> int:
+        """Write the bank's entries (and, by default, its tombstones) to ``stream``."""
+        bank = self.store.get_bank(name)
+        entries = self.store.iter_entries(bank.id, include_removed=include_removed)
+        header = {
+            "name": bank.name,
+            "source": bank.source,
+            "terms": bank.source_terms,
+            "label": bank.default_label,
+        }
+        return formats.write_entries((e.to_record() for e in entries), stream, fmt, bank=header)
+
+    def export_file(
+        self,
+        name: str,
+        path: Path,
+        fmt: str | None = None,
+        *,
+        include_removed: bool = True,
+        sign_key: Path | None = None,
+    ) -> tuple[int, Path | None]:
+        """Export to ``path`` (format from its suffix unless given); with ``sign_key`` also
+        write ``path.sig``. Returns (entries written, signature path or None)."""
+        fmt = fmt or _format_for_suffix(path)
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            written = self.export(name, stream, fmt, include_removed=include_removed)
+        signature = signing.sign_file(path, sign_key) if sign_key is not None else None
+        return written, signature
+
+    def remove_entry(
+        self, name: str, signal_type: str, value: str, reason: str = "other"
+    ) -> Tombstone:
+        """Remove one hash from a bank, leaving a tombstone with ``reason``."""
+        try:
+            why = RemovalReason(reason)
+        except ValueError:
+            choices = ", ".join(r.value for r in RemovalReason)
+            raise InvalidInput(f"removal reason {reason!r}: expected one of {choices}") from None
+        hex_value = parse_hash(signal_type, value).hex
+        bank = self.store.get_bank(name)
+        tombstone = self.store.remove_entry(bank, signal_type, hex_value, why, self.clock.now())
+        self.events.emit(
+            BankEntryRemoved(
+                at=tombstone.removed_at,
+                bank=bank.name,
+                signal_type=str(tombstone.signal_type),
+                value=tombstone.value,
+                reason=str(why),
+            )
+        )
+        return tombstone
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _format_for_suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    by_suffix = {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv", "txt": "plain", "te": "hma"}
+    if suffix not in by_suffix:
+        raise UsageError(f"cannot tell the export format from {path.name!r}: pass --format")
+    return by_suffix[suffix]

@@ -1,0 +1,364 @@
+"""``keepdown bank``: create, list, show, import, export, remove-entry, disable, keygen.
+
+Each command opens the database from the settings (``--data-dir`` / ``--database-url``),
+runs one :class:`~keepdown.banks.service.BankService` flow and prints the outcome; errors from
+the error tree become a message and an exit code in :mod:`keepdown.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from keepdown.banks import signing
+from keepdown.banks.formats import FORMATS
+from keepdown.banks.model import Bank, RemovalReason
+from keepdown.banks.service import BankDetails, BankService, parse_thresholds
+from keepdown.errors import UsageError
+from keepdown.settings import Settings
+from keepdown.storage import open_storage
+
+__all__ = ["command"]
+
+_OUTPUT = click.Choice(["table", "json"])
+_PATH = click.Path(path_type=Path, dir_okay=False)
+
+
+@contextmanager
+def _service(settings: Settings) -> Iterator[BankService]:
+    with open_storage(settings) as storage:
+        yield BankService(storage.banks, storage.events)
+
+
+@click.group("bank")
+def command() -> None:
+    """Banks of known hashes: create them, fill them, share them."""
+
+
+@command.command("create")
+@click.argument("name")
+@click.option("--owner", default="local", show_default=True, help="Owning organisation.")
+@click.option(
+    "--source", default="", help="Where the hashes come from (e.g. C3P Project Arachnid)."
+)
+@click.option("--terms", default="", help="The source's terms of use for the list.")
+@click.option("--classification", "label", help="The source's label for its entries (csam, A1...).")
+@click.option(
+    "--trust",
+    type=click.Choice(["review", "auto"]),
+    default="review",
+    show_default=True,
+    help="auto: an exact match may act without review.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="SIGNAL=N",
+    help="Match distance for a signal type, e.g. pdq=31 (repeatable).",
+)
+@click.option("--format", "output", type=_OUTPUT, default="table", show_default=True)
+@click.pass_obj
+def create_cmd(
+    settings: Settings,
+    name: str,
+    owner: str,
+    source: str,
+    terms: str,
+    label: str | None,
+    trust: str,
+    thresholds: tuple[str, ...],
+    output: str,
+) -> None:
+    """Create the bank NAME."""
+    with _service(settings) as service:
+        bank = service.create_bank(
+            name,
+            owner=owner,
+            source=source,
+            terms=terms,
+            label=label,
+            trust=trust,
+            thresholds=parse_thresholds(thresholds),
+        )
+        _print_details(service.show_bank(bank.name, imports=0), output)
+
+
+@command.command("list")
+@click.option("--format", "output", type=_OUTPUT, default="table", show_default=True)
+@click.pass_obj
+def list_cmd(settings: Settings, output: str) -> None:
+    """List every bank with its entry counts."""
+    with _service(settings) as service:
+        banks = service.list_banks()
+    if output == "json":
+        click.echo(json.dumps([_details_json(d) for d in banks], indent=2))
+        return
+    rows = [
+        (
+            d.bank.name,
+            d.bank.owner,
+            d.bank.trust,
+            "yes" if d.bank.enabled else "no",
+            d.active,
+            d.removed,
+            d.bank.default_label or "",
+        )
+        for d in banks
+    ]
+    _table(("NAME", "OWNER", "TRUST", "ENABLED", "ENTRIES", "REMOVED", "LABEL"), rows)
+
+
+@command.command("show")
+@click.argument("name")
+@click.option("--format", "output", type=_OUTPUT, default="table", show_default=True)
+@click.pass_obj
+def show_cmd(settings: Settings, name: str, output: str) -> None:
+    """Show one bank: provenance, thresholds, counts per signal type, recent imports."""
+    with _service(settings) as service:
+        _print_details(service.show_bank(name), output)
+
+
+@command.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: detect).")
+@click.option("--signal-type", help="Signal type of lines that do not name one (pdq, md5...).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines; count the bad ones.")
+@click.option("--restore", is_flag=True, help="Bring back entries removed earlier.")
+@click.option(
+    "--verify",
+    "verify_key",
+    type=_PATH,
+    metavar="PUBKEY",
+    help="Refuse FILE unless FILE.sig verifies under this public key.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.pass_obj
+def import_cmd(
+    settings: Settings,
+    name: str,
+    file: Path,
+    fmt: str | None,
+    signal_type: str | None,
+    skip_invalid: bool,
+    restore: bool,
+    verify_key: Path | None,
+    quiet: bool,
+) -> None:
+    """Import FILE into the bank NAME: all of it, or (on any error) nothing."""
+
+    def progress(lines: int) -> None:
+        click.echo(f"keepdown: importing {file.name}: {lines} lines read", err=True)
+
+    with _service(settings) as service:
+        result = service.import_file(
+            name,
+            file,
+            fmt=fmt,
+            signal_type=signal_type,
+            skip_invalid=skip_invalid,
+            restore=restore,
+            verify_key=verify_key,
+            progress=None if quiet else progress,
+        )
+    for line in result.errors[:50]:
+        click.echo(f"skipped {line}", err=True)
+    for note in result.notes[:50]:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        f"{name}: {result.added} added, {result.already_present} already present, "
+        f"{result.invalid} invalid, {result.removed} removed, {result.kept_removed} kept "
+        f"removed, {result.restored} restored ({result.lines} lines)"
+    )
+
+
+@command.command("export")
+@click.argument("name")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="File format (default: from -o's suffix, jsonl on stdout).",
+)
+@click.option("-o", "--output", type=_PATH, help="Write here instead of stdout.")
+@click.option(
+    "--sign",
+    "sign_key",
+    type=_PATH,
+    metavar="PRIVKEY",
+    help="Also write OUTPUT.sig, a detached Ed25519 signature.",
+)
+@click.option(
+    "--include-removed/--exclude-removed",
+    default=True,
+    show_default=True,
+    help="Include tombstones, so peers learn of removals.",
+)
+@click.pass_obj
+def export_cmd(
+    settings: Settings,
+    name: str,
+    fmt: str | None,
+    output: Path | None,
+    sign_key: Path | None,
+    include_removed: bool,
+) -> None:
+    """Export the bank NAME."""
+    with _service(settings) as service:
+        if output is None:
+            if sign_key is not None:
+                raise UsageError("--sign needs -o FILE (a signature is for a file)")
+            service.export(name, sys.stdout, fmt or "jsonl", include_removed=include_removed)
+            return
+        written, signature = service.export_file(
+            name, output, fmt, include_removed=include_removed, sign_key=sign_key
+        )
+    click.echo(f"{name}: {written} entries written to {output}", err=True)
+    if signature is not None:
+        click.echo(f"signature written to {signature}", err=True)
+
+
+@command.command("remove-entry")
+@click.argument("name")
+@click.argument("signal_type")
+@click.argument("value")
+@click.option(
+    "--reason",
+    type=click.Choice([r.value for r in RemovalReason]),
+    default="other",
+    show_default=True,
+)
+@click.pass_obj
+def remove_entry_cmd(
+    settings: Settings, name: str, signal_type: str, value: str, reason: str
+) -> None:
+    """Remove one hash from the bank NAME, leaving a tombstone."""
+    with _service(settings) as service:
+        tombstone = service.remove_entry(name, signal_type, value, reason)
+    click.echo(f"{name}: removed {tombstone.signal_type} {tombstone.value} ({tombstone.reason})")
+
+
+@command.command("disable")
+@click.argument("name")
+@click.pass_obj
+def disable_cmd(settings: Settings, name: str) -> None:
+    """Stop matching against the bank NAME (its entries are kept)."""
+    with _service(settings) as service:
+        service.set_enabled(name, False)
+    click.echo(f"{name}: disabled")
+
+
+@command.command("enable")
+@click.argument("name")
+@click.pass_obj
+def enable_cmd(settings: Settings, name: str) -> None:
+    """Match against the bank NAME again."""
+    with _service(settings) as service:
+        service.set_enabled(name, True)
+    click.echo(f"{name}: enabled")
+
+
+@command.command("keygen")
+@click.argument("private", type=_PATH)
+@click.argument("public", type=_PATH)
+def keygen_cmd(private: Path, public: Path) -> None:
+    """Make an Ed25519 key pair for signing exports (PRIVATE is written with mode 0600)."""
+    signing.generate_keypair(private, public)
+    fingerprint = signing.public_key_fingerprint(public)
+    click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
+
+
+def _bank_json(bank: Bank) -> dict[str, Any]:
+    classification = bank.classification
+    return {
+        "id": bank.id,
+        "name": bank.name,
+        "owner": bank.owner,
+        "source": bank.source,
+        "terms": bank.source_terms,
+        "label": bank.default_label,
+        "category": str(classification.category) if classification else None,
+        "maturity": str(classification.maturity) if classification else None,
+        "trust": str(bank.trust),
+        "trusted": bank.trusted,
+        "enabled": bank.enabled,
+        "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
+        "created_at": bank.created_at.isoformat(),
+        "updated_at": bank.updated_at.isoformat(),
+    }
+
+
+def _details_json(details: BankDetails) -> dict[str, Any]:
+    return {
+        **_bank_json(details.bank),
+        "entries": details.active,
+        "removed": details.removed,
+        "counts": details.counts,
+        "imports": [
+            {
+                **run.__dict__,
+                "started_at": run.started_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            }
+            for run in details.imports
+        ],
+    }
+
+
+def _print_details(details: BankDetails, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(_details_json(details), indent=2))
+        return
+    data = _details_json(details)
+    for key in (
+        "name",
+        "owner",
+        "source",
+        "terms",
+        "label",
+        "category",
+        "maturity",
+        "trust",
+        "enabled",
+        "entries",
+        "removed",
+        "created_at",
+    ):
+        click.echo(f"{key + ':':<12} {'' if data[key] is None else data[key]}")
+    click.echo("thresholds:  " + ", ".join(f"{k}={v}" for k, v in data["thresholds"].items()))
+    if details.counts:
+        _table(
+            ("SIGNAL", "ACTIVE", "REMOVED"),
+            [(t, c["active"], c["removed"]) for t, c in sorted(details.counts.items())],
+        )
+    if details.imports:
+        _table(
+            ("IMPORT", "STARTED", "STATUS", "FILE", "ADDED", "PRESENT", "INVALID"),
+            [
+                (
+                    r.id,
+                    f"{r.started_at:%Y-%m-%d %H:%M}",
+                    r.status,
+                    r.file_name,
+                    r.added,
+                    r.already_present,
+                    r.invalid,
+                )
+                for r in details.imports
+            ],
+        )
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    cells = [tuple(str(c) for c in row) for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        padded = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(padded).rstrip())
