@@ -1,0 +1,63 @@
+"""The crawler: from reported URLs to hashed sightings, safely and politely.
+
+Parts, each small and replaceable:
+
+- :mod:`~keepdown.crawl.urls` normalises URLs and holds the crawl :class:`Scope`;
+- :mod:`~keepdown.crawl.ssrf` and :mod:`~keepdown.crawl.transport` refuse every non-public
+  address after DNS resolution, at every connection and redirect;
+- :mod:`~keepdown.crawl.fetcher` fetches with size, time, redirect and retry limits and sniffs
+  what the bytes really are;
+- :mod:`~keepdown.crawl.robots` and :mod:`~keepdown.crawl.politeness` keep the crawler a good
+  guest; :mod:`~keepdown.crawl.extract` and :mod:`~keepdown.crawl.archives` find the media;
+- :mod:`~keepdown.crawl.frontier` remembers every URL's state so a crawl survives a restart;
+- :mod:`~keepdown.crawl.crawler` runs the loop and hands each :class:`Sighting` to a
+  :class:`MediaSink` injected by the application (crawl never imports matching).
+
+Media is hashed in memory and dropped; nothing is written to disk.
+"""
+
+from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
+from keepdown.crawl.crawler import Crawler, CrawlStats
+from keepdown.crawl.extract import Extracted, MediaRef, extract
+from keepdown.crawl.fetcher import Fetcher, FetchResult
+from keepdown.crawl.frontier import Frontier, FrontierItem, InMemoryFrontier, UrlKind, UrlState
+from keepdown.crawl.politeness import InMemoryPoliteness, Politeness
+from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher
+from keepdown.crawl.sightings import MediaSink, Sighting
+from keepdown.crawl.sniff import effective_type, sniff
+from keepdown.crawl.ssrf import AddressGuard
+from keepdown.crawl.transport import GuardedTransport, Resolver, StaticResolver, SystemResolver
+from keepdown.crawl.urls import Scope, normalize_url
+
+__all__ = [
+    "AddressGuard",
+    "ArchiveLimits",
+    "ArchiveReport",
+    "CrawlStats",
+    "Crawler",
+    "Extracted",
+    "FetchResult",
+    "Fetcher",
+    "Frontier",
+    "FrontierItem",
+    "GuardedTransport",
+    "InMemoryFrontier",
+    "InMemoryPoliteness",
+    "MediaRef",
+    "MediaSink",
+    "Politeness",
+    "Resolver",
+    "RobotsPolicy",
+    "RobotsTxtFetcher",
+    "Scope",
+    "Sighting",
+    "StaticResolver",
+    "SystemResolver",
+    "UrlKind",
+    "UrlState",
+    "effective_type",
+    "extract",
+    "iter_archive_images",
+    "normalize_url",
+    "sniff",
+]
