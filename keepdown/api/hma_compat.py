@@ -1,0 +1,242 @@
+"""Meta HMA (Hasher-Matcher-Actioner / OpenMediaMatch) compatible hash and lookup endpoints.
+
+Same paths, parameters and response shapes as HMA's ``hashing`` and ``matching`` blueprints,
+so HMA clients can point at keepdown:
+
+* ``GET /h/hash?url=...[&types=pdq,md5]`` and ``POST /h/hash`` (multipart, one file whose
+  field name is the content type, ``photo``) -> ``{signal_type: hash}``
+* ``GET /m/raw_lookup?signal_type=&signal=[&include_distance=true][&banks=a,b]`` ->
+  ``{"matches": [bank_content_id, ...]}`` or ``[{"bank_content_id", "distance"}]``
+* ``GET /m/lookup?signal_type=&signal=`` -> ``{bank: [{"bank_content_id", "distance"}]}``;
+  ``GET /m/lookup?url=...`` and ``POST /m/lookup`` (multipart) ->
+  ``{signal_type: {bank: [...]}}``
+
+``bank_content_id`` is keepdown's entry id; ``distance`` is a string, as HMA prints it. HMA's
+``photo`` content hashes to ``pdq`` by default; ``types`` may also ask for ``md5``, ``sha1``
+and ``sha256`` (keepdown's exact signals). Errors carry ``message`` as HMA's do.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, RootModel
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.api.context import MatchView, get_context
+from keepdown.api.deps import requires
+from keepdown.api.errors import error_responses
+from keepdown.api.uploads import multipart_parts, read_body
+from keepdown.auth import Role
+from keepdown.errors import InvalidInput
+from keepdown.hashing import HashResult
+from keepdown.hashing.types import HashValue, SignalType, parse_hash
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["hma-compatible"])
+
+_MATCHERS = requires(Role.PLATFORM, Role.ANALYST, Role.ADMIN)
+_PHOTO_DEFAULT = ("pdq",)
+_SIGNALS = ("pdq", "md5", "sha1", "sha256")
+#: HMA's upload: one multipart file whose field name is the content type.
+_PHOTO_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"photo": {"type": "string", "format": "binary"}},
+                    "required": ["photo"],
+                }
+            }
+        },
+    }
+}
+
+
+class HashMap(RootModel[dict[str, str]]):
+    """Signal type -> hash value."""
+
+
+class MatchWithDistance(BaseModel):
+    bank_content_id: int
+    distance: str
+
+
+class RawLookupOut(BaseModel):
+    matches: list[int | MatchWithDistance]
+
+
+class BankMatches(RootModel[dict[str, list[MatchWithDistance]]]):
+    """Bank name -> matches."""
+
+
+class SignalBankMatches(RootModel[dict[str, dict[str, list[MatchWithDistance]]]]):
+    """Signal type -> bank name -> matches."""
+
+
+def _types(types: str | None) -> tuple[str, ...]:
+    if not types:
+        return _PHOTO_DEFAULT
+    chosen = tuple(t.strip() for t in types.split(",") if t.strip())
+    unknown = [t for t in chosen if t not in _SIGNALS]
+    if unknown or not chosen:
+        raise InvalidInput(f"signal type {unknown[0] if unknown else ''!r} doesn't exist")
+    return chosen
+
+
+def _hash_map(result: HashResult, types: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, HashValue | None] = {
+        "pdq": result.pdq,
+        "md5": result.md5,
+        "sha1": result.sha1,
+        "sha256": result.sha256,
+    }
+    return {t: values[t].hex for t in types if values[t] is not None}  # type: ignore[union-attr]
+
+
+async def _hash_url(request: Request, url: str) -> HashResult:
+    ctx = get_context(request)
+    data, _ = await ctx.fetch_url(url, int(ctx.settings.max_upload_bytes))
+    return await run_in_threadpool(ctx.hasher, data, False)
+
+
+async def _hash_form(request: Request) -> HashResult:
+    ctx = get_context(request)
+    body = await read_body(request, int(ctx.settings.max_upload_bytes))
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise InvalidInput("Missing multipart/form-data file upload")
+    parts = [p for p in multipart_parts(body, content_type) if p.filename is not None]
+    if len(parts) != 1:
+        raise InvalidInput("Only one file allowed per request" if parts else "no file uploaded")
+    if parts[0].name != "photo":
+        raise InvalidInput(f"no such content_type: '{parts[0].name}'")
+    return await run_in_threadpool(ctx.hasher, parts[0].data, False)
+
+
+def _by_bank(views: list[MatchView], banks: set[str] | None) -> dict[str, list[MatchWithDistance]]:
+    out: dict[str, list[MatchWithDistance]] = {}
+    for v in views:
+        if banks is None or v.bank in banks:
+            out.setdefault(v.bank, []).append(
+                MatchWithDistance(bank_content_id=v.entry_id, distance=str(v.distance))
+            )
+    return out
+
+
+def _lookup(request: Request, signal_type: str, signal: str) -> list[MatchView]:
+    if signal_type not in _SIGNALS:
+        raise InvalidInput(f"No such SignalType '{signal_type}'")
+    value = parse_hash(SignalType(signal_type), signal)
+    return get_context(request).matcher.match_hashes([value])[0]
+
+
+def _banks(banks: str | None) -> set[str] | None:
+    return {b for b in banks.split(",") if b} if banks else None
+
+
+@router.get(
+    "/h/hash",
+    response_model=HashMap,
+    summary="Hash the media at a URL (HMA compatible)",
+    responses=error_responses(400, 401, 403, 413, 429, 502),
+    dependencies=[_MATCHERS],
+)
+async def hash_url(
+    request: Request,
+    url: str = Query(min_length=1, max_length=8192),
+    content_type: str | None = Query(None, max_length=32),
+    types: str | None = Query(None, max_length=200),
+) -> HashMap:
+    chosen = _types(types)
+    return HashMap(_hash_map(await _hash_url(request, url), chosen))
+
+
+@router.post(
+    "/h/hash",
+    response_model=HashMap,
+    summary="Hash an uploaded file (HMA compatible)",
+    responses=error_responses(400, 401, 403, 413, 429),
+    openapi_extra=_PHOTO_FORM,
+    dependencies=[_MATCHERS],
+)
+async def hash_post(request: Request, types: str | None = Query(None, max_length=200)) -> HashMap:
+    chosen = _types(types)
+    return HashMap(_hash_map(await _hash_form(request), chosen))
+
+
+@router.get(
+    "/m/raw_lookup",
+    response_model=RawLookupOut,
+    summary="Raw hash lookup (HMA compatible)",
+    responses=error_responses(400, 401, 403, 429),
+    dependencies=[_MATCHERS],
+)
+async def raw_lookup(
+    request: Request,
+    signal: str = Query(min_length=1, max_length=128),
+    signal_type: str = Query(min_length=1, max_length=32),
+    include_distance: bool = Query(False),
+    banks: str | None = Query(None, max_length=2000),
+) -> RawLookupOut:
+    matches = [
+        m
+        for ms in _by_bank(_lookup(request, signal_type, signal), _banks(banks)).values()
+        for m in ms
+    ]
+    if include_distance:
+        return RawLookupOut(matches=list(matches))
+    return RawLookupOut(matches=[m.bank_content_id for m in matches])
+
+
+@router.get(
+    "/m/lookup",
+    response_model=BankMatches | SignalBankMatches,
+    summary="Look up a hash, or the media at a URL (HMA compatible)",
+    responses=error_responses(400, 401, 403, 413, 429, 502),
+    dependencies=[_MATCHERS],
+)
+async def lookup_get(
+    request: Request,
+    url: str | None = Query(None, max_length=8192),
+    signal: str | None = Query(None, max_length=128),
+    signal_type: str | None = Query(None, max_length=32),
+    types: str | None = Query(None, max_length=200),
+    banks: str | None = Query(None, max_length=2000),
+    content_type: str | None = Query(None, max_length=32),
+    seed: str | None = Query(None, max_length=200),
+    bypass_coinflip: bool = Query(False),
+) -> BankMatches | SignalBankMatches:
+    wanted = _banks(banks)
+    if url:
+        hashes = _hash_map(await _hash_url(request, url), _types(types))
+        by_type = {st: _by_bank(_lookup(request, st, v), wanted) for st, v in hashes.items()}
+        if signal_type is not None:
+            return BankMatches(by_type.get(signal_type, {}))
+        return SignalBankMatches(by_type)
+    if not signal or not signal_type:
+        raise InvalidInput("Either url or both signal and signal_type are required")
+    return BankMatches(_by_bank(_lookup(request, signal_type, signal), wanted))
+
+
+@router.post(
+    "/m/lookup",
+    response_model=SignalBankMatches,
+    summary="Look up an uploaded file (HMA compatible)",
+    responses=error_responses(400, 401, 403, 413, 429),
+    openapi_extra=_PHOTO_FORM,
+    dependencies=[_MATCHERS],
+)
+async def lookup_post(
+    request: Request,
+    banks: str | None = Query(None, max_length=2000),
+    types: str | None = Query(None, max_length=200),
+    bypass_coinflip: bool = Query(False),
+) -> SignalBankMatches:
+    hashes = _hash_map(await _hash_form(request), _types(types))
+    wanted = _banks(banks)
+    return SignalBankMatches(
+        {st: _by_bank(_lookup(request, st, v), wanted) for st, v in hashes.items()}
+    )

@@ -1,0 +1,152 @@
+"""C3P Arachnid Shield compatible endpoints, so Shield's clients can point at keepdown.
+
+Same paths, request bodies and response fields as the Shield public API (as its Python SDK,
+``arachnid-shield-sdk``, sends and reads them), with HTTP Basic auth (username = key id,
+password = secret, or the whole key as password):
+
+* ``POST /v1/media/`` — raw bytes with their Content-Type -> ScannedMedia
+* ``POST /v1/url/`` — ``{"url": ...}``, fetched through the SSRF guard -> ScannedMedia
+* ``POST /v1/pdq/`` — ``{"hashes": [base64 PDQ, ...]}`` -> ``{"scanned_hashes": {...}}``
+
+Mapping: a bank classified ``csam`` answers ``csam``; anything else that matched answers
+``harmful-abusive-material`` (the weaker claim); no match answers ``no-known-match``.
+``match_type`` is ``exact`` when a cryptographic hash matched, else ``near`` (PDQ).
+``near_match_details`` never reveal a bank entry's own hashes: their ``sha1_base32`` and
+``sha256_hex`` are empty strings. Hex digests are upper-case, as Shield writes them.
+Errors carry ``detail`` (what Shield clients read) besides the usual fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from keepdown.api.context import MatchView, get_context
+from keepdown.api.deps import requires
+from keepdown.api.errors import error_responses
+from keepdown.api.matching import fetch_and_match, match_content
+from keepdown.api.uploads import UPLOAD_BODY, read_body
+from keepdown.auth import Role
+from keepdown.errors import InvalidInput
+from keepdown.hashing import HashResult
+from keepdown.hashing.types import PdqHash
+
+__all__ = ["router", "shield_classification"]
+
+router = APIRouter(prefix="/v1", tags=["shield-compatible"])
+
+Classification = Literal["csam", "harmful-abusive-material", "no-known-match"]
+_MATCHERS = requires(Role.PLATFORM, Role.ANALYST, Role.ADMIN)
+
+
+class NearMatchDetail(BaseModel):
+    timestamp: float = 0.0
+    sha1_base32: str = ""
+    sha256_hex: str = ""
+    classification: Classification | None
+
+
+class ScannedMedia(BaseModel):
+    size_bytes: int
+    sha1_base32: str
+    sha256_hex: str
+    classification: Classification
+    match_type: Literal["exact", "near"] | None
+    near_match_details: list[NearMatchDetail]
+
+
+class UrlIn(BaseModel):
+    url: str = Field(min_length=1, max_length=8192)
+
+
+class PdqIn(BaseModel):
+    hashes: list[str] = Field(min_length=1, description="Base64-encoded PDQ hashes")
+
+
+class PdqMatch(BaseModel):
+    classification: Classification
+    match_type: Literal["near"] | None
+    near_match_details: NearMatchDetail | None
+
+
+class ScannedPdqHashes(BaseModel):
+    scanned_hashes: dict[str, PdqMatch]
+
+
+def shield_classification(views: list[MatchView]) -> Classification:
+    """The Shield classification of a set of matches (see the module docstring)."""
+    if not views:
+        return "no-known-match"
+    if any(v.classification == "csam" for v in views):
+        return "csam"
+    return "harmful-abusive-material"
+
+
+def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
+    near = [v for v in views if v.match_type == "near"]
+    return ScannedMedia(
+        size_bytes=result.size_bytes,
+        sha1_base32=result.sha1.base32,
+        sha256_hex=result.sha256.hex.upper(),
+        classification=shield_classification(views),
+        match_type=None if not views else ("exact" if len(near) < len(views) else "near"),
+        near_match_details=[
+            NearMatchDetail(classification=shield_classification([v])) for v in near
+        ],
+    )
+
+
+@router.post(
+    "/media/",
+    response_model=ScannedMedia,
+    summary="Scan media bytes (Arachnid Shield compatible)",
+    responses=error_responses(400, 401, 403, 413, 429),
+    openapi_extra=UPLOAD_BODY,
+    dependencies=[_MATCHERS],
+)
+async def scan_media(request: Request) -> ScannedMedia:
+    ctx = get_context(request)
+    data = await read_body(request, int(ctx.settings.max_upload_bytes))
+    if not data:
+        raise InvalidInput("the request body is empty: send the media bytes")
+    result, views = await match_content(request, data)
+    return _scanned(result, views)
+
+
+@router.post(
+    "/url/",
+    response_model=ScannedMedia,
+    summary="Scan the media at a URL (Arachnid Shield compatible)",
+    responses=error_responses(400, 401, 403, 413, 429, 502),
+    dependencies=[_MATCHERS],
+)
+async def scan_url(request: Request, body: UrlIn) -> ScannedMedia:
+    result, views = await fetch_and_match(request, body.url)
+    return _scanned(result, views)
+
+
+@router.post(
+    "/pdq/",
+    response_model=ScannedPdqHashes,
+    summary="Scan PDQ hashes (Arachnid Shield compatible)",
+    responses=error_responses(400, 401, 403, 413, 429),
+    dependencies=[_MATCHERS],
+)
+async def scan_pdq(request: Request, body: PdqIn) -> ScannedPdqHashes:
+    ctx = get_context(request)
+    limit = int(ctx.settings.match_batch_max)
+    if len(body.hashes) > limit:
+        raise InvalidInput(f"at most {limit} hashes per request, got {len(body.hashes)}")
+    hashes = [PdqHash.from_base64(text) for text in body.hashes]
+    found = ctx.matcher.match_hashes(hashes)
+    scanned: dict[str, PdqMatch] = {}
+    for text, views in zip(body.hashes, found, strict=True):
+        label = shield_classification(views)
+        scanned[text] = PdqMatch(
+            classification=label,
+            match_type="near" if views else None,
+            near_match_details=NearMatchDetail(classification=label) if views else None,
+        )
+    return ScannedPdqHashes(scanned_hashes=scanned)

@@ -1,0 +1,144 @@
+"""Who may do what: organisations, roles, API keys, principals and audit records.
+
+Everything here is a plain frozen value. A :class:`Role` says what a key may do; an
+:class:`ApiKey` is the stored half of a key (its public id and the SHA-256 of the whole token,
+never the token itself); an :class:`IssuedKey` carries the token the one time it is shown. A
+:class:`Principal` is who a request acts as once its key checked out, and an
+:class:`AuditRecord` is one privileged action: who, what, when and from where.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from keepdown.errors import UsageError
+
+__all__ = [
+    "ApiKey",
+    "AuditRecord",
+    "IssuedKey",
+    "Organisation",
+    "Principal",
+    "Role",
+    "parse_duration",
+]
+
+
+class Role(StrEnum):
+    """What a key may do. Each API endpoint names the roles it admits."""
+
+    #: Manage organisations, keys and banks.
+    ADMIN = "admin"
+    #: Review matches, send notices, read reports.
+    ANALYST = "analyst"
+    #: Hash and match only; learns whether and how content matched, never bank contents.
+    PLATFORM = "platform"
+    #: A hosting provider: its own notices only.
+    PROVIDER = "provider"
+    #: Aggregate reports only.
+    REGULATOR = "regulator"
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A body that holds keys (and may own banks)."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """The stored half of an API key. ``secret_sha256`` is the hex SHA-256 of the whole token."""
+
+    key_id: str
+    organisation: str
+    role: Role
+    secret_sha256: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    label: str = ""
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Safe to show: everything but the secret's digest."""
+        return {
+            "key_id": self.key_id,
+            "organisation": self.organisation,
+            "role": self.role.value,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued key: ``token`` is shown once and never stored."""
+
+    key: ApiKey
+    token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as, once its key checked out."""
+
+    key_id: str
+    organisation: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One privileged action. ``actor`` is a key id, or ``cli`` for the command line."""
+
+    at: datetime
+    action: str
+    actor: str
+    organisation: str | None = None
+    role: str | None = None
+    client_ip: str | None = None
+    target: str = ""
+    outcome: str = "ok"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "actor": self.actor,
+            "organisation": self.organisation,
+            "role": self.role,
+            "client_ip": self.client_ip,
+            "target": self.target,
+            "outcome": self.outcome,
+            "details": dict(self.details),
+        }
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``'90d'``, ``'12h'``, ``'2w'``... as a timedelta; UsageError for anything else."""
+    match = _DURATION.match(text or "")
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(
+            f"duration must be a positive number and a unit s/m/h/d/w (e.g. 90d), got {text!r}"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])

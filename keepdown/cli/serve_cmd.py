@@ -1,0 +1,40 @@
+"""``keepdown serve``: run the HTTP API (and, with ``--demo``, seed a demo to try it on)."""
+
+from __future__ import annotations
+
+import click
+
+from keepdown import app as composition
+from keepdown.settings import Settings
+
+__all__ = ["command"]
+
+
+@click.command("serve")
+@click.option("--host", help="Address to listen on (default: api_host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: api_port, 8000).")
+@click.option("--demo", is_flag=True, help="Seed a demo organisation, bank and key first.")
+@click.pass_obj
+def command(settings: Settings, host: str | None, port: int | None, demo: bool) -> None:
+    """Serve the keepdown API (FastAPI on uvicorn)."""
+    overrides = {k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
+    settings = settings.replace(**overrides)
+    if demo:
+        _print_demo(composition.seed_demo(settings), settings)
+    composition.serve(settings)
+
+
+def _print_demo(info: composition.DemoInfo, settings: Settings) -> None:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    sample = next((p for p in info.samples if p.name == "harbour-shapes.jpg"), info.samples[0])
+    click.echo(f"demo organisation: {info.organisation}")
+    click.echo(f"demo bank: {info.bank} ({info.entries_added} new entries)")
+    click.echo(f"demo platform key (shown once): {info.token}")
+    click.echo("")
+    click.echo("try it:")
+    click.echo(
+        f'  curl -H "Authorization: Bearer {info.token}" --data-binary @{sample} '
+        f"-H 'Content-Type: image/jpeg' {base}/api/v1/match"
+    )
+    click.echo(f"  open {base}/docs for every endpoint")
+    click.echo("")

@@ -1,0 +1,186 @@
+"""Banks, keys and the audit log through the API; the index follows bank changes live."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from fastapi.testclient import TestClient
+
+from keepdown.app import build_app
+from keepdown.auth import Role
+from keepdown.hashing import hash_bytes
+from tests.api.conftest import Api, known_jpeg, make_settings
+
+MD5S = [f"{i:032x}" for i in range(1, 6)]
+
+
+def test_bank_lifecycle_create_import_page_export_remove(api: Api) -> None:
+    admin, analyst = api.auth(Role.ADMIN), api.auth(Role.ANALYST)
+    created = api.client.post(
+        "/api/v1/banks", json={"name": "local", "label": "csam", "trust": "auto"}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["classification"] == "csam"
+    assert created.json()["owner"] == "acme"
+    again = api.client.post("/api/v1/banks", json={"name": "local"}, headers=admin)
+    assert again.status_code == 409
+    imported = api.client.post(
+        "/api/v1/banks/local/import?format=plain&signal_type=md5",
+        content="\n".join(MD5S).encode(),
+        headers=admin,
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["added"] == 5
+    page1 = api.client.get("/api/v1/banks/local/entries?limit=3", headers=analyst).json()
+    page2 = api.client.get(
+        f"/api/v1/banks/local/entries?limit=3&after={page1['next_after']}", headers=analyst
+    ).json()
+    assert [e["value"] for e in page1["entries"] + page2["entries"]] == MD5S
+    assert page2["next_after"] is None
+    removed = api.client.delete(
+        f"/api/v1/banks/local/entries/md5/{MD5S[0]}?reason=false-positive", headers=admin
+    )
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["reason"] == "false-positive"
+    exported = api.client.get("/api/v1/banks/local/export?format=jsonl", headers=analyst)
+    lines = [json.loads(line) for line in exported.text.splitlines() if line.strip()]
+    tombstones = [line for line in lines if line.get("removed")]
+    assert [t["value"] for t in tombstones] == [MD5S[0]]
+    listed = api.client.get("/api/v1/banks", headers=analyst).json()["banks"]
+    assert [(b["name"], b["active_entries"], b["removed_entries"]) for b in listed] == [
+        ("local", 4, 1)
+    ]
+    assert api.client.get("/api/v1/banks/nope", headers=analyst).status_code == 404
+    actions = [r.action for r in api.services.auth.audit_log.list_records()]
+    for action in ("bank.create", "bank.import", "bank.entry.remove", "bank.export"):
+        assert action in actions
+
+
+def test_bad_import_is_refused_whole_with_line_numbers(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    api.client.post("/api/v1/banks", json={"name": "local"}, headers=admin)
+    response = api.client.post(
+        "/api/v1/banks/local/import?format=plain&signal_type=md5",
+        content=f"{MD5S[0]}\nnot-a-hash\n".encode(),
+        headers=admin,
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "import_format_error"
+    assert "2" in json.dumps(response.json()["details"])
+    assert api.client.get("/api/v1/banks/local", headers=admin).json()["active_entries"] == 0
+
+
+def test_keys_issued_listed_and_revoked_through_the_api(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    org = api.client.post("/api/v1/organisations", json={"name": "hoster"}, headers=admin)
+    assert org.status_code == 201
+    issued = api.client.post(
+        "/api/v1/keys",
+        json={"organisation": "hoster", "role": "platform", "expires_in": "30d"},
+        headers=admin,
+    )
+    assert issued.status_code == 201, issued.text
+    token, key_id = issued.json()["token"], issued.json()["key_id"]
+    platform = {"Authorization": f"Bearer {token}"}
+    batch = {"hashes": [{"signal_type": "md5", "value": MD5S[0]}]}
+    assert api.client.post("/api/v1/match/hashes", json=batch, headers=platform).status_code == 200
+    listed = api.client.get("/api/v1/keys?organisation=hoster", headers=admin).json()["keys"]
+    assert [k["key_id"] for k in listed] == [key_id]
+    assert "token" not in listed[0]
+    assert api.client.delete(f"/api/v1/keys/{key_id}", headers=admin).status_code == 200
+    refused = api.client.post("/api/v1/match/hashes", json=batch, headers=platform)
+    assert refused.status_code == 401
+    records = api.client.get("/api/v1/audit?action=key.revoke", headers=admin).json()["records"]
+    assert records[0]["target"] == key_id
+    assert records[0]["client_ip"] == "testclient"
+    assert records[0]["role"] == "admin"
+
+
+def test_error_bodies_have_one_shape_and_no_traceback(api: Api) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    api.client.app.add_api_route("/boom", boom)
+    client = TestClient(api.client.app, raise_server_exceptions=False)
+    crashed = client.get("/boom")
+    assert crashed.status_code == 500
+    assert crashed.json() == {"code": "internal_error", "message": "internal error"}
+    missing = client.get("/api/v1/nothing-here")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    wrong_method = client.put("/api/v1/health")
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method_not_allowed")
+    invalid = client.post(
+        "/api/v1/match/hashes", content=b"{not json", headers=api.auth(Role.ADMIN)
+    )
+    assert (invalid.status_code, invalid.json()["code"]) == (400, "invalid_input")
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(tmp_path) -> None:
+    settings = make_settings(tmp_path, rate_limit_platform="3/minute")
+    app, services = build_app(settings, refresh_in_background=False)
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        one = {"Authorization": f"Bearer {services.auth.issue_key('acme', Role.PLATFORM).token}"}
+        two = {"Authorization": f"Bearer {services.auth.issue_key('acme', Role.PLATFORM).token}"}
+        batch = {"hashes": [{"signal_type": "md5", "value": MD5S[0]}]}
+        codes = [
+            client.post("/api/v1/match/hashes", json=batch, headers=one).status_code
+            for _ in range(4)
+        ]
+        assert codes == [200, 200, 200, 429]
+        limited = client.post("/api/v1/match/hashes", json=batch, headers=one)
+        assert limited.json()["code"] == "rate_limited"
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert client.post("/api/v1/match/hashes", json=batch, headers=two).status_code == 200
+
+
+def test_index_follows_bank_changes_without_restart(tmp_path) -> None:
+    settings = make_settings(tmp_path, index_refresh_seconds=0.05)
+    app, services = build_app(settings)
+    known = hash_bytes(known_jpeg(), mode="exact")
+    batch = {"hashes": [{"signal_type": "pdq", "value": known.pdq.hex}]}
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        admin = {"Authorization": f"Bearer {services.auth.issue_key('acme', Role.ADMIN).token}"}
+
+        def matched() -> bool:
+            response = client.post("/api/v1/match/hashes", json=batch, headers=admin)
+            return response.json()["results"][0]["matched"]
+
+        def eventually(expected: bool) -> None:
+            deadline = time.monotonic() + 10
+            while matched() is not expected:
+                assert time.monotonic() < deadline, f"index never became matched={expected}"
+                time.sleep(0.05)
+
+        assert matched() is False
+        client.post("/api/v1/banks", json={"name": "live"}, headers=admin)
+        client.post(
+            "/api/v1/banks/live/import?format=plain&signal_type=pdq",
+            content=known.pdq.hex.encode(),
+            headers=admin,
+        )
+        eventually(True)
+        client.delete(f"/api/v1/banks/live/entries/pdq/{known.pdq.hex}", headers=admin)
+        eventually(False)
+        client.post(
+            "/api/v1/banks/live/import?format=plain&signal_type=pdq&restore=true",
+            content=known.pdq.hex.encode(),
+            headers=admin,
+        )
+        eventually(True)
+        services.banks.set_enabled("live", False)
+        eventually(False)
+
+
+def test_metrics_count_requests_without_naming_hashes(api: Api) -> None:
+    api.client.post(
+        "/api/v1/match/hashes",
+        json={"hashes": [{"signal_type": "md5", "value": MD5S[0]}]},
+        headers=api.auth(Role.PLATFORM),
+    )
+    text = api.client.get("/metrics").text
+    assert 'keepdown_api_requests_total{method="POST",route="/api/v1/match/hashes"' in text
+    assert MD5S[0] not in text
+    assert api.client.get("/api/v1/ready").json() == {"status": "ready"}

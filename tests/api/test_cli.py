@@ -1,0 +1,102 @@
+"""The org, key and serve commands: keys made on the command line work against the API."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from keepdown.app import DEMO_BANK, seed_demo
+from keepdown.cli import cli
+from keepdown.storage import open_storage
+from tests.api.conftest import make_settings
+
+SAMPLES = Path(__file__).resolve().parents[2] / "keepdown" / "samples"
+
+
+def run(tmp_path: Path, *args: str):
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), *args])
+    return result
+
+
+def test_org_and_key_commands(tmp_path: Path) -> None:
+    assert run(tmp_path, "org", "add", "hoster").exit_code == 0
+    assert run(tmp_path, "org", "add", "hoster").exit_code == 65  # Conflict
+    created = run(tmp_path, "key", "create", "--org", "hoster", "--role", "platform")
+    assert created.exit_code == 0, created.output
+    key_line, token = created.output.strip().splitlines()
+    key_id = key_line.split()[2]
+    assert token.startswith(f"kd_{key_id}_")
+    listed = run(tmp_path, "key", "list", "--org", "hoster").output
+    assert key_id in listed
+    assert "active" in listed
+    assert token not in listed
+    assert run(tmp_path, "key", "revoke", key_id).exit_code == 0
+    assert "revoked" in run(tmp_path, "key", "list").output
+    missing = run(tmp_path, "key", "create", "--org", "nobody", "--role", "admin")
+    assert missing.exit_code == 66
+    bad = run(tmp_path, "key", "create", "--org", "hoster", "--role", "admin", "--expires", "soon")
+    assert bad.exit_code == 64
+
+
+def test_seed_demo_is_idempotent(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    first = seed_demo(settings)
+    second = seed_demo(settings)
+    assert first.entries_added >= len(first.samples)
+    assert second.entries_added == 0
+    assert first.token != second.token
+    with open_storage(settings) as storage:
+        assert [b.name for b in storage.banks.list_banks()] == [DEMO_BANK]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_demo_answers_the_printed_curl(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "KEEPDOWN_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keepdown", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        while not any("Bearer" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        token = next(line for line in lines if "Bearer" in line).split("Bearer ")[1].split('"')[0]
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server never became ready"
+            time.sleep(0.1)
+        response = httpx.post(
+            f"{base}/api/v1/match",
+            content=(SAMPLES / "harbour-shapes.jpg").read_bytes(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["matched"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,0 +1,105 @@
+"""HMA-compatible hash and lookup endpoints, against the shapes HMA documents.
+
+From HMA's OpenMediaMatch blueprints: ``/h/hash`` answers ``{signal_type: hash}``;
+``/m/raw_lookup`` answers ``{"matches": [content ids]}`` or, with ``include_distance``,
+``[{"bank_content_id", "distance"}]`` (distance a string); ``/m/lookup`` answers
+``{bank: [{"bank_content_id", "distance"}]}`` for a given signal, and is keyed by signal type
+first for a URL or an upload (the file's form field names its content type, ``photo``).
+"""
+
+from __future__ import annotations
+
+import random
+
+from keepdown.auth import Role
+from keepdown.hashing import hash_bytes
+from keepdown.testing import flip_bits, synthetic_jpeg
+from tests.api.conftest import OTHER_SEED, Api, known_jpeg, seed_known_bank
+
+
+def test_hash_post_with_photo_field(api: Api) -> None:
+    data = known_jpeg()
+    expected = hash_bytes(data, mode="exact")
+    response = api.client.post(
+        "/h/hash", files={"photo": ("x.jpg", data, "image/jpeg")}, headers=api.auth(Role.PLATFORM)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"pdq": expected.pdq.hex}
+    both = api.client.post(
+        "/h/hash?types=pdq,md5",
+        files={"photo": ("x.jpg", data, "image/jpeg")},
+        headers=api.auth(Role.PLATFORM),
+    )
+    assert both.json() == {"pdq": expected.pdq.hex, "md5": expected.md5.hex}
+    wrong_field = api.client.post(
+        "/h/hash", files={"video": ("x.mp4", data, "video/mp4")}, headers=api.auth(Role.PLATFORM)
+    )
+    assert wrong_field.status_code == 400
+    assert "content_type" in wrong_field.json()["message"]
+
+
+def test_hash_url(api: Api, image_site: str) -> None:
+    response = api.client.get(
+        "/h/hash", params={"url": f"{image_site}/known.jpg"}, headers=api.auth(Role.PLATFORM)
+    )
+    assert response.json() == {"pdq": hash_bytes(known_jpeg(), mode="exact").pdq.hex}
+
+
+def test_raw_lookup_with_and_without_distance(api: Api) -> None:
+    seed_known_bank(api.services)
+    pdq = hash_bytes(known_jpeg(), mode="exact").pdq.hex
+    near = flip_bits(pdq, 7, random.Random(5))
+    plain = api.client.get(
+        "/m/raw_lookup",
+        params={"signal_type": "pdq", "signal": near},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    (entry_id,) = plain["matches"]
+    assert isinstance(entry_id, int)
+    with_distance = api.client.get(
+        "/m/raw_lookup",
+        params={"signal_type": "pdq", "signal": near, "include_distance": "true"},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert with_distance == {"matches": [{"bank_content_id": entry_id, "distance": "7"}]}
+    other_bank = api.client.get(
+        "/m/raw_lookup",
+        params={"signal_type": "pdq", "signal": near, "banks": "elsewhere"},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert other_bank == {"matches": []}
+    bad = api.client.get(
+        "/m/raw_lookup",
+        params={"signal_type": "nope", "signal": near},
+        headers=api.auth(Role.PLATFORM),
+    )
+    assert bad.status_code == 400
+    assert "SignalType" in bad.json()["message"]
+
+
+def test_lookup_by_signal_upload_and_url(api: Api, image_site: str) -> None:
+    seed_known_bank(api.services)
+    pdq = hash_bytes(known_jpeg(), mode="exact").pdq.hex
+    by_signal = api.client.get(
+        "/m/lookup", params={"signal_type": "pdq", "signal": pdq}, headers=api.auth(Role.PLATFORM)
+    ).json()
+    assert list(by_signal) == ["known"]
+    assert by_signal["known"][0]["distance"] == "0"
+    upload = api.client.post(
+        "/m/lookup",
+        files={"photo": ("x.jpg", known_jpeg(), "image/jpeg")},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert upload == {"pdq": by_signal}
+    clean = api.client.post(
+        "/m/lookup",
+        files={"photo": ("x.jpg", synthetic_jpeg(OTHER_SEED), "image/jpeg")},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert clean == {"pdq": {}}
+    by_url = api.client.get(
+        "/m/lookup", params={"url": f"{image_site}/known.jpg"}, headers=api.auth(Role.PLATFORM)
+    ).json()
+    assert by_url == {"pdq": by_signal}
+    neither = api.client.get("/m/lookup", headers=api.auth(Role.PLATFORM))
+    assert neither.status_code == 400

@@ -1,0 +1,166 @@
+"""Hash and match through the API: uploads (raw and multipart), batches, URLs, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi.testclient import TestClient
+
+from keepdown.app import build_app
+from keepdown.auth import Role
+from keepdown.hashing import hash_bytes
+from keepdown.testing import flip_bits, synthetic_jpeg
+from tests.api.conftest import OTHER_SEED, Api, known_jpeg, make_settings, seed_known_bank
+
+
+def test_hash_raw_and_multipart_give_the_same_hashes(api: Api) -> None:
+    data = known_jpeg()
+    expected = hash_bytes(data, mode="exact")
+    raw = api.client.post(
+        "/api/v1/hash",
+        content=data,
+        headers={**api.auth(Role.PLATFORM), "Content-Type": "image/jpeg"},
+    )
+    form = api.client.post(
+        "/api/v1/hash",
+        files={"file": ("a.jpg", data, "image/jpeg")},
+        headers=api.auth(Role.PLATFORM),
+    )
+    assert raw.status_code == 200, raw.text
+    assert raw.json() == form.json()
+    body = raw.json()
+    assert body["sha256"] == expected.sha256.hex
+    assert body["pdq"] == expected.pdq.hex
+    assert body["quality"] == expected.quality
+
+
+def test_match_upload_finds_the_known_picture_and_not_another(api: Api) -> None:
+    seed_known_bank(api.services)
+    hit = api.client.post("/api/v1/match", content=known_jpeg(), headers=api.auth(Role.PLATFORM))
+    miss = api.client.post(
+        "/api/v1/match", content=synthetic_jpeg(OTHER_SEED), headers=api.auth(Role.PLATFORM)
+    )
+    assert hit.status_code == 200, hit.text
+    body = hit.json()
+    assert body["matched"] is True
+    kinds = {(m["signal_type"], m["match_type"]) for m in body["matches"]}
+    assert kinds == {("sha256", "exact"), ("pdq", "near")}
+    assert all(m["bank"] == "known" and m["classification"] == "csam" for m in body["matches"])
+    assert "value" not in str(body["matches"])  # a platform never sees an entry's hash
+    assert miss.json()["matched"] is False
+
+
+def test_near_and_rotated_copies_match_by_pdq(api: Api) -> None:
+    import io
+
+    from PIL import Image
+
+    seed_known_bank(api.services)
+    picture = Image.open(io.BytesIO(known_jpeg()))
+    buf = io.BytesIO()
+    picture.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=70)
+    response = api.client.post(
+        "/api/v1/match", content=buf.getvalue(), headers=api.auth(Role.PLATFORM)
+    )
+    (match,) = response.json()["matches"]
+    assert match["signal_type"] == "pdq"
+    assert match["variant"] != "original"
+    assert match["distance"] <= 31
+
+
+def test_batch_of_hashes_keeps_order_and_respects_thresholds(api: Api) -> None:
+    import random
+
+    seed_known_bank(api.services)
+    known = hash_bytes(known_jpeg(), mode="exact")
+    rng = random.Random(1)
+    near = flip_bits(known.pdq.hex, 20, rng)
+    far = flip_bits(known.pdq.hex, 40, rng)
+    batch = [
+        {"signal_type": "pdq", "value": far},
+        {"signal_type": "pdq", "value": near},
+        {"signal_type": "sha256", "value": known.sha256.hex.upper()},
+        {"signal_type": "md5", "value": known.md5.hex},
+    ]
+    response = api.client.post(
+        "/api/v1/match/hashes", json={"hashes": batch}, headers=api.auth(Role.PLATFORM)
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["matched"] for r in results] == [False, True, True, False]
+    assert results[1]["matches"][0]["distance"] == 20
+    assert results[1]["matches"][0]["match_type"] == "near"
+    assert results[2]["value"] == known.sha256.hex
+
+
+def test_batch_limits_and_bad_hashes_are_clear_400s(api: Api) -> None:
+    too_many = [{"signal_type": "md5", "value": "0" * 32}] * 1001
+    response = api.client.post(
+        "/api/v1/match/hashes", json={"hashes": too_many}, headers=api.auth(Role.PLATFORM)
+    )
+    assert response.status_code == 400
+    assert "at most 1000" in response.json()["message"]
+    bad = api.client.post(
+        "/api/v1/match/hashes",
+        json={"hashes": [{"signal_type": "pdq", "value": "xyz"}]},
+        headers=api.auth(Role.PLATFORM),
+    )
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_hash"
+
+
+def test_upload_over_the_limit_is_413_before_reading(tmp_path) -> None:
+    app, services = build_app(
+        make_settings(tmp_path, max_upload_bytes=1000), refresh_in_background=False
+    )
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        token = services.auth.issue_key("acme", Role.PLATFORM).token
+        headers = {"Authorization": f"Bearer {token}"}
+        declared = client.post("/api/v1/match", content=b"x" * 5000, headers=headers)
+        assert declared.status_code == 413
+        assert declared.json()["code"] == "input_too_large"
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(10):
+                yield b"y" * 400
+
+        streamed = client.post("/api/v1/hash", content=chunks(), headers=headers)
+        assert streamed.status_code == 413
+        big_json = client.post(
+            "/api/v1/match/hashes",
+            json={"hashes": [{"signal_type": "md5", "value": "0" * 32}] * 2000},
+            headers=headers,
+        )
+        assert big_json.status_code == 413
+
+
+def test_match_url_fetches_on_loopback_when_allowed(api: Api, image_site: str) -> None:
+    seed_known_bank(api.services)
+    response = api.client.post(
+        "/api/v1/match/url",
+        json={"url": f"{image_site}/known.jpg"},
+        headers=api.auth(Role.PLATFORM),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["matched"] is True
+    missing = api.client.post(
+        "/api/v1/match/url", json={"url": f"{image_site}/nope.jpg"}, headers=api.auth(Role.PLATFORM)
+    )
+    assert missing.status_code == 502
+    assert missing.json()["code"] == "fetch_error"
+
+
+def test_match_url_refuses_private_addresses_by_default(tmp_path) -> None:
+    app, services = build_app(
+        make_settings(tmp_path, crawl_allowed_networks=""), refresh_in_background=False
+    )
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        token = services.auth.issue_key("acme", Role.PLATFORM).token
+        for url in ("http://127.0.0.1:9/x.jpg", "http://169.254.169.254/latest", "http://[::1]/"):
+            response = client.post(
+                "/api/v1/match/url", json={"url": url}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 403, url
+            assert response.json()["code"] == "blocked_address"
