@@ -19,13 +19,24 @@ __all__ = [
     "BankEntryAdded",
     "BankEntryRemoved",
     "BankImported",
+    "DisputeReviewed",
     "Event",
     "EventLog",
     "EventSink",
+    "LocationRechecked",
     "MatchFound",
     "MediaHashed",
     "MediaSeen",
+    "NoticeAcknowledged",
+    "NoticeDisputed",
+    "NoticeEscalated",
+    "NoticeSent",
     "PageFetched",
+    "ReappearanceDetected",
+    "RemovalConfirmed",
+    "ReviewDecided",
+    "SightingRecorded",
+    "UploadChecked",
     "UrlReported",
     "event_types",
 ]
@@ -41,7 +52,11 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind
-        data["at"] = self.at.isoformat()
+        for name, value in data.items():
+            if isinstance(value, datetime):
+                data[name] = value.isoformat()
+            elif isinstance(value, tuple):
+                data[name] = list(value)
         return data
 
 
@@ -157,6 +172,152 @@ class MediaSeen(Event):
     content_type: str = ""
     server_ip: str | None = None
     archive_member: str = ""
+
+
+# --- sightings, review, notices: the events transparency figures are computed from -------------
+# Producers: the crawler (SightingRecorded), the review queue (ReviewDecided), the notice
+# lifecycle (Notice*, LocationRechecked, RemovalConfirmed, ReappearanceDetected), the API
+# (UploadChecked). Consumer: keepdown.reports. Identifiers are the database ids as strings so
+# an event stays meaningful outside the database it came from; ``provider`` is the provider's
+# registry name, ``country`` its ISO 3166-1 alpha-2 code ("" when unknown).
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class SightingRecorded(Event):
+    """Known material was seen at a location (``state``: "confirmed" or "pending_review")."""
+
+    kind: ClassVar[str] = "sighting_recorded"
+    sighting_id: str
+    media_url: str
+    page_url: str
+    bank: str
+    entry_id: int
+    match_type: str  # "exact" or "near"
+    state: str
+    provider: str = ""
+    country: str = ""
+    detection: str = "crawl"  # "crawl", "upload", "scan", "report"
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class ReviewDecided(Event):
+    """An analyst decided a review item (``decision``: confirm, not_a_match, escalate, skip)."""
+
+    kind: ClassVar[str] = "review_decided"
+    sighting_id: str
+    decision: str
+    bank: str = ""
+    category: str = ""
+    analyst: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class NoticeSent(Event):
+    """A notice (first or re-notice) was delivered to a provider naming ``locations``."""
+
+    kind: ClassVar[str] = "notice_sent"
+    notice_ref: str
+    provider: str
+    country: str = ""
+    channel: str = "email"  # "email", "webhook", "manual"
+    locations: tuple[str, ...] = ()  # location ids named in this notice
+    renotice: bool = False
+    reappearance: bool = False  # the notice is about material already notified to this provider
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class NoticeAcknowledged(Event):
+    kind: ClassVar[str] = "notice_acknowledged"
+    notice_ref: str
+    provider: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class NoticeEscalated(Event):
+    kind: ClassVar[str] = "notice_escalated"
+    notice_ref: str
+    provider: str
+    target: str  # "upstream", "registrar", "cdn", "hotline", "regulator"
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class NoticeDisputed(Event):
+    kind: ClassVar[str] = "notice_disputed"
+    notice_ref: str
+    provider: str
+    location_id: str
+    reason: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class DisputeReviewed(Event):
+    """An analyst's outcome of a dispute: "upheld" (not material / not there) or "rejected"."""
+
+    kind: ClassVar[str] = "dispute_reviewed"
+    notice_ref: str
+    provider: str
+    location_id: str
+    outcome: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class LocationRechecked(Event):
+    """A re-check of an open location: ``result`` is "present", "gone" or "error"."""
+
+    kind: ClassVar[str] = "location_rechecked"
+    location_id: str
+    provider: str
+    result: str
+    status: int | None = None
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalConfirmed(Event):
+    """The first check that found a notified location gone. Time to removal = this ``at`` minus
+    ``first_notice_at`` (the first notice that named the location)."""
+
+    kind: ClassVar[str] = "removal_confirmed"
+    location_id: str
+    notice_ref: str
+    provider: str
+    country: str = ""
+    first_notice_at: datetime
+    detected_at: datetime | None = None
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class ReappearanceDetected(Event):
+    """Material confirmed removed was seen again (``where``: same_url, same_provider, other)."""
+
+    kind: ClassVar[str] = "reappearance_detected"
+    sighting_id: str
+    previous_location_id: str
+    provider: str
+    where: str
+    country: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class UploadChecked(Event):
+    """A platform key checked an upload or hash (``outcome``: block, review, allow)."""
+
+    kind: ClassVar[str] = "upload_checked"
+    key_id: str
+    organisation: str
+    outcome: str
+    match_type: str = ""  # "exact", "near" or "" for no match
+    automated: bool = True
 
 
 class EventSink(Protocol):

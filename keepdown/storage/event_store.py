@@ -70,5 +70,7 @@ def _rebuild(cls: type[Event], payload: dict[str, Any]) -> Event:
             continue
         if isinstance(value, str) and "datetime" in str(hints[name]):
             value = datetime.fromisoformat(value)
+        elif isinstance(value, list) and "tuple" in str(hints[name]):
+            value = tuple(value)
         values[name] = value
     return cls(**values)

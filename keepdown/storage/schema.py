@@ -196,3 +196,13 @@ audit_log = Table(
     Index(None, "at"),
     Index(None, "action", "at"),
 )
+
+
+# Each domain's tables live in their own module on this metadata; importing them here makes
+# `metadata` complete for the migration check and for create-at-head.
+from keepdown.storage import (  # noqa: E402, F401
+    tables_crawl,
+    tables_notices,
+    tables_providers,
+    tables_reports,
+)

@@ -39,3 +39,22 @@ def test_events_survive_reopening(database_url: str) -> None:
         first.events.emit(event)
     with open_storage_url(database_url) as second:
         assert list(second.events.read()) == [event]
+
+
+def test_events_with_extra_times_and_tuples_round_trip(storage) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keepdown.events import NoticeSent, RemovalConfirmed
+
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    sent = NoticeSent(at=at, notice_ref="KD-1", provider="p", locations=("1", "2"))
+    removed = RemovalConfirmed(
+        at=at + timedelta(hours=5),
+        location_id="1",
+        notice_ref="KD-1",
+        provider="p",
+        first_notice_at=at,
+    )
+    storage.events.emit(sent)
+    storage.events.emit(removed)
+    assert list(storage.events.read()) == [sent, removed]

@@ -1,0 +1,7 @@
+"""Notices: notices, their locations, the delivery outbox, re-checks
+
+Tables live on :data:`keepdown.storage.schema.metadata`; ``schema.py`` imports this module so
+the migration check sees them.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Hosting providers: the registry notices and attribution use
+
+Tables live on :data:`keepdown.storage.schema.metadata`; ``schema.py`` imports this module so
+the migration check sees them.
+"""
+
+from __future__ import annotations
