@@ -203,6 +203,7 @@ audit_log = Table(
 from keepdown.storage import (  # noqa: E402, F401
     tables_crawl,
     tables_notices,
+    tables_people,
     tables_providers,
     tables_reports,
 )
