@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from keepdown.api import ApiContext, create_app
-from keepdown.api.live_index import LiveIndex
 from keepdown.api.ratelimit import RateLimiter
 from keepdown.auth import AuthService, Role
 from keepdown.banks.records import EntryRecord
@@ -34,6 +33,7 @@ from keepdown.crawl.transport import Resolver
 from keepdown.errors import Conflict, FetchError, InputTooLarge, StorageError
 from keepdown.hashing import HashResult, hash_bytes, hash_file
 from keepdown.hashing.types import SignalType
+from keepdown.matching.live import BankIndex
 from keepdown.settings import Settings
 from keepdown.storage import Storage, open_storage
 from keepdown.storage.auth_store import SqlAuthStore
@@ -62,7 +62,7 @@ class Services:
     storage: Storage
     auth: AuthService
     banks: BankService
-    index: LiveIndex
+    index: BankIndex
 
 
 def open_services(settings: Settings, clock: Clock) -> Services:
@@ -72,7 +72,7 @@ def open_services(settings: Settings, clock: Clock) -> Services:
         auth_store, auth_store, clock=clock, cache_seconds=float(settings.auth_cache_seconds)
     )
     banks = BankService(storage.banks, storage.events, clock=clock)
-    index = LiveIndex(
+    index = BankIndex(
         IndexFeed(storage.engine),
         storage.banks.list_banks,
         quality_floor=int(settings.pdq_quality_floor),
@@ -94,7 +94,7 @@ def auth_service(settings: Settings) -> Iterator[AuthService]:
 class _Refresher:
     """Polls the banks and refreshes the live index on a daemon thread."""
 
-    def __init__(self, index: LiveIndex, every: float) -> None:
+    def __init__(self, index: BankIndex, every: float) -> None:
         self.index = index
         self.every = every
         self._stop = threading.Event()

@@ -2,7 +2,7 @@
 
 The routes never build services themselves: :func:`keepdown.app.build_api` makes an
 :class:`ApiContext` from settings and stores it on ``app.state.ctx``. The match index is seen
-through the small :class:`Matcher` protocol (the live index in ``keepdown.app`` implements it)
+through the small :class:`Matcher` protocol (``keepdown.matching.live.BankIndex`` implements it)
 and URL fetching through :class:`UrlFetcher` (the crawler's SSRF-guarded fetcher).
 """
 
@@ -19,23 +19,10 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue
+from keepdown.matching.live import MatchView
 from keepdown.settings import Settings
 
 __all__ = ["ApiContext", "MatchView", "Matcher", "UrlFetcher", "get_context"]
-
-
-@dataclass(frozen=True)
-class MatchView:
-    """One bank entry an input matched: how, never the entry's own hash value."""
-
-    bank: str
-    entry_id: int
-    signal_type: str
-    distance: int
-    variant: str | None
-    match_type: str  # "exact" or "near"
-    classification: str | None  # keepdown's category of the bank or entry ("csam", ...)
-    trusted: bool
 
 
 class Matcher(Protocol):
