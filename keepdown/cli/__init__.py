@@ -20,6 +20,7 @@ __all__ = ["main"]
 #: Modules under keepdown.cli that each provide one verb (or verb group) as ``command``.
 COMMAND_MODULES: tuple[str, ...] = (
     "hash_cmd",
+    "match_cmd",
     "bank_cmd",
     "db_cmd",
     "serve_cmd",

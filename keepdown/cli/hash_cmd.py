@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from tqdm import tqdm
 
+from keepdown.cli.inputs import Failure, Input, expand, summarise_failures
 from keepdown.errors import ConfigurationError, InvalidInput, KeepdownError, NotFound
 from keepdown.hashing import HashResult, hash_file
 from keepdown.settings import Settings
@@ -40,26 +38,10 @@ __all__ = ["command"]
 
 #: Above this many inputs a progress bar is shown on stderr when it is a terminal.
 PROGRESS_MIN_FILES = 20
-STDIN = "-"
 CSV_COLUMNS = (
     "path", "variant", "pdq", "quality", "sha256", "sha1", "md5", "size_bytes",
     "media_type", "width", "height", "mode", "error",
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Input:
-    """One input: a path, standard input (``path`` None), or one that failed to be found."""
-
-    label: str
-    path: Path | None = None
-    error: KeepdownError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    label: str
-    error: KeepdownError
 
 
 @click.command("hash")
@@ -94,7 +76,7 @@ def command(
     mode = mode or settings.hash_mode
     if mode not in ("exact", "fast"):
         raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
-    inputs = list(_expand(paths))
+    inputs = list(expand(paths))
     if progress is None:
         progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
     writer = _Writer(fmt, sys.stdout)
@@ -112,7 +94,7 @@ def command(
             failures.append(Failure(item.label, result.pdq_error))
     sys.stdout.flush()
     if failures:
-        _summarise(failures, len(inputs))
+        summarise_failures("keepdown hash", failures, len(inputs))
         ctx.exit(65)
 
 
@@ -121,31 +103,6 @@ def _hash_one(item: Input, options: dict[str, Any]) -> HashResult:
     if item.error is not None:
         raise item.error
     return hash_file(sys.stdin.buffer if item.path is None else item.path, **options)
-
-
-def _expand(paths: tuple[str, ...]) -> Iterator[Input]:
-    """Step 1, in argument order; a missing path is an input that failed."""
-    for arg in paths:
-        if arg == STDIN:
-            yield Input(STDIN)
-        elif os.path.isdir(arg):
-            yield from _walk(arg)
-        elif os.path.lexists(arg):
-            yield Input(arg, Path(arg))
-        else:
-            yield Input(arg, error=NotFound(f"no such file or folder: {arg}"))
-
-
-def _walk(top: str) -> Iterator[Input]:
-    errors: list[OSError] = []
-    for folder, dirs, files in os.walk(top, onerror=errors.append):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):  # skips FIFOs and sockets, which would block or fail
-                yield Input(path, Path(path))
-    for exc in errors:
-        yield Input(str(exc.filename), error=NotFound(f"cannot list folder: {exc.strerror}"))
 
 
 class _Writer:
@@ -197,10 +154,3 @@ def _csv_row(
         result.media_type or "", result.width or "", result.height or "", result.mode,
         f"{error.code}: {error.message}" if error else "",
     ]  # fmt: skip
-
-
-def _summarise(failures: list[Failure], total: int) -> None:
-    """Step 4: every failed input with its reason, on stderr."""
-    click.echo(f"keepdown hash: {len(failures)} of {total} inputs failed:", err=True)
-    for failure in failures:
-        click.echo(f"  {failure.label}: {failure.error.code}: {failure.error.message}", err=True)

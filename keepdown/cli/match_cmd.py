@@ -1,0 +1,164 @@
+"""``keepdown match PATH...``: which files match the banks, and how.
+
+Steps:
+
+1. Load the match index from the banks in the database (every enabled bank, each with its own
+   thresholds), the same :class:`~keepdown.matching.live.BankIndex` the API serves from.
+2. Expand the arguments as ``keepdown hash`` does (files, folders recursively, ``-``).
+3. Hash each input (exact hashes always; PDQ with its 8 rotations and mirrors when the
+   ``match_dihedral`` setting is on) and match it.
+4. Print the matches as they are found, in ``--format`` text, jsonl or csv.
+
+Exit status, so scripts can act on it: **1 when anything matched** (the thing a scan must not
+miss, so it wins over failures), otherwise 65 when any input failed (listed on stderr),
+otherwise 0.
+
+Text format, one line per match, the path last (it may contain spaces)::
+
+    <bank> <exact|near> <signal type> <distance> <variant or -> <classification or -> <path>
+
+Bank entries' own hash values are never printed: an entry is named by bank and entry id.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TextIO
+
+import click
+from tqdm import tqdm
+
+from keepdown.cli.inputs import Failure, Input, expand, summarise_failures
+from keepdown.errors import ConfigurationError, InvalidInput, NotFound
+from keepdown.hashing import HashResult, hash_file
+from keepdown.matching.live import BankIndex, MatchView
+from keepdown.settings import Settings
+from keepdown.storage import open_storage
+from keepdown.storage.index_feed import IndexFeed
+
+__all__ = ["command"]
+
+EXIT_MATCHED = 1
+EXIT_FAILED = 65
+PROGRESS_MIN_FILES = 20
+CSV_COLUMNS = (
+    "path", "bank", "entry_id", "signal_type", "distance", "variant", "match_type",
+    "classification", "trusted",
+)  # fmt: skip
+
+
+@click.command("match")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "jsonl", "csv"]), default="text",
+    show_default=True, help="Output format.",
+)  # fmt: skip
+@click.option(
+    "--mode", type=click.Choice(["exact", "fast"]), default=None,
+    help="PDQ mode (default: the hash_mode setting). fast decodes large JPEGs at a reduced scale.",
+)  # fmt: skip
+@click.option(
+    "--all", "show_all", is_flag=True,
+    help="jsonl: also print a record for inputs that matched nothing.",
+)  # fmt: skip
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    mode: str | None,
+    show_all: bool,
+    progress: bool | None,
+) -> None:
+    """Match files, folders (recursively) and '-' against the banks; exit 1 on any match."""
+    settings: Settings = ctx.obj
+    mode = mode or settings.hash_mode
+    if mode not in ("exact", "fast"):
+        raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
+    with open_storage(settings) as storage:
+        index = BankIndex(
+            IndexFeed(storage.engine),
+            storage.banks.list_banks,
+            quality_floor=int(settings.pdq_quality_floor),
+        )
+        index.refresh()
+    inputs = list(expand(paths))
+    if progress is None:
+        progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
+    writer = _Writer(fmt, sys.stdout, show_all)
+    matched, failures = 0, []
+    for item in tqdm(inputs, disable=not progress, file=sys.stderr, unit="file"):
+        try:
+            result = _hash(item, settings, mode)
+        except (InvalidInput, NotFound) as exc:
+            failures.append(Failure(item.label, exc))
+            continue
+        if result.pdq_error is not None:
+            failures.append(Failure(item.label, result.pdq_error))
+        views = index.match_result(result)
+        matched += bool(views)
+        writer.write(item.label, result, views)
+    sys.stdout.flush()
+    if failures:
+        summarise_failures("keepdown match", failures, len(inputs))
+    if matched:
+        click.echo(f"keepdown match: {matched} of {len(inputs)} inputs matched", err=True)
+        ctx.exit(EXIT_MATCHED)
+    if failures:
+        ctx.exit(EXIT_FAILED)
+
+
+def _hash(item: Input, settings: Settings, mode: str) -> HashResult:
+    if item.error is not None:
+        raise item.error
+    source = sys.stdin.buffer if item.path is None else item.path
+    return hash_file(source, settings=settings, mode=mode, dihedral=bool(settings.match_dihedral))  # type: ignore[arg-type]
+
+
+class _Writer:
+    """Step 4: records in the chosen format."""
+
+    def __init__(self, fmt: str, out: TextIO, show_all: bool) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.show_all = show_all
+        self.csv = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+        if self.csv:
+            self.csv.writerow(CSV_COLUMNS)
+
+    def write(self, label: str, result: HashResult, views: list[MatchView]) -> None:
+        if self.fmt == "jsonl":
+            if views or self.show_all:
+                record = {
+                    "path": label,
+                    "sha256": result.sha256.hex,
+                    "pdq": result.pdq.hex if result.pdq else None,
+                    "quality": result.quality,
+                    "matches": [_match_dict(v) for v in views],
+                }
+                self.out.write(json.dumps(record) + "\n")
+            return
+        for v in views:
+            if self.csv:
+                self.csv.writerow([label, *_match_dict(v).values()])
+            else:
+                self.out.write(
+                    f"{v.bank} {v.match_type} {v.signal_type} {v.distance} {v.variant or '-'} "
+                    f"{v.classification or '-'} {label}\n"
+                )
+
+
+def _match_dict(v: MatchView) -> dict[str, object]:
+    return {
+        "bank": v.bank,
+        "entry_id": v.entry_id,
+        "signal_type": v.signal_type,
+        "distance": v.distance,
+        "variant": v.variant or "",
+        "match_type": v.match_type,
+        "classification": v.classification or "",
+        "trusted": v.trusted,
+    }
