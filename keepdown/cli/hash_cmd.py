@@ -29,8 +29,8 @@ from typing import Any, TextIO
 import click
 from tqdm import tqdm
 
-from keepdown.cli.inputs import Failure, Input, expand, summarise_failures
-from keepdown.errors import ConfigurationError, InvalidInput, KeepdownError, NotFound
+from keepdown.cli.inputs import Failure, Input, expand, format_option, hash_mode, summarise_failures
+from keepdown.errors import InvalidInput, KeepdownError, NotFound
 from keepdown.hashing import HashResult, hash_file
 from keepdown.settings import Settings
 
@@ -46,10 +46,7 @@ CSV_COLUMNS = (
 
 @click.command("hash")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format", "-f", "fmt", type=click.Choice(["text", "jsonl", "csv"]), default="text",
-    show_default=True, help="Output format.",
-)  # fmt: skip
+@format_option
 @click.option("--dihedral", is_flag=True, help="Also print the 8 rotations and mirrors' PDQ.")
 @click.option(
     "--mode", type=click.Choice(["exact", "fast"]), default=None,
@@ -73,9 +70,7 @@ def command(
 ) -> None:
     """Hash files, folders (recursively) and '-' (standard input)."""
     settings: Settings = ctx.obj
-    mode = mode or settings.hash_mode
-    if mode not in ("exact", "fast"):
-        raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
+    mode = hash_mode(mode, settings)
     inputs = list(expand(paths))
     if progress is None:
         progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES

@@ -13,9 +13,18 @@ from pathlib import Path
 
 import click
 
-from keepdown.errors import KeepdownError, NotFound
+from keepdown.errors import ConfigurationError, KeepdownError, NotFound
+from keepdown.settings import Settings
 
-__all__ = ["STDIN", "Failure", "Input", "expand", "summarise_failures"]
+__all__ = [
+    "STDIN",
+    "Failure",
+    "Input",
+    "expand",
+    "format_option",
+    "hash_mode",
+    "summarise_failures",
+]
 
 STDIN = "-"
 
@@ -65,3 +74,18 @@ def summarise_failures(command: str, failures: list[Failure], total: int) -> Non
     click.echo(f"{command}: {len(failures)} of {total} inputs failed:", err=True)
     for failure in failures:
         click.echo(f"  {failure.label}: {failure.error.code}: {failure.error.message}", err=True)
+
+
+#: ``--format text|jsonl|csv`` as every file-reading command spells it.
+format_option = click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "jsonl", "csv"]), default="text",
+    show_default=True, help="Output format.",
+)  # fmt: skip
+
+
+def hash_mode(mode: str | None, settings: Settings) -> str:
+    """``--mode`` if given, else the ``hash_mode`` setting, checked."""
+    mode = mode or settings.hash_mode
+    if mode not in ("exact", "fast"):
+        raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
+    return mode

@@ -30,8 +30,8 @@ from typing import TextIO
 import click
 from tqdm import tqdm
 
-from keepdown.cli.inputs import Failure, Input, expand, summarise_failures
-from keepdown.errors import ConfigurationError, InvalidInput, NotFound
+from keepdown.cli.inputs import Failure, Input, expand, format_option, hash_mode, summarise_failures
+from keepdown.errors import InvalidInput, NotFound
 from keepdown.hashing import HashResult, hash_file
 from keepdown.matching.live import BankIndex, MatchView
 from keepdown.settings import Settings
@@ -51,10 +51,7 @@ CSV_COLUMNS = (
 
 @click.command("match")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format", "-f", "fmt", type=click.Choice(["text", "jsonl", "csv"]), default="text",
-    show_default=True, help="Output format.",
-)  # fmt: skip
+@format_option
 @click.option(
     "--mode", type=click.Choice(["exact", "fast"]), default=None,
     help="PDQ mode (default: the hash_mode setting). fast decodes large JPEGs at a reduced scale.",
@@ -75,9 +72,7 @@ def command(
 ) -> None:
     """Match files, folders (recursively) and '-' against the banks; exit 1 on any match."""
     settings: Settings = ctx.obj
-    mode = mode or settings.hash_mode
-    if mode not in ("exact", "fast"):
-        raise ConfigurationError(f"hash_mode must be 'exact' or 'fast', got {mode!r}")
+    mode = hash_mode(mode, settings)
     with open_storage(settings) as storage:
         index = BankIndex(
             IndexFeed(storage.engine),
