@@ -249,4 +249,5 @@ def test_every_shipped_sample_hashes(settings):
     for path in paths:
         result = hash_file(Path(path), settings=settings)
         assert result.pdq_error is None, path
-        assert result.quality > 0
+        # Stand-ins for known material must be matchable: PDQ skips hashes below the floor.
+        assert result.quality >= PdqHash.QUALITY_FLOOR, path
