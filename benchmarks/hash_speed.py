@@ -15,11 +15,17 @@ Steps:
    - python-threatexchange: ``PdqSignal.hash_from_bytes`` (Pillow decode + pdqhash + hex);
    - pdqhash on a full Pillow decode (``pdqhash.compute`` alone, no hex);
    - imagehash.phash on the Pillow image;
-   - floor: decoding the JPEG at the scale fast mode uses, nothing else.
+   - floor: decoding the JPEG at the scale and colour space fast mode uses (fast mode's own
+     ``decode_jpeg_scaled``), nothing else.
 
 4. Check every exact hash equals python-threatexchange's, and report fast mode's drift.
+5. With ``--alternatives``: the choices fast mode did not take (decoding at 1/8 when the
+   short side stays >= 128 instead of 256, and decoding the JPEG's Y plane instead of RGB),
+   each with its own decode floor and its drift from exact mode on the benchmark images, on
+   the reference JPEGs (``KEEPDOWN_TESTDATA`` or ``../shared/testdata``) and on reference
+   photos resized to 1920x1080 and 1500x1100.
 
-    python benchmarks/hash_speed.py --n 5 --repeat 3
+    PYTHONPATH=. python benchmarks/hash_speed.py --n 4 --repeat 3 [--alternatives]
 """
 
 from __future__ import annotations
@@ -39,13 +45,18 @@ from pathlib import Path  # noqa: E402
 import imagehash  # noqa: E402
 import numpy as np  # noqa: E402
 import pdqhash  # noqa: E402
-import simplejpeg  # noqa: E402
 from PIL import Image  # noqa: E402
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes  # noqa: E402
 from threatexchange.signal_type.pdq.signal import PdqSignal  # noqa: E402
 
-from keepdown.hashing.fast import FAST_MIN_SIDE  # noqa: E402
+from keepdown.hashing.fast import (  # noqa: E402
+    FAST_MIN_SIDE,
+    decode_jpeg_scaled,
+    scale_aware_64x64,
+)
 from keepdown.hashing.pdq import (  # noqa: E402
+    PdqResult,
+    dihedral_from_64x64,
     pdq_fast_from_jpeg,
     pdq_from_jpeg_exact,
     pdq_from_rgb,
@@ -69,13 +80,11 @@ def jpegs(width: int, height: int, n: int) -> list[bytes]:
     return out
 
 
-def floor_decode(data: bytes) -> np.ndarray:
-    """Decode at the scale fast mode picks (same rule as keepdown.hashing.fast)."""
-    height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-    scale = next((s for s in (8, 4, 2) if min(height, width) // s >= FAST_MIN_SIDE), 1)
-    return simplejpeg.decode_jpeg(
-        data, "RGB", min_height=-(-height // scale), min_width=-(-width // scale)
-    )
+def floor_decode(
+    data: bytes, min_side: int = FAST_MIN_SIDE, colorspace: str = "RGB"
+) -> np.ndarray | None:
+    """Decode at the scale and colour space fast mode uses: fast mode's own decode call."""
+    return decode_jpeg_scaled(data, max_pixels=MAX_PIXELS, min_side=min_side, colorspace=colorspace)
 
 
 def calls(data: bytes) -> dict[str, Callable[[], object]]:
@@ -131,10 +140,84 @@ def drift_line(label: str, bits: list[int]) -> str:
     )
 
 
+ALTERNATIVES = ((FAST_MIN_SIDE, "RGB"), (128, "RGB"), (FAST_MIN_SIDE, "GRAY"), (128, "GRAY"))
+
+
+def fast_variant(data: bytes, min_side: int, colorspace: str) -> PdqResult:
+    """Fast mode with another scale rule or colour space (luma = JFIF Y for "GRAY")."""
+    pixels, height, width = decode_jpeg_scaled(
+        data, max_pixels=MAX_PIXELS, min_side=min_side, colorspace=colorspace
+    )
+    if colorspace == "GRAY":
+        luma = pixels[..., 0].astype(np.float32)
+    else:
+        luma = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return dihedral_from_64x64(scale_aware_64x64(luma, height, width))["original"]
+
+
+def reference_jpegs() -> list[bytes]:
+    """The reference test data's RGB/grey JPEGs (empty when the test data is absent)."""
+    base = os.environ.get("KEEPDOWN_TESTDATA")
+    root = Path(base) if base else Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    root = root / "pdq-reference"
+    found = [*(root / "data").rglob("*.jpg"), *(root / "pytx-resources").glob("*.jp*g")]
+    return [p.read_bytes() for p in sorted(found) if "CMYK" not in p.name]
+
+
+def resized(photos: list[bytes], width: int, height: int) -> list[bytes]:
+    out = []
+    for data in photos:
+        with Image.open(io.BytesIO(data)) as im:
+            if min(im.size) < 200:
+                continue
+            buf = io.BytesIO()
+            im.convert("RGB").resize((width, height), Image.BICUBIC).save(buf, "JPEG", quality=90)
+            out.append(buf.getvalue())
+    return out
+
+
+def alternatives(n: int, repeat: int) -> None:
+    """Decode floors and drift of the scale rules / colour spaces fast mode did not take."""
+    labels = [f"short side >= {m}, {c}" for m, c in ALTERNATIVES]
+    print("\n--alternatives: decode floor, images/s on one core (CPU time)")
+    print("| size | " + " | ".join(labels) + " |")
+    print("| --- " * (len(labels) + 1) + "|")
+    for width, height in SIZES:
+        times: list[list[float]] = [[] for _ in ALTERNATIVES]
+        for data in jpegs(width, height, n):
+            for _ in range(repeat):
+                for i, (side, space) in enumerate(ALTERNATIVES):
+                    times[i].append(
+                        cpu_seconds(lambda d=data, s=side, c=space: floor_decode(d, s, c))
+                    )
+        cells = " | ".join(f"{1.0 / statistics.median(t):,.1f}" for t in times)
+        print(f"| {width}x{height} | {cells} |")
+    photos = reference_jpegs()
+    sets = {
+        "benchmark JPEGs": [d for w, h in SIZES for d in jpegs(w, h, n)],
+        "reference JPEGs": photos,
+        "reference photos at 1920x1080 q90": resized(photos, 1920, 1080),
+        "reference photos at 1500x1100 q90": resized(photos, 1500, 1100),
+    }
+    for name, images in sets.items():
+        exact = [pdq_from_jpeg_exact(d, max_pixels=MAX_PIXELS) for d in images]
+        for side, space in ALTERNATIVES:
+            bits = [
+                e.hash - fast_variant(d, side, space).hash
+                for d, e in zip(images, exact, strict=False)
+            ]
+            good = [b for b, e in zip(bits, exact, strict=False) if e.quality >= 50]
+            print(drift_line(f"{name}, short side >= {side}, {space}", bits))
+            print(drift_line("  of which quality >= 50", good))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5, help="JPEGs per size")
     parser.add_argument("--repeat", type=int, default=3, help="timed calls per image")
+    parser.add_argument(
+        "--alternatives", action="store_true", help="also measure the rejected fast-mode choices"
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -167,6 +250,8 @@ def main() -> None:
     )
     print(drift_line("fast-mode drift, all images", [d for d, _ in all_drifts]))
     print(drift_line("fast-mode drift, quality >= 50", [d for d, q in all_drifts if q >= 50]))
+    if args.alternatives:
+        alternatives(args.n, args.repeat)
 
 
 if __name__ == "__main__":

@@ -28,23 +28,41 @@ from keepdown.auth import AuthService, Role
 from keepdown.banks.records import EntryRecord
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
+from keepdown.crawl.attribution import Attributor
+from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.transport import Resolver
 from keepdown.errors import Conflict, FetchError, InputTooLarge, StorageError
 from keepdown.hashing import HashResult, hash_bytes, hash_file
 from keepdown.hashing.types import SignalType
 from keepdown.matching.live import BankIndex
+from keepdown.notices.attribution import RdapClient, RegistryAttributor
+from keepdown.notices.compose import Composer
+from keepdown.notices.links import LinkSigner, link_secret
+from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
+from keepdown.notices.service import NoticeService
+from keepdown.notices.tracker import Tracker
+from keepdown.notices.verify import BankVerifier
 from keepdown.settings import Settings
 from keepdown.storage import Storage, open_storage
 from keepdown.storage.auth_store import SqlAuthStore
+from keepdown.storage.crawl_store import CrawlRecord, CrawlStore, ReportStore, SightingRecorder
 from keepdown.storage.index_feed import IndexFeed, ping
+from keepdown.storage.notice_store import SqlNoticeStore
+from keepdown.storage.provider_store import SqlProviderStore
 
 __all__ = [
+    "CrawlServices",
     "DemoInfo",
+    "NoticeServices",
     "Services",
     "auth_service",
     "build_app",
+    "open_crawl_services",
+    "open_notice_services",
     "open_services",
+    "provider_registry",
+    "registry_attributor",
     "seed_demo",
     "serve",
 ]
@@ -149,22 +167,234 @@ def build_app(
         clock=clock,
         limiter=RateLimiter.from_settings(settings),
         check_database=lambda: ping(services.storage.engine),
+        url_reports=_report_store(settings, services.storage),
+        events=services.storage.events,
     )
+    notice_parts = _notice_parts(
+        settings, services.storage, services.index, clock, resolver=resolver
+    )
+    ctx.providers = notice_parts.providers
+    ctx.notices = notice_parts.service
+    ctx.notice_links = notice_parts.links
+    worker_every = float(settings.notice_worker_seconds)
+    notice_worker = _NoticeWorker(notice_parts, worker_every) if worker_every > 0 else None
     refresher = _Refresher(services.index, float(settings.index_refresh_seconds))
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         if refresh_in_background:
             refresher.start()
+            if notice_worker is not None:
+                notice_worker.start()
         try:
             yield
         finally:
             if refresh_in_background:
                 refresher.stop()
+                if notice_worker is not None:
+                    notice_worker.stop()
             await fetcher.aclose()
             services.storage.close()
 
     return create_app(ctx, lifespan=lifespan), services
+
+
+def _report_store(settings: Settings, storage: Storage) -> ReportStore:
+    return ReportStore(storage.engine, CrawlStore(storage.engine, settings))
+
+
+@dataclass
+class CrawlServices:
+    """What ``keepdown crawl`` and ``keepdown report`` need: stores, the index, attribution.
+
+    :meth:`crawler` builds the :class:`Crawler` of one stored crawl: its SQL frontier, and a
+    :class:`SightingRecorder` that matches through the bank index (``match_result``) and
+    attributes hosts through ``attributor`` (keepdown.notices wires the real one; the default
+    attributes nothing).
+    """
+
+    settings: Settings
+    storage: Storage
+    crawls: CrawlStore
+    reports: ReportStore
+    index: BankIndex
+    attributor: Attributor
+    clock: Clock
+    resolver: Resolver | None = None
+
+    def crawler(self, crawl: CrawlRecord) -> tuple[Crawler, SightingRecorder]:
+        settings = self.settings.replace(
+            crawl_max_pages=crawl.max_pages, crawl_max_bytes=crawl.max_bytes
+        )
+        recorder = SightingRecorder(
+            self.storage.engine,
+            crawl.id,
+            matcher=self.index.match_result,
+            attributor=self.attributor,
+            events=self.storage.events,
+            clock_now=self.clock.now,
+        )
+        crawler = Crawler(
+            settings,
+            scope=crawl.scope,
+            frontier=self.crawls.frontier(crawl.id),
+            sink=recorder,
+            events=self.storage.events,
+            crawl_id=str(crawl.id),
+            resolver=self.resolver,
+            clock=self.clock,
+        )
+        return crawler, recorder
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def open_crawl_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    attributor: Attributor | None = None,
+    resolver: Resolver | None = None,
+) -> CrawlServices:
+    """Storage, crawl and report stores, and the match index loaded from the banks."""
+    clock = clock or SystemClock()
+    services = open_services(settings, clock)
+    services.index.refresh()
+    crawls = CrawlStore(services.storage.engine, settings)
+    return CrawlServices(
+        settings=settings,
+        storage=services.storage,
+        crawls=crawls,
+        reports=ReportStore(services.storage.engine, crawls),
+        index=services.index,
+        attributor=attributor or registry_attributor(settings, services.storage, resolver=resolver),
+        clock=clock,
+        resolver=resolver,
+    )
+
+
+def registry_attributor(
+    settings: Settings, storage: Storage, *, resolver: Resolver | None = None
+) -> Attributor:
+    """The provider registry, then RDAP when ``rdap_base_url`` is set (keepdown.notices)."""
+    rdap = RdapClient(settings, resolver=resolver) if settings.rdap_base_url else None
+    return RegistryAttributor(SqlProviderStore(storage.engine).list, rdap=rdap)
+
+
+@contextlib.contextmanager
+def provider_registry(settings: Settings) -> Iterator[SqlProviderStore]:
+    """The provider registry on the configured database (for ``keepdown provider``)."""
+    storage = open_storage(settings)
+    try:
+        yield SqlProviderStore(storage.engine)
+    finally:
+        storage.close()
+
+
+@dataclass
+class NoticeServices:
+    """What the notice commands, the API and the notice worker use (keepdown.notices)."""
+
+    settings: Settings
+    storage: Storage
+    providers: SqlProviderStore
+    notices: SqlNoticeStore
+    links: LinkSigner
+    service: NoticeService
+    tracker: Tracker
+    clock: Clock
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def _notice_parts(
+    settings: Settings,
+    storage: Storage,
+    index: BankIndex,
+    clock: Clock,
+    *,
+    resolver: Resolver | None = None,
+    senders: dict[str, Sender] | None = None,
+) -> NoticeServices:
+    from datetime import timedelta
+
+    providers = SqlProviderStore(storage.engine)
+    notices = SqlNoticeStore(storage.engine)
+    links = LinkSigner(
+        link_secret(settings),
+        clock,
+        valid_for=timedelta(days=int(settings.notice_link_days)),
+        base_url=str(settings.notice_public_base_url),
+    )
+    if senders is None:
+        senders = {
+            "email": SmtpSender(settings, clock),
+            "webhook": WebhookSender(settings, clock, resolver=resolver),
+        }
+    service = NoticeService(notices, providers, Composer(settings, links), senders, clock, settings)
+    tracker = Tracker(
+        notices,
+        providers,
+        lambda: Fetcher(settings, resolver=resolver, clock=clock),
+        BankVerifier(settings, index.match_result),
+        service,
+        clock,
+        settings,
+    )
+    return NoticeServices(settings, storage, providers, notices, links, service, tracker, clock)
+
+
+def open_notice_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    resolver: Resolver | None = None,
+    senders: dict[str, Sender] | None = None,
+) -> NoticeServices:
+    """Storage, the provider registry, the notice service and the re-check tracker.
+
+    ``senders`` replaces the SMTP and webhook senders (by channel name); ``resolver`` is used
+    by re-checks and webhooks (tests map made-up names to loopback)."""
+    clock = clock or SystemClock()
+    services = open_services(settings, clock)
+    services.index.refresh()
+    return _notice_parts(
+        settings, services.storage, services.index, clock, resolver=resolver, senders=senders
+    )
+
+
+class _NoticeWorker:
+    """Runs a notice pass (send due, re-check due) every ``notice_worker_seconds``."""
+
+    def __init__(self, parts: NoticeServices, every: float) -> None:
+        self.parts = parts
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="keepdown-notices", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    async def _one_pass(self) -> None:
+        await self.parts.service.send_due()
+        await self.parts.tracker.recheck_due()
+
+    def _run(self) -> None:
+        import asyncio
+
+        from keepdown.errors import KeepdownError
+
+        while not self._stop.wait(self.every):
+            try:
+                asyncio.run(self._one_pass())
+            except KeepdownError:
+                log.exception("notice pass failed; trying again next time")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ The tree::
     ├── FetchError                         502  exit 69 (EX_UNAVAILABLE)
     │   ├── BlockedAddress                 403  (SSRF guard refused an address)
     │   └── RobotsDisallowed               403  (robots.txt forbids the URL)
+    ├── DeliveryError                      502  exit 69 (a notice could not be delivered)
     ├── StorageError                       503  exit 74 (EX_IOERR)
     │   └── IndexFileError                 503  (a saved match index is missing or damaged)
     └── ConfigurationError                 500  exit 78 (EX_CONFIG)
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "DecodeError",
+    "DeliveryError",
     "FetchError",
     "Forbidden",
     "ImageTooLarge",
@@ -206,6 +208,15 @@ class RobotsDisallowed(FetchError):
 
     http_status = 403
     code = "robots_disallowed"
+
+
+class DeliveryError(KeepdownError):
+    """A notice could not be delivered (SMTP or webhook). ``details['permanent']`` says
+    whether retrying can help; ``details['uncertain']`` that it may have been delivered."""
+
+    http_status = 502
+    exit_code = 69
+    code = "delivery_error"
 
 
 class StorageError(KeepdownError):

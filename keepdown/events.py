@@ -226,6 +226,8 @@ class NoticeSent(Event):
     locations: tuple[str, ...] = ()  # location ids named in this notice
     renotice: bool = False
     reappearance: bool = False  # the notice is about material already notified to this provider
+    #: The crawler sightings behind the named locations (detection -> first notice).
+    sighting_ids: tuple[str, ...] = ()
 
 
 @_register

@@ -330,6 +330,136 @@ SETTINGS: tuple[Setting, ...] = (
         "empty means /metrics is public (it carries only counts, never bank contents).",
         secret=True,
     ),
+    # --- notices and takedown (docs/notices.md) ---
+    Setting(
+        "notice_operator_name",
+        str,
+        "keepdown operator",
+        "Who signs notices to providers (the hotline or organisation running keepdown).",
+    ),
+    Setting(
+        "notice_from_address",
+        str,
+        "notices@localhost",
+        "From address of notice e-mails (its domain also names the Message-IDs).",
+    ),
+    Setting("notice_reply_to", str, "", "Reply-To address of notice e-mails ('' = none)."),
+    Setting(
+        "notice_legal_basis_en",
+        str,
+        "This material is illegal to host or distribute in most jurisdictions. Please remove it "
+        "without delay.",
+        "Legal and policy basis cited in English notices (the operator's own wording).",
+    ),
+    Setting(
+        "notice_legal_basis_fr",
+        str,
+        "Ce contenu est illégal à héberger ou à diffuser dans la plupart des pays. Merci de le "
+        "retirer sans délai.",
+        "Legal and policy basis cited in French notices.",
+    ),
+    Setting(
+        "notice_public_base_url",
+        str,
+        "http://127.0.0.1:8000",
+        "Base URL of the keepdown API as providers reach it; signed response links point here.",
+    ),
+    Setting(
+        "notice_link_days",
+        int,
+        30,
+        "Days a signed response link (acknowledge, report removal, dispute) stays valid.",
+    ),
+    Setting(
+        "notice_link_secret_env",
+        str,
+        "",
+        "Name of an environment variable holding the key that signs response links; empty "
+        "means a random key kept in <data_dir>/notice-links.key.",
+        secret=True,
+    ),
+    Setting("smtp_host", str, "127.0.0.1", "SMTP server notice e-mails are sent through."),
+    Setting("smtp_port", int, 25, "SMTP server port (587 for STARTTLS submission, 465 for TLS)."),
+    Setting(
+        "smtp_tls",
+        str,
+        "starttls",
+        "SMTP transport security: 'starttls' (required, not opportunistic), 'tls' (implicit "
+        "TLS) or 'none' (loopback relays and tests only).",
+    ),
+    Setting("smtp_username", str, "", "SMTP login name ('' = no authentication)."),
+    Setting(
+        "smtp_password_env",
+        str,
+        "",
+        "Name of an environment variable holding the SMTP password.",
+        secret=True,
+    ),
+    Setting("smtp_timeout_seconds", float, 30.0, "Timeout of one SMTP operation."),
+    Setting("webhook_timeout_seconds", float, 10.0, "Timeout of one webhook request."),
+    Setting(
+        "webhook_retries",
+        int,
+        2,
+        "Retries of a webhook within one delivery attempt after a 5xx, 429 or network error.",
+    ),
+    Setting(
+        "webhook_backoff_seconds",
+        float,
+        1.0,
+        "First delay between webhook retries; doubles with each retry.",
+    ),
+    Setting(
+        "notice_delivery_max_attempts",
+        int,
+        8,
+        "Delivery attempts of one notice before it is marked failed for an operator.",
+    ),
+    Setting(
+        "notice_delivery_backoff_seconds",
+        float,
+        300.0,
+        "Wait before a failed delivery is attempted again; doubles with each attempt.",
+    ),
+    Setting(
+        "notice_delivery_lease_seconds",
+        float,
+        300.0,
+        "How long a sender holds a delivery; one still held after that was interrupted.",
+    ),
+    Setting(
+        "notice_recheck_error_hours",
+        float,
+        1.0,
+        "Wait before re-checking a location whose last check failed (an error is not removal).",
+    ),
+    Setting(
+        "notice_watch_days",
+        int,
+        42,
+        "Days a removed location is still re-checked, so the same URL coming back is seen.",
+    ),
+    Setting(
+        "notice_watch_every_hours",
+        int,
+        168,
+        "How often a removed location is re-checked while it is watched.",
+    ),
+    Setting(
+        "notice_worker_seconds",
+        float,
+        300.0,
+        "How often `keepdown serve` drafts, sends and re-checks due notices (0 = never; "
+        "run `keepdown notices send-due` / `recheck-due` from a scheduler instead).",
+    ),
+    Setting(
+        "rdap_base_url",
+        str,
+        "",
+        "RDAP service asked for the network and abuse contact of IPs the provider registry "
+        "does not know (e.g. https://rdap.org); empty turns RDAP off.",
+    ),
+    Setting("rdap_timeout_seconds", float, 10.0, "Timeout of one RDAP lookup."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -6,6 +6,10 @@ into an ASGI app. Routes:
 - ``/api/v1/hash``, ``/api/v1/match``, ``/api/v1/match/url``, ``/api/v1/match/hashes``
 - ``/api/v1/banks`` and below; ``/api/v1/organisations``, ``/api/v1/keys``, ``/api/v1/audit``
 - ``/api/v1/health``, ``/api/v1/ready``, ``/metrics``
+- ``/api/v1/reports`` (reported URLs to crawl)
+- ``/api/v1/providers``, ``/api/v1/unattributed`` (the provider registry)
+- ``/api/v1/notices`` and below; ``/api/v1/notice-response`` and below: authenticated by a
+  notice's signed link only (``x-auth: signed-link`` in OpenAPI; no API key admitted)
 - C3P Arachnid Shield compatible ``/v1/media/``, ``/v1/url/``, ``/v1/pdq/``
 - Meta HMA compatible ``/h/hash``, ``/m/raw_lookup``, ``/m/lookup``
 """
@@ -19,7 +23,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from keepdown.api import admin, banks, hashing, health, hma_compat, matching, metrics, shield_compat
+from keepdown.api import (
+    admin,
+    banks,
+    hashing,
+    health,
+    hma_compat,
+    matching,
+    metrics,
+    notices,
+    providers,
+    shield_compat,
+    url_reports,
+)
 from keepdown.api.context import ApiContext, Matcher, MatchView, UrlFetcher
 from keepdown.api.errors import install_error_handlers
 from keepdown.api.metrics import ApiMetrics, MetricsMiddleware
@@ -44,6 +60,9 @@ ROUTERS = (
     metrics.router,
     shield_compat.router,
     hma_compat.router,
+    url_reports.router,
+    providers.router,
+    notices.router,
 )
 
 
@@ -59,6 +78,11 @@ def route_roles(route: APIRoute) -> frozenset[Any] | None:
         if roles is not None:
             return frozenset(roles)
     return None
+
+
+def _signed_link(route: APIRoute) -> bool:
+    """True for routes authenticated by a notice's signed link (keepdown.api.notices)."""
+    return any(getattr(d.call, "signed_link", False) for d in route.dependant.dependencies)
 
 
 def create_app(
@@ -98,6 +122,8 @@ def _document_roles(app: FastAPI) -> None:
                 if operation is None:
                     continue
                 operation["x-roles"] = sorted(r.value for r in roles) if roles else ["public"]
+                if _signed_link(route):
+                    operation["x-auth"] = "signed-link"
                 if roles is None:
                     operation.pop("security", None)
                 response_422 = operation["responses"].get("422", {})

@@ -63,6 +63,16 @@ class ApiContext:
     clock: Clock
     limiter: Any  # keepdown.api.ratelimit.RateLimiter (kept loose to avoid an import cycle)
     check_database: Callable[[], None]
+    #: keepdown.storage.crawl_store.ReportStore (reported URLs); None when not wired.
+    url_reports: Any = None
+    #: Where API actions emit lifecycle events (keepdown.events.EventSink); None: nowhere.
+    events: Any = None
+    #: keepdown.storage.provider_store.SqlProviderStore (the provider registry); None: not wired.
+    providers: Any = None
+    #: keepdown.notices.service.NoticeService; None when not wired.
+    notices: Any = None
+    #: keepdown.notices.links.LinkSigner (signed response links); None when not wired.
+    notice_links: Any = None
 
 
 def get_context(request: Request) -> ApiContext:

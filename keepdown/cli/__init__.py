@@ -26,6 +26,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "org_cmd",
     "key_cmd",
+    "report_cmd",
+    "crawl_cmd",
+    "provider_cmd",
+    "notices_cmd",
 )
 
 

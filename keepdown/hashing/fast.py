@@ -21,6 +21,7 @@ float rounding: a few bits of drift in the hash (measured in ``docs/pdq.md``).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import simplejpeg
@@ -82,23 +83,28 @@ def decode_jpeg_rgb(data: bytes, *, max_pixels: int) -> np.ndarray:
     return _decode(data, "RGB", 0, 0)
 
 
-def decode_jpeg_scaled(data: bytes, *, max_pixels: int) -> tuple[np.ndarray, int, int] | None:
-    """Fast mode's decode: (RGB at reduced scale, full height, full width).
+def decode_jpeg_scaled(
+    data: bytes, *, max_pixels: int, min_side: int = FAST_MIN_SIDE, colorspace: str = "RGB"
+) -> tuple[np.ndarray, int, int] | None:
+    """Fast mode's decode: (pixels at reduced scale, full height, full width).
 
     None when the image is below the reference's minimum size (it hashes to zero).
+    ``min_side`` and ``colorspace`` ("RGB" or "GRAY", the JPEG's Y plane as H x W x 1)
+    exist for ``benchmarks/hash_speed.py --alternatives``, which measures the choices fast
+    mode did not take; fast mode itself uses the defaults (see ``docs/pdq.md`` for why).
     """
     height, width = jpeg_size(data, max_pixels=max_pixels)
     if height < _MIN_DIM or width < _MIN_DIM:
         return None
-    scale = next((s for s in _SCALES if min(height, width) // s >= FAST_MIN_SIDE), 1)
+    scale = next((s for s in _SCALES if min(height, width) // s >= min_side), 1)
     want_h, want_w = -(-height // scale), -(-width // scale)
-    rgb = _decode(data, "RGB", want_h, want_w)
-    if rgb.shape[:2] != (want_h, want_w):
+    pixels = _decode(data, colorspace, want_h, want_w)
+    if pixels.shape[:2] != (want_h, want_w):
         raise DecodeError(
-            f"JPEG decoded to {rgb.shape[1]}x{rgb.shape[0]}, expected {want_w}x{want_h}",
+            f"JPEG decoded to {pixels.shape[1]}x{pixels.shape[0]}, expected {want_w}x{want_h}",
             format="JPEG",
         )
-    return rgb, height, width
+    return pixels, height, width
 
 
 def scale_aware_64x64(luma: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -106,17 +112,45 @@ def scale_aware_64x64(luma: np.ndarray, height: int, width: int) -> np.ndarray:
 
     ``rows @ luma @ cols.T`` with the operators of :func:`axis_operator`, applied as bands:
     each of the 64 outputs only weighs a few neighbouring pixels, so a dense product would
-    spend most of its time multiplying zeros (20x more work at 640x480).
+    spend most of its time multiplying zeros (20x more work at 640x480). The bands run in a
+    compiled loop (:func:`_banded_64x64`): as numpy statements they cost 0.3-0.5 ms per image
+    in temporaries and gathers, a third of fast mode's work after decoding at 640x480.
     """
-    first, weights = _band(height, luma.shape[0])
-    partial = np.zeros((64, luma.shape[1]), np.float32)
-    for k in range(weights.shape[1]):
-        partial += weights[:, k, None] * luma[first + k]
-    first, weights = _band(width, luma.shape[1])
-    out = np.zeros((64, 64), np.float32)
-    for k in range(weights.shape[1]):
-        out += partial[:, first + k] * weights[:, k]
+    row_first, row_weights = _band(height, luma.shape[0])
+    col_first, col_weights = _band(width, luma.shape[1])
+    out = np.empty((64, 64), np.float32)
+    _compiled()(np.ascontiguousarray(luma), row_first, row_weights, col_first, col_weights, out)
     return out
+
+
+def _banded_64x64(img, row_first, row_weights, col_first, col_weights, out):  # pragma: no cover
+    """Compiled by :func:`_compiled`: ``out = rows @ img @ cols.T`` over the bands only."""
+    partial = np.zeros((64, img.shape[1]), np.float32)
+    for m in range(64):
+        acc = partial[m]
+        for k in range(row_weights.shape[1]):
+            weight = row_weights[m, k]
+            line = img[row_first[m] + k]
+            for c in range(acc.shape[0]):
+                acc[c] += weight * line[c]
+    for m in range(64):
+        for n in range(64):
+            total = np.float32(0.0)
+            for k in range(col_weights.shape[1]):
+                total += col_weights[n, k] * partial[m, col_first[n] + k]
+            out[m, n] = total
+
+
+_kernel: list[Any] = []
+
+
+def _compiled() -> Any:
+    """:func:`_banded_64x64` compiled (cached on disk), numba loaded on first use only."""
+    if not _kernel:
+        from numba import njit
+
+        _kernel.append(njit(cache=True, nogil=True)(_banded_64x64))
+    return _kernel[0]
 
 
 @lru_cache(maxsize=64)

@@ -18,15 +18,34 @@ from .site import TestSite
 PDQ_THRESHOLD = 31
 
 
-@pytest.fixture(params=["memory"])
-def make_frontier(request):
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def make_frontier(request, tmp_path, settings):
     """``max_attempts`` -> a fresh, empty Frontier of each implementation under test.
 
-    The storage layer adds its SQL frontier as another param; test_frontier.py then proves
-    both keep the same protocol."""
+    In memory, and :class:`~keepdown.storage.crawl_store.SqlFrontier` on SQLite and
+    PostgreSQL: test_frontier.py proves all keep the same protocol."""
     if request.param == "memory":
-        return lambda max_attempts: InMemoryFrontier(max_attempts=max_attempts)
-    raise AssertionError(f"unknown frontier implementation {request.param!r}")
+        yield lambda max_attempts: InMemoryFrontier(max_attempts=max_attempts)
+        return
+    from keepdown.clock import SystemClock
+    from keepdown.storage import open_storage_url
+    from keepdown.storage.crawl_store import CrawlStore
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'frontier.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    storage = open_storage_url(url)
+    crawls = CrawlStore(storage.engine, settings)
+
+    def make(max_attempts: int):
+        crawl = crawls.create(["http://site.test/"], now=SystemClock().now())
+        frontier = crawls.frontier(crawl.id)
+        frontier.max_attempts = max_attempts
+        return frontier
+
+    yield make
+    storage.close()
 
 
 @pytest.fixture(scope="session")

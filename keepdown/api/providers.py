@@ -1,0 +1,226 @@
+"""The provider registry: who hosts content, how notices reach them, how patiently.
+
+Admins and analysts create, read and edit providers. A provider-role key sees only the
+providers linked to its organisation (another provider's name answers 404, as if it did not
+exist). The webhook secret can be set but is never returned: answers say only whether one is
+set. ``GET /api/v1/unattributed`` lists confirmed sightings no registry entry covers yet, so an
+analyst can add the provider (then the next send pass drafts their notices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.api.context import get_context
+from keepdown.api.deps import audit, requires
+from keepdown.api.errors import error_responses
+from keepdown.auth import Principal, Role
+from keepdown.errors import ConfigurationError, NotFound
+from keepdown.notices.providers import Provider
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["providers"])
+
+_STAFF = requires(Role.ADMIN, Role.ANALYST)
+_READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER)
+
+ChannelName = Literal["email", "webhook", "manual"]
+LanguageName = Literal["en", "fr"]
+TargetName = Literal["upstream", "registrar", "cdn", "hotline", "regulator"]
+_LIST = Field(default_factory=list, max_length=1000)
+#: Fields a PATCH may clear with null; null for any other field means "unchanged".
+_NULLABLE = frozenset({"webhook_url", "escalation_target", "escalation_contact", "organisation"})
+
+
+class ProviderFields(BaseModel):
+    """Every editable field (a PATCH sends only the fields it changes)."""
+
+    ip_ranges: list[str] = _LIST
+    asns: list[int] = _LIST
+    domains: list[str] = _LIST
+    abuse_contacts: list[str] = _LIST
+    channel: ChannelName = "email"
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Write-only."
+    )
+    language: LanguageName = "en"
+    country: str = Field(default="", max_length=2)
+    recheck_hours: int = Field(default=24, ge=1, le=24 * 366)
+    renotice_hours: int = Field(default=24, ge=1, le=24 * 366)
+    escalate_hours: int = Field(default=72, ge=1, le=24 * 366)
+    escalation_target: TargetName | None = None
+    escalation_contact: str | None = Field(default=None, max_length=320)
+    organisation: str | None = Field(default=None, max_length=200)
+    notes: str = Field(default="", max_length=10_000)
+
+
+class ProviderIn(ProviderFields):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ProviderPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    ip_ranges: list[str] | None = Field(default=None, max_length=1000)
+    asns: list[int] | None = Field(default=None, max_length=1000)
+    domains: list[str] | None = Field(default=None, max_length=1000)
+    abuse_contacts: list[str] | None = Field(default=None, max_length=1000)
+    channel: ChannelName | None = None
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    webhook_secret: str | None = Field(default=None, min_length=16, max_length=200)
+    language: LanguageName | None = None
+    country: str | None = Field(default=None, max_length=2)
+    recheck_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    renotice_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    escalate_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    escalation_target: TargetName | None = None
+    escalation_contact: str | None = Field(default=None, max_length=320)
+    organisation: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class ProviderOut(BaseModel):
+    id: int
+    name: str
+    ip_ranges: list[str]
+    asns: list[int]
+    domains: list[str]
+    abuse_contacts: list[str]
+    channel: str
+    webhook_url: str | None
+    webhook_secret_set: bool
+    language: str
+    country: str
+    recheck_hours: int
+    renotice_hours: int
+    escalate_hours: int
+    escalation_target: str | None
+    escalation_contact: str | None
+    organisation: str | None
+    notes: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, provider: Provider) -> ProviderOut:
+        return cls(**provider.to_public())
+
+
+class ProviderList(BaseModel):
+    providers: list[ProviderOut]
+
+
+class UnattributedOut(BaseModel):
+    host: str
+    server_ip: str | None
+    sightings: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    rdap_provider: str | None
+    asn: int | None
+    network: str | None
+    country: str
+    abuse_email: str | None
+
+
+class UnattributedList(BaseModel):
+    hosts: list[UnattributedOut]
+
+
+def _store(request: Request) -> Any:
+    store = get_context(request).providers
+    if store is None:
+        raise ConfigurationError("the provider registry is not wired into this API")
+    return store
+
+
+def _visible(provider: Provider, who: Principal) -> bool:
+    return who.role is not Role.PROVIDER or provider.organisation == who.organisation
+
+
+@router.get(
+    "/providers",
+    response_model=ProviderList,
+    summary="List providers (a provider key: its own only)",
+    responses=error_responses(400, 401, 403, 429),
+    dependencies=[_READERS],
+)
+async def list_providers(request: Request) -> ProviderList:
+    who: Principal = request.state.principal
+    org = who.organisation if who.role is Role.PROVIDER else None
+    found = await run_in_threadpool(lambda: _store(request).list(organisation=org))
+    return ProviderList(providers=[ProviderOut.of(p) for p in found])
+
+
+@router.post(
+    "/providers",
+    response_model=ProviderOut,
+    status_code=201,
+    summary="Add a provider to the registry",
+    responses=error_responses(400, 401, 403, 404, 409, 429),
+    dependencies=[_STAFF],
+)
+async def create_provider(request: Request, body: ProviderIn) -> ProviderOut:
+    ctx = get_context(request)
+    provider = Provider(**body.model_dump())
+    stored = await run_in_threadpool(_store(request).add, provider, ctx.clock.now())
+    audit(request, "provider.create", target=stored.name)
+    return ProviderOut.of(stored)
+
+
+@router.get(
+    "/providers/{name}",
+    response_model=ProviderOut,
+    summary="Show one provider (never its webhook secret)",
+    responses=error_responses(400, 401, 403, 404, 429),
+    dependencies=[_READERS],
+)
+async def show_provider(request: Request, name: str) -> ProviderOut:
+    found = await run_in_threadpool(_store(request).get, name)
+    if not _visible(found, request.state.principal):
+        raise NotFound(f"no provider named {name!r}")
+    return ProviderOut.of(found)
+
+
+@router.patch(
+    "/providers/{name}",
+    response_model=ProviderOut,
+    summary="Change some fields of a provider",
+    responses=error_responses(400, 401, 403, 404, 409, 429),
+    dependencies=[_STAFF],
+)
+async def edit_provider(request: Request, name: str, body: ProviderPatch) -> ProviderOut:
+    ctx = get_context(request)
+    store = _store(request)
+    current = await run_in_threadpool(store.get, name)
+    changes = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if v is not None or k in _NULLABLE
+    }
+    changed = replace(current, **changes)
+    stored = await run_in_threadpool(store.update, changed, ctx.clock.now())
+    audit(request, "provider.edit", target=stored.name, fields=sorted(changes))
+    return ProviderOut.of(stored)
+
+
+@router.get(
+    "/unattributed",
+    response_model=UnattributedList,
+    summary="Hosts of confirmed sightings no registry entry covers (for analysts to add)",
+    responses=error_responses(400, 401, 403, 429),
+    dependencies=[_STAFF],
+)
+async def unattributed(request: Request) -> UnattributedList:
+    service = get_context(request).notices
+    if service is None:
+        raise ConfigurationError("notices are not wired into this API")
+    hosts = await run_in_threadpool(service.unattributed)
+    return UnattributedList(hosts=[UnattributedOut(**h) for h in hosts])

@@ -1,0 +1,171 @@
+"""``keepdown notices``: list and show notices, run due work, confirm deliveries, figures.
+
+``send-due`` is one pass of the notice worker (recover interrupted deliveries, draft notices
+from confirmed sightings, plan due re-notices and escalations, deliver); ``recheck-due`` runs
+every due re-check. ``keepdown serve`` runs both every ``notice_worker_seconds``; a scheduler
+(cron, systemd timer) can run them instead. Deliveries left ``uncertain`` by a crash
+mid-send, and ``manual`` ones (web-form providers), wait for ``confirm-delivery``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from keepdown.app import NoticeServices, open_notice_services
+from keepdown.notices.metrics import removal_figures
+from keepdown.settings import Settings
+
+__all__ = ["command"]
+
+
+def _when(value: object) -> str:
+    return value.isoformat(timespec="minutes") if value is not None else "-"  # type: ignore[attr-defined]
+
+
+@click.group("notices")
+def command() -> None:
+    """Notices to providers: list, show, send due, re-check due."""
+
+
+def _open(settings: Settings) -> NoticeServices:
+    return open_notice_services(settings)
+
+
+@command.command("list")
+@click.option("--state", help="Only notices in this state.")
+@click.option("--provider", help="Only notices to this provider.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.pass_obj
+def list_(settings: Settings, state: str | None, provider: str | None, limit: int) -> None:
+    """Reference, provider, state, locations (open/all), first sent."""
+    services = _open(settings)
+    try:
+        ids = [services.providers.get(provider).id] if provider else None
+        for n in services.notices.list(
+            provider_ids=ids, states=[state] if state else None, limit=limit
+        ):
+            still = sum(1 for loc in n.locations if loc.status.open)
+            click.echo(
+                f"{n.reference}\t{n.provider}\t{n.state.value}\t"
+                f"{still}/{len(n.locations)}\t{_when(n.first_sent_at)}"
+            )
+    finally:
+        services.close()
+
+
+@command.command("show")
+@click.argument("reference")
+@click.pass_obj
+def show(settings: Settings, reference: str) -> None:
+    """One notice: its locations with their states and times, and its deliveries."""
+    services = _open(settings)
+    try:
+        n = services.notices.get(reference)
+        click.echo(f"{n.reference}  {n.provider}  {n.state.value}  language {n.language}")
+        click.echo(f"first sent {_when(n.first_sent_at)}  acknowledged {_when(n.acknowledged_at)}")
+        for loc in n.locations:
+            s = loc.status
+            click.echo(
+                f"  location {loc.id}  {s.state.value}  {loc.media_url}\n"
+                f"    detected {_when(s.detected_at)}  notified {_when(s.first_notice_at)}"
+                f"  notices {s.notices_sent}  removed {_when(s.removed_at)}"
+                f"  next check {_when(s.next_check_at)}"
+            )
+        for d in services.notices.deliveries(notice_id=n.id):
+            click.echo(
+                f"  delivery {d.id}  {d.kind.value}  {d.channel}  {d.state.value}"
+                f"  attempts {d.attempts}  sent {_when(d.sent_at)}"
+                + (f"  ({d.last_error})" if d.last_error else "")
+            )
+    finally:
+        services.close()
+
+
+@command.command("send-due")
+@click.pass_obj
+def send_due(settings: Settings) -> None:
+    """Draft, plan and deliver every due notice, re-notice and escalation."""
+    services = _open(settings)
+    try:
+        report = asyncio.run(services.service.send_due())
+    finally:
+        services.close()
+    click.echo(
+        f"drafted {len(report.drafted)}  planned {len(report.planned)}  sent {len(report.sent)}"
+        f"  retrying {len(report.retrying)}  failed {len(report.failed)}"
+        f"  uncertain {len(report.uncertain)}  recovered {len(report.recovered)}"
+    )
+    for ref in report.drafted:
+        click.echo(f"new notice {ref}")
+
+
+@command.command("recheck-due")
+@click.pass_obj
+def recheck_due(settings: Settings) -> None:
+    """Re-check every location that is due; record removals and reappearances."""
+    services = _open(settings)
+    try:
+        report = asyncio.run(services.tracker.recheck_due())
+    finally:
+        services.close()
+    click.echo(
+        f"checked {report.checked}  present {report.present}  gone {report.gone}"
+        f"  errors {report.errors}  removals confirmed {len(report.removals)}"
+        f"  reappearances {len(report.reappeared)}"
+    )
+
+
+@command.command("confirm-delivery")
+@click.argument("delivery_id", type=int)
+@click.option(
+    "--delivered/--not-delivered",
+    required=True,
+    help="It reached the provider (record it sent) / it did not (send it again).",
+)
+@click.pass_obj
+def confirm_delivery(settings: Settings, delivery_id: int, delivered: bool) -> None:
+    """Settle an uncertain (interrupted) or manual (web form) delivery."""
+    services = _open(settings)
+    try:
+        d = services.service.confirm_delivery(delivery_id, delivered=delivered)
+    finally:
+        services.close()
+    click.echo(f"delivery {d.id} of {d.reference}: {d.state.value}")
+
+
+@command.command("review")
+@click.argument("reference")
+@click.argument("location_id", type=int)
+@click.option("--upheld/--rejected", required=True, help="The dispute is right / is not.")
+@click.pass_obj
+def review(settings: Settings, reference: str, location_id: int, upheld: bool) -> None:
+    """Decide a disputed location."""
+    services = _open(settings)
+    try:
+        n = services.service.review(reference, location_id, "upheld" if upheld else "rejected")
+    finally:
+        services.close()
+    click.echo(f"{n.reference}: {n.location(location_id).status.state.value}")
+
+
+@command.command("figures")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_obj
+def figures(settings: Settings, as_json: bool) -> None:
+    """Time to removal per provider, from the events (see docs/notices.md)."""
+    services = _open(settings)
+    try:
+        found = removal_figures(list(services.storage.events.read()))
+    finally:
+        services.close()
+    if as_json:
+        click.echo(json.dumps({k: v.__dict__ for k, v in found.items()}, indent=2, default=str))
+        return
+    click.echo("provider\tnotified\tremoved\tmedian h\t<=24h\t<=7d\t<=42d")
+    for f in found.values():
+        median = f"{f.median_removal_hours:.1f}" if f.median_removal_hours is not None else "-"
+        shares = "\t".join(f"{f.share_removed[k]:.0%}" for k in ("24h", "7d", "42d"))
+        click.echo(f"{f.provider}\t{f.notified}\t{f.removed}\t{median}\t{shares}")

@@ -1,0 +1,140 @@
+"""``keepdown provider``: the provider registry (add, list, show, edit, unknown hosts).
+
+A webhook secret is never typed on the command line (shell history, process lists): give the
+name of an environment variable that holds it with ``--webhook-secret-env``. ``show`` and
+``list`` never print it, only whether one is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from keepdown.app import open_notice_services, provider_registry
+from keepdown.clock import SystemClock
+from keepdown.errors import UsageError
+from keepdown.notices.providers import Channel, EscalationTarget, Language, Provider
+from keepdown.settings import Settings
+
+__all__ = ["command"]
+
+
+def _options(fn: Any) -> Any:
+    """The provider fields as options (shared by add and edit)."""
+    options = [
+        click.option("--ip-range", "ip_ranges", multiple=True, help="CIDR (repeatable)."),
+        click.option("--asn", "asns", type=int, multiple=True, help="AS number (repeatable)."),
+        click.option("--domain", "domains", multiple=True, help="Domain suffix (repeatable)."),
+        click.option("--abuse", "abuse_contacts", multiple=True, help="Abuse e-mail (repeatable)."),
+        click.option("--channel", type=click.Choice([c.value for c in Channel])),
+        click.option("--webhook-url"),
+        click.option(
+            "--webhook-secret-env", help="Environment variable holding the webhook secret."
+        ),
+        click.option("--language", type=click.Choice([lang.value for lang in Language])),
+        click.option("--country", help="ISO 3166-1 alpha-2 code."),
+        click.option("--recheck-hours", type=click.IntRange(min=1)),
+        click.option("--renotice-hours", type=click.IntRange(min=1)),
+        click.option("--escalate-hours", type=click.IntRange(min=1)),
+        click.option("--escalation-target", type=click.Choice([t.value for t in EscalationTarget])),
+        click.option("--escalation-contact", help="E-mail escalations go to."),
+        click.option("--organisation", help="Organisation whose provider keys act for it."),
+        click.option("--notes"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _changes(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the options given; lists replace the stored list."""
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None or value == ():
+            continue
+        if name == "webhook_secret_env":
+            secret = os.environ.get(value)
+            if not secret:
+                raise UsageError(f"environment variable {value} is not set")
+            changes["webhook_secret"] = secret
+        else:
+            changes[name] = tuple(value) if isinstance(value, tuple) else value
+    return changes
+
+
+def _line(p: Provider) -> str:
+    nets = ",".join(p.ip_ranges) or "-"
+    doms = ",".join(p.domains) or "-"
+    return f"{p.name}\t{p.channel.value}\t{p.language.value}\t{p.country or '-'}\t{nets}\t{doms}"
+
+
+@click.group("provider")
+def command() -> None:
+    """Manage the provider registry (who hosts content, how notices reach them)."""
+
+
+@command.command("add")
+@click.argument("name")
+@_options
+@click.pass_obj
+def add(settings: Settings, name: str, **values: Any) -> None:
+    """Add provider NAME."""
+    provider = replace(Provider(name=name), **_changes(values))
+    with provider_registry(settings) as store:
+        stored = store.add(provider, SystemClock().now())
+    click.echo(f"provider {stored.name} added (id {stored.id})")
+
+
+@command.command("edit")
+@click.argument("name")
+@click.option("--rename", help="A new name.")
+@_options
+@click.pass_obj
+def edit(settings: Settings, name: str, rename: str | None, **values: Any) -> None:
+    """Change provider NAME (only the options given; list options replace the list)."""
+    changes = _changes(values)
+    if rename:
+        changes["name"] = rename
+    if not changes:
+        raise UsageError("nothing to change: give at least one option")
+    with provider_registry(settings) as store:
+        stored = store.update(replace(store.get(name), **changes), SystemClock().now())
+    click.echo(f"provider {stored.name} updated")
+
+
+@command.command("list")
+@click.pass_obj
+def list_(settings: Settings) -> None:
+    """List providers: name, channel, language, country, IP ranges, domains."""
+    with provider_registry(settings) as store:
+        for p in store.list():
+            click.echo(_line(p))
+
+
+@command.command("show")
+@click.argument("name")
+@click.pass_obj
+def show(settings: Settings, name: str) -> None:
+    """Show provider NAME as JSON (never its webhook secret)."""
+    with provider_registry(settings) as store:
+        click.echo(json.dumps(store.get(name).to_public(), indent=2, sort_keys=True))
+
+
+@command.command("unknown")
+@click.pass_obj
+def unknown(settings: Settings) -> None:
+    """Hosts of confirmed sightings that no provider covers yet (add them to send notices)."""
+    services = open_notice_services(settings)
+    try:
+        for h in services.service.unattributed():
+            click.echo(
+                f"{h['host']}\t{h['server_ip'] or '-'}\t{h['sightings']} sightings\t"
+                f"rdap: {h['rdap_provider'] or '-'} AS{h['asn'] or '-'} "
+                f"{h['network'] or '-'} {h['abuse_email'] or '-'}"
+            )
+    finally:
+        services.close()

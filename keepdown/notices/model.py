@@ -1,0 +1,270 @@
+"""Notices, locations and deliveries as plain values, and the store protocol they live in.
+
+A :class:`Notice` is one removal request to one provider; each :class:`Location` in it has
+its own :class:`~keepdown.notices.lifecycle.LocationStatus`. A :class:`Candidate` is a
+confirmed sighting no notice accounts for yet. A :class:`Delivery` is one row of the outbox:
+one e-mail, webhook call or manual submission of a notice, re-notice or escalation.
+
+:class:`NoticeStore` is implemented by ``keepdown.storage.notice_store.SqlNoticeStore``. Its
+:meth:`~NoticeStore.mutate` runs a pure decision (lifecycle functions) against the current
+rows and writes the new statuses, the notice's derived state and the events in one
+transaction, so state and events can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from keepdown.events import Event
+from keepdown.notices.lifecycle import LocationStatus, NoticeState
+
+__all__ = [
+    "Candidate",
+    "Delivery",
+    "DeliveryKind",
+    "DeliveryState",
+    "Location",
+    "Mutation",
+    "NewLocation",
+    "Notice",
+    "NoticeStore",
+]
+
+
+class DeliveryKind(StrEnum):
+    NOTICE = "notice"
+    RENOTICE = "renotice"
+    ESCALATION = "escalation"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # intent recorded; nothing sent yet
+    SENDING = "sending"  # claimed by a sender; the network may be in use right now
+    SENT = "sent"
+    FAILED = "failed"  # gave up after notice_delivery_max_attempts: an operator looks
+    UNCERTAIN = "uncertain"  # a sender died mid-send (e-mail): an operator confirms
+    MANUAL = "manual"  # web-form provider: an analyst submits the form and confirms
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Location:
+    """One location named in a notice."""
+
+    id: int
+    notice_id: int
+    provider_id: int
+    sighting_id: int | None
+    media_url: str
+    page_url: str
+    host: str
+    sha256: str
+    md5: str
+    pdq: str | None
+    bank: str | None
+    entry_id: int | None
+    category: str | None
+    detection: str
+    status: LocationStatus
+    dispute_reason: str = ""
+    reappearance_of: int | None = None
+    reappearance_where: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    reference: str
+    provider_id: int
+    provider: str
+    state: NoticeState
+    language: str
+    reappearance: bool
+    created_at: datetime
+    first_sent_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    escalated_at: datetime | None = None
+    closed_at: datetime | None = None
+    locations: tuple[Location, ...] = ()
+
+    def location(self, location_id: int) -> Location:
+        for loc in self.locations:
+            if loc.id == location_id:
+                return loc
+        raise KeyError(location_id)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A confirmed sighting that no notice accounts for yet."""
+
+    sighting_id: int
+    media_url: str
+    page_url: str
+    final_url: str
+    sha256: str
+    md5: str
+    pdq: str | None
+    bank: str | None
+    entry_id: int | None
+    category: str | None
+    seen_at: datetime
+    server_ip: str | None
+    provider_id: int | None
+    # What the crawler's attribution said (RDAP names a network even when the registry
+    # does not know its provider): shown to analysts for unattributed hosts.
+    attributed_provider: str | None = None
+    asn: int | None = None
+    network: str | None = None
+    country: str = ""
+    abuse_email: str | None = None
+
+
+@dataclass(frozen=True)
+class NewLocation:
+    """A location to create in a new notice (from a sighting, or from a re-check)."""
+
+    media_url: str
+    page_url: str
+    host: str
+    sha256: str
+    md5: str
+    pdq: str | None
+    bank: str | None
+    entry_id: int | None
+    category: str | None
+    detected_at: datetime
+    sighting_ids: tuple[int, ...] = ()
+    detection: str = "crawl"
+    reappearance_of: int | None = None
+    reappearance_where: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    notice_id: int
+    reference: str
+    kind: DeliveryKind
+    channel: str
+    recipients: tuple[str, ...]
+    location_ids: tuple[int, ...]
+    message_key: str
+    subject: str
+    body: str
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
+    handover_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "kind": self.kind.value,
+            "channel": self.channel,
+            "recipients": list(self.recipients),
+            "location_ids": list(self.location_ids),
+            "message_key": self.message_key,
+            "subject": self.subject,
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass
+class Mutation:
+    """What a decision changes in one notice: new location statuses, notice columns, events,
+    location columns other than status (e.g. a dispute's reason)."""
+
+    statuses: dict[int, LocationStatus] = field(default_factory=dict)
+    notice: dict[str, Any] = field(default_factory=dict)
+    location_fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+class NoticeStore(Protocol):
+    """Where notices live (see the module docstring)."""
+
+    def candidates(self, *, limit: int = 10_000) -> list[Candidate]: ...
+
+    def similar_locations(
+        self, *, media_urls: Sequence[str], sha256s: Sequence[str], entry_ids: Sequence[int]
+    ) -> list[Location]: ...
+
+    def create_notice(
+        self,
+        provider_id: int,
+        language: str,
+        locations: Sequence[NewLocation],
+        now: datetime,
+        *,
+        reappearance: bool = False,
+        events: Callable[[Notice], list[Event]] | None = None,
+    ) -> Notice: ...
+
+    def link_sighting(self, sighting_id: int, location_id: int, now: datetime) -> None: ...
+
+    def get(self, reference: str) -> Notice: ...
+
+    def get_by_id(self, notice_id: int) -> Notice: ...
+
+    def list(
+        self,
+        *,
+        provider_ids: Sequence[int] | None = None,
+        states: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Notice]: ...
+
+    def notices_with_work(self, now: datetime) -> list[Notice]: ...
+
+    def mutate(
+        self,
+        notice_id: int,
+        decide: Callable[[Notice], Mutation | None],
+        *,
+        delivery: tuple[int, DeliveryState, dict[str, Any]] | None = None,
+        checks: Sequence[dict[str, Any]] = (),
+    ) -> Notice | None: ...
+
+    def enqueue(
+        self,
+        notice_id: int,
+        kind: DeliveryKind,
+        channel: str,
+        recipients: Sequence[str],
+        location_ids: Sequence[int],
+        message_key: str,
+        subject: str,
+        body: str,
+        now: datetime,
+        *,
+        state: DeliveryState = DeliveryState.PENDING,
+    ) -> Delivery | None: ...
+
+    def deliveries(
+        self, *, notice_id: int | None = None, states: Sequence[str] | None = None
+    ) -> list[Delivery]: ...
+
+    def get_delivery(self, delivery_id: int) -> Delivery: ...
+
+    def claim(self, now: datetime, lease_seconds: float) -> Delivery | None: ...
+
+    def settle(self, delivery_id: int, expected: DeliveryState, values: dict[str, Any]) -> bool: ...
+
+    def expired_claims(self, now: datetime) -> list[Delivery]: ...

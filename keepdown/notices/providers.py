@@ -1,0 +1,271 @@
+"""Hosting providers: who can remove content, how to tell them, and how patiently.
+
+A :class:`Provider` is one entry of the operator's registry: the networks it answers for (IP
+ranges, AS numbers, domain suffixes), its abuse contacts, the channel notices go out on
+(``email``, ``webhook``, or ``manual`` for providers that only take a web form), the language
+of its notices, and its cadence (re-check every 24 h, re-notice every 24 h while the content
+is there, escalate after 72 h by default) and escalation target.
+
+:func:`validate_provider` normalises and checks a provider before it is stored (CIDRs parsed,
+domains lower-cased, contacts that look like e-mail addresses, a webhook URL for the webhook
+channel). :class:`ProviderStore` is the protocol ``keepdown.storage.provider_store`` implements.
+
+The webhook secret is kept so notices can be signed; :meth:`Provider.to_public` (what the API
+and the CLI show) never includes it, only whether one is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from keepdown.errors import InvalidInput
+
+__all__ = [
+    "DEFAULT_ESCALATE_HOURS",
+    "DEFAULT_RECHECK_HOURS",
+    "DEFAULT_RENOTICE_HOURS",
+    "Cadence",
+    "Channel",
+    "EscalationTarget",
+    "Language",
+    "Provider",
+    "ProviderStore",
+    "validate_provider",
+]
+
+DEFAULT_RECHECK_HOURS = 24
+DEFAULT_RENOTICE_HOURS = 24
+DEFAULT_ESCALATE_HOURS = 72
+
+
+class Channel(StrEnum):
+    """How notices reach a provider."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    #: The provider only takes a web form: an analyst submits it and confirms the delivery.
+    MANUAL = "manual"
+
+
+class Language(StrEnum):
+    EN = "en"
+    FR = "fr"
+
+
+class EscalationTarget(StrEnum):
+    """Who is told when a provider leaves content up past its escalation threshold."""
+
+    UPSTREAM = "upstream"
+    REGISTRAR = "registrar"
+    CDN = "cdn"
+    HOTLINE = "hotline"
+    REGULATOR = "regulator"
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often a provider's open locations are re-checked and re-noticed, and when to
+    escalate (all measured from the first notice that named a location)."""
+
+    recheck: timedelta = timedelta(hours=DEFAULT_RECHECK_HOURS)
+    renotice: timedelta = timedelta(hours=DEFAULT_RENOTICE_HOURS)
+    escalate_after: timedelta = timedelta(hours=DEFAULT_ESCALATE_HOURS)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One registry entry (see the module docstring). ``id`` is 0 until stored."""
+
+    name: str
+    id: int = 0
+    ip_ranges: tuple[str, ...] = ()
+    asns: tuple[int, ...] = ()
+    domains: tuple[str, ...] = ()
+    abuse_contacts: tuple[str, ...] = ()
+    channel: Channel = Channel.EMAIL
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    language: Language = Language.EN
+    country: str = ""
+    recheck_hours: int = DEFAULT_RECHECK_HOURS
+    renotice_hours: int = DEFAULT_RENOTICE_HOURS
+    escalate_hours: int = DEFAULT_ESCALATE_HOURS
+    escalation_target: EscalationTarget | None = None
+    escalation_contact: str | None = None
+    #: The organisation whose provider-role API keys act for this provider (None: nobody).
+    organisation: str | None = None
+    notes: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def cadence(self) -> Cadence:
+        return Cadence(
+            recheck=timedelta(hours=self.recheck_hours),
+            renotice=timedelta(hours=self.renotice_hours),
+            escalate_after=timedelta(hours=self.escalate_hours),
+        )
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(r, strict=False) for r in self.ip_ranges]
+
+    def has_ip(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in net for net in self.networks() if net.version == address.version)
+
+    def has_domain(self, host: str) -> bool:
+        """True when ``host`` is one of the domains or a subdomain of one."""
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def to_public(self) -> dict[str, Any]:
+        """Everything but the webhook secret (only whether one is set)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "ip_ranges": list(self.ip_ranges),
+            "asns": list(self.asns),
+            "domains": list(self.domains),
+            "abuse_contacts": list(self.abuse_contacts),
+            "channel": self.channel.value,
+            "webhook_url": self.webhook_url,
+            "webhook_secret_set": bool(self.webhook_secret),
+            "language": self.language.value,
+            "country": self.country,
+            "recheck_hours": self.recheck_hours,
+            "renotice_hours": self.renotice_hours,
+            "escalate_hours": self.escalate_hours,
+            "escalation_target": self.escalation_target.value if self.escalation_target else None,
+            "escalation_contact": self.escalation_contact,
+            "organisation": self.organisation,
+            "notes": self.notes,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
+_NAME = re.compile(r"^[\w][\w .&'()@+,/-]{0,199}$", re.UNICODE)
+_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z0-9-]{2,63}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9-]{1,63}$")
+_COUNTRY = re.compile(r"^([A-Z]{2})?$")
+_MAX_HOURS = 24 * 366
+
+
+def _cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError as exc:
+            raise InvalidInput(f"not an IP range (CIDR): {value!r}", field="ip_ranges") from exc
+    return tuple(dict.fromkeys(out))
+
+
+def _domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        domain = value.strip().lower().rstrip(".")
+        if not _DOMAIN.match(domain):
+            raise InvalidInput(f"not a domain name: {value!r}", field="domains")
+        out.append(domain)
+    return tuple(dict.fromkeys(out))
+
+
+def _email(value: str, what: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise InvalidInput(f"not an e-mail address: {value!r}", field=what)
+    return value
+
+
+def _webhook(url: str | None) -> str | None:
+    if url is None or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("the webhook URL must be an http(s) URL", field="webhook_url")
+    return url.strip()
+
+
+def _choice(kind: type[StrEnum], value: Any, what: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError as exc:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidInput(f"{what} must be one of: {allowed}", field=what) from exc
+
+
+def _hours(value: int, what: str) -> int:
+    if not 1 <= int(value) <= _MAX_HOURS:
+        raise InvalidInput(f"{what} must be between 1 and {_MAX_HOURS} hours", field=what)
+    return int(value)
+
+
+def validate_provider(provider: Provider) -> Provider:
+    """The provider normalised, or :class:`InvalidInput` naming the first bad field."""
+    name = provider.name.strip()
+    if not _NAME.match(name):
+        raise InvalidInput("a provider name is 1-200 letters, digits and punctuation", field="name")
+    country = provider.country.strip().upper()
+    if not _COUNTRY.match(country):
+        raise InvalidInput("country is an ISO 3166-1 alpha-2 code", field="country")
+    asns = tuple(dict.fromkeys(int(a) for a in provider.asns))
+    if any(not 0 < a < 2**32 for a in asns):
+        raise InvalidInput("AS numbers are 1 to 4294967295", field="asns")
+    checked = replace(
+        provider,
+        name=name,
+        ip_ranges=_cidrs(provider.ip_ranges),
+        asns=asns,
+        domains=_domains(provider.domains),
+        abuse_contacts=tuple(
+            dict.fromkeys(_email(c, "abuse_contacts") for c in provider.abuse_contacts)
+        ),
+        channel=_choice(Channel, provider.channel, "channel"),
+        language=_choice(Language, provider.language, "language"),
+        country=country,
+        webhook_url=_webhook(provider.webhook_url),
+        recheck_hours=_hours(provider.recheck_hours, "recheck_hours"),
+        renotice_hours=_hours(provider.renotice_hours, "renotice_hours"),
+        escalate_hours=_hours(provider.escalate_hours, "escalate_hours"),
+        escalation_target=(
+            _choice(EscalationTarget, provider.escalation_target, "escalation_target")
+            if provider.escalation_target
+            else None
+        ),
+        escalation_contact=(
+            _email(provider.escalation_contact, "escalation_contact")
+            if provider.escalation_contact
+            else None
+        ),
+    )
+    if checked.channel is Channel.EMAIL and not checked.abuse_contacts:
+        raise InvalidInput("the email channel needs an abuse contact", field="abuse_contacts")
+    if checked.channel is Channel.WEBHOOK and not (checked.webhook_url and checked.webhook_secret):
+        raise InvalidInput(
+            "the webhook channel needs a webhook URL and secret", field="webhook_url"
+        )
+    return checked
+
+
+class ProviderStore(Protocol):
+    """The registry's storage (``keepdown.storage.provider_store.SqlProviderStore``)."""
+
+    def add(self, provider: Provider, now: datetime) -> Provider: ...
+
+    def update(self, provider: Provider, now: datetime) -> Provider: ...
+
+    def get(self, name: str) -> Provider: ...
+
+    def get_by_id(self, provider_id: int) -> Provider: ...
+
+    def list(self, *, organisation: str | None = None) -> list[Provider]: ...

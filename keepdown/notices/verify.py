@@ -1,0 +1,42 @@
+"""Is what a location serves now still known material? The re-check's last question.
+
+:class:`BankVerifier` hashes the fetched bytes in memory (exact PDQ, SHA-256, MD5) and asks
+the match index; bytes identical to what was notified count as present without a lookup.
+Anything that does not decode as an image (an HTML "removed" page served with 200, a
+placeholder, an error text) no longer matches, so the location counts as gone. The bytes are
+dropped as soon as they are hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from keepdown.errors import InvalidInput
+from keepdown.hashing import HashResult, hash_bytes
+from keepdown.notices.model import Location
+from keepdown.settings import Settings
+
+__all__ = ["BankVerifier", "Verifier"]
+
+
+class Verifier(Protocol):
+    def still_known(self, body: bytes, location: Location) -> bool: ...
+
+
+class BankVerifier:
+    """Matches fetched bytes against the banks (``match`` is ``BankIndex.match_result``)."""
+
+    def __init__(self, settings: Settings, match: Callable[[HashResult], Sequence[Any]]) -> None:
+        self.settings = settings
+        self.match = match
+
+    def still_known(self, body: bytes, location: Location) -> bool:
+        if hashlib.sha256(body).hexdigest() == location.sha256:
+            return True
+        try:
+            result = hash_bytes(body, settings=self.settings, mode="exact", dihedral=True)
+        except InvalidInput:  # not an image (DecodeError and its kin)
+            return False
+        return bool(self.match(result))
