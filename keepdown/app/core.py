@@ -1,0 +1,58 @@
+"""Storage and the services every entry point shares: auth, banks and the live match index.
+
+Each other module of :mod:`keepdown.app` starts from :func:`open_services` and adds the parts
+its entry point needs (the API server, the crawl worker, the notice worker, the demo seed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from keepdown.auth import AuthService
+from keepdown.banks.service import BankService
+from keepdown.clock import Clock
+from keepdown.matching.live import BankIndex
+from keepdown.settings import Settings
+from keepdown.storage import Storage, open_storage
+from keepdown.storage.auth_store import SqlAuthStore
+from keepdown.storage.index_feed import IndexFeed
+
+__all__ = ["Services", "auth_service", "open_services"]
+
+
+@dataclass
+class Services:
+    """Everything :func:`build_app` wired, for tests and the CLI."""
+
+    storage: Storage
+    auth: AuthService
+    banks: BankService
+    index: BankIndex
+
+
+def open_services(settings: Settings, clock: Clock) -> Services:
+    storage = open_storage(settings)
+    auth_store = SqlAuthStore(storage.engine)
+    auth = AuthService(
+        auth_store, auth_store, clock=clock, cache_seconds=float(settings.auth_cache_seconds)
+    )
+    banks = BankService(storage.banks, storage.events, clock=clock)
+    index = BankIndex(
+        IndexFeed(storage.engine),
+        storage.banks.list_banks,
+        quality_floor=int(settings.pdq_quality_floor),
+    )
+    return Services(storage=storage, auth=auth, banks=banks, index=index)
+
+
+@contextlib.contextmanager
+def auth_service(settings: Settings) -> Iterator[AuthService]:
+    """An auth service on the configured database (for the ``key`` and ``org`` commands)."""
+    storage = open_storage(settings)
+    try:
+        store = SqlAuthStore(storage.engine)
+        yield AuthService(store, store)
+    finally:
+        storage.close()

@@ -1,0 +1,148 @@
+"""The notice worker's parts: providers, notices, senders, the re-check tracker.
+
+``keepdown notices``, ``keepdown provider``, the API and the background notice worker of
+``keepdown serve`` all build them here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from keepdown.app.core import open_services
+from keepdown.clock import Clock, SystemClock
+from keepdown.crawl.fetcher import Fetcher
+from keepdown.crawl.transport import Resolver
+from keepdown.matching.live import BankIndex
+from keepdown.notices.compose import Composer
+from keepdown.notices.links import LinkSigner, link_secret
+from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
+from keepdown.notices.service import NoticeService
+from keepdown.notices.tracker import Tracker
+from keepdown.notices.verify import BankVerifier
+from keepdown.settings import Settings
+from keepdown.storage import Storage, open_storage
+from keepdown.storage.notice_store import SqlNoticeStore
+from keepdown.storage.provider_store import SqlProviderStore
+
+__all__ = ["NoticeServices", "open_notice_services", "provider_registry"]
+
+log = logging.getLogger("keepdown.app")
+
+
+@contextlib.contextmanager
+def provider_registry(settings: Settings) -> Iterator[SqlProviderStore]:
+    """The provider registry on the configured database (for ``keepdown provider``)."""
+    storage = open_storage(settings)
+    try:
+        yield SqlProviderStore(storage.engine)
+    finally:
+        storage.close()
+
+
+@dataclass
+class NoticeServices:
+    """What the notice commands, the API and the notice worker use (keepdown.notices)."""
+
+    settings: Settings
+    storage: Storage
+    providers: SqlProviderStore
+    notices: SqlNoticeStore
+    links: LinkSigner
+    service: NoticeService
+    tracker: Tracker
+    clock: Clock
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def _notice_parts(
+    settings: Settings,
+    storage: Storage,
+    index: BankIndex,
+    clock: Clock,
+    *,
+    resolver: Resolver | None = None,
+    senders: dict[str, Sender] | None = None,
+) -> NoticeServices:
+    from datetime import timedelta
+
+    providers = SqlProviderStore(storage.engine)
+    notices = SqlNoticeStore(storage.engine)
+    links = LinkSigner(
+        link_secret(settings),
+        clock,
+        valid_for=timedelta(days=int(settings.notice_link_days)),
+        base_url=str(settings.notice_public_base_url),
+    )
+    if senders is None:
+        senders = {
+            "email": SmtpSender(settings, clock),
+            "webhook": WebhookSender(settings, clock, resolver=resolver),
+        }
+    service = NoticeService(notices, providers, Composer(settings, links), senders, clock, settings)
+    tracker = Tracker(
+        notices,
+        providers,
+        lambda: Fetcher(settings, resolver=resolver, clock=clock),
+        BankVerifier(settings, index.match_result),
+        service,
+        clock,
+        settings,
+    )
+    return NoticeServices(settings, storage, providers, notices, links, service, tracker, clock)
+
+
+def open_notice_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    resolver: Resolver | None = None,
+    senders: dict[str, Sender] | None = None,
+) -> NoticeServices:
+    """Storage, the provider registry, the notice service and the re-check tracker.
+
+    ``senders`` replaces the SMTP and webhook senders (by channel name); ``resolver`` is used
+    by re-checks and webhooks (tests map made-up names to loopback)."""
+    clock = clock or SystemClock()
+    services = open_services(settings, clock)
+    services.index.refresh()
+    return _notice_parts(
+        settings, services.storage, services.index, clock, resolver=resolver, senders=senders
+    )
+
+
+class _NoticeWorker:
+    """Runs a notice pass (send due, re-check due) every ``notice_worker_seconds``."""
+
+    def __init__(self, parts: NoticeServices, every: float) -> None:
+        self.parts = parts
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="keepdown-notices", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    async def _one_pass(self) -> None:
+        await self.parts.service.send_due()
+        await self.parts.tracker.recheck_due()
+
+    def _run(self) -> None:
+        import asyncio
+
+        from keepdown.errors import KeepdownError
+
+        while not self._stop.wait(self.every):
+            try:
+                asyncio.run(self._one_pass())
+            except KeepdownError:
+                log.exception("notice pass failed; trying again next time")
