@@ -322,6 +322,13 @@ class UploadChecked(Event):
     automated: bool = True
 
 
+# --- review (keepdown/review) ---
+
+# --- reports and finance (keepdown/reports, keepdown/finance) ---
+
+# --- workers and scans (keepdown/tasks, keepdown/scan) ---
+
+
 class EventSink(Protocol):
     """Anything that accepts events."""
 

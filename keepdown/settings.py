@@ -460,6 +460,9 @@ SETTINGS: tuple[Setting, ...] = (
         "does not know (e.g. https://rdap.org); empty turns RDAP off.",
     ),
     Setting("rdap_timeout_seconds", float, 10.0, "Timeout of one RDAP lookup."),
+    # --- web pages and review (keepdown/web, keepdown/review; docs/web.md) ---
+    # --- reports and financial indicators (keepdown/reports, keepdown/finance) ---
+    # --- workers, scans and video (keepdown/tasks, keepdown/scan; docs/operations.md) ---
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
