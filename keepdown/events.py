@@ -19,6 +19,7 @@ __all__ = [
     "BankEntryAdded",
     "BankEntryRemoved",
     "BankImported",
+    "DeliveryFailed",
     "DisputeReviewed",
     "Event",
     "EventLog",
@@ -29,11 +30,13 @@ __all__ = [
     "MediaSeen",
     "NoticeAcknowledged",
     "NoticeDisputed",
+    "NoticeDrafted",
     "NoticeEscalated",
     "NoticeSent",
     "PageFetched",
     "ReappearanceDetected",
     "RemovalConfirmed",
+    "RemovalReported",
     "ReviewDecided",
     "SightingRecorded",
     "UploadChecked",
@@ -215,12 +218,31 @@ class ReviewDecided(Event):
 
 @_register
 @dataclass(frozen=True, kw_only=True)
+class NoticeDrafted(Event):
+    """Confirmed sightings were grouped into a new notice to one provider (not sent yet).
+
+    Notice events carry the provider's stable registry id (``provider_id``) as well as its
+    name at the time: figures are keyed by the id, so a renamed provider keeps its history."""
+
+    kind: ClassVar[str] = "notice_drafted"
+    notice_ref: str
+    provider: str
+    provider_id: str = ""
+    country: str = ""
+    locations: tuple[str, ...] = ()
+    sighting_ids: tuple[str, ...] = ()
+    reappearance: bool = False
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
 class NoticeSent(Event):
     """A notice (first or re-notice) was delivered to a provider naming ``locations``."""
 
     kind: ClassVar[str] = "notice_sent"
     notice_ref: str
     provider: str
+    provider_id: str = ""
     country: str = ""
     channel: str = "email"  # "email", "webhook", "manual"
     locations: tuple[str, ...] = ()  # location ids named in this notice
@@ -232,10 +254,32 @@ class NoticeSent(Event):
 
 @_register
 @dataclass(frozen=True, kw_only=True)
+class DeliveryFailed(Event):
+    """A delivery attempt failed: ``outcome`` "retrying" (tried again later), "failed" (given
+    up: an operator looks) or "uncertain" (may have been delivered: an operator confirms)."""
+
+    kind: ClassVar[str] = "delivery_failed"
+    notice_ref: str
+    provider: str
+    provider_id: str = ""
+    country: str = ""
+    delivery_id: str
+    delivery_kind: str  # "notice", "renotice", "escalation"
+    channel: str
+    attempts: int
+    outcome: str
+    error: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
 class NoticeAcknowledged(Event):
     kind: ClassVar[str] = "notice_acknowledged"
     notice_ref: str
     provider: str
+    provider_id: str = ""
+    country: str = ""
+    locations: tuple[str, ...] = ()  # the open locations the acknowledgement covers
 
 
 @_register
@@ -244,7 +288,11 @@ class NoticeEscalated(Event):
     kind: ClassVar[str] = "notice_escalated"
     notice_ref: str
     provider: str
+    provider_id: str = ""
+    country: str = ""
     target: str  # "upstream", "registrar", "cdn", "hotline", "regulator"
+    channel: str = "email"
+    locations: tuple[str, ...] = ()
 
 
 @_register
@@ -253,6 +301,8 @@ class NoticeDisputed(Event):
     kind: ClassVar[str] = "notice_disputed"
     notice_ref: str
     provider: str
+    provider_id: str = ""
+    country: str = ""
     location_id: str
     reason: str = ""
 
@@ -265,8 +315,24 @@ class DisputeReviewed(Event):
     kind: ClassVar[str] = "dispute_reviewed"
     notice_ref: str
     provider: str
+    provider_id: str = ""
+    country: str = ""
     location_id: str
     outcome: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalReported(Event):
+    """The provider says it removed a location (it counts as removed only when a check finds
+    it gone: see ``RemovalConfirmed``)."""
+
+    kind: ClassVar[str] = "removal_reported"
+    notice_ref: str
+    provider: str
+    provider_id: str = ""
+    country: str = ""
+    location_id: str
 
 
 @_register
@@ -277,6 +343,8 @@ class LocationRechecked(Event):
     kind: ClassVar[str] = "location_rechecked"
     location_id: str
     provider: str
+    provider_id: str = ""
+    notice_ref: str = ""
     result: str
     status: int | None = None
 
@@ -291,6 +359,7 @@ class RemovalConfirmed(Event):
     location_id: str
     notice_ref: str
     provider: str
+    provider_id: str = ""
     country: str = ""
     first_notice_at: datetime
     detected_at: datetime | None = None
@@ -299,14 +368,22 @@ class RemovalConfirmed(Event):
 @_register
 @dataclass(frozen=True, kw_only=True)
 class ReappearanceDetected(Event):
-    """Material confirmed removed was seen again (``where``: same_url, same_provider, other)."""
+    """Material confirmed removed was seen again (``where``: same_url, same_provider, other).
+    ``location_id`` is the new location (in notice ``notice_ref``); ``previous_*`` describe the
+    removed one it is linked to."""
 
     kind: ClassVar[str] = "reappearance_detected"
     sighting_id: str
     previous_location_id: str
     provider: str
+    provider_id: str = ""
     where: str
     country: str = ""
+    location_id: str = ""
+    notice_ref: str = ""
+    previous_provider_id: str = ""
+    previous_provider: str = ""
+    previous_removed_at: datetime | None = None
 
 
 @_register
