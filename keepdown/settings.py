@@ -378,6 +378,15 @@ SETTINGS: tuple[Setting, ...] = (
         "means a random key kept in <data_dir>/notice-links.key.",
         secret=True,
     ),
+    Setting(
+        "provider_secret_key_env",
+        str,
+        "",
+        "Name of an environment variable holding the key (Fernet) that encrypts providers' "
+        "webhook secrets in the database; empty means a random key kept in "
+        "<data_dir>/provider-secrets.key.",
+        secret=True,
+    ),
     Setting("smtp_host", str, "127.0.0.1", "SMTP server notice e-mails are sent through."),
     Setting("smtp_port", int, 25, "SMTP server port (587 for STARTTLS submission, 465 for TLS)."),
     Setting(
@@ -463,6 +472,147 @@ SETTINGS: tuple[Setting, ...] = (
     # --- web pages and review (keepdown/web, keepdown/review; docs/web.md) ---
     # --- reports and financial indicators (keepdown/reports, keepdown/finance) ---
     # --- workers, scans and video (keepdown/tasks, keepdown/scan; docs/operations.md) ---
+    Setting(
+        "task_queue_url",
+        str,
+        "",
+        "Task queue backend: '' is an embedded SQLite queue at <data_dir>/tasks.sqlite3 (one "
+        "machine, no server); redis://host:6379/0 shares the queue between machines; "
+        "memory:// keeps it in this process only.",
+    ),
+    Setting(
+        "task_queue_name",
+        str,
+        "keepdown",
+        "Name of the queue (the Redis key prefix): processes with the same URL and name share "
+        "work.",
+    ),
+    Setting("worker_concurrency", int, 2, "Tasks one `keepdown worker` runs at once (threads)."),
+    Setting(
+        "serve_workers",
+        int,
+        1,
+        "In-process workers `keepdown serve` runs next to the API (0: API only; run "
+        "`keepdown worker` elsewhere).",
+    ),
+    Setting(
+        "worker_periodic_seconds",
+        float,
+        30.0,
+        "How often a worker looks in the database for due work (pending crawls, due notices "
+        "and re-checks) and queues it.",
+    ),
+    Setting(
+        "worker_crawl_slice_seconds",
+        float,
+        60.0,
+        "Longest one crawl task runs before it hands the rest of the crawl to a new task.",
+    ),
+    Setting(
+        "worker_crawl_slice_urls",
+        int,
+        200,
+        "Most URLs one crawl task leases before it hands the rest of the crawl to a new task.",
+    ),
+    Setting(
+        "worker_crawl_parallelism",
+        int,
+        2,
+        "Crawl tasks queued at once for one crawl (they share its frontier through leases).",
+    ),
+    Setting(
+        "scan_processes",
+        int,
+        0,
+        "Processes `keepdown scan` hashes with (0: one per core).",
+    ),
+    Setting("scan_batch_size", int, 32, "Items hashed per batch (per task with --distributed)."),
+    Setting(
+        "scan_max_archive_members",
+        int,
+        1_000_000,
+        "Most members read from one ZIP/TAR archive scanned; the rest are reported skipped.",
+    ),
+    Setting(
+        "scan_max_archive_bytes",
+        int,
+        64 * 1024 * MiB,
+        "Most uncompressed bytes read from one archive scanned; the rest are reported skipped.",
+    ),
+    Setting(
+        "scan_max_member_ratio",
+        int,
+        200,
+        "Largest compression ratio of an archive member; a higher one is a zip bomb, skipped.",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        str,
+        "",
+        "Endpoint of an S3-compatible store for `keepdown scan s3://...` ('' = AWS).",
+    ),
+    Setting("s3_region", str, "", "Region of the S3 store ('' = boto3's default)."),
+    Setting(
+        "s3_access_key_env",
+        str,
+        "",
+        "Name of an environment variable holding the S3 access key id ('' = boto3's own "
+        "credential chain).",
+        secret=True,
+    ),
+    Setting(
+        "s3_secret_key_env",
+        str,
+        "",
+        "Name of an environment variable holding the S3 secret access key.",
+        secret=True,
+    ),
+    Setting(
+        "video_seconds_per_hash",
+        float,
+        1.0,
+        "vPDQ: seconds of video between two hashed frames (0: every frame).",
+    ),
+    Setting(
+        "video_downsample",
+        int,
+        0,
+        "vPDQ: scale each frame to N x N pixels before hashing (0: native size; 128 is "
+        "faster and what some hash lists use).",
+    ),
+    Setting("video_max_bytes", int, 500 * MiB, "Largest video file keepdown hashes, in bytes."),
+    Setting("video_max_seconds", float, 3600.0, "Longest video keepdown hashes, in seconds."),
+    Setting("video_max_frames", int, 20_000, "Most frames hashed from one video."),
+    Setting(
+        "video_max_pixels",
+        int,
+        3840 * 2160,
+        "Largest video frame (width x height) keepdown decodes.",
+    ),
+    Setting(
+        "vpdq_match_threshold",
+        int,
+        31,
+        "Largest PDQ distance at which two video frames match (vPDQ).",
+    ),
+    Setting(
+        "vpdq_quality_floor",
+        int,
+        50,
+        "Video frames with a PDQ quality below this are left out of vPDQ matching.",
+    ),
+    Setting(
+        "vpdq_query_match_percent",
+        float,
+        80.0,
+        "vPDQ: share of the query video's frames that must match a bank video's frames.",
+    ),
+    Setting(
+        "vpdq_compared_match_percent",
+        float,
+        0.0,
+        "vPDQ: share of the bank video's frames that must match the query's frames.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
