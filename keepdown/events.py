@@ -38,7 +38,9 @@ __all__ = [
     "RemovalConfirmed",
     "RemovalReported",
     "ReviewDecided",
+    "ScanFinished",
     "SightingRecorded",
+    "TaskRan",
     "UploadChecked",
     "UrlReported",
     "event_types",
@@ -206,7 +208,11 @@ class SightingRecorded(Event):
 @_register
 @dataclass(frozen=True, kw_only=True)
 class ReviewDecided(Event):
-    """An analyst decided a review item (``decision``: confirm, not_a_match, escalate, skip)."""
+    """An analyst decided a review item (``decision``: confirm, not_a_match, escalate, skip).
+
+    ``not_a_match`` is a false positive of ``bank`` (whose ``source`` is kept, so a published
+    error rate per source is a count of these over the bank's reviewed items); the match's
+    ``entry_id``, ``distance`` and ``match_type`` say what was wrong."""
 
     kind: ClassVar[str] = "review_decided"
     sighting_id: str
@@ -214,6 +220,11 @@ class ReviewDecided(Event):
     bank: str = ""
     category: str = ""
     analyst: str = ""
+    source: str = ""
+    entry_id: int | None = None
+    distance: int | None = None
+    match_type: str = ""
+    allow_listed: bool = False
 
 
 @_register
@@ -404,6 +415,33 @@ class UploadChecked(Event):
 # --- reports and finance (keepdown/reports, keepdown/finance) ---
 
 # --- workers and scans (keepdown/tasks, keepdown/scan) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class ScanFinished(Event):
+    """One run of ``keepdown scan`` ended (``complete`` False: interrupted or items left)."""
+
+    kind: ClassVar[str] = "scan_finished"
+    source: str
+    items: int  # items in the report after this run (earlier runs included)
+    hashed: int  # items hashed by this run
+    matched: int
+    errors: int
+    seconds: float
+    complete: bool = True
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class TaskRan(Event):
+    """A background task ran on a worker (``outcome``: ok, skipped, failed)."""
+
+    kind: ClassVar[str] = "task_ran"
+    task: str
+    outcome: str
+    seconds: float
+    detail: str = ""
 
 
 class EventSink(Protocol):
