@@ -27,6 +27,7 @@ __all__ = [
     "LocationRechecked",
     "MatchFound",
     "MediaHashed",
+    "MediaRevealed",
     "MediaSeen",
     "NoticeAcknowledged",
     "NoticeDisputed",
@@ -411,6 +412,18 @@ class UploadChecked(Event):
 
 
 # --- review (keepdown/review) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class MediaRevealed(Event):
+    """An analyst chose to see a review item's media unblurred (also in the audit log)."""
+
+    kind: ClassVar[str] = "media_revealed"
+    sighting_id: str
+    analyst: str
+    bank: str = ""
+
 
 # --- reports and finance (keepdown/reports, keepdown/finance) ---
 

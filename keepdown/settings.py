@@ -470,6 +470,58 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("rdap_timeout_seconds", float, 10.0, "Timeout of one RDAP lookup."),
     # --- web pages and review (keepdown/web, keepdown/review; docs/web.md) ---
+    Setting(
+        "web_cookie_secure",
+        bool,
+        True,
+        "Mark the session cookie Secure (HTTPS only); turn off only for http://127.0.0.1 "
+        "development, never behind a public address.",
+    ),
+    Setting("web_session_idle_minutes", int, 30, "A web session ends after this long unused."),
+    Setting("web_session_max_hours", int, 12, "A web session ends this long after sign-in."),
+    Setting(
+        "web_login_max_failures",
+        int,
+        5,
+        "Failed sign-ins in a row after which an account is locked for web_lockout_minutes.",
+    ),
+    Setting("web_lockout_minutes", int, 15, "How long a locked account stays locked."),
+    Setting("web_password_min_length", int, 12, "Shortest password a person may choose."),
+    Setting("web_totp_issuer", str, "keepdown", "Issuer name shown by authenticator apps."),
+    Setting(
+        "web_public_reports_per_hour",
+        int,
+        10,
+        "URL reports the public form accepts from one address per hour.",
+    ),
+    Setting("web_default_language", str, "en", "Interface language when none is chosen (en, fr)."),
+    Setting(
+        "review_claim_minutes",
+        int,
+        10,
+        "How long an analyst holds a review item; after that another analyst may take it.",
+    ),
+    Setting("review_skip_minutes", int, 60, "How long an item an analyst skipped stays out of it."),
+    Setting(
+        "review_media_max_bytes",
+        int,
+        20 * MiB,
+        "Largest media the review page fetches (live, through the SSRF guard) to preview.",
+    ),
+    Setting("review_preview_max_side", int, 240, "Longest side, in pixels, of a blurred preview."),
+    Setting("review_reveal_max_side", int, 480, "Longest side, in pixels, of a revealed image."),
+    Setting("review_default_blur", int, 12, "Blur radius new analysts start with (2 to 40)."),
+    Setting("review_break_after_reviews", int, 40, "New analysts: suggest a break after N items."),
+    Setting(
+        "review_break_after_minutes", int, 45, "New analysts: suggest a break after this long."
+    ),
+    Setting(
+        "review_allowlist_pdq_distance",
+        int,
+        8,
+        "A hash within this PDQ distance of an allow-listed candidate (and nearer to it than "
+        "to the bank entry) no longer matches that entry.",
+    ),
     # --- reports and financial indicators (keepdown/reports, keepdown/finance) ---
     # --- workers, scans and video (keepdown/tasks, keepdown/scan; docs/operations.md) ---
     Setting(
