@@ -1,0 +1,98 @@
+"""The report as JSON and CSV, and the per-location data file as CSV.
+
+- :func:`render_json`: the whole report (:meth:`TransparencyReport.to_dict`), figures,
+  methodology and the per-location rows;
+- :func:`render_csv`: every figure in long form, one ``section,subject,figure,value`` row each,
+  so a spreadsheet can pivot it;
+- :func:`render_locations_csv`: the data file: one row per location, durations only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from keepdown.reports.report import TransparencyReport
+
+__all__ = ["LOCATION_COLUMNS", "render_csv", "render_json", "render_locations_csv"]
+
+LOCATION_COLUMNS = (
+    "row",
+    "provider",
+    "country",
+    "detected_at",
+    "first_notice_at",
+    "removed_at",
+    "hours_to_removal",
+    "hours_detection_to_notice",
+    "notified_in_period",
+    "removed_in_period",
+    "status_at_period_end",
+    "reappearance",
+)
+
+
+def render_json(report: TransparencyReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _flat(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        out = []
+        for key, inner in value.items():
+            out += _flat(f"{prefix}.{key}" if prefix else str(key), inner)
+        return out
+    if isinstance(value, list):
+        return []  # per-removal lists live in the data file
+    return [(prefix, value)]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def render_csv(report: TransparencyReport) -> str:
+    data = report.to_dict()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("section", "subject", "figure", "value"))
+    writer.writerow(("period", data["period"]["label"], "start", data["period"]["start"]))
+    writer.writerow(("period", data["period"]["label"], "end", data["period"]["end"]))
+    for figure, value in _flat("", data["totals"]):
+        if figure not in ("key", "name", "country"):
+            writer.writerow(("totals", "all providers", figure, _cell(value)))
+    for section, subject in (
+        ("league_table", "name"),
+        ("countries", "key"),
+        ("banks", "bank"),
+        ("platforms", "key_id"),
+    ):
+        for row in data[section]:
+            name = row[subject]
+            if section == "banks":
+                name = f"{row['bank']} ({row['source']})"
+            for figure, value in _flat("", row):
+                if figure not in ("key", "name", subject):
+                    writer.writerow((section, name, figure, _cell(value)))
+    for row in data["distribution"]:
+        writer.writerow(("distribution", row["bucket"], "removals", row["removals"]))
+    for row in data["trend"]:
+        for figure, value in row.items():
+            if figure != "month":
+                writer.writerow(("trend", row["month"], figure, _cell(value)))
+    return out.getvalue()
+
+
+def render_locations_csv(report: TransparencyReport) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=LOCATION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in report.locations:
+        writer.writerow({k: _cell(row[k]) for k in LOCATION_COLUMNS})
+    return out.getvalue()

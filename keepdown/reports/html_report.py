@@ -1,0 +1,259 @@
+"""The public transparency report as one self-contained HTML page.
+
+Nothing is loaded from anywhere: the style is inline, the charts are inline SVG
+(:mod:`keepdown.reports.charts`), and the data file (per-location durations as CSV) is embedded
+as a ``data:`` link, so the page can be saved, mailed or served as it is. Every chart has a
+table with the same numbers next to it. :func:`render_html` is what ``keepdown report
+transparency --format html`` prints and what a web page can serve.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from keepdown.reports.charts import bar_chart, column_chart, stacked_bar_chart
+from keepdown.reports.exports import render_locations_csv
+from keepdown.reports.figures import WINDOWS, RemovalFigures
+from keepdown.reports.report import TransparencyReport
+
+__all__ = ["render_html"]
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;
+color:#1b1b1b;line-height:1.45}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
+th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:right}
+th:first-child,td:first-child,td.name{text-align:left}
+thead th{background:#eef2f5}
+figure{margin:1rem 0 2rem}
+figcaption{font-weight:600;margin-bottom:.25rem}
+dt{font-weight:600;margin-top:.5rem}
+.summary td{text-align:left}
+"""
+
+
+def _n(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "") -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{escape(_n(c) if not isinstance(c, str) else c)}</td>" for c in r)
+        + "</tr>"
+        for r in rows
+    )
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _removal_rows(figures: Sequence[RemovalFigures], ranked: bool) -> list[list[Any]]:
+    rows = []
+    for i, f in enumerate(figures, 1):
+        row: list[Any] = [str(i)] if ranked else []
+        row += [
+            f.name,
+            f.country or "–",
+            f.notices,
+            f.locations,
+            f.removed,
+            f.median_hours,
+            f.p90_hours,
+            *(_pct(f.share_within[w]) for w in WINDOWS),
+            f.still_present,
+            f.reappearances,
+            _pct(f.repeat_share),
+            f"{f.disputes_opened} / {f.disputes_upheld} / {f.disputes_rejected}",
+        ]
+        rows.append(row)
+    return rows
+
+
+REMOVAL_HEADERS = [
+    "provider",
+    "country",
+    "notices",
+    "locations notified",
+    "confirmed removed",
+    "median hours to removal",
+    "p90 hours to removal",
+    "removed within 24 h",
+    "within 7 days",
+    "within 42 days",
+    "still present at period end",
+    "reappearances",
+    "repeat notices",
+    "disputes opened / upheld / rejected",
+]
+
+
+def _league(report: TransparencyReport) -> str:
+    measured = [(f.name, f.median_hours) for f in report.league_table if f.median_hours]
+    chart = bar_chart(
+        "Median time to removal by provider (hours)",
+        [(name, round(h, 1)) for name, h in measured],
+        unit=" h",
+    )
+    table = _table(["rank", *REMOVAL_HEADERS], _removal_rows(report.league_table, True))
+    return (
+        "<h2>League table: who removes, and how fast</h2>"
+        f"<figure><figcaption>Median time to removal</figcaption>{chart}</figure>{table}"
+    )
+
+
+def _distribution(report: TransparencyReport) -> str:
+    chart = bar_chart("Removals by time to removal", report.distribution)
+    table = _table(["time to removal", "removals"], report.distribution)
+    return (
+        "<h2>Distribution of time to removal</h2>"
+        f"<figure><figcaption>Removals confirmed in the period</figcaption>{chart}</figure>"
+        f"{table}"
+    )
+
+
+def _trend(report: TransparencyReport) -> str:
+    chart = column_chart(
+        "Locations notified and removed per month",
+        ["notified", "removed"],
+        [(r["month"], [r["notified"], r["removed"]]) for r in report.trend],
+    )
+    table = _table(
+        ["month", "notified", "removed", "median hours to removal", "still present at month end"],
+        [
+            [r["month"], r["notified"], r["removed"], r["median_hours"], r["still_present"]]
+            for r in report.trend
+        ],
+    )
+    return (
+        "<h2>Trend over twelve months</h2>"
+        f"<figure><figcaption>Notified and removed, month by month</figcaption>{chart}</figure>"
+        f"{table}"
+    )
+
+
+def _reappearances(report: TransparencyReport) -> str:
+    where = ["same_url", "same_provider", "other"]
+    rows = [
+        (f.name, [f.reappearances_by_where[w] for w in where])
+        for f in report.league_table
+        if f.reappearances
+    ]
+    chart = stacked_bar_chart(
+        "Reappearances by provider", ["same URL", "same provider", "other provider"], rows
+    )
+    table = _table(
+        ["provider", "same URL", "same provider", "other provider", "repeat notices"],
+        [
+            [f.name, *(f.reappearances_by_where[w] for w in where), _pct(f.repeat_share)]
+            for f in report.league_table
+            if f.reappearances or f.repeat_notices
+        ],
+    )
+    return (
+        "<h2>Reappearances</h2>"
+        f"<figure><figcaption>Known material back after a removal</figcaption>{chart}</figure>"
+        f"{table}"
+    )
+
+
+def _detection(report: TransparencyReport) -> str:
+    banks = _table(
+        [
+            "bank",
+            "source",
+            "matches",
+            "exact",
+            "near",
+            "confirmed automatically",
+            "sent to review",
+            "confirmed by review",
+            "false positives",
+            "error rate",
+        ],
+        [
+            [
+                b.bank,
+                b.source,
+                b.matches,
+                b.exact,
+                b.near,
+                b.auto_confirmed,
+                b.sent_to_review,
+                b.review_confirmed,
+                b.false_positives,
+                _pct(b.error_rate),
+            ]
+            for b in report.banks
+        ],
+    )
+    platforms = _table(
+        ["platform key", "organisation", "checked", "blocked", "sent to review", "allowed"],
+        [
+            [p.key_id, p.organisation, p.checked, p.blocked, p.sent_to_review, p.allowed]
+            for p in report.platforms
+        ],
+    )
+    return f"<h2>Matches per bank and source</h2>{banks}<h2>Platform checks</h2>{platforms}"
+
+
+def _summary(report: TransparencyReport) -> str:
+    t = report.totals
+    rows = [
+        ["notices sent", t.notices],
+        ["locations notified", t.locations],
+        ["locations confirmed removed", t.removed],
+        ["median time to removal (hours)", t.median_hours],
+        ["p90 time to removal (hours)", t.p90_hours],
+        ["median detection to notice (hours)", t.median_detection_hours],
+        ["still present at period end", t.still_present],
+        ["reappearances", t.reappearances],
+    ]
+    return "<h2>Summary</h2>" + _table(["figure", "value"], rows).replace(
+        "<table>", '<table class="summary">', 1
+    )
+
+
+def render_html(report: TransparencyReport) -> str:
+    """The whole report as one HTML document (module docstring)."""
+    p = report.period
+    data = base64.b64encode(render_locations_csv(report).encode()).decode()
+    name = f"keepdown-transparency-{p.label.replace('..', '_')}-locations.csv"
+    methodology = "".join(
+        f"<dt>{escape(a)}</dt><dd>{escape(b)}</dd>" for a, b in report.methodology
+    )
+    countries = _table(REMOVAL_HEADERS, _removal_rows(report.countries, False)).replace(
+        '<th scope="col">provider</th>', '<th scope="col">country code</th>', 1
+    )
+    title = f"Transparency report {p.label}"
+    if report.operator:
+        title += f" — {report.operator}"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{escape(title)}</h1>"
+        f"<p>Period {escape(p.start.date().isoformat())} to {escape(p.last_day.isoformat())} "
+        f"(UTC). Generated {escape(report.generated_at.isoformat())} from keepdown's event "
+        "log. No URL of material, no hash and no image appears in this report.</p>"
+        f"{_summary(report)}{_league(report)}{_distribution(report)}{_trend(report)}"
+        f"{_reappearances(report)}<h2>By country of the provider</h2>{countries}"
+        f"{_detection(report)}"
+        f"<h2>Methodology</h2><p>{escape(report.period_rule)}</p><dl>{methodology}</dl>"
+        "<h2>Data</h2><p>Every duration behind these figures, one row per location: "
+        f'<a download="{escape(name)}" href="data:text/csv;base64,{data}">'
+        f"{escape(name)}</a> ({len(report.locations)} rows). The JSON export "
+        "(<code>--format json</code>) carries the same rows with every figure.</p>"
+        "</body></html>\n"
+    )

@@ -1,0 +1,292 @@
+"""Events folded into the facts reports are computed from: one pass, in time order.
+
+:func:`build_ledger` reads an iterable of :mod:`keepdown.events` (any order; they are sorted by
+``at``, ties kept in the given order) and keeps, per notified location, per notice, per
+sighting, per dispute and per upload, only what the figures need: times, provider, country,
+bank, outcomes. It never keeps a URL or a hash, so nothing built on it can leak one.
+
+The facts, and the events they come from:
+
+1. a **location** starts at the first ``NoticeSent`` that names it (its provider and country
+   are that notice's); it is **removed** at the first ``RemovalConfirmed`` for it, and
+   **withdrawn** when a ``DisputeReviewed`` upholds a dispute about it (not the material, or
+   not there);
+2. a **notice** is counted once, at its first ``NoticeSent`` (later ones are re-notices). It
+   is a **repeat notice** when it is about material already named in an earlier notice to the
+   same provider (same bank entry, through the ``SightingRecorded`` of its sightings), or when
+   the notice service flagged it a reappearance;
+3. **detection to notice**: for each sighting a notice names, from its ``SightingRecorded`` to
+   the first ``NoticeSent`` naming it;
+4. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
+   escalations (``NoticeEscalated``), matches (``SightingRecorded``, ``MatchFound``), review
+   decisions (``ReviewDecided``) and uploads (``UploadChecked``) are kept as they happened.
+
+Providers are keyed by their stable id when events carry one (``provider_id``), else by name;
+:attr:`Ledger.provider_names` gives the latest name for each key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from keepdown.events import (
+    DisputeReviewed,
+    Event,
+    MatchFound,
+    NoticeDisputed,
+    NoticeEscalated,
+    NoticeSent,
+    ReappearanceDetected,
+    RemovalConfirmed,
+    ReviewDecided,
+    SightingRecorded,
+    UploadChecked,
+)
+
+__all__ = [
+    "DisputeRecord",
+    "Ledger",
+    "LocationRecord",
+    "NoticeRecord",
+    "Occurrence",
+    "ReviewRecord",
+    "SightingRecord",
+    "UploadRecord",
+    "build_ledger",
+]
+
+
+@dataclass
+class LocationRecord:
+    location_id: str
+    provider: str
+    country: str
+    first_notice_at: datetime
+    reappearance: bool = False
+    detected_at: datetime | None = None
+    removed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+    def removed_by(self, end: datetime) -> bool:
+        return self.removed_at is not None and self.removed_at < end
+
+    def withdrawn_by(self, end: datetime) -> bool:
+        return self.withdrawn_at is not None and self.withdrawn_at < end
+
+    def present_at(self, end: datetime) -> bool:
+        """Notified before ``end`` and neither removed nor withdrawn by then."""
+        return (
+            self.first_notice_at < end and not self.removed_by(end) and not self.withdrawn_by(end)
+        )
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    notice_ref: str
+    provider: str
+    country: str
+    first_sent_at: datetime
+    locations: int
+    repeat: bool
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """Something that happened at a provider: a re-notice, an escalation, a reappearance, a
+    detection-to-notice delay (``value`` in hours)."""
+
+    at: datetime
+    provider: str
+    country: str
+    kind: str = ""
+    value: float = 0.0
+
+
+@dataclass
+class DisputeRecord:
+    location_id: str
+    provider: str
+    country: str
+    opened_at: datetime
+    outcome: str | None = None
+    reviewed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SightingRecord:
+    at: datetime
+    sighting_id: str
+    bank: str
+    source: str
+    match_type: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    at: datetime
+    sighting_id: str
+    bank: str
+    source: str
+    decision: str
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    at: datetime
+    key_id: str
+    organisation: str
+    outcome: str
+    match_type: str
+    automated: bool
+
+
+@dataclass
+class Ledger:
+    """Every fact of module docstring, by kind (see :func:`build_ledger`)."""
+
+    locations: dict[str, LocationRecord] = field(default_factory=dict)
+    notices: dict[str, NoticeRecord] = field(default_factory=dict)
+    renotices: list[Occurrence] = field(default_factory=list)
+    escalations: list[Occurrence] = field(default_factory=list)
+    reappearances: list[Occurrence] = field(default_factory=list)
+    detection_delays: list[Occurrence] = field(default_factory=list)
+    disputes: list[DisputeRecord] = field(default_factory=list)
+    sightings: list[SightingRecord] = field(default_factory=list)
+    reviews: list[ReviewRecord] = field(default_factory=list)
+    hash_matches: list[tuple[datetime, str, str]] = field(default_factory=list)
+    uploads: list[UploadRecord] = field(default_factory=list)
+    provider_names: dict[str, str] = field(default_factory=dict)
+    provider_countries: dict[str, str] = field(default_factory=dict)
+
+
+class _Builder:
+    """The state of one pass over the events (see :func:`build_ledger`)."""
+
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self.sighting_at: dict[str, datetime] = {}
+        self.sighting_bank: dict[str, tuple[str, str]] = {}  # id -> (bank, source)
+        self.material: dict[str, tuple[str, int]] = {}  # sighting id -> (bank, entry id)
+        self.notified_material: dict[str, set[tuple[str, int]]] = {}  # provider -> materials
+        self.noticed_sightings: set[str] = set()
+        self.open_disputes: dict[str, DisputeRecord] = {}
+
+    def provider(self, event: Any) -> tuple[str, str]:
+        """(provider key, country) of an event, remembering the name and country."""
+        name = str(getattr(event, "provider", "") or "")
+        key = str(getattr(event, "provider_id", "") or "") or name
+        country = str(getattr(event, "country", "") or "").upper()
+        led = self.ledger
+        if name:
+            led.provider_names[key] = name
+        if country:
+            led.provider_countries[key] = country
+        led.provider_names.setdefault(key, key)
+        return key, country or led.provider_countries.get(key, "")
+
+    def add(self, e: Event) -> None:
+        handler = getattr(self, "on_" + e.kind, None)
+        if handler is not None:
+            handler(e)
+
+    def on_sighting_recorded(self, e: SightingRecorded) -> None:
+        source = e.detection or "crawl"
+        self.sighting_at.setdefault(e.sighting_id, e.at)
+        self.sighting_bank[e.sighting_id] = (e.bank, source)
+        self.material[e.sighting_id] = (e.bank, int(e.entry_id))
+        self.ledger.sightings.append(
+            SightingRecord(e.at, e.sighting_id, e.bank, source, e.match_type, e.state)
+        )
+
+    def on_match_found(self, e: MatchFound) -> None:
+        self.ledger.hash_matches.append((e.at, e.bank, e.signal_type))
+
+    def on_review_decided(self, e: ReviewDecided) -> None:
+        bank, source = self.sighting_bank.get(e.sighting_id, ("", "crawl"))
+        self.ledger.reviews.append(
+            ReviewRecord(e.at, e.sighting_id, e.bank or bank, source, e.decision)
+        )
+
+    def on_notice_sent(self, e: NoticeSent) -> None:
+        key, country = self.provider(e)
+        led = self.ledger
+        if e.notice_ref in led.notices:
+            led.renotices.append(Occurrence(e.at, key, country, "renotice"))
+        else:
+            materials = {self.material[s] for s in e.sighting_ids if s in self.material}
+            seen = self.notified_material.setdefault(key, set())
+            repeat = bool(e.reappearance) or bool(materials & seen)
+            seen |= materials
+            led.notices[e.notice_ref] = NoticeRecord(
+                e.notice_ref, key, country, e.at, len(e.locations), repeat
+            )
+        for location_id in e.locations:
+            if location_id not in led.locations:
+                led.locations[location_id] = LocationRecord(
+                    location_id, key, country, e.at, reappearance=bool(e.reappearance)
+                )
+        self._detection_delays(e, key, country)
+
+    def _detection_delays(self, e: NoticeSent, key: str, country: str) -> None:
+        for sid in e.sighting_ids:
+            if sid in self.noticed_sightings or sid not in self.sighting_at:
+                continue
+            self.noticed_sightings.add(sid)
+            delay = (e.at - self.sighting_at[sid]).total_seconds() / 3600.0
+            self.ledger.detection_delays.append(Occurrence(e.at, key, country, "detect", delay))
+        if len(e.locations) == 1 and e.sighting_ids:
+            known = [self.sighting_at[s] for s in e.sighting_ids if s in self.sighting_at]
+            loc = self.ledger.locations[e.locations[0]]
+            if known and loc.detected_at is None:
+                loc.detected_at = min(known)
+
+    def on_notice_escalated(self, e: NoticeEscalated) -> None:
+        key, country = self.provider(e)
+        self.ledger.escalations.append(Occurrence(e.at, key, country, e.target))
+
+    def on_removal_confirmed(self, e: RemovalConfirmed) -> None:
+        key, country = self.provider(e)
+        loc = self.ledger.locations.get(e.location_id)
+        if loc is None:  # its NoticeSent is not in this stream: the removal says enough
+            loc = LocationRecord(e.location_id, key, country, e.first_notice_at)
+            self.ledger.locations[e.location_id] = loc
+        if loc.removed_at is None:
+            loc.removed_at = e.at
+        if loc.detected_at is None and e.detected_at is not None:
+            loc.detected_at = e.detected_at
+
+    def on_reappearance_detected(self, e: ReappearanceDetected) -> None:
+        key, country = self.provider(e)
+        self.ledger.reappearances.append(Occurrence(e.at, key, country, e.where))
+
+    def on_notice_disputed(self, e: NoticeDisputed) -> None:
+        key, country = self.provider(e)
+        loc = self.ledger.locations.get(e.location_id)
+        record = DisputeRecord(e.location_id, key, loc.country if loc else country, e.at)
+        self.ledger.disputes.append(record)
+        self.open_disputes[e.location_id] = record
+
+    def on_dispute_reviewed(self, e: DisputeReviewed) -> None:
+        record = self.open_disputes.pop(e.location_id, None)
+        if record is not None:
+            record.outcome, record.reviewed_at = e.outcome, e.at
+        loc = self.ledger.locations.get(e.location_id)
+        if e.outcome == "upheld" and loc is not None and loc.withdrawn_at is None:
+            loc.withdrawn_at = e.at
+
+    def on_upload_checked(self, e: UploadChecked) -> None:
+        self.ledger.uploads.append(
+            UploadRecord(e.at, e.key_id, e.organisation, e.outcome, e.match_type, e.automated)
+        )
+
+
+def build_ledger(events: Iterable[Event]) -> Ledger:
+    """Fold ``events`` into a :class:`Ledger` (module docstring)."""
+    builder = _Builder()
+    for event in sorted(events, key=lambda e: e.at):
+        builder.add(event)
+    return builder.ledger

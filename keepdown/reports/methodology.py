@@ -1,0 +1,114 @@
+"""What every published figure means, in words: shown in the report and kept in one place.
+
+Each entry is ``(figure, definition)``; the HTML report prints them all, the JSON and CSV
+carry them, and ``docs/transparency.md`` explains the same rules with worked examples.
+"""
+
+from __future__ import annotations
+
+__all__ = ["METHODOLOGY", "PERIOD_RULE"]
+
+PERIOD_RULE = (
+    "Events count in the period in which they happened. A removal counts, with its whole "
+    "time to removal, in the period in which a check found the location gone, even if the "
+    "notice was sent in an earlier period. 'Still present' is counted at the end of the "
+    "period: a location removed after the period end is still present at the period end. "
+    "The shares removed within 24 hours, 7 days and 42 days follow the locations first "
+    "notified in the period and count only removals confirmed before the period end."
+)
+
+METHODOLOGY: tuple[tuple[str, str], ...] = (
+    (
+        "Source of every figure",
+        "Every number is computed from keepdown's event log alone "
+        "(notices sent, re-checks, removals confirmed, disputes, matches, reviews, upload checks). "
+        "The data file lists the per-location durations so anyone can recompute them.",
+    ),
+    ("Period", PERIOD_RULE),
+    (
+        "Location",
+        "One place (a media URL at a host) named in a removal notice to one hosting "
+        "provider. A location belongs to the provider and country of the first notice naming it.",
+    ),
+    (
+        "Notices",
+        "Removal notices first sent to the provider in the period. Re-notices (the "
+        "same notice sent again because the material was still there) are counted separately.",
+    ),
+    ("Locations notified", "Locations first named in a notice sent in the period."),
+    (
+        "Confirmed removed",
+        "Locations that a keepdown re-check found gone in the period. A "
+        "provider saying it removed something does not count until a check confirms it.",
+    ),
+    (
+        "Time to removal",
+        "From the first notice that named a location to the first check that "
+        "found it gone. Median: the middle value (mean of the two middle values for an even "
+        "count). p90: the nearest-rank 90th percentile, the smallest measured time that at least "
+        "90 % of removals took no longer than.",
+    ),
+    (
+        "Detection to notice",
+        "From the moment keepdown recorded a sighting of known material to "
+        "the first notice that named it; counted in the period of that notice.",
+    ),
+    (
+        "Removed within 24 h / 7 days / 42 days",
+        "Of the locations first notified in the period, "
+        "the share found gone within 24 hours, 7 days or 42 days of the first notice, and before "
+        "the period end. Locations still online count in the denominator.",
+    ),
+    (
+        "Still present",
+        "Locations notified before the period end that had not been found gone "
+        "(nor withdrawn after an upheld dispute) by the period end, whenever they were notified.",
+    ),
+    (
+        "Reappearances",
+        "Known material seen again after a confirmed removal, counted at the "
+        "provider where it came back: at the same URL, elsewhere at the same provider, or at "
+        "another provider.",
+    ),
+    (
+        "Repeat notices",
+        "The share of notices about material already named in an earlier "
+        "notice to the same provider (the recidivism measure the Canadian Centre for Child "
+        "Protection publishes), or flagged by the notice service as a reappearance.",
+    ),
+    (
+        "Disputes",
+        "Disputes providers opened in the period, and the outcomes of reviews in the "
+        "period: upheld (not the material, or not there: the location is withdrawn) or rejected "
+        "(the notice stands). Pending: opened before the period end and not reviewed by then.",
+    ),
+    (
+        "League table",
+        "Providers ranked by median time to removal (then p90, then name); "
+        "providers with no removal confirmed in the period come after, most locations still "
+        "present first.",
+    ),
+    (
+        "Matches per bank and source",
+        "Sightings of known material recorded in the period per "
+        "bank and per detection source (crawl, upload, scan, report): exact or near matches, "
+        "confirmed automatically (exact match on a trusted bank) or sent to human review.",
+    ),
+    (
+        "False positives and error rate",
+        "Review decisions in the period that said 'not a "
+        "match', and their share of all confirm / not-a-match decisions (the error rate of the "
+        "matches humans reviewed). Automatically confirmed exact matches are not in the "
+        "denominator: no human looked at them.",
+    ),
+    (
+        "Platform keys",
+        "Uploads and hashes checked through the API in the period by each "
+        "platform key: blocked, sent to review, allowed.",
+    ),
+    (
+        "What the report never contains",
+        "No URL of material, no hash, no image: only counts, "
+        "durations, provider names and countries.",
+    ),
+)

@@ -1,0 +1,191 @@
+"""The transparency report: every figure of one period, ready for the renderers.
+
+:func:`build_report` runs the figures of :mod:`keepdown.reports.figures` over a ledger and adds
+what the public report shows: the league table of providers by time to removal, the
+distribution of time to removal, the trend over the last twelve months, reappearances per
+provider, the methodology, and the per-location data file (durations only: no URL, no hash).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from keepdown.events import Event
+from keepdown.reports.figures import (
+    BankFigures,
+    PlatformFigures,
+    RemovalFigures,
+    bank_figures,
+    platform_figures,
+    removal_figures,
+)
+from keepdown.reports.ledger import Ledger, build_ledger
+from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
+from keepdown.reports.period import Period, month_periods
+from keepdown.reports.stats import hours
+
+__all__ = ["BUCKETS", "TransparencyReport", "build_report", "location_rows"]
+
+#: Time-to-removal buckets of the distribution chart: (label, upper bound in hours, inclusive).
+BUCKETS: tuple[tuple[str, float], ...] = (
+    ("24 h or less", 24.0),
+    ("1-2 days", 48.0),
+    ("2-7 days", 168.0),
+    ("7-14 days", 336.0),
+    ("14-42 days", 1008.0),
+    ("over 42 days", math.inf),
+)
+TREND_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class TransparencyReport:
+    operator: str
+    period: Period
+    generated_at: datetime
+    totals: RemovalFigures
+    league_table: list[RemovalFigures]
+    countries: list[RemovalFigures]
+    banks: list[BankFigures]
+    platforms: list[PlatformFigures]
+    distribution: list[tuple[str, int]]
+    trend: list[dict[str, Any]]
+    locations: list[dict[str, Any]]
+    #: Hash matches (``MatchFound``) in the period per signal type: the detection methods.
+    signal_types: dict[str, int] = field(default_factory=dict)
+    methodology: tuple[tuple[str, str], ...] = METHODOLOGY
+    period_rule: str = PERIOD_RULE
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report": "keepdown transparency report",
+            "operator": self.operator,
+            "period": self.period.to_dict(),
+            "generated_at": self.generated_at.isoformat(),
+            "period_rule": self.period_rule,
+            "totals": self.totals.to_dict(),
+            "league_table": [
+                {"rank": i, **f.to_dict()} for i, f in enumerate(self.league_table, 1)
+            ],
+            "countries": [f.to_dict() for f in self.countries],
+            "banks": [f.to_dict() for f in self.banks],
+            "platforms": [f.to_dict() for f in self.platforms],
+            "hash_matches_by_signal_type": dict(self.signal_types),
+            "distribution": [{"bucket": b, "removals": n} for b, n in self.distribution],
+            "trend": self.trend,
+            "reappearances": [
+                {"provider": f.name, **f.reappearances_by_where}
+                for f in self.league_table
+                if f.reappearances
+            ],
+            "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
+            "locations": self.locations,
+        }
+
+
+def league_order(figures: Iterable[RemovalFigures]) -> list[RemovalFigures]:
+    """Ranked by median, p90 and name; providers with no removal last (most present first)."""
+    measured = [f for f in figures if f.median_hours is not None]
+    unmeasured = [f for f in figures if f.median_hours is None]
+    measured.sort(key=lambda f: (f.median_hours, f.p90_hours, f.name))
+    unmeasured.sort(key=lambda f: (-f.still_present, -f.locations, f.name))
+    return measured + unmeasured
+
+
+def distribution(removal_hours: Iterable[float]) -> list[tuple[str, int]]:
+    counts = dict.fromkeys((label for label, _ in BUCKETS), 0)
+    for h in removal_hours:
+        label = next(label for label, upper in BUCKETS if h <= upper)
+        counts[label] += 1
+    return list(counts.items())
+
+
+def trend(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
+    rows = []
+    for month in month_periods(period.end, TREND_MONTHS):
+        f = removal_figures(ledger, month, "all")[""]
+        rows.append(
+            {
+                "month": month.label,
+                "notified": f.locations,
+                "removed": f.removed,
+                "median_hours": f.median_hours,
+                "still_present": f.still_present,
+                "reappearances": f.reappearances,
+            }
+        )
+    return rows
+
+
+def location_rows(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
+    """The data file: one row per location notified in the period, removed in it, or still
+    present at its end (durations and times only; rows are numbered, not identified)."""
+    end = period.end
+    picked = [
+        loc
+        for loc in ledger.locations.values()
+        if loc.first_notice_at < end
+        and (
+            loc.first_notice_at in period
+            or (loc.removed_at is not None and loc.removed_at in period)
+            or loc.present_at(end)
+        )
+    ]
+    picked.sort(key=lambda loc: (loc.first_notice_at, loc.provider, loc.location_id))
+    rows = []
+    for n, loc in enumerate(picked, 1):
+        removed = loc.removed_at if loc.removed_by(end) else None
+        status = "removed" if removed else "withdrawn" if loc.withdrawn_by(end) else "present"
+        detect = loc.detected_at
+        rows.append(
+            {
+                "row": n,
+                "provider": ledger.provider_names.get(loc.provider, loc.provider),
+                "country": loc.country,
+                "detected_at": detect.isoformat() if detect else "",
+                "first_notice_at": loc.first_notice_at.isoformat(),
+                "removed_at": removed.isoformat() if removed else "",
+                "hours_to_removal": round(hours(removed - loc.first_notice_at), 4)
+                if removed
+                else None,
+                "hours_detection_to_notice": round(hours(loc.first_notice_at - detect), 4)
+                if detect
+                else None,
+                "notified_in_period": loc.first_notice_at in period,
+                "removed_in_period": removed is not None and removed in period,
+                "status_at_period_end": status,
+                "reappearance": loc.reappearance,
+            }
+        )
+    return rows
+
+
+def build_report(
+    events: Iterable[Event], period: Period, *, generated_at: datetime, operator: str = ""
+) -> TransparencyReport:
+    """Every figure of ``period`` from ``events`` (module docstring)."""
+    ledger = build_ledger(e for e in events if e.at < period.end)
+    totals = removal_figures(ledger, period, "all")[""]
+    providers = league_order(removal_figures(ledger, period, "provider").values())
+    return TransparencyReport(
+        operator=operator,
+        period=period,
+        generated_at=generated_at,
+        totals=totals,
+        league_table=providers,
+        countries=sorted(removal_figures(ledger, period, "country").values(), key=lambda f: f.key),
+        banks=bank_figures(ledger, period),
+        platforms=platform_figures(ledger, period),
+        distribution=distribution(totals.removal_hours),
+        trend=trend(ledger, period),
+        locations=location_rows(ledger, period),
+        signal_types=dict(
+            sorted(Counter(s for at, _bank, s in ledger.hash_matches if at in period).items())
+        ),
+    )
