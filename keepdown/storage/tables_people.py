@@ -9,8 +9,8 @@ the migration check sees them.
   a second factor is enrolled, ``totp_last_step`` stops a code being used twice;
 - ``web_sessions``: one row per signed-in browser; only the SHA-256 of the cookie's token is
   kept. ``csrf_token`` is bound to the session; ``pending_totp`` marks a session whose
-  password was right but whose second factor is still to come; ``review_count`` and
-  ``review_since`` drive the break reminder;
+  password was right but whose second factor is still to come; ``review_since`` is when the
+  analyst last took a break (the break reminder counts decisions since then);
 - ``review_items``: one row per ``pending_review`` sighting that entered the queue: which
   queue (``main`` or ``senior``), who holds it until when (the claim), whether its holder
   revealed the media (``revealed_at``), and the final decision. The sighting's own ``state``
@@ -86,7 +86,6 @@ web_sessions = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("client_ip", String(64), nullable=True),
-    Column("review_count", Integer, nullable=False, server_default="0"),
     Column("review_since", UtcDateTime, nullable=True),
     Index(None, "user_id"),
     Index(None, "expires_at"),

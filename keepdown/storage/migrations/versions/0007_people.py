@@ -64,7 +64,6 @@ def _users() -> None:
         sa.Column("last_seen_at", TIME, nullable=False),
         sa.Column("expires_at", TIME, nullable=False),
         sa.Column("client_ip", sa.String(64), nullable=True),
-        sa.Column("review_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("review_since", TIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
         sa.UniqueConstraint("token_sha256", name="uq_web_sessions_token_sha256"),
