@@ -23,6 +23,7 @@ __all__ = [
     "sample_image_paths",
     "synthetic_image_array",
     "synthetic_jpeg",
+    "synthetic_video",
     "utc",
 ]
 
@@ -81,3 +82,50 @@ def flip_bits(hex_hash: str, n_bits: int, rng: random.Random) -> str:
     for bit in rng.sample(range(len(hex_hash) * 4), n_bits):
         value ^= 1 << bit
     return value.to_bytes(len(hex_hash) // 2, "big").hex()
+
+
+def synthetic_video(
+    seed: int,
+    *,
+    seconds: float = 3.0,
+    fps: int = 10,
+    width: int = 320,
+    height: int = 240,
+    scenes: int = 3,
+    fmt: str = "mp4",
+) -> bytes:
+    """A benign generated video (MPEG-4 part 2 in MP4, or VP8 in WebM with ``fmt="webm"``).
+
+    ``scenes`` synthetic pictures follow each other, each slowly panned so that neighbouring
+    frames differ a little, as in a real video. Encoded in memory with PyAV.
+    """
+    import av
+
+    buffer = io.BytesIO()
+    pictures = [_scene(seed * 100 + i, width + 64, height + 48) for i in range(scenes)]
+    total = max(1, round(seconds * fps))
+    with av.open(buffer, mode="w", format=fmt) as container:
+        stream = container.add_stream("libvpx" if fmt == "webm" else "mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.bit_rate = 8_000_000
+        for n in range(total):
+            picture = pictures[min(n * scenes // total, scenes - 1)]
+            shift = n % 32
+            frame = np.ascontiguousarray(picture[shift : shift + height, shift : shift + width])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def _scene(seed: int, width: int, height: int) -> np.ndarray:
+    """A synthetic picture with bold blocks drawn over it: edges keep PDQ quality high after
+    video compression."""
+    img = synthetic_image_array(seed, width, height)
+    rng = np.random.default_rng(seed)
+    for _ in range(14):
+        x, y = int(rng.integers(0, width - 8)), int(rng.integers(0, height - 8))
+        w, h = int(rng.integers(8, width // 3)), int(rng.integers(8, height // 3))
+        img[y : y + h, x : x + w] = rng.integers(0, 256, 3, dtype=np.uint8)
+    return img

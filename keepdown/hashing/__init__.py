@@ -201,6 +201,10 @@ def _result(
     dihedral: bool,
     all_frames: bool,
 ) -> HashResult:
+    from keepdown.hashing.video import hash_video, looks_like_video
+
+    if looks_like_video(data[:512]):  # a video is never an image: vPDQ instead (video.py)
+        return hash_video(data, settings=settings, exact=exact)
     try:
         if mode == "fast" and not settings.apply_exif_orientation and is_jpeg(data):
             try:

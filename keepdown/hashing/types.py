@@ -23,6 +23,8 @@ __all__ = [
     "Sha1",
     "Sha256",
     "SignalType",
+    "VpdqFeature",
+    "VpdqHash",
     "detect_signal_type",
     "parse_hash",
 ]
@@ -151,6 +153,82 @@ class PdqHash(HashValue):
         return base64.b64encode(self.raw).decode("ascii")
 
 
+@dataclass(frozen=True, slots=True)
+class VpdqFeature:
+    """One hashed video frame: its PDQ hash, quality (0-100) and time in the video (seconds)."""
+
+    hash: PdqHash
+    quality: int
+    timestamp: float
+
+    def __str__(self) -> str:
+        """``pdq_hex,quality,timestamp``: python-threatexchange's compact feature string."""
+        return f"{self.hash.hex},{self.quality},{self.timestamp:.3f}"
+
+
+@dataclass(frozen=True, slots=True)
+class VpdqHash:
+    """A vPDQ signal: the frame features of one video, in order (a list, not one value).
+
+    Its text form (:attr:`hex`, kept for symmetry with the other hash types) is the one
+    python-threatexchange's ``VPDQSignal`` and HMA store: a JSON list of ``"pdq_hex,quality,
+    timestamp"`` strings. :meth:`from_hex` reads that form back, and also a JSON list of
+    ``{"hash", "quality", "timestamp"}`` objects.
+    """
+
+    features: tuple[VpdqFeature, ...]
+    signal_type: ClassVar[SignalType] = SignalType.VPDQ
+    MAX_FEATURES: ClassVar[int] = 100_000
+
+    @classmethod
+    def from_hex(cls, value: str) -> VpdqHash:
+        import json
+
+        if not isinstance(value, str):
+            raise InvalidHash("vpdq signal must be a JSON text", signal_type="vpdq")
+        shape = "a JSON list of 'pdq_hex,quality,timestamp' frames"
+        try:
+            items = json.loads(value or "[]")
+        except ValueError:
+            items = None
+        if not isinstance(items, list):
+            raise InvalidHash(f"vpdq has no single hash value: give {shape}", signal_type="vpdq")
+        if len(items) > cls.MAX_FEATURES:
+            raise InvalidHash(
+                f"vpdq signal has {len(items)} frames, more than {cls.MAX_FEATURES}",
+                signal_type="vpdq",
+            )
+        return cls(tuple(_vpdq_feature(item, i) for i, item in enumerate(items)))
+
+    @property
+    def hex(self) -> str:
+        import json
+
+        return json.dumps([str(f) for f in self.features], separators=(",", ":"))
+
+    def __str__(self) -> str:
+        return self.hex
+
+
+def _vpdq_feature(item: object, position: int) -> VpdqFeature:
+    where = f"vpdq frame {position}"
+    if isinstance(item, dict):
+        parts = [item.get("hash"), item.get("quality"), item.get("timestamp", 0.0)]
+    elif isinstance(item, str) and item.count(",") == 2:
+        parts = item.split(",")
+    else:
+        raise InvalidHash(f"{where}: expected 'pdq_hex,quality,timestamp'", signal_type="vpdq")
+    try:
+        quality, timestamp = int(str(parts[1])), float(str(parts[2]))
+    except ValueError:
+        raise InvalidHash(f"{where}: bad quality or timestamp", signal_type="vpdq") from None
+    if not 0 <= quality <= 100 or not timestamp >= 0:
+        raise InvalidHash(f"{where}: quality or timestamp out of range", signal_type="vpdq")
+    pdq = PdqHash.from_hex(str(parts[0]))
+    assert isinstance(pdq, PdqHash)
+    return VpdqFeature(pdq, quality, round(timestamp, 3))
+
+
 _TYPES: dict[SignalType, type[HashValue]] = {
     SignalType.PDQ: PdqHash,
     SignalType.MD5: Md5,
@@ -174,7 +252,13 @@ def hash_type(signal_type: str | SignalType) -> type[HashValue]:
 
 
 def parse_hash(signal_type: str | SignalType, value: str) -> HashValue:
-    """Validate ``value`` as a hash of ``signal_type`` (hex), or raise :class:`InvalidHash`."""
+    """Validate ``value`` as a hash of ``signal_type`` (hex), or raise :class:`InvalidHash`.
+
+    A ``vpdq`` value (a list per video) gives a :class:`VpdqHash`, which has the same
+    ``signal_type`` and ``hex`` (its canonical text) as the fixed-size hash types.
+    """
+    if str(signal_type).lower() == SignalType.VPDQ.value:
+        return VpdqHash.from_hex(value)  # type: ignore[return-value]
     return hash_type(signal_type).from_hex(value)
 
 
