@@ -2,13 +2,18 @@
 
 Admins and analysts create, read and edit providers. A provider-role key sees only the
 providers linked to its organisation (another provider's name answers 404, as if it did not
-exist). The webhook secret can be set but is never returned: answers say only whether one is
-set. ``GET /api/v1/unattributed`` lists confirmed sightings no registry entry covers yet, so an
+exist). The webhook secret is stored encrypted (keepdown.notices.sealing) and never returned
+afterwards: answers say only whether one is set. A webhook provider created without a secret
+gets a new random one, and ``rotate_webhook_secret`` in a PATCH makes a new one: that answer,
+and only that one, carries it (``webhook_secret``), to hand to the provider.
+
+``GET /api/v1/unattributed`` lists confirmed sightings no registry entry covers yet, so an
 analyst can add the provider (then the next send pass drafts their notices).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -84,6 +89,9 @@ class ProviderPatch(BaseModel):
     escalation_contact: str | None = Field(default=None, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
     notes: str | None = Field(default=None, max_length=10_000)
+    rotate_webhook_secret: bool = Field(
+        default=False, description="Make a new webhook secret; this answer shows it once."
+    )
 
 
 class ProviderOut(BaseModel):
@@ -111,6 +119,13 @@ class ProviderOut(BaseModel):
     @classmethod
     def of(cls, provider: Provider) -> ProviderOut:
         return cls(**provider.to_public())
+
+
+class ProviderSecretOut(ProviderOut):
+    """A provider as created or edited: ``webhook_secret`` is set only when keepdown just
+    made one (shown this once; store it with the provider's webhook receiver)."""
+
+    webhook_secret: str | None = None
 
 
 class ProviderList(BaseModel):
@@ -159,20 +174,27 @@ async def list_providers(request: Request) -> ProviderList:
     return ProviderList(providers=[ProviderOut.of(p) for p in found])
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 @router.post(
     "/providers",
-    response_model=ProviderOut,
+    response_model=ProviderSecretOut,
     status_code=201,
     summary="Add a provider to the registry",
     responses=error_responses(400, 401, 403, 404, 409, 429),
     dependencies=[_STAFF],
 )
-async def create_provider(request: Request, body: ProviderIn) -> ProviderOut:
+async def create_provider(request: Request, body: ProviderIn) -> ProviderSecretOut:
     ctx = get_context(request)
-    provider = Provider(**body.model_dump())
+    made = None
+    if body.channel == "webhook" and body.webhook_secret is None:
+        made = new_webhook_secret()
+    provider = Provider(**{**body.model_dump(), "webhook_secret": made or body.webhook_secret})
     stored = await run_in_threadpool(_store(request).add, provider, ctx.clock.now())
-    audit(request, "provider.create", target=stored.name)
-    return ProviderOut.of(stored)
+    audit(request, "provider.create", target=stored.name, secret_made=made is not None)
+    return ProviderSecretOut(**stored.to_public(), webhook_secret=made)
 
 
 @router.get(
@@ -191,24 +213,26 @@ async def show_provider(request: Request, name: str) -> ProviderOut:
 
 @router.patch(
     "/providers/{name}",
-    response_model=ProviderOut,
+    response_model=ProviderSecretOut,
     summary="Change some fields of a provider",
     responses=error_responses(400, 401, 403, 404, 409, 429),
     dependencies=[_STAFF],
 )
-async def edit_provider(request: Request, name: str, body: ProviderPatch) -> ProviderOut:
+async def edit_provider(request: Request, name: str, body: ProviderPatch) -> ProviderSecretOut:
     ctx = get_context(request)
     store = _store(request)
     current = await run_in_threadpool(store.get, name)
     changes = {
         k: v
-        for k, v in body.model_dump(exclude_unset=True).items()
+        for k, v in body.model_dump(exclude_unset=True, exclude={"rotate_webhook_secret"}).items()
         if v is not None or k in _NULLABLE
     }
-    changed = replace(current, **changes)
-    stored = await run_in_threadpool(store.update, changed, ctx.clock.now())
+    made = new_webhook_secret() if body.rotate_webhook_secret else None
+    if made is not None:
+        changes["webhook_secret"] = made
+    stored = await run_in_threadpool(store.update, replace(current, **changes), ctx.clock.now())
     audit(request, "provider.edit", target=stored.name, fields=sorted(changes))
-    return ProviderOut.of(stored)
+    return ProviderSecretOut(**stored.to_public(), webhook_secret=made)
 
 
 @router.get(

@@ -6,19 +6,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from keepdown.app.core import open_services
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.fetcher import Fetcher
+from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
 from keepdown.matching.live import BankIndex
 from keepdown.notices.compose import Composer
 from keepdown.notices.links import LinkSigner, link_secret
+from keepdown.notices.sealing import secret_box
 from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
 from keepdown.notices.service import NoticeService
 from keepdown.notices.tracker import Tracker
@@ -38,7 +42,7 @@ def provider_registry(settings: Settings) -> Iterator[SqlProviderStore]:
     """The provider registry on the configured database (for ``keepdown provider``)."""
     storage = open_storage(settings)
     try:
-        yield SqlProviderStore(storage.engine)
+        yield SqlProviderStore(storage.engine, secret_box(settings))
     finally:
         storage.close()
 
@@ -68,10 +72,10 @@ def _notice_parts(
     *,
     resolver: Resolver | None = None,
     senders: dict[str, Sender] | None = None,
+    politeness: Callable[[], Politeness] | None = None,
 ) -> NoticeServices:
-    from datetime import timedelta
-
-    providers = SqlProviderStore(storage.engine)
+    box = secret_box(settings)
+    providers = SqlProviderStore(storage.engine, box)
     notices = SqlNoticeStore(storage.engine)
     links = LinkSigner(
         link_secret(settings),
@@ -82,7 +86,7 @@ def _notice_parts(
     if senders is None:
         senders = {
             "email": SmtpSender(settings, clock),
-            "webhook": WebhookSender(settings, clock, resolver=resolver),
+            "webhook": WebhookSender(settings, clock, box, resolver=resolver),
         }
     service = NoticeService(notices, providers, Composer(settings, links), senders, clock, settings)
     tracker = Tracker(
@@ -90,9 +94,9 @@ def _notice_parts(
         providers,
         lambda: Fetcher(settings, resolver=resolver, clock=clock),
         BankVerifier(settings, index.match_result),
-        service,
         clock,
         settings,
+        politeness=politeness,
     )
     return NoticeServices(settings, storage, providers, notices, links, service, tracker, clock)
 
@@ -103,25 +107,40 @@ def open_notice_services(
     clock: Clock | None = None,
     resolver: Resolver | None = None,
     senders: dict[str, Sender] | None = None,
+    politeness: Callable[[], Politeness] | None = None,
 ) -> NoticeServices:
     """Storage, the provider registry, the notice service and the re-check tracker.
 
     ``senders`` replaces the SMTP and webhook senders (by channel name); ``resolver`` is used
-    by re-checks and webhooks (tests map made-up names to loopback)."""
+    by re-checks and webhooks (tests map made-up names to loopback); ``politeness`` makes the
+    per-host limiter of each re-check pass (default: in-process, from the crawl settings; a
+    shared one, e.g. on Redis, spaces re-checks of one host across processes)."""
     clock = clock or SystemClock()
     services = open_services(settings, clock)
     services.index.refresh()
     return _notice_parts(
-        settings, services.storage, services.index, clock, resolver=resolver, senders=senders
+        settings,
+        services.storage,
+        services.index,
+        clock,
+        resolver=resolver,
+        senders=senders,
+        politeness=politeness,
     )
 
 
 class _NoticeWorker:
-    """Runs a notice pass (send due, re-check due) every ``notice_worker_seconds``."""
+    """Runs a notice pass (send due, re-check due) every ``notice_worker_seconds``.
+
+    A pass that fails, for whatever reason (the database away, a bug), is logged and the next
+    one runs on time: the worker thread never dies quietly. Each pass is idempotent, so a
+    pass cut short is finished by the next."""
 
     def __init__(self, parts: NoticeServices, every: float) -> None:
         self.parts = parts
         self.every = every
+        self.passes = 0
+        self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="keepdown-notices", daemon=True)
 
@@ -136,13 +155,17 @@ class _NoticeWorker:
         await self.parts.service.send_due()
         await self.parts.tracker.recheck_due()
 
+    def run_once(self) -> bool:
+        """One pass; False (logged) when it failed."""
+        self.passes += 1
+        try:
+            asyncio.run(self._one_pass())
+        except Exception:
+            self.failures += 1
+            log.exception("notice pass failed; trying again in %s s", self.every)
+            return False
+        return True
+
     def _run(self) -> None:
-        import asyncio
-
-        from keepdown.errors import KeepdownError
-
         while not self._stop.wait(self.every):
-            try:
-                asyncio.run(self._one_pass())
-            except KeepdownError:
-                log.exception("notice pass failed; trying again next time")
+            self.run_once()

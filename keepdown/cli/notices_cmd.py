@@ -164,8 +164,13 @@ def figures(settings: Settings, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: v.__dict__ for k, v in found.items()}, indent=2, default=str))
         return
-    click.echo("provider\tnotified\tremoved\tmedian h\t<=24h\t<=7d\t<=42d")
+    click.echo("provider\tcountry\tnotified\tremoved\tmedian h\tp90 h\t<=24h\t<=7d\t<=42d")
     for f in found.values():
-        median = f"{f.median_removal_hours:.1f}" if f.median_removal_hours is not None else "-"
+        hours = "\t".join(
+            f"{h:.1f}" if h is not None else "-"
+            for h in (f.median_removal_hours, f.p90_removal_hours)
+        )
         shares = "\t".join(f"{f.share_removed[k]:.0%}" for k in ("24h", "7d", "42d"))
-        click.echo(f"{f.provider}\t{f.notified}\t{f.removed}\t{median}\t{shares}")
+        click.echo(
+            f"{f.provider}\t{f.country or '-'}\t{f.notified}\t{f.removed}\t{hours}\t{shares}"
+        )

@@ -1,14 +1,18 @@
 """``keepdown provider``: the provider registry (add, list, show, edit, unknown hosts).
 
-A webhook secret is never typed on the command line (shell history, process lists): give the
-name of an environment variable that holds it with ``--webhook-secret-env``. ``show`` and
-``list`` never print it, only whether one is set.
+A webhook secret is never typed on the command line (shell history, process lists): ``add``
+of a webhook provider makes a random one and prints it once (hand it to the provider), or
+takes one from the environment variable named by ``--webhook-secret-env``; ``edit
+--rotate-webhook-secret`` makes a new one. It is stored encrypted and never printed again
+(``show`` says only whether one is set). ``new-key`` prints a key for
+``provider_secret_key_env``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +22,7 @@ from keepdown.app import open_notice_services, provider_registry
 from keepdown.clock import SystemClock
 from keepdown.errors import UsageError
 from keepdown.notices.providers import Channel, EscalationTarget, Language, Provider
+from keepdown.notices.sealing import new_key
 from keepdown.settings import Settings
 
 __all__ = ["command"]
@@ -84,26 +89,51 @@ def command() -> None:
 def add(settings: Settings, name: str, **values: Any) -> None:
     """Add provider NAME."""
     provider = replace(Provider(name=name), **_changes(values))
+    made = None
+    if provider.channel == Channel.WEBHOOK and provider.webhook_secret is None:
+        made = secrets.token_urlsafe(32)
+        provider = replace(provider, webhook_secret=made)
     with provider_registry(settings) as store:
         stored = store.add(provider, SystemClock().now())
     click.echo(f"provider {stored.name} added (id {stored.id})")
+    _show_once(made)
+
+
+def _show_once(secret: str | None) -> None:
+    if secret is not None:
+        click.echo(f"webhook secret (shown once; give it to the provider): {secret}")
 
 
 @command.command("edit")
 @click.argument("name")
 @click.option("--rename", help="A new name.")
+@click.option(
+    "--rotate-webhook-secret", is_flag=True, help="Make a new webhook secret (printed once)."
+)
 @_options
 @click.pass_obj
-def edit(settings: Settings, name: str, rename: str | None, **values: Any) -> None:
+def edit(
+    settings: Settings, name: str, rename: str | None, rotate_webhook_secret: bool, **values: Any
+) -> None:
     """Change provider NAME (only the options given; list options replace the list)."""
     changes = _changes(values)
     if rename:
         changes["name"] = rename
+    made = secrets.token_urlsafe(32) if rotate_webhook_secret else None
+    if made is not None:
+        changes["webhook_secret"] = made
     if not changes:
         raise UsageError("nothing to change: give at least one option")
     with provider_registry(settings) as store:
         stored = store.update(replace(store.get(name), **changes), SystemClock().now())
     click.echo(f"provider {stored.name} updated")
+    _show_once(made)
+
+
+@command.command("new-key")
+def new_key_cmd() -> None:
+    """Print a new key for the variable named by provider_secret_key_env."""
+    click.echo(new_key())
 
 
 @command.command("list")

@@ -56,6 +56,7 @@ def location_view(loc: Location) -> dict[str, Any]:
     return {
         "id": loc.id,
         "media_url": loc.media_url,
+        "archive_member": loc.archive_member or None,
         "page_url": loc.page_url,
         "sha256": loc.sha256,
         "md5": loc.md5 or None,
@@ -75,6 +76,33 @@ class Composer:
         self.settings = settings
         self.links = links
 
+    def _context(
+        self,
+        notice: Notice,
+        provider: Provider,
+        kind: DeliveryKind,
+        locations: list[Location],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Everything a template may use: facts about the notice, never about content."""
+        lang = provider.language.value
+        return {
+            "reference": notice.reference,
+            "kind": kind.value,
+            "reappearance": notice.reappearance,
+            "provider": provider.name,
+            "operator": self.settings.notice_operator_name,
+            "legal_basis": getattr(self.settings, f"notice_legal_basis_{lang}"),
+            "locations": [location_view(loc) for loc in locations],
+            "respond_url": self.links.url(notice.reference, provider.id),
+            "link_expires_at": _when(self.links.expires_at()),
+            "first_sent_at": _when(notice.first_sent_at or now),
+            "renotice_hours": provider.renotice_hours,
+            "escalation_target": (
+                provider.escalation_target.value if provider.escalation_target else None
+            ),
+        }
+
     def render(
         self,
         notice: Notice,
@@ -84,24 +112,9 @@ class Composer:
         *,
         now: datetime,
     ) -> Message:
+        """The e-mail (subject, text in the provider's language) and the webhook document."""
         lang = provider.language.value
-        views = [location_view(loc) for loc in locations]
-        context = {
-            "reference": notice.reference,
-            "kind": kind.value,
-            "reappearance": notice.reappearance,
-            "provider": provider.name,
-            "operator": self.settings.notice_operator_name,
-            "legal_basis": getattr(self.settings, f"notice_legal_basis_{lang}"),
-            "locations": views,
-            "respond_url": self.links.url(notice.reference, provider.id),
-            "link_expires_at": _when(self.links.expires_at()),
-            "first_sent_at": _when(notice.first_sent_at or now),
-            "renotice_hours": provider.renotice_hours,
-            "escalation_target": (
-                provider.escalation_target.value if provider.escalation_target else None
-            ),
-        }
+        context = self._context(notice, provider, kind, locations, now)
         subject = _ENV.get_template(f"subject.{lang}.j2").render(context).strip()
         text = _ENV.get_template(f"body.{lang}.j2").render(context)
         document = {
@@ -110,7 +123,7 @@ class Composer:
             "provider": provider.name,
             "language": lang,
             "reappearance": notice.reappearance,
-            "locations": views,
+            "locations": context["locations"],
             "legal_basis": context["legal_basis"],
             "respond": {
                 "url": context["respond_url"],

@@ -222,14 +222,24 @@ def escalated(s: LocationStatus, at: datetime) -> LocationStatus:
 
 
 def checked(
-    s: LocationStatus, at: datetime, result: CheckResult, policy: Policy
+    s: LocationStatus,
+    at: datetime,
+    result: CheckResult,
+    policy: Policy,
+    *,
+    retry_after: timedelta | None = None,
 ) -> tuple[LocationStatus, bool]:
-    """A re-check's result; also True when this check is the one that confirms removal."""
+    """A re-check's result; also True when this check is the one that confirms removal.
+
+    After an error the next check comes ``error_retry`` later, or when the server's
+    ``retry_after`` (Retry-After) says, whichever is later, but never later than one re-check
+    period: an error never counts as removal, and never stops the checks either."""
     if s.state is LocationState.DRAFTED:
         raise Conflict("a drafted location is not re-checked")
     base = replace(s, last_check_at=at, checks=s.checks + 1)
     if result is CheckResult.ERROR:
-        retry = min(policy.error_retry, policy.cadence.recheck)
+        wait = max(policy.error_retry, retry_after or timedelta(0))
+        retry = min(wait, policy.cadence.recheck)
         return replace(base, errors_in_row=s.errors_in_row + 1, next_check_at=at + retry), False
     base = replace(base, last_check_result=result, errors_in_row=0)
     if s.state in CLOSED:  # watching a closed location for reappearance

@@ -1,7 +1,9 @@
 """Notices, locations and deliveries as plain values, and the store protocol they live in.
 
 A :class:`Notice` is one removal request to one provider; each :class:`Location` in it has
-its own :class:`~keepdown.notices.lifecycle.LocationStatus`. A :class:`Candidate` is a
+its own :class:`~keepdown.notices.lifecycle.LocationStatus`. A location is a media URL and,
+when the media sat inside a ZIP archive at that URL, the archive's entry name
+(``archive_member``): a re-check opens the archive and checks that entry. A :class:`Candidate` is a
 confirmed sighting no notice accounts for yet. A :class:`Delivery` is one row of the outbox:
 one e-mail, webhook call or manual submission of a notice, re-notice or escalation.
 
@@ -31,6 +33,7 @@ __all__ = [
     "Mutation",
     "NewLocation",
     "Notice",
+    "NoticeDraft",
     "NoticeStore",
 ]
 
@@ -70,9 +73,15 @@ class Location:
     category: str | None
     detection: str
     status: LocationStatus
+    archive_member: str = ""
     dispute_reason: str = ""
     reappearance_of: int | None = None
     reappearance_where: str | None = None
+
+    @property
+    def place(self) -> tuple[str, str]:
+        """What makes two locations "the same place": the URL and the archive entry."""
+        return (self.media_url, self.archive_member)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class Notice:
     escalated_at: datetime | None = None
     closed_at: datetime | None = None
     locations: tuple[Location, ...] = ()
+    provider_country: str = ""
 
     def location(self, location_id: int) -> Location:
         for loc in self.locations:
@@ -116,6 +126,7 @@ class Candidate:
     seen_at: datetime
     server_ip: str | None
     provider_id: int | None
+    archive_member: str = ""
     # What the crawler's attribution said (RDAP names a network even when the registry
     # does not know its provider): shown to analysts for unattributed hosts.
     attributed_provider: str | None = None
@@ -139,6 +150,7 @@ class NewLocation:
     entry_id: int | None
     category: str | None
     detected_at: datetime
+    archive_member: str = ""
     sighting_ids: tuple[int, ...] = ()
     detection: str = "crawl"
     reappearance_of: int | None = None
@@ -185,15 +197,32 @@ class Delivery:
         }
 
 
+@dataclass(frozen=True)
+class NoticeDraft:
+    """A new notice to create (drafted) at ``at``: ``events`` are built once it has its ids."""
+
+    provider_id: int
+    language: str
+    locations: tuple[NewLocation, ...]
+    at: datetime
+    reappearance: bool = False
+    events: Callable[[Notice], list[Event]] | None = None
+
+
 @dataclass
 class Mutation:
     """What a decision changes in one notice: new location statuses, notice columns, events,
-    location columns other than status (e.g. a dispute's reason)."""
+    location columns other than status (e.g. a dispute's reason), re-check rows, and new
+    notices to draft in the same transaction (a reappearance found by a re-check; the store
+    puts the notices it made in ``created``)."""
 
     statuses: dict[int, LocationStatus] = field(default_factory=dict)
     notice: dict[str, Any] = field(default_factory=dict)
     location_fields: dict[int, dict[str, Any]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    check_rows: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[NoticeDraft] = field(default_factory=list)
+    created: list[Notice] = field(default_factory=list)
 
 
 class NoticeStore(Protocol):
@@ -205,16 +234,9 @@ class NoticeStore(Protocol):
         self, *, media_urls: Sequence[str], sha256s: Sequence[str], entry_ids: Sequence[int]
     ) -> list[Location]: ...
 
-    def create_notice(
-        self,
-        provider_id: int,
-        language: str,
-        locations: Sequence[NewLocation],
-        now: datetime,
-        *,
-        reappearance: bool = False,
-        events: Callable[[Notice], list[Event]] | None = None,
-    ) -> Notice: ...
+    def create_notice(self, draft: NoticeDraft) -> Notice | None:
+        """None when another process accounted for one of its sightings first."""
+        ...
 
     def link_sighting(self, sighting_id: int, location_id: int, now: datetime) -> None: ...
 
@@ -239,7 +261,6 @@ class NoticeStore(Protocol):
         decide: Callable[[Notice], Mutation | None],
         *,
         delivery: tuple[int, DeliveryState, dict[str, Any]] | None = None,
-        checks: Sequence[dict[str, Any]] = (),
     ) -> Notice | None: ...
 
     def enqueue(
@@ -255,7 +276,11 @@ class NoticeStore(Protocol):
         now: datetime,
         *,
         state: DeliveryState = DeliveryState.PENDING,
-    ) -> Delivery | None: ...
+        still_due: Callable[[Notice], bool] | None = None,
+    ) -> Delivery | None:
+        """None when one of this kind is already on its way, or ``still_due`` (asked under
+        the notice's lock, on its current rows) says it is no longer due."""
+        ...
 
     def deliveries(
         self, *, notice_id: int | None = None, states: Sequence[str] | None = None

@@ -10,8 +10,10 @@ is there, escalate after 72 h by default) and escalation target.
 domains lower-cased, contacts that look like e-mail addresses, a webhook URL for the webhook
 channel). :class:`ProviderStore` is the protocol ``keepdown.storage.provider_store`` implements.
 
-The webhook secret is kept so notices can be signed; :meth:`Provider.to_public` (what the API
-and the CLI show) never includes it, only whether one is set.
+The webhook secret is kept encrypted (:mod:`keepdown.notices.sealing`): a stored provider
+carries only ``webhook_secret_sealed``; ``webhook_secret`` holds a plain secret on its way in
+(to be sealed by the store) and nothing else. :meth:`Provider.to_public` (what the API and the
+CLI show) says only whether one is set.
 """
 
 from __future__ import annotations
@@ -90,7 +92,10 @@ class Provider:
     abuse_contacts: tuple[str, ...] = ()
     channel: Channel = Channel.EMAIL
     webhook_url: str | None = None
+    #: A new plain secret on its way into the store (write-only; never read back).
     webhook_secret: str | None = field(default=None, repr=False)
+    #: The stored secret, encrypted (see keepdown.notices.sealing).
+    webhook_secret_sealed: str | None = field(default=None, repr=False)
     language: Language = Language.EN
     country: str = ""
     recheck_hours: int = DEFAULT_RECHECK_HOURS
@@ -111,6 +116,10 @@ class Provider:
             renotice=timedelta(hours=self.renotice_hours),
             escalate_after=timedelta(hours=self.escalate_hours),
         )
+
+    @property
+    def has_webhook_secret(self) -> bool:
+        return bool(self.webhook_secret or self.webhook_secret_sealed)
 
     def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(r, strict=False) for r in self.ip_ranges]
@@ -138,7 +147,7 @@ class Provider:
             "abuse_contacts": list(self.abuse_contacts),
             "channel": self.channel.value,
             "webhook_url": self.webhook_url,
-            "webhook_secret_set": bool(self.webhook_secret),
+            "webhook_secret_set": self.has_webhook_secret,
             "language": self.language.value,
             "country": self.country,
             "recheck_hours": self.recheck_hours,
@@ -210,8 +219,12 @@ def _hours(value: int, what: str) -> int:
     return int(value)
 
 
-def validate_provider(provider: Provider) -> Provider:
-    """The provider normalised, or :class:`InvalidInput` naming the first bad field."""
+def _optional_email(value: str | None, what: str) -> str | None:
+    return _email(value, what) if value else None
+
+
+def _identity(provider: Provider) -> dict[str, Any]:
+    """Name, country and the networks a provider answers for, normalised."""
     name = provider.name.strip()
     if not _NAME.match(name):
         raise InvalidInput("a provider name is 1-200 letters, digits and punctuation", field="name")
@@ -221,39 +234,49 @@ def validate_provider(provider: Provider) -> Provider:
     asns = tuple(dict.fromkeys(int(a) for a in provider.asns))
     if any(not 0 < a < 2**32 for a in asns):
         raise InvalidInput("AS numbers are 1 to 4294967295", field="asns")
-    checked = replace(
-        provider,
-        name=name,
-        ip_ranges=_cidrs(provider.ip_ranges),
-        asns=asns,
-        domains=_domains(provider.domains),
-        abuse_contacts=tuple(
+    return {
+        "name": name,
+        "country": country,
+        "asns": asns,
+        "ip_ranges": _cidrs(provider.ip_ranges),
+        "domains": _domains(provider.domains),
+    }
+
+
+def _contact(provider: Provider) -> dict[str, Any]:
+    """How notices reach the provider, and how patiently, normalised."""
+    return {
+        "abuse_contacts": tuple(
             dict.fromkeys(_email(c, "abuse_contacts") for c in provider.abuse_contacts)
         ),
-        channel=_choice(Channel, provider.channel, "channel"),
-        language=_choice(Language, provider.language, "language"),
-        country=country,
-        webhook_url=_webhook(provider.webhook_url),
-        recheck_hours=_hours(provider.recheck_hours, "recheck_hours"),
-        renotice_hours=_hours(provider.renotice_hours, "renotice_hours"),
-        escalate_hours=_hours(provider.escalate_hours, "escalate_hours"),
-        escalation_target=(
+        "channel": _choice(Channel, provider.channel, "channel"),
+        "language": _choice(Language, provider.language, "language"),
+        "webhook_url": _webhook(provider.webhook_url),
+        "recheck_hours": _hours(provider.recheck_hours, "recheck_hours"),
+        "renotice_hours": _hours(provider.renotice_hours, "renotice_hours"),
+        "escalate_hours": _hours(provider.escalate_hours, "escalate_hours"),
+        "escalation_target": (
             _choice(EscalationTarget, provider.escalation_target, "escalation_target")
             if provider.escalation_target
             else None
         ),
-        escalation_contact=(
-            _email(provider.escalation_contact, "escalation_contact")
-            if provider.escalation_contact
-            else None
-        ),
-    )
+        "escalation_contact": _optional_email(provider.escalation_contact, "escalation_contact"),
+    }
+
+
+def validate_provider(provider: Provider) -> Provider:
+    """The provider normalised, or :class:`InvalidInput` naming the first bad field."""
+    checked = replace(provider, **_identity(provider), **_contact(provider))
     if checked.channel is Channel.EMAIL and not checked.abuse_contacts:
         raise InvalidInput("the email channel needs an abuse contact", field="abuse_contacts")
-    if checked.channel is Channel.WEBHOOK and not (checked.webhook_url and checked.webhook_secret):
+    if checked.channel is Channel.WEBHOOK and not (
+        checked.webhook_url and checked.has_webhook_secret
+    ):
         raise InvalidInput(
             "the webhook channel needs a webhook URL and secret", field="webhook_url"
         )
+    if checked.webhook_secret is not None and len(checked.webhook_secret) < 16:
+        raise InvalidInput("a webhook secret is at least 16 characters", field="webhook_secret")
     return checked
 
 

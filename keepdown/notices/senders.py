@@ -16,7 +16,8 @@ the intent is recorded, and the notice reference is in the subject.
 v1=<hex HMAC-SHA256 of "<t>.<body>" with the provider's secret>`` and ``Idempotency-Key`` (the
 same for every attempt of one delivery), so a receiver can verify the sender and drop a
 repeat. 5xx, 429 and network errors are retried with exponential backoff; other 4xx are
-permanent. Requests go through the crawler's SSRF-guarded transport.
+permanent. Requests go through the crawler's SSRF-guarded transport. The provider's secret is
+stored sealed; the sender opens it (:class:`~keepdown.notices.sealing.SecretBox`) only to sign.
 
 :class:`RecordingSender` is the in-memory twin (it keeps what it was given).
 """
@@ -41,6 +42,7 @@ from keepdown.crawl.transport import GuardedTransport, Resolver
 from keepdown.errors import ConfigurationError, DeliveryError, KeepdownError
 from keepdown.notices.model import Delivery
 from keepdown.notices.providers import Provider
+from keepdown.notices.sealing import SecretBox
 from keepdown.settings import Settings
 
 __all__ = [
@@ -187,14 +189,23 @@ class WebhookSender:
         self,
         settings: Settings,
         clock: Clock,
+        box: SecretBox,
         *,
         resolver: Resolver | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.box = box
         self.sleep = sleep
         self.resolver = resolver
+
+    def _secret(self, provider: Provider) -> str:
+        if provider.webhook_secret_sealed:
+            return self.box.open(provider.webhook_secret_sealed)
+        if provider.webhook_secret:  # a provider not stored yet (tests, a dry run)
+            return provider.webhook_secret
+        raise DeliveryError("the provider has no webhook secret", permanent=True)
 
     def _client(self) -> httpx.AsyncClient:
         guard = AddressGuard(self.settings.crawl_allowed_networks)
@@ -209,14 +220,18 @@ class WebhookSender:
     async def send(
         self, delivery: Delivery, provider: Provider, handover: Handover = _nothing
     ) -> None:
-        if not (provider.webhook_url and provider.webhook_secret):
-            raise DeliveryError("the provider has no webhook URL and secret", permanent=True)
+        if not provider.webhook_url:
+            raise DeliveryError("the provider has no webhook URL", permanent=True)
+        try:
+            secret = self._secret(provider)
+        except ConfigurationError as exc:
+            raise DeliveryError(exc.message, permanent=True) from exc
         body = delivery.body.encode("utf-8")
         handover()  # a repeat is harmless: every attempt carries the same Idempotency-Key
         retries = int(self.settings.webhook_retries)
         async with self._client() as client:
             for attempt in range(retries + 1):
-                last = await self._post(client, provider, delivery, body)
+                last = await self._post(client, provider, delivery, body, secret)
                 if last is None:
                     return
                 if last.details.get("permanent"):
@@ -226,15 +241,19 @@ class WebhookSender:
         raise last
 
     async def _post(
-        self, client: httpx.AsyncClient, provider: Provider, delivery: Delivery, body: bytes
+        self,
+        client: httpx.AsyncClient,
+        provider: Provider,
+        delivery: Delivery,
+        body: bytes,
+        secret: str,
     ) -> DeliveryError | None:
         """None when delivered; the error to raise after the last attempt otherwise."""
         stamp = int(self.clock.now().timestamp())
         assert provider.webhook_url
-        assert provider.webhook_secret
         headers = {
             "Content-Type": "application/json",
-            "X-Keepdown-Signature": sign_webhook(provider.webhook_secret, stamp, body),
+            "X-Keepdown-Signature": sign_webhook(secret, stamp, body),
             "X-Keepdown-Reference": delivery.reference,
             "Idempotency-Key": delivery.message_key,
         }

@@ -2,22 +2,28 @@
 
 :meth:`Tracker.recheck_due` re-fetches every location whose re-check is due (its provider's
 cadence; sooner after an error or when the provider reports it removed) through the crawler's
-SSRF-guarded :class:`~keepdown.crawl.fetcher.Fetcher`, and classifies the answer:
+SSRF-guarded :class:`~keepdown.crawl.fetcher.Fetcher`, one host at a time as the crawler's
+per-host politeness allows (:mod:`keepdown.crawl.politeness`), and classifies the answer:
 
-- **gone**: HTTP 404, 410 or 451; the host name no longer resolves (NXDOMAIN); or the URL
+- **gone**: HTTP 404, 410 or 451; the host name no longer resolves (NXDOMAIN); the URL
   answers 200 with something that no longer matches any bank (an HTML "removed" page, a
-  placeholder, other content). The first check that finds a location gone confirms its
+  placeholder, other content); for a location inside a ZIP, an archive that no longer holds
+  that entry (or is no longer a ZIP). The first check that finds a location gone confirms its
   removal (``RemovalConfirmed``; time to removal ends at this check);
 - **present**: it still answers with known material: a re-notice follows on schedule;
 - **error**: anything else (timeouts, connection refused, 5xx, 403, 429, a truncated body, a
-  temporary DNS failure): retried after ``notice_recheck_error_hours``, never counted as
-  removal.
+  temporary DNS failure, an archive past the size limits): retried after
+  ``notice_recheck_error_hours`` (or the server's Retry-After), never counted as removal.
 
 Removed locations stay watched for ``notice_watch_days`` (every ``notice_watch_every_hours``):
 if one answers with the known material again, that is a *reappearance* at the same URL, and a
-new notice is drafted (linked to the removed location) for the next send pass. Reappearance
-elsewhere (another URL, another provider) is found by the crawler and joined up when
-confirmed sightings are drafted into notices (:mod:`keepdown.notices.service`).
+new notice is drafted (linked to the removed location) in the same transaction as the check,
+for the next send pass. Reappearance elsewhere (another URL, another provider) is found by the
+crawler and joined up when sightings are drafted (:mod:`keepdown.notices.drafting`).
+
+``recheck_due`` is idempotent and safe in two processes at once (PostgreSQL): each notice's
+results are recorded under its row lock, and a location another process checked in the
+meantime (no longer due on the current rows) is left as that process recorded it.
 
 Re-checks fetch only the notified URL itself; robots.txt is not consulted for them (a notice
 was already sent for that URL; see docs/notices.md). Bodies are hashed in memory and dropped.
@@ -30,16 +36,20 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from keepdown.clock import Clock
-from keepdown.crawl.fetcher import Fetcher
-from keepdown.errors import BlockedAddress, FetchError
-from keepdown.events import LocationRechecked, RemovalConfirmed
+from keepdown.crawl.archives import ArchiveLimits
+from keepdown.crawl.fetcher import Fetcher, FetchResult
+from keepdown.crawl.politeness import InMemoryPoliteness, Politeness
+from keepdown.errors import BlockedAddress, FetchError, InputTooLarge
+from keepdown.events import Event, LocationRechecked, RemovalConfirmed
 from keepdown.notices import lifecycle as lc
+from keepdown.notices.drafting import reappearance_draft
 from keepdown.notices.model import Location, Mutation, Notice, NoticeStore
+from keepdown.notices.policy import policy_for
 from keepdown.notices.providers import Provider, ProviderStore
-from keepdown.notices.service import NoticeService, policy_for
-from keepdown.notices.verify import Verifier
+from keepdown.notices.verify import Verifier, archive_entry
 from keepdown.settings import Settings
 
 __all__ = ["Check", "RecheckReport", "Tracker", "classify_error"]
@@ -52,11 +62,12 @@ _NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NON
 
 @dataclass(frozen=True)
 class Check:
-    """One re-check's outcome."""
+    """One re-check's outcome (``retry_after``: seconds the server asked us to wait)."""
 
     result: lc.CheckResult
     status: int | None = None
     detail: str = ""
+    retry_after: float | None = None
 
 
 @dataclass
@@ -83,6 +94,69 @@ def classify_error(exc: FetchError) -> Check:
     return Check(lc.CheckResult.ERROR, exc.details.get("status"), exc.message)
 
 
+def _rechecked(at: datetime, loc: Location, notice: Notice, check: Check) -> Event:
+    return LocationRechecked(
+        at=at,
+        location_id=str(loc.id),
+        notice_ref=notice.reference,
+        provider=notice.provider,
+        provider_id=str(notice.provider_id),
+        result=check.result.value,
+        status=check.status,
+    )
+
+
+def _removal(at: datetime, loc: Location, notice: Notice, status: lc.LocationStatus) -> Event:
+    assert status.first_notice_at is not None
+    return RemovalConfirmed(
+        at=at,
+        location_id=str(loc.id),
+        notice_ref=notice.reference,
+        provider=notice.provider,
+        provider_id=str(notice.provider_id),
+        country=notice.provider_country,
+        first_notice_at=status.first_notice_at,
+        detected_at=status.detected_at,
+    )
+
+
+def _is_due(s: lc.LocationStatus, at: datetime, policy: lc.Policy) -> bool:
+    d = lc.due(s, at, policy)
+    return d.recheck or d.watch
+
+
+def decide_checks(
+    notice: Notice, provider: Provider, checks: dict[int, Check], at: datetime, policy: lc.Policy
+) -> Mutation:
+    """What a batch of checks changes in one notice, on its current rows: statuses, events,
+    and the notice of a same-URL reappearance (a watched location found present)."""
+    change = Mutation()
+    for loc in notice.locations:
+        check = checks.get(loc.id)
+        if check is None or not _is_due(loc.status, at, policy):
+            continue  # not checked, or another process recorded its check meanwhile
+        was_closed = loc.status.state in lc.CLOSED
+        wait = timedelta(seconds=check.retry_after) if check.retry_after else None
+        status, removed_now = lc.checked(loc.status, at, check.result, policy, retry_after=wait)
+        if was_closed and check.result is lc.CheckResult.PRESENT:
+            status = replace(status, next_check_at=None)  # the new notice takes over
+            change.drafts.append(reappearance_draft(loc, provider, at))
+        change.statuses[loc.id] = status
+        change.check_rows.append(
+            {
+                "location_id": loc.id,
+                "at": at,
+                "result": check.result.value,
+                "status": check.status,
+                "detail": check.detail[:500],
+            }
+        )
+        change.events.append(_rechecked(at, loc, notice, check))
+        if removed_now:
+            change.events.append(_removal(at, loc, notice, status))
+    return change
+
+
 class Tracker:
     """Runs due re-checks (module docstring)."""
 
@@ -92,37 +166,53 @@ class Tracker:
         providers: ProviderStore,
         fetcher: Callable[[], Fetcher],
         verifier: Verifier,
-        service: NoticeService,
         clock: Clock,
         settings: Settings,
         *,
+        politeness: Callable[[], Politeness] | None = None,
         concurrency: int = 8,
     ) -> None:
         """``fetcher`` makes the crawler's fetcher (the composition root passes one with the
-        operator's resolver); a new one is opened for each pass."""
+        operator's resolver) and ``politeness`` the per-host limiter (default: in this
+        process, from the crawl settings); one of each is made for each pass."""
         self.store = store
         self.providers = providers
         self.fetcher = fetcher
         self.verifier = verifier
-        self.service = service
         self.clock = clock
         self.settings = settings
+        self.politeness = politeness or (
+            lambda: InMemoryPoliteness.from_settings(settings, clock=clock)
+        )
         self.concurrency = concurrency
+        self.limits = ArchiveLimits.from_settings(settings)
 
-    async def check(self, fetcher: Fetcher, location: Location) -> Check:
-        """Fetch one location and classify the answer (module docstring)."""
-        async with self._limit:
+    async def check(self, fetcher: Fetcher, location: Location, polite: Politeness) -> Check:
+        """Fetch one location, within its host's politeness, and classify the answer."""
+        async with self._limit, polite.slot(location.host or "-"):
             try:
                 result = await fetcher.fetch(
                     location.media_url, max_bytes=int(self.settings.crawl_max_media_bytes)
                 )
             except FetchError as exc:
                 return classify_error(exc)
+        return await self._judge(result, location)
+
+    async def _judge(self, result: FetchResult, location: Location) -> Check:
         if result.status in GONE_STATUSES:
             return Check(lc.CheckResult.GONE, result.status, f"HTTP {result.status}")
         if not result.ok or result.truncated:
-            return Check(lc.CheckResult.ERROR, result.status, f"HTTP {result.status}")
-        body = result.body
+            detail = f"HTTP {result.status}" + (" (truncated)" if result.truncated else "")
+            return Check(lc.CheckResult.ERROR, result.status, detail, result.retry_after)
+        body: bytes | None = result.body
+        if location.archive_member:
+            try:
+                body = archive_entry(result.body, location.archive_member, self.limits)
+            except InputTooLarge as exc:
+                return Check(lc.CheckResult.ERROR, result.status, exc.message)
+            if body is None:
+                detail = f"the archive no longer holds {location.archive_member!r}"
+                return Check(lc.CheckResult.GONE, result.status, detail[:500])
         known = await asyncio.to_thread(self.verifier.still_known, body, location)
         del body
         if known:
@@ -131,104 +221,46 @@ class Tracker:
 
     async def recheck_due(self) -> RecheckReport:
         """One pass: every due re-check, recorded notice by notice. A fetcher (one
-        connection pool) is opened for the pass and closed after it."""
+        connection pool) and a politeness limiter are made for the pass."""
         async with self.fetcher() as fetcher:
-            return await self._pass(fetcher)
+            return await self._pass(fetcher, self.politeness())
 
-    async def _pass(self, fetcher: Fetcher) -> RecheckReport:
+    async def _pass(self, fetcher: Fetcher, polite: Politeness) -> RecheckReport:
         self._limit = asyncio.Semaphore(self.concurrency)
         report = RecheckReport()
         now = self.clock.now()
         for notice in self.store.notices_with_work(now):
             provider = self.providers.get_by_id(notice.provider_id)
             policy = policy_for(provider, self.settings)
-            due = [
-                loc
-                for loc in notice.locations
-                if (d := lc.due(loc.status, now, policy)).recheck or d.watch
-            ]
+            due = [loc for loc in notice.locations if _is_due(loc.status, now, policy)]
             if not due:
                 continue
-            checks = await asyncio.gather(*(self.check(fetcher, loc) for loc in due))
+            checks = await asyncio.gather(*(self.check(fetcher, loc, polite) for loc in due))
             self._record(
                 notice, provider, dict(zip([loc.id for loc in due], checks, strict=True)), report
             )
         return report
 
     def _record(
-        self,
-        notice: Notice,
-        provider: Provider,
-        checks: dict[int, Check],
-        report: RecheckReport,
+        self, notice: Notice, provider: Provider, checks: dict[int, Check], report: RecheckReport
     ) -> None:
+        """Write one notice's checks, their effects and events in one transaction."""
         at = self.clock.now()
         policy = policy_for(provider, self.settings)
-        back: list[Location] = []
+        recorded: list[Mutation] = []
 
         def decide(current: Notice) -> Mutation:
-            change = Mutation()
-            back.clear()
-            for loc in current.locations:
-                check = checks.get(loc.id)
-                if check is None or loc.status.state is lc.LocationState.DRAFTED:
-                    continue
-                was_closed = loc.status.state in lc.CLOSED
-                status, removed_now = lc.checked(loc.status, at, check.result, policy)
-                if was_closed and check.result is lc.CheckResult.PRESENT:
-                    back.append(loc)
-                    status = replace(status, next_check_at=None)  # the new notice takes over
-                change.statuses[loc.id] = status
-                change.events.append(
-                    LocationRechecked(
-                        at=at,
-                        location_id=str(loc.id),
-                        provider=provider.name,
-                        result=check.result.value,
-                        status=check.status,
-                    )
-                )
-                if removed_now:
-                    assert status.first_notice_at is not None
-                    change.events.append(
-                        RemovalConfirmed(
-                            at=at,
-                            location_id=str(loc.id),
-                            notice_ref=current.reference,
-                            provider=provider.name,
-                            country=provider.country,
-                            first_notice_at=status.first_notice_at,
-                            detected_at=status.detected_at,
-                        )
-                    )
-            return change
+            recorded.append(decide_checks(current, provider, checks, at, policy))
+            return recorded[-1]
 
-        rows = [
-            {
-                "location_id": location_id,
-                "at": at,
-                "result": check.result.value,
-                "status": check.status,
-                "detail": check.detail[:500],
-            }
-            for location_id, check in checks.items()
-        ]
-        changed = self.store.mutate(notice.id, decide, checks=rows)
-        if changed is None:
+        if self.store.mutate(notice.id, decide) is None or not recorded:
             return
-        for check in checks.values():
+        change = recorded[-1]
+        for location_id in change.statuses:
+            result = checks[location_id].result
             report.checked += 1
-            if check.result is lc.CheckResult.PRESENT:
-                report.present += 1
-            elif check.result is lc.CheckResult.GONE:
-                report.gone += 1
-            else:
-                report.errors += 1
-        report.removals += [
-            str(loc.id)
-            for loc in changed.locations
-            if loc.id in checks and loc.status.removed_at == at
-        ]
-        for loc in back:
-            new = self.service.reappeared(loc, provider, at)
-            report.reappeared.append(new.reference)
+            report.present += result is lc.CheckResult.PRESENT
+            report.gone += result is lc.CheckResult.GONE
+            report.errors += result is lc.CheckResult.ERROR
+        report.removals += [e.location_id for e in change.events if isinstance(e, RemovalConfirmed)]
+        report.reappeared += [n.reference for n in change.created]

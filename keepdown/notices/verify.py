@@ -5,6 +5,10 @@ the match index; bytes identical to what was notified count as present without a
 Anything that does not decode as an image (an HTML "removed" page served with 200, a
 placeholder, an error text) no longer matches, so the location counts as gone. The bytes are
 dropped as soon as they are hashed.
+
+A location inside a ZIP archive (``archive_member``) is checked by opening the archive in
+memory within the crawler's limits (:mod:`keepdown.crawl.archives`) and taking that entry:
+:func:`archive_entry` says whether the archive still holds it.
 """
 
 from __future__ import annotations
@@ -13,12 +17,28 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from keepdown.errors import InvalidInput
+from keepdown.crawl.archives import ArchiveLimits, iter_archive_images
+from keepdown.errors import InputTooLarge, InvalidInput
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.notices.model import Location
 from keepdown.settings import Settings
 
-__all__ = ["BankVerifier", "Verifier"]
+__all__ = ["BankVerifier", "Verifier", "archive_entry"]
+
+
+def archive_entry(body: bytes, member: str, limits: ArchiveLimits) -> bytes | None:
+    """The bytes of image entry ``member`` of the ZIP ``body``; None when the body is not a
+    readable ZIP any more or no longer holds that image. An archive past the limits raises
+    :class:`InputTooLarge` (it cannot be checked: not a removal)."""
+    try:
+        for name, data in iter_archive_images(body, limits):
+            if name == member:
+                return data
+    except InputTooLarge:
+        raise
+    except InvalidInput:
+        return None
+    return None
 
 
 class Verifier(Protocol):

@@ -2,7 +2,9 @@
 
 Providers are validated (:func:`~keepdown.notices.providers.validate_provider`) before they
 are written; a duplicate name is a :class:`Conflict`. The organisation a provider is linked to
-(whose provider-role keys see its notices) must exist.
+(whose provider-role keys see its notices) must exist. A new plain webhook secret is sealed
+with the :class:`~keepdown.notices.sealing.SecretBox` before it is written; rows carry only
+the sealed token, and providers read back carry only that (``webhook_secret`` is None).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from keepdown.errors import Conflict, NotFound
+from keepdown.errors import ConfigurationError, Conflict, NotFound
 from keepdown.notices.providers import (
     Channel,
     EscalationTarget,
@@ -22,6 +24,7 @@ from keepdown.notices.providers import (
     Provider,
     validate_provider,
 )
+from keepdown.notices.sealing import SecretBox
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.schema import organisations
 from keepdown.storage.tables_providers import providers
@@ -39,7 +42,7 @@ def _provider(row: Row[Any]) -> Provider:
         abuse_contacts=tuple(row.abuse_contacts or ()),
         channel=Channel(row.channel),
         webhook_url=row.webhook_url,
-        webhook_secret=row.webhook_secret,
+        webhook_secret_sealed=row.webhook_secret_sealed,
         language=Language(row.language),
         country=row.country,
         recheck_hours=row.recheck_hours,
@@ -64,8 +67,18 @@ _QUERY = select(providers, organisations.c.name.label("organisation")).outerjoin
 class SqlProviderStore:
     """Providers in the keepdown database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, box: SecretBox | None = None) -> None:
+        """``box`` seals new webhook secrets; without one the store can read and write
+        providers but refuses a new plain secret."""
         self.engine = engine
+        self.box = box
+
+    def _sealed(self, p: Provider) -> str | None:
+        if p.webhook_secret is None:
+            return p.webhook_secret_sealed
+        if self.box is None:
+            raise ConfigurationError("this provider store has no key to seal webhook secrets")
+        return self.box.seal(p.webhook_secret)
 
     def _values(self, conn: Any, p: Provider) -> dict[str, Any]:
         org_id = None
@@ -83,7 +96,7 @@ class SqlProviderStore:
             "abuse_contacts": list(p.abuse_contacts),
             "channel": p.channel.value,
             "webhook_url": p.webhook_url,
-            "webhook_secret": p.webhook_secret,
+            "webhook_secret_sealed": self._sealed(p),
             "language": p.language.value,
             "country": p.country,
             "recheck_hours": p.recheck_hours,
@@ -107,7 +120,14 @@ class SqlProviderStore:
             raise Conflict(
                 f"provider {provider.name!r} already exists", name=provider.name
             ) from exc
-        return replace(provider, id=int(new_id), created_at=now, updated_at=now)
+        return replace(
+            provider,
+            id=int(new_id),
+            created_at=now,
+            updated_at=now,
+            webhook_secret=None,
+            webhook_secret_sealed=values["webhook_secret_sealed"],
+        )
 
     def update(self, provider: Provider, now: datetime) -> Provider:
         """Replace every field of the provider with id ``provider.id``."""

@@ -71,6 +71,8 @@ notice_locations = Table(
     Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
     Column("sighting_id", BigId, ForeignKey("sightings.id", ondelete="SET NULL"), nullable=True),
     Column("media_url", Text, nullable=False),
+    # The entry name when the media sat inside a ZIP at media_url ("" otherwise).
+    Column("archive_member", Text, nullable=False, server_default=""),
     Column("page_url", Text, nullable=False),
     # sha256 of media_url: finds "the same URL" without indexing long text.
     Column("url_key", String(64), nullable=False),

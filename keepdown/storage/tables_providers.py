@@ -6,8 +6,9 @@ the migration check sees them.
 - ``providers``: one row per provider (:class:`keepdown.notices.providers.Provider`). IP
   ranges, AS numbers, domains and abuse contacts are JSON lists: the registry is small
   (hundreds of rows) and attribution matches it in memory. ``organisation_id`` links the
-  organisation whose provider-role keys act for this provider. ``webhook_secret`` signs the
-  provider's webhooks; it is never returned by the API or printed by the CLI.
+  organisation whose provider-role keys act for this provider. ``webhook_secret_sealed`` is the
+  secret that signs the provider's webhooks, encrypted (a Fernet token,
+  :mod:`keepdown.notices.sealing`): a dump of this table does not reveal it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ providers = Table(
     Column("abuse_contacts", Json, nullable=False),
     Column("channel", String(16), nullable=False, server_default="email"),
     Column("webhook_url", Text, nullable=True),
-    Column("webhook_secret", String(200), nullable=True),
+    Column("webhook_secret_sealed", Text, nullable=True),
     Column("language", String(2), nullable=False, server_default="en"),
     Column("country", String(2), nullable=False, server_default=""),
     Column("recheck_hours", Integer, nullable=False, server_default="24"),

@@ -20,6 +20,7 @@ import sys
 
 from keepdown.app import open_notice_services
 from keepdown.clock import FrozenClock
+from keepdown.notices.sealing import secret_box
 from keepdown.notices.senders import SmtpSender, WebhookSender
 from keepdown.settings import load_settings
 from tests.notices.conftest import T0, notice_settings
@@ -53,7 +54,7 @@ def main(args: dict) -> None:
     step = args["step"]
     senders = {
         "email": KillingSender(SmtpSender(settings, clock), step),
-        "webhook": KillingSender(WebhookSender(settings, clock), step),
+        "webhook": KillingSender(WebhookSender(settings, clock, secret_box(settings)), step),
     }
     services = open_notice_services(settings, clock=clock, senders=senders)
     if step == "after_intent":
@@ -61,15 +62,15 @@ def main(args: dict) -> None:
         async def die(*_a, **_k):
             os._exit(KILLED)
 
-        services.service.deliver = die
+        services.service.outbox.deliver = die
     if step == "after_recorded":
-        real = services.service.record_sent
+        real = services.service.outbox.record_sent
 
         def record_then_die(*a, **k):
             real(*a, **k)
             os._exit(KILLED)
 
-        services.service.record_sent = record_then_die
+        services.service.outbox.record_sent = record_then_die
     asyncio.run(services.service.send_due())
     sys.exit(0)  # not killed: the step was never reached
 

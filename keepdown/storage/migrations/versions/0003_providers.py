@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("abuse_contacts", JSON_DOC, nullable=False),
         sa.Column("channel", sa.String(16), nullable=False, server_default="email"),
         sa.Column("webhook_url", sa.Text, nullable=True),
-        sa.Column("webhook_secret", sa.String(200), nullable=True),
+        sa.Column("webhook_secret_sealed", sa.Text, nullable=True),
         sa.Column("language", sa.String(2), nullable=False, server_default="en"),
         sa.Column("country", sa.String(2), nullable=False, server_default=""),
         sa.Column("recheck_hours", sa.Integer, nullable=False, server_default="24"),

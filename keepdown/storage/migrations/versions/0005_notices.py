@@ -55,6 +55,7 @@ def _locations() -> None:
         sa.Column("provider_id", sa.Integer, nullable=False),
         sa.Column("sighting_id", BIG_ID, nullable=True),
         sa.Column("media_url", sa.Text, nullable=False),
+        sa.Column("archive_member", sa.Text, nullable=False, server_default=""),
         sa.Column("page_url", sa.Text, nullable=False),
         sa.Column("url_key", sa.String(64), nullable=False),
         sa.Column("host", sa.String(255), nullable=False),

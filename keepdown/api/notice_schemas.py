@@ -1,0 +1,210 @@
+"""Request and response shapes of the notice endpoints (keepdown.api.notices and
+keepdown.api.notice_links): what a notice, a location, a delivery and the figures look like
+over HTTP. Never any content: URLs, hashes, states and times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from keepdown.notices.metrics import ProviderFigures
+from keepdown.notices.model import Location, Notice
+
+__all__ = [
+    "AnswerIn",
+    "ConfirmIn",
+    "DeliveryList",
+    "DeliveryOut",
+    "DisputeIn",
+    "FiguresList",
+    "FiguresOut",
+    "LocationIn",
+    "LocationOut",
+    "NoticeList",
+    "NoticeOut",
+    "ReviewIn",
+]
+
+
+class LocationOut(BaseModel):
+    id: int
+    media_url: str
+    archive_member: str
+    page_url: str
+    sha256: str
+    md5: str
+    pdq: str | None
+    category: str | None
+    state: str
+    detection: str
+    detected_at: datetime | None
+    first_notice_at: datetime | None
+    last_notice_at: datetime | None
+    notices_sent: int
+    acknowledged_at: datetime | None
+    removal_reported_at: datetime | None
+    escalated_at: datetime | None
+    disputed_at: datetime | None
+    dispute_reason: str
+    reviewed_at: datetime | None
+    review_outcome: str | None
+    removed_at: datetime | None
+    last_check_at: datetime | None
+    last_check_result: str | None
+    next_check_at: datetime | None
+    reappearance_of: int | None
+    reappearance_where: str | None
+
+    @classmethod
+    def of(cls, loc: Location) -> LocationOut:
+        s = loc.status
+        return cls(
+            id=loc.id,
+            media_url=loc.media_url,
+            archive_member=loc.archive_member,
+            page_url=loc.page_url,
+            sha256=loc.sha256,
+            md5=loc.md5,
+            pdq=loc.pdq,
+            category=loc.category,
+            state=s.state.value,
+            detection=loc.detection,
+            detected_at=s.detected_at,
+            first_notice_at=s.first_notice_at,
+            last_notice_at=s.last_notice_at,
+            notices_sent=s.notices_sent,
+            acknowledged_at=s.acknowledged_at,
+            removal_reported_at=s.removal_reported_at,
+            escalated_at=s.escalated_at,
+            disputed_at=s.disputed_at,
+            dispute_reason=loc.dispute_reason,
+            reviewed_at=s.reviewed_at,
+            review_outcome=s.review_outcome,
+            removed_at=s.removed_at,
+            last_check_at=s.last_check_at,
+            last_check_result=s.last_check_result.value if s.last_check_result else None,
+            next_check_at=s.next_check_at,
+            reappearance_of=loc.reappearance_of,
+            reappearance_where=loc.reappearance_where,
+        )
+
+
+class NoticeOut(BaseModel):
+    reference: str
+    provider: str
+    state: str
+    language: str
+    reappearance: bool
+    created_at: datetime
+    first_sent_at: datetime | None
+    last_sent_at: datetime | None
+    acknowledged_at: datetime | None
+    escalated_at: datetime | None
+    closed_at: datetime | None
+    locations: list[LocationOut]
+
+    @classmethod
+    def of(cls, n: Notice) -> NoticeOut:
+        return cls(
+            reference=n.reference,
+            provider=n.provider,
+            state=n.state.value,
+            language=n.language,
+            reappearance=n.reappearance,
+            created_at=n.created_at,
+            first_sent_at=n.first_sent_at,
+            last_sent_at=n.last_sent_at,
+            acknowledged_at=n.acknowledged_at,
+            escalated_at=n.escalated_at,
+            closed_at=n.closed_at,
+            locations=[LocationOut.of(loc) for loc in n.locations],
+        )
+
+
+class NoticeList(BaseModel):
+    notices: list[NoticeOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    reference: str
+    kind: str
+    channel: str
+    recipients: list[str]
+    location_ids: list[int]
+    message_key: str
+    subject: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryOut]
+
+
+class ConfirmIn(BaseModel):
+    delivery_id: int = Field(ge=1, le=2**62)
+    delivered: bool = Field(description="True: it reached the provider; false: send it again")
+
+
+class ReviewIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=32)
+    location_id: int = Field(ge=1, le=2**62)
+    outcome: Literal["upheld", "rejected"]
+
+
+class AnswerIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=32)
+    action: Literal["acknowledge", "removed", "dispute"]
+    location_id: int | None = Field(default=None, ge=1, le=2**62)
+    reason: str = Field(default="", max_length=4000)
+
+
+class LocationIn(BaseModel):
+    location_id: int = Field(ge=1, le=2**62)
+
+
+class DisputeIn(LocationIn):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class FiguresOut(BaseModel):
+    provider_id: str
+    provider: str
+    country: str
+    notified: int
+    removed: int
+    median_removal_hours: float | None
+    p90_removal_hours: float | None
+    share_removed_24h: float
+    share_removed_7d: float
+    share_removed_42d: float
+    median_detection_to_notice_hours: float | None
+    median_notice_to_ack_hours: float | None
+
+
+class FiguresList(BaseModel):
+    providers: list[FiguresOut]
+
+
+def figures_out(f: ProviderFigures) -> FiguresOut:
+    return FiguresOut(
+        provider_id=f.provider_id,
+        provider=f.provider,
+        country=f.country,
+        notified=f.notified,
+        removed=f.removed,
+        median_removal_hours=f.median_removal_hours,
+        p90_removal_hours=f.p90_removal_hours,
+        share_removed_24h=f.share_removed["24h"],
+        share_removed_7d=f.share_removed["7d"],
+        share_removed_42d=f.share_removed["42d"],
+        median_detection_to_notice_hours=f.median_detection_to_notice_hours,
+        median_notice_to_ack_hours=f.median_notice_to_ack_hours,
+    )

@@ -1,0 +1,270 @@
+"""Drafting: confirmed sightings become notices, and reappearances are linked to their past.
+
+:meth:`Drafter.draft` takes every confirmed sighting no notice accounts for yet, finds its
+provider (the crawler's attribution, else the registry by host and IP; unattributed ones wait
+for the registry) and, per provider:
+
+1. a sighting of a place (media URL and archive entry) already open at that provider joins
+   that location (no second notice for the same place);
+2. several sightings of one place become one location;
+3. known material (same file, or same bank entry) that was confirmed removed before becomes a
+   *reappearance* location linked to the most recent removed one: ``same_url`` (the same
+   place), ``same_provider`` (elsewhere at the same provider) or ``other`` (it moved from
+   another provider);
+4. the new locations go into one new drafted notice, with ``NoticeDrafted`` and, for each
+   reappearance, ``ReappearanceDetected``.
+
+A watch re-check that finds a removed location online again is a ``same_url`` reappearance too:
+:func:`reappearance_draft` makes its notice, which the tracker writes in the same transaction
+as the check.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from keepdown.events import Event, NoticeDrafted, ReappearanceDetected
+from keepdown.notices import lifecycle as lc
+from keepdown.notices.attribution import registry_match
+from keepdown.notices.model import (
+    Candidate,
+    Location,
+    NewLocation,
+    Notice,
+    NoticeDraft,
+    NoticeStore,
+)
+from keepdown.notices.providers import Provider, ProviderStore
+
+__all__ = ["Drafter", "drafted_events", "new_location", "reappearance_draft"]
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _previous_removal(c: Candidate, earlier: list[Location]) -> Location | None:
+    """The most recently removed location of the same file or bank entry, if any."""
+    removed = [
+        loc
+        for loc in earlier
+        if loc.status.state is lc.LocationState.REMOVED
+        and (loc.sha256 == c.sha256 or (c.entry_id is not None and loc.entry_id == c.entry_id))
+    ]
+    return max(removed, key=lambda loc: (loc.status.removed_at, loc.id), default=None)
+
+
+def _where(previous: Location, place: tuple[str, str], provider: Provider) -> str:
+    if previous.place == place and previous.provider_id == provider.id:
+        return "same_url"
+    if previous.provider_id == provider.id:
+        return "same_provider"
+    return "other"
+
+
+def new_location(c: Candidate, provider: Provider, earlier: list[Location]) -> NewLocation:
+    """The location a candidate becomes at ``provider``, linked to a past removal if any."""
+    previous = _previous_removal(c, earlier)
+    return NewLocation(
+        media_url=c.media_url,
+        archive_member=c.archive_member,
+        page_url=c.page_url,
+        host=host_of(c.final_url),
+        sha256=c.sha256,
+        md5=c.md5,
+        pdq=c.pdq,
+        bank=c.bank,
+        entry_id=c.entry_id,
+        category=c.category,
+        detected_at=c.seen_at,
+        sighting_ids=(c.sighting_id,),
+        reappearance_of=previous.id if previous is not None else None,
+        reappearance_where=(
+            _where(previous, (c.media_url, c.archive_member), provider) if previous else None
+        ),
+    )
+
+
+def drafted_events(
+    notice: Notice,
+    provider: Provider,
+    at: datetime,
+    previous: Callable[[int], tuple[Location, Provider] | None],
+) -> list[Event]:
+    """``NoticeDrafted``, and ``ReappearanceDetected`` for each reappearance location.
+    ``previous`` finds a removed location (and its provider) by id."""
+    pid, country = str(provider.id), provider.country
+    found: list[Event] = [
+        NoticeDrafted(
+            at=at,
+            notice_ref=notice.reference,
+            provider=provider.name,
+            provider_id=pid,
+            country=country,
+            locations=tuple(str(loc.id) for loc in notice.locations),
+            sighting_ids=tuple(
+                str(loc.sighting_id) for loc in notice.locations if loc.sighting_id is not None
+            ),
+            reappearance=notice.reappearance,
+        )
+    ]
+    for loc in notice.locations:
+        if loc.reappearance_of is None:
+            continue
+        before = previous(loc.reappearance_of)
+        found.append(
+            ReappearanceDetected(
+                at=at,
+                sighting_id=str(loc.sighting_id) if loc.sighting_id is not None else "",
+                location_id=str(loc.id),
+                notice_ref=notice.reference,
+                previous_location_id=str(loc.reappearance_of),
+                provider=provider.name,
+                provider_id=pid,
+                country=country,
+                where=loc.reappearance_where or "other",
+                previous_provider_id=str(before[1].id) if before else "",
+                previous_provider=before[1].name if before else "",
+                previous_removed_at=before[0].status.removed_at if before else None,
+            )
+        )
+    return found
+
+
+def reappearance_draft(previous: Location, provider: Provider, at: datetime) -> NoticeDraft:
+    """The notice for a removed location a watch re-check found online again."""
+    new = NewLocation(
+        media_url=previous.media_url,
+        archive_member=previous.archive_member,
+        page_url=previous.page_url,
+        host=previous.host,
+        sha256=previous.sha256,
+        md5=previous.md5,
+        pdq=previous.pdq,
+        bank=previous.bank,
+        entry_id=previous.entry_id,
+        category=previous.category,
+        detected_at=at,
+        detection="recheck",
+        reappearance_of=previous.id,
+        reappearance_where="same_url",
+    )
+    return NoticeDraft(
+        provider_id=provider.id,
+        language=provider.language.value,
+        locations=(new,),
+        at=at,
+        reappearance=True,
+        events=lambda notice: drafted_events(
+            notice, provider, at, lambda _id: (previous, provider)
+        ),
+    )
+
+
+class Drafter:
+    """Step 2 of a send pass (module docstring)."""
+
+    def __init__(self, store: NoticeStore, providers: ProviderStore) -> None:
+        self.store = store
+        self.providers = providers
+
+    def draft(self, now: datetime) -> list[Notice]:
+        registry = self.providers.list()
+        by_id = {p.id: p for p in registry}
+        groups: dict[int, list[Candidate]] = defaultdict(list)
+        for c in self.store.candidates():
+            provider = by_id.get(c.provider_id or 0) or registry_match(
+                registry, host_of(c.final_url), c.server_ip
+            )
+            if provider is not None:  # unattributed sightings wait for the registry
+                groups[provider.id].append(c)
+        if not groups:
+            return []
+        everything = [c for group in groups.values() for c in group]
+        earlier = self.store.similar_locations(
+            media_urls=[c.media_url for c in everything],
+            sha256s=[c.sha256 for c in everything],
+            entry_ids=[c.entry_id for c in everything if c.entry_id is not None],
+        )
+        by_location = {loc.id: loc for loc in earlier}
+
+        def previous(location_id: int) -> tuple[Location, Provider] | None:
+            loc = by_location.get(location_id)
+            if loc is None or loc.provider_id not in by_id:
+                return None
+            return loc, by_id[loc.provider_id]
+
+        made = []
+        for provider_id, group in groups.items():
+            notice = self._draft_one(by_id[provider_id], group, earlier, now, previous)
+            if notice is not None:
+                made.append(notice)
+        return made
+
+    def _draft_one(
+        self,
+        provider: Provider,
+        group: list[Candidate],
+        earlier: list[Location],
+        now: datetime,
+        previous: Callable[[int], tuple[Location, Provider] | None],
+    ) -> Notice | None:
+        fresh: dict[tuple[str, str], NewLocation] = {}
+        open_here = {
+            loc.place: loc
+            for loc in earlier
+            if loc.provider_id == provider.id and loc.status.state not in lc.CLOSED
+        }
+        for c in group:
+            place = (c.media_url, c.archive_member)
+            if place in open_here:
+                self.store.link_sighting(c.sighting_id, open_here[place].id, now)
+            elif place in fresh:
+                known = fresh[place]
+                fresh[place] = replace(known, sighting_ids=(*known.sighting_ids, c.sighting_id))
+            else:
+                fresh[place] = new_location(c, provider, earlier)
+        if not fresh:
+            return None
+        return self.store.create_notice(
+            NoticeDraft(
+                provider_id=provider.id,
+                language=provider.language.value,
+                locations=tuple(fresh.values()),
+                at=now,
+                reappearance=any(n.reappearance_of is not None for n in fresh.values()),
+                events=lambda notice: drafted_events(notice, provider, now, previous),
+            )
+        )
+
+    def unattributed(self) -> list[dict[str, object]]:
+        """Hosts of confirmed sightings that no registry entry covers, for an analyst."""
+        registry = self.providers.list()
+        known = {p.id for p in registry}
+        hosts: dict[tuple[str, str | None], dict[str, object]] = {}
+        for c in self.store.candidates():
+            host = host_of(c.final_url)
+            if c.provider_id in known or registry_match(registry, host, c.server_ip):
+                continue
+            entry = hosts.setdefault(
+                (host, c.server_ip),
+                {
+                    "host": host,
+                    "server_ip": c.server_ip,
+                    "sightings": 0,
+                    "first_seen_at": c.seen_at,
+                    "last_seen_at": c.seen_at,
+                    "rdap_provider": c.attributed_provider,
+                    "asn": c.asn,
+                    "network": c.network,
+                    "country": c.country,
+                    "abuse_email": c.abuse_email,
+                },
+            )
+            entry["sightings"] = int(entry["sightings"]) + 1  # type: ignore[call-overload]
+            entry["last_seen_at"] = c.seen_at
+        return sorted(hosts.values(), key=lambda h: (str(h["host"]), str(h["server_ip"])))
