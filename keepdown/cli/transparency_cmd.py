@@ -1,0 +1,62 @@
+"""``keepdown report transparency``: the transparency report of a period, from the event log.
+
+::
+
+    keepdown report transparency --period 2026-Q3 --format html > report.html
+    keepdown report transparency --period 2026-09 --format json
+    keepdown report transparency --period 2026-07-01..2026-09-30 --format data-csv
+    keepdown report transparency --period 2026-Q3 --view regulator --format csv
+
+``--view public`` (the default) is the public report: html (self-contained, SVG charts), csv
+(every figure in long form), json (figures and per-location rows) or data-csv (the data file).
+``--view regulator`` gives the fields of the EU DSA, UK OSA and eSafety asks, as csv or json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from keepdown.app.accountability import open_accountability
+from keepdown.errors import UsageError
+from keepdown.reports import FORMATS, REGULATOR_FORMATS, render, render_regulator
+from keepdown.settings import Settings
+
+__all__ = ["command"]
+
+
+@click.command("transparency")
+@click.option("--period", required=True, help="2026, 2026-H2, 2026-Q3, 2026-09 or A..B dates.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="html",
+    show_default=True,
+    help="Output format (the regulator view takes csv or json).",
+)
+@click.option(
+    "--view",
+    type=click.Choice(["public", "regulator"]),
+    default="public",
+    show_default=True,
+    help="The public report or the regulator view.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.pass_obj
+def command(settings: Settings, period: str, fmt: str, view: str, output: str | None) -> None:
+    """The transparency report of a period, computed from keepdown's events only."""
+    if view == "regulator" and fmt not in REGULATOR_FORMATS:
+        raise UsageError("the regulator view is csv or json", format=fmt)
+    services = open_accountability(settings)
+    try:
+        report = services.transparency(period)
+    finally:
+        services.close()
+    text = render_regulator(report, fmt) if view == "regulator" else render(report, fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output} ({len(text)} characters)", err=True)
+    else:
+        click.echo(text, nl=False)
