@@ -523,6 +523,44 @@ SETTINGS: tuple[Setting, ...] = (
         "to the bank entry) no longer matches that entry.",
     ),
     # --- reports and financial indicators (keepdown/reports, keepdown/finance) ---
+    Setting(
+        "finance_tlp",
+        str,
+        "amber",
+        "TLP 2.0 marking of financial-indicator exports and alerts: clear, green, amber, "
+        "amber+strict or red (docs/finance.md).",
+    ),
+    Setting(
+        "finance_payment_patterns_file",
+        str,
+        "",
+        "TOML file of extra payment services ([[service]] name, pattern with a (?P<merchant>) "
+        "group) added before the built-in list; empty: the built-in list only.",
+    ),
+    Setting(
+        "finance_email_window_chars",
+        int,
+        80,
+        "An e-mail address counts as a payment indicator when a payment word is this close.",
+    ),
+    Setting(
+        "finance_max_page_chars",
+        int,
+        2_000_000,
+        "Most characters of one page's text read for payment indicators.",
+    ),
+    Setting(
+        "finance_alert_threshold",
+        int,
+        2,
+        "Confirmed sightings an indicator needs before a new subscription is alerted about it.",
+    ),
+    Setting(
+        "finance_alert_max_attempts",
+        int,
+        5,
+        "Delivery attempts of one alert to a financial institution before it is marked failed.",
+    ),
     # --- workers, scans and video (keepdown/tasks, keepdown/scan; docs/operations.md) ---
     Setting(
         "task_queue_url",

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crawl_cmd",
     "provider_cmd",
     "notices_cmd",
+    "finance_cmd",
 )
 
 

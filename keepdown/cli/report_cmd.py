@@ -28,7 +28,7 @@ from keepdown.settings import Settings
 __all__ = ["SUBCOMMAND_MODULES", "command"]
 
 #: Modules under keepdown.cli whose ``command`` becomes a subcommand of ``keepdown report``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("transparency_cmd",)
 
 REPORTER_TYPES = ("public", "trusted_flagger", "hotline", "own_initiative")
 _DEFAULT = "urls"
