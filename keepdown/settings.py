@@ -138,6 +138,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Also match the 8 rotations and mirrors of each image's PDQ hash.",
     ),
     Setting("index_dir", str, "", "Folder for saved match indexes; empty means <data_dir>/index."),
+    Setting(
+        "index_checkpoint_after",
+        int,
+        100_000,
+        "Write a new match index checkpoint to index_dir once this many entry changes were "
+        "applied since the last one (so the next start loads it instead of rebuilding); 0: only "
+        "by `keepdown index save`.",
+    ),
+    Setting(
+        "index_verify_checkpoints",
+        bool,
+        True,
+        "Check every file of a match index checkpoint against its SHA-256 before using it "
+        "(about a second per GB); off checks only sizes and headers.",
+    ),
     # --- crawler ---
     Setting(
         "crawl_allowed_networks",
@@ -272,6 +287,46 @@ SETTINGS: tuple[Setting, ...] = (
         "Media URLs whose hashes a crawl run remembers, so media shown on many pages is "
         "fetched once (0: fetch it for every page).",
     ),
+    Setting(
+        "crawl_politeness_backend",
+        str,
+        "memory",
+        "Where per-host politeness is kept: 'memory' (one process) or 'redis' (shared by "
+        "every crawler using redis_url; falls back to per process, logged, if Redis is down).",
+    ),
+    Setting(
+        "redis_url",
+        str,
+        "",
+        "Redis server shared by crawler processes and workers, e.g. redis://127.0.0.1:6379/0 "
+        "(prefer KEEPDOWN_REDIS_URL in the environment if it carries a password).",
+    ),
+    Setting(
+        "crawl_turn_pages",
+        int,
+        500,
+        "Pages a worker fetches from one crawl before another waiting crawl gets its turn "
+        "(0: run each crawl to its end).",
+    ),
+    Setting("crawl_cap_depth", int, 20, "Deepest crawl a report may ask for (max_depth)."),
+    Setting("crawl_cap_pages", int, 100_000, "Most pages a report may ask its crawl for."),
+    Setting(
+        "crawl_cap_bytes", int, 16 * 1024 * MiB, "Most bytes a report may ask its crawl for."
+    ),
+    Setting(
+        "crawl_recrawl_after_hours",
+        float,
+        24.0,
+        "A URL reported again is crawled again if its last crawl finished more than this "
+        "many hours ago (0: never crawl a URL twice).",
+    ),
+    Setting(
+        "public_report_rate_limit",
+        str,
+        "20/hour",
+        "Reports (and status checks) one client IP may make through the key-less public "
+        "endpoint, in `limits` notation ('' = unlimited).",
+    ),
     # --- HTTP API (keepdown serve) ---
     Setting(
         "api_host",
@@ -329,6 +384,53 @@ SETTINGS: tuple[Setting, ...] = (
         "Name of an environment variable holding a bearer token for /metrics; "
         "empty means /metrics is public (it carries only counts, never bank contents).",
         secret=True,
+    ),
+    Setting(
+        "operator_organisation",
+        str,
+        "local",
+        "The organisation running this keepdown: its admins manage every organisation's keys, "
+        "banks and audit records, its analysts read every bank; other organisations see only "
+        "their own (and banks shared with them).",
+    ),
+    Setting(
+        "bank_import_max_bytes",
+        int,
+        2048 * MiB,
+        "Largest bank file one API import may upload (streamed to a temporary file, never held "
+        "in memory); larger gets 413.",
+    ),
+    Setting(
+        "rate_limit_fail_open",
+        bool,
+        False,
+        "When the rate-limit store (Redis) cannot be reached: false refuses requests with 503, "
+        "true lets them through unlimited (and logs it).",
+    ),
+    Setting(
+        "rate_limit_timeout_seconds",
+        float,
+        0.5,
+        "Longest wait for the rate-limit store (Redis) on one request.",
+    ),
+    Setting(
+        "audit_refusals_per_minute",
+        int,
+        600,
+        "Refused requests (401/403) on privileged endpoints written to the audit log per "
+        "minute per process; more are only counted in metrics (0: no cap).",
+    ),
+    Setting(
+        "api_access_log",
+        bool,
+        False,
+        "Log one line per API request (uvicorn's access log); metrics count requests anyway.",
+    ),
+    Setting(
+        "api_workers",
+        int,
+        1,
+        "API worker processes `keepdown serve` runs; each loads its own match index.",
     ),
     # --- notices and takedown (docs/notices.md) ---
     Setting(

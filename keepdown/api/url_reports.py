@@ -1,30 +1,50 @@
 """Reported URLs: take a report, answer with a reference number; analysts list and read them.
 
-``POST /api/v1/reports`` (analyst, admin) stores a URL with its reporter type (``public``,
-``trusted_flagger``, ``hotline``, ``own_initiative``). Reports are de-duplicated by normalised
-URL: reporting a known URL again answers the same reference (``"new": false``) and counts the
-repeat. A first report creates a crawl from that URL, which ``keepdown crawl`` picks up.
-Each report emits :class:`~keepdown.events.UrlReported`. ``GET /api/v1/reports`` lists them
-(newest first); ``?reference=KD-...`` finds one.
+Staff (analyst, admin):
 
-The public web form will post through the web layer with its own rate limit; there is no
-key-less API endpoint (see docs/crawler.md).
+- ``POST /api/v1/reports`` stores a URL with its reporter type (``public``,
+  ``trusted_flagger``, ``hotline``, ``own_initiative``) and, optionally, the ``scope`` of the
+  crawl it starts (``same_site``, ``max_depth``, ``max_pages``, ``max_bytes``, ``include``,
+  ``exclude``; within the operator's ``crawl_cap_*``). Reports are de-duplicated by
+  normalised URL: reporting a known URL again answers the same reference (``"new": false``)
+  and starts a crawl only if the last one finished more than ``crawl_recrawl_after_hours``
+  ago (``"crawl_started": true``);
+- ``GET /api/v1/reports`` lists them (newest first); ``?reference=KD-...`` finds one.
+
+Public, key-less (the web form posts here), limited per client IP by
+``public_report_rate_limit``:
+
+- ``POST /api/v1/reports/public`` takes a URL and an optional description (JSON, no
+  uploads), stored as ``reporter_type = public``; answers the reference, a *receipt* and the
+  status ``received`` (always: the answer must not tell whether the URL was known before);
+- ``POST /api/v1/reports/public/status`` answers, for a reference and its receipt, the
+  coarse status ``received`` / ``checking`` / ``checked``: nothing else of the report, and
+  never whether anything was found. A wrong receipt and an unknown reference get the same 404.
+
+The client IP is the TCP peer (behind a reverse proxy, the proxy's); it is used for the rate
+limit only and not stored. Each report emits :class:`~keepdown.events.UrlReported`.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError as LimitsStorageError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import audit, requires
+from keepdown.api.deps import audit, client_ip, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
-from keepdown.errors import ConfigurationError
+from keepdown.crawl.scope_request import MAX_PATTERNS, ScopeRequest
+from keepdown.errors import ConfigurationError, RateLimited, StorageError
 from keepdown.events import UrlReported
 
 __all__ = ["router"]
@@ -34,10 +54,23 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 ReporterType = Literal["public", "trusted_flagger", "hotline", "own_initiative"]
 
 
+class ScopeIn(BaseModel):
+    """The crawl's scope; anything left out takes the operator's default."""
+
+    model_config = ConfigDict(extra="forbid")
+    same_site: bool | None = None
+    max_depth: int | None = Field(default=None, ge=0)
+    max_pages: int | None = Field(default=None, ge=1)
+    max_bytes: int | None = Field(default=None, ge=1)
+    include: tuple[str, ...] = Field(default=(), max_length=MAX_PATTERNS)
+    exclude: tuple[str, ...] = Field(default=(), max_length=MAX_PATTERNS)
+
+
 class ReportIn(BaseModel):
     url: str = Field(min_length=8, max_length=4096, description="An http(s) URL.")
     reporter_type: ReporterType = "own_initiative"
     note: str = Field(default="", max_length=4000)
+    scope: ScopeIn | None = None
 
 
 class ReportOut(BaseModel):
@@ -49,10 +82,34 @@ class ReportOut(BaseModel):
     last_reported_at: datetime
     crawl_id: int | None
     new: bool = False
+    crawl_started: bool = False
 
 
 class ReportList(BaseModel):
     reports: list[ReportOut]
+
+
+class PublicReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=8, max_length=4096, description="An http(s) URL.")
+    description: str = Field(default="", max_length=2000, description="What is there (optional).")
+
+
+class PublicReportOut(BaseModel):
+    reference: str
+    receipt: str = Field(description="Keep it: with the reference, it reads the status.")
+    status: Literal["received"]
+
+
+class PublicStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=64)
+    receipt: str = Field(min_length=1, max_length=64)
+
+
+class PublicStatusOut(BaseModel):
+    reference: str
+    status: Literal["received", "checking", "checked"]
 
 
 _STAFF = requires(Role.ANALYST, Role.ADMIN)
@@ -65,6 +122,16 @@ def _store(request: Request) -> Any:
     return store
 
 
+def _emit(request: Request, url: str, reporter_type: str, crawl_id: int | None, at: Any) -> None:
+    events = get_context(request).events
+    if events is not None:
+        events.emit(
+            UrlReported(
+                at=at, url=url, reporter=reporter_type, source="api", crawl_id=str(crawl_id or "")
+            )
+        )
+
+
 @router.post(
     "/reports",
     response_model=ReportOut,
@@ -74,31 +141,22 @@ def _store(request: Request) -> Any:
     dependencies=[_STAFF],
 )
 async def create_report(request: Request, body: ReportIn) -> ReportOut:
-    ctx = get_context(request)
     store = _store(request)
-    who = request.state.principal
-    now = ctx.clock.now()
-    record, new = await run_in_threadpool(
-        lambda: store.submit(
+    now = get_context(request).clock.now()
+    scope = ScopeRequest(**body.scope.model_dump()) if body.scope else None
+    done = await run_in_threadpool(
+        lambda: store.intake(
             body.url,
             reporter_type=body.reporter_type,
-            reporter=who.organisation,
+            reporter=request.state.principal.organisation,
             note=body.note,
             now=now,
+            scope=scope,
         )
     )
-    if ctx.events is not None:
-        ctx.events.emit(
-            UrlReported(
-                at=now,
-                url=record.url,
-                reporter=body.reporter_type,
-                source="api",
-                crawl_id=str(record.crawl_id or ""),
-            )
-        )
-    audit(request, "report.create", target=record.reference, new=new)
-    return ReportOut(**record.to_dict(), new=new)
+    _emit(request, done.record.url, body.reporter_type, done.record.crawl_id, now)
+    audit(request, "report.create", target=done.record.reference, outcome=done.outcome)
+    return ReportOut(**done.record.to_dict(), new=done.new, crawl_started=done.crawl_started)
 
 
 @router.get(
@@ -120,3 +178,85 @@ async def list_reports(
         return ReportList(reports=[ReportOut(**found.to_dict())] if found else [])
     records = await run_in_threadpool(lambda: store.list(limit=limit, offset=offset))
     return ReportList(reports=[ReportOut(**r.to_dict()) for r in records])
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+class _PerClientLimiter:
+    """``public_report_rate_limit`` per client IP (sliding-window counter, awaited), kept where
+    the API keys' counters are: in memory, or in the Redis of ``rate_limit_storage_url`` that
+    API replicas share. Redis unreachable: 503, never an unlimited public endpoint."""
+
+    def __init__(self, limit: str, storage_url: str) -> None:
+        try:
+            self.item: RateLimitItem | None = parse(limit) if limit.strip() else None
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid public_report_rate_limit: {exc}") from exc
+        storage = (
+            RedisStorage(f"async+{storage_url}", wrap_exceptions=True, socket_timeout=0.5)
+            if storage_url.startswith(("redis://", "rediss://"))
+            else MemoryStorage()
+        )
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+
+    async def hit(self, ip: str) -> None:
+        if self.item is None:
+            return
+        key = f"keepdown-public-report:{ip}"
+        try:
+            if await self.limiter.hit(self.item, key):
+                return
+            stats = await self.limiter.get_window_stats(self.item, key)
+        except LimitsStorageError as exc:
+            raise StorageError("the rate-limit store cannot be reached; try again shortly") from exc
+        raise RateLimited(
+            f"too many public reports from this address ({self.item})",
+            retry_after=max(1, int(stats.reset_time - time.time()) + 1),
+        )
+
+
+async def _public_limit(request: Request) -> None:
+    state = request.app.state
+    limiter = getattr(state, "public_report_limiter", None)
+    if limiter is None:
+        settings = get_context(request).settings
+        limiter = _PerClientLimiter(
+            str(settings.public_report_rate_limit), str(settings.rate_limit_storage_url)
+        )
+        state.public_report_limiter = limiter
+    await limiter.hit(client_ip(request) or "unknown")
+
+
+@router.post(
+    "/reports/public",
+    response_model=PublicReportOut,
+    status_code=201,
+    summary="Report a URL without a key (the public web form); answers a reference and receipt",
+    responses=error_responses(400, 429),
+)
+async def create_public_report(request: Request, body: PublicReportIn) -> PublicReportOut:
+    await _public_limit(request)
+    store = _store(request)
+    now = get_context(request).clock.now()
+    done = await run_in_threadpool(
+        lambda: store.intake(
+            body.url, reporter_type="public", note=body.description, now=now, receipt=True
+        )
+    )
+    _emit(request, done.record.url, "public", done.record.crawl_id, now)
+    assert done.receipt is not None
+    return PublicReportOut(reference=done.record.reference, receipt=done.receipt, status="received")
+
+
+@router.post(
+    "/reports/public/status",
+    response_model=PublicStatusOut,
+    summary="The status of one public report, for the holder of its receipt",
+    responses=error_responses(400, 404, 429),
+)
+async def public_report_status(request: Request, body: PublicStatusIn) -> PublicStatusOut:
+    await _public_limit(request)
+    store = _store(request)
+    status = await run_in_threadpool(store.public_status, body.reference, body.receipt)
+    return PublicStatusOut(reference=body.reference, status=status)

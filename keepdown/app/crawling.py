@@ -6,12 +6,14 @@ its SQL frontier live in :mod:`keepdown.crawl` and :mod:`keepdown.storage.crawl_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from keepdown.app.core import open_services
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.attribution import Attributor
-from keepdown.crawl.crawler import Crawler
+from keepdown.crawl.crawler import Crawler, PageExtender
+from keepdown.crawl.observers import PageObserver
 from keepdown.crawl.transport import Resolver
 from keepdown.matching.live import BankIndex
 from keepdown.notices.attribution import RdapClient, RegistryAttributor
@@ -29,8 +31,9 @@ class CrawlServices:
 
     :meth:`crawler` builds the :class:`Crawler` of one stored crawl: its SQL frontier, and a
     :class:`SightingRecorder` that matches through the bank index (``match_result``) and
-    attributes hosts through ``attributor`` (keepdown.notices wires the real one; the default
-    attributes nothing).
+    attributes hosts through ``attributor`` (the registry + RDAP of keepdown.notices by
+    default). ``page_observers`` get every fetched HTML page (:class:`PageSeen`): this is where
+    the composition root plugs in readers of pages such as the financial indicators.
     """
 
     settings: Settings
@@ -41,8 +44,11 @@ class CrawlServices:
     attributor: Attributor
     clock: Clock
     resolver: Resolver | None = None
+    page_observers: Sequence[PageObserver] = field(default_factory=tuple)
 
-    def crawler(self, crawl: CrawlRecord) -> tuple[Crawler, SightingRecorder]:
+    def crawler(
+        self, crawl: CrawlRecord, *, extend_pages: PageExtender | None = None
+    ) -> tuple[Crawler, SightingRecorder]:
         settings = self.settings.replace(
             crawl_max_pages=crawl.max_pages, crawl_max_bytes=crawl.max_bytes
         )
@@ -63,6 +69,8 @@ class CrawlServices:
             crawl_id=str(crawl.id),
             resolver=self.resolver,
             clock=self.clock,
+            page_observers=self.page_observers,
+            extend_pages=extend_pages,
         )
         return crawler, recorder
 
@@ -76,8 +84,9 @@ def open_crawl_services(
     clock: Clock | None = None,
     attributor: Attributor | None = None,
     resolver: Resolver | None = None,
+    page_observers: Sequence[PageObserver] = (),
 ) -> CrawlServices:
-    """Storage, crawl and report stores, and the match index loaded from the banks."""
+    """Storage, crawl and report stores, the match index loaded from the banks, attribution."""
     clock = clock or SystemClock()
     services = open_services(settings, clock)
     services.index.refresh()
@@ -91,6 +100,7 @@ def open_crawl_services(
         attributor=attributor or registry_attributor(settings, services.storage, resolver=resolver),
         clock=clock,
         resolver=resolver,
+        page_observers=tuple(page_observers),
     )
 
 

@@ -2,9 +2,12 @@
 
 ``keepdown report URL...`` and ``keepdown report --file F`` store reported URLs (the same
 intake as ``POST /api/v1/reports``): each answers a reference number, a URL already reported
-answers its existing reference (``repeat``), and a first report queues a crawl that
-``keepdown crawl`` runs. ``report`` is a click *group* whose default, when the first argument
-is not a subcommand, is this URL intake (the hidden ``urls`` subcommand).
+answers its existing reference (``repeat``, or ``recrawl`` when its last crawl finished more
+than ``crawl_recrawl_after_hours`` ago), and a first report queues a crawl that
+``keepdown crawl`` runs. ``--max-depth``, ``--max-pages``, ``--max-bytes``, ``--include``,
+``--exclude`` and ``--any-site`` set the scope of the crawls these reports start, within the
+operator's caps (``crawl_cap_*``). ``report`` is a click *group* whose default, when the first
+argument is not a subcommand, is this URL intake (the hidden ``urls`` subcommand).
 
 Adding a subcommand (e.g. ``keepdown report transparency``): write a module under
 ``keepdown/cli/`` exposing a click command named ``command`` (its name is the subcommand's
@@ -17,10 +20,12 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from keepdown.app import open_crawl_services
+from keepdown.crawl.scope_request import ScopeRequest
 from keepdown.errors import InvalidInput
 from keepdown.events import UrlReported
 from keepdown.settings import Settings
@@ -67,6 +72,23 @@ def _read_urls(urls: tuple[str, ...], file: str | None) -> list[str]:
     return found
 
 
+def _scope_options(f: Any) -> Any:
+    """The crawl scope options of ``keepdown report``."""
+    options = [
+        click.option("--max-depth", type=click.IntRange(min=0), help="Links followed from it."),
+        click.option("--max-pages", type=click.IntRange(min=1), help="Pages its crawl fetches."),
+        click.option("--max-bytes", type=click.IntRange(min=1), help="Bytes its crawl fetches."),
+        click.option("--include", multiple=True, help="Only URLs matching this regex (repeat)."),
+        click.option("--exclude", multiple=True, help="Never URLs matching this regex (repeat)."),
+        click.option(
+            "--any-site/--same-site", default=None, help="Follow links to other sites or not."
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @command.command(_DEFAULT, hidden=True)
 @click.argument("urls", nargs=-1)
 @click.option("--file", "file", help="A file of URLs, one a line (# comments; - for stdin).")
@@ -79,6 +101,7 @@ def _read_urls(urls: tuple[str, ...], file: str | None) -> list[str]:
 )
 @click.option("--reporter", default="cli", show_default=True, help="Name of the reporter.")
 @click.option("--note", default="", help="A note stored with each report.")
+@_scope_options
 @click.pass_obj
 def urls_(
     settings: Settings,
@@ -87,17 +110,26 @@ def urls_(
     reporter_type: str,
     reporter: str,
     note: str,
+    any_site: bool | None,
+    **scope: Any,
 ) -> None:
-    """Store reported URLs; print reference, new/repeat and the normalised URL per line."""
+    """Store reported URLs; print reference, new/repeat/recrawl and the URL per line."""
     wanted = _read_urls(urls, file)
+    same_site = None if any_site is None else not any_site
+    asked = ScopeRequest(same_site=same_site, **scope).checked(settings)
     services = open_crawl_services(settings)
     bad: list[str] = []
     try:
         for url in wanted:
             now = services.clock.now()
             try:
-                record, new = services.reports.submit(
-                    url, reporter_type=reporter_type, reporter=reporter, note=note, now=now
+                done = services.reports.intake(
+                    url,
+                    reporter_type=reporter_type,
+                    reporter=reporter,
+                    note=note,
+                    now=now,
+                    scope=asked,
                 )
             except InvalidInput as exc:
                 bad.append(f"{url[:200]}: {exc.message}")
@@ -105,13 +137,13 @@ def urls_(
             services.storage.events.emit(
                 UrlReported(
                     at=now,
-                    url=record.url,
+                    url=done.record.url,
                     reporter=reporter_type,
                     source="cli",
-                    crawl_id=str(record.crawl_id or ""),
+                    crawl_id=str(done.record.crawl_id or ""),
                 )
             )
-            click.echo(f"{record.reference}\t{'new' if new else 'repeat'}\t{record.url}")
+            click.echo(f"{done.record.reference}\t{done.outcome}\t{done.record.url}")
     finally:
         services.close()
     if bad:

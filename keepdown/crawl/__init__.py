@@ -8,21 +8,27 @@ Parts, each small and replaceable:
 - :mod:`~keepdown.crawl.fetcher` fetches with size, time, redirect and retry limits and sniffs
   what the bytes really are;
 - :mod:`~keepdown.crawl.robots` and :mod:`~keepdown.crawl.politeness` keep the crawler a good
-  guest; :mod:`~keepdown.crawl.extract` and :mod:`~keepdown.crawl.archives` find the media;
+  guest (per process, or shared through Redis by :mod:`~keepdown.crawl.politeness_redis`);
+- :mod:`~keepdown.crawl.extract` and :mod:`~keepdown.crawl.archives` find the media, and
+  :mod:`~keepdown.crawl.hasher` hashes it in memory;
 - :mod:`~keepdown.crawl.frontier` remembers every URL's state so a crawl survives a restart;
 - :mod:`~keepdown.crawl.crawler` runs the loop and hands each :class:`Sighting` to a
-  :class:`MediaSink` injected by the application (crawl never imports matching).
+  :class:`MediaSink` injected by the application (crawl never imports matching), and each
+  fetched page to the ``page_observers`` (:mod:`~keepdown.crawl.observers`);
+- :mod:`~keepdown.crawl.scope_request` bounds what a report may ask of its crawl.
 
 Media is hashed in memory and dropped; nothing is written to disk.
 """
 
 from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
-from keepdown.crawl.crawler import Crawler, CrawlStats
+from keepdown.crawl.crawler import Crawler, CrawlStats, RunEnd
 from keepdown.crawl.extract import Extracted, MediaRef, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult
 from keepdown.crawl.frontier import Frontier, FrontierItem, InMemoryFrontier, UrlKind, UrlState
-from keepdown.crawl.politeness import InMemoryPoliteness, Politeness
+from keepdown.crawl.observers import PageObserver, PageSeen
+from keepdown.crawl.politeness import InMemoryPoliteness, Politeness, politeness_from_settings
 from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher
+from keepdown.crawl.scope_request import ScopeRequest
 from keepdown.crawl.sightings import MediaSink, Sighting
 from keepdown.crawl.sniff import effective_type, sniff
 from keepdown.crawl.ssrf import AddressGuard
@@ -45,11 +51,15 @@ __all__ = [
     "InMemoryPoliteness",
     "MediaRef",
     "MediaSink",
+    "PageObserver",
+    "PageSeen",
     "Politeness",
     "Resolver",
     "RobotsPolicy",
     "RobotsTxtFetcher",
+    "RunEnd",
     "Scope",
+    "ScopeRequest",
     "Sighting",
     "StaticResolver",
     "SystemResolver",
@@ -59,5 +69,6 @@ __all__ = [
     "extract",
     "iter_archive_images",
     "normalize_url",
+    "politeness_from_settings",
     "sniff",
 ]

@@ -1,19 +1,23 @@
 """Who hosts a piece of media: the contract between the crawler and provider attribution.
 
-The crawler asks an :class:`Attributor` about each (host, server IP) it took media from and
-stores the :class:`Attribution` on every sighting. The real attributor (the operator's provider
-registry first, then RDAP for the IP's network) lives in ``keepdown.notices.attribution`` and
-is injected by the application; :class:`UnknownAttributor` is the default when nothing is wired,
-and :class:`CachingAttributor` keeps one answer per (host, ip) for the length of a crawl so a
-site with 10,000 images costs one lookup, not 10,000.
+The crawler's media sink asks an :class:`Attributor` about each (host, server IP) it took
+media from and stores the :class:`Attribution` on every sighting. ``attribute`` is a
+coroutine: the real attributor (the operator's provider registry first, then RDAP for the
+IP's network, in ``keepdown.notices.attribution``, injected by the application) may wait on
+the network, and it must never stall the crawl's event loop while it does.
+:class:`UnknownAttributor` is the default when nothing is wired, and
+:class:`CachingAttributor` keeps one answer per (host, ip) for the length of a crawl so a site
+with 10,000 images costs one lookup, not 10,000 (concurrent asks for the same pair share one
+lookup).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Attribution", "Attributor", "CachingAttributor", "UnknownAttributor"]
+__all__ = ["UNKNOWN", "Attribution", "Attributor", "CachingAttributor", "UnknownAttributor"]
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,18 @@ UNKNOWN = Attribution(
 
 
 class Attributor(Protocol):
-    """Names the provider behind ``host`` served from ``ip`` (None when not known)."""
+    """Names the provider behind ``host`` served from ``ip`` (``source="unknown"`` if none).
 
-    def attribute(self, host: str, ip: str | None) -> Attribution: ...
+    Must not raise for a failed lookup (answer :data:`UNKNOWN` and log instead): a crawl
+    goes on whatever a registry or RDAP server does."""
+
+    async def attribute(self, host: str, ip: str | None) -> Attribution: ...
 
 
 class UnknownAttributor:
     """Attributes nothing: every answer is ``source="unknown"`` (the default)."""
 
-    def attribute(self, host: str, ip: str | None) -> Attribution:
+    async def attribute(self, host: str, ip: str | None) -> Attribution:
         return UNKNOWN
 
 
@@ -64,13 +71,28 @@ class CachingAttributor:
     def __init__(self, inner: Attributor) -> None:
         self.inner = inner
         self._cache: dict[tuple[str, str | None], Attribution] = {}
+        self._asking: dict[tuple[str, str | None], asyncio.Future[Attribution]] = {}
 
-    def attribute(self, host: str, ip: str | None) -> Attribution:
+    async def attribute(self, host: str, ip: str | None) -> Attribution:
         key = (host.lower(), ip)
         found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self.inner.attribute(host, ip)
-        return found
+        if found is not None:
+            return found
+        asking = self._asking.get(key)
+        if asking is not None:
+            return await asyncio.shield(asking)
+        future: asyncio.Future[Attribution] = asyncio.get_running_loop().create_future()
+        self._asking[key] = future
+        try:
+            found = self._cache[key] = await self.inner.attribute(host, ip)
+            future.set_result(found)
+            return found
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody waits
+            raise
+        finally:
+            del self._asking[key]
 
     @property
     def lookups(self) -> int:

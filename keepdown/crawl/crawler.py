@@ -4,64 +4,60 @@ Steps of :meth:`Crawler.run`:
 
 1. add the seeds to the frontier (depth 0; already-known seeds are left as they are, so a
    restarted crawl resumes where it stopped);
-2. lease due URLs, up to ``crawl_concurrency`` in flight (no pages once ``crawl_max_pages``
-   pages were taken, nothing once ``crawl_max_bytes`` were downloaded);
-3. for each URL, wait for a per-host politeness slot, then fetch it through the guarded
-   fetcher with robots.txt checked at every redirect hop;
+2. lease due URLs, up to ``crawl_concurrency`` in flight (no pages once ``page_limit`` pages
+   were taken, unless ``extend_pages`` grants more; nothing once ``crawl_max_bytes`` were
+   downloaded);
+3. for each URL, fetch it through the guarded fetcher with robots.txt checked at every
+   redirect hop, each hop holding a politeness slot of its own host;
 4. a page: extract links and media; enqueue links in :class:`Scope` at depth + 1 and every
-   media URL with the page as ``via``. A "page" whose bytes are an image is media after all;
-5. media: hash it in memory (``keepdown.hashing.hash_bytes``, mode from settings, dihedral
-   variants when ``match_dihedral``), build a :class:`Sighting`, hand both to the sink, emit
-   :class:`MediaSeen`, drop the bytes. A ZIP yields a sighting per image entry. A media URL
-   already hashed in this run is not fetched again for the next page (:mod:`mediacache`);
+   media URL with the page as ``via``; then hand the page to the ``page_observers``. A "page"
+   whose bytes are an image is media after all;
+5. media: hash it in memory (:class:`MediaHasher`), build a :class:`Sighting`, hand both to
+   the sink (awaited when the sink is a coroutine), emit :class:`MediaSeen`, drop the bytes.
+   A ZIP yields a sighting per image entry. A media URL already hashed in this run is not
+   fetched again for the next page (:mod:`mediacache`);
 6. settle the URL: done, failed (blocked, robots, 4xx, too large), or back to pending with a
    ``not_before`` (a Retry-After too long to wait for, a network error) until
    ``crawl_max_attempts``;
-7. stop when nothing is pending or leased; wait for ``not_before`` times that are near
-   (within ``crawl_max_retry_after_seconds``); if only later ones are left, stop too (the
-   ``crawl/paused`` stat): running the crawler again on the same frontier resumes them.
+7. stop when nothing is left, a budget is spent, or only far-off retries are left (waiting in
+   place for near ones, within ``crawl_max_retry_after_seconds``); ``stats.ended`` says which
+   (:class:`RunEnd`). Running the crawler again on the same frontier resumes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 
 from keepdown.clock import Clock, SystemClock
-from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
-from keepdown.crawl.extract import extract
+from keepdown.crawl.extract import decode_page, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult
 from keepdown.crawl.frontier import ALREADY_DUE, Frontier, FrontierItem, UrlKind, UrlState
+from keepdown.crawl.hasher import MediaHasher
 from keepdown.crawl.mediacache import CachedMedia, MediaCache
-from keepdown.crawl.politeness import InMemoryPoliteness, Politeness
+from keepdown.crawl.observers import PageObserver, PageSeen, notify_observers
+from keepdown.crawl.politeness import Politeness, politeness_from_settings
 from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher
 from keepdown.crawl.sightings import MediaSink, build_sighting
 from keepdown.crawl.sniff import is_html, is_image, is_video, is_zip
+from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.transport import Resolver
 from keepdown.crawl.urls import Scope, host_of
 from keepdown.errors import Conflict, FetchError, KeepdownError
 from keepdown.events import EventSink, MediaSeen, PageFetched
-from keepdown.hashing import HashResult, hash_bytes
+from keepdown.hashing import HashResult
 from keepdown.settings import Settings
 
-__all__ = ["CrawlStats", "Crawler"]
+__all__ = ["CrawlStats", "Crawler", "RunEnd"]
 
-
-@dataclass
-class CrawlStats:
-    """Counters of one run, keyed like scrapy stats (``page/fetched``, ``media/hashed``...)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def inc(self, key: str, by: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + by
-
-    def __getitem__(self, key: str) -> int:
-        return self.counts.get(key, 0)
+#: Called with the pages started so far when ``page_limit`` is reached: the new limit.
+PageExtender = Callable[[int], int]
+_STARTED = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
 
 
 class _NullEvents:
@@ -86,6 +82,8 @@ class Crawler:
         politeness: Politeness | None = None,
         resolver: Resolver | None = None,
         clock: Clock | None = None,
+        page_observers: Sequence[PageObserver] = (),
+        extend_pages: PageExtender | None = None,
     ) -> None:
         self.settings = settings
         self.scope = scope
@@ -98,17 +96,22 @@ class Crawler:
         self.robots: RobotsPolicy = robots or RobotsTxtFetcher(
             self.fetcher, settings.crawl_user_agent, enabled=settings.crawl_respect_robots
         )
-        self.politeness: Politeness = politeness or InMemoryPoliteness.from_settings(
+        self.politeness: Politeness = politeness or politeness_from_settings(
             settings, clock=self.clock
         )
-        self.archive_limits = ArchiveLimits.from_settings(settings)
+        self.page_observers = tuple(page_observers)
+        self.page_limit = int(settings.crawl_max_pages)
+        self.extend_pages = extend_pages
         self.media_cache = MediaCache(settings.crawl_media_cache_entries)
-        self._fetching: dict[str, asyncio.Event] = {}
         self.stats = CrawlStats()
+        self.hasher = MediaHasher(settings, self.stats)
+        self._fetching: dict[str, asyncio.Event] = {}
         self._leased_at = ALREADY_DUE
+        self._extended_at = -1
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        await self.politeness.aclose()
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -129,7 +132,8 @@ class Crawler:
                     )
                     for task in done:
                         task.result()  # a bug in the crawler itself must not pass silently
-                elif not items and not await self._wait_for_due():
+                elif not items and (ended := await self._wait_for_due()) is not None:
+                    self.stats.ended = ended
                     return self.stats
         finally:
             for task in running:
@@ -137,16 +141,26 @@ class Crawler:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*running, return_exceptions=True)
 
+    def _over_bytes(self) -> bool:
+        return self.frontier.bytes_fetched() >= self.settings.crawl_max_bytes
+
+    def _may_start_pages(self, started: int) -> bool:
+        """Below the page limit, or granted more by ``extend_pages`` (asked once per count)."""
+        if started < self.page_limit:
+            return True
+        if self.extend_pages is not None and started != self._extended_at:
+            self._extended_at = started
+            self.page_limit = max(self.page_limit, int(self.extend_pages(started)))
+        return started < self.page_limit
+
     def _lease(self, limit: int) -> list[FrontierItem]:
-        if self.frontier.bytes_fetched() >= self.settings.crawl_max_bytes:
+        if self._over_bytes():
             return []
-        started = self.frontier.count(
-            kinds=[UrlKind.PAGE], states=[UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED]
-        )
+        started = self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
         kinds = [UrlKind.MEDIA]
-        if started < self.settings.crawl_max_pages:
+        if self._may_start_pages(started):
             kinds.append(UrlKind.PAGE)
-            limit = min(limit, max(1, self.settings.crawl_max_pages - started))
+            limit = min(limit, max(1, self.page_limit - started))
         self._leased_at = self.clock.now()
         return self.frontier.lease(
             now=self._leased_at,
@@ -155,21 +169,24 @@ class Crawler:
             kinds=kinds,
         )
 
-    async def _wait_for_due(self) -> bool:
-        """Sleep until the next item is due; False when the crawl is over (or over budget)."""
+    async def _wait_for_due(self) -> RunEnd | None:
+        """Sleep until the next item is due (None: go on), or say why the run is over."""
         due = self.frontier.next_due()
-        if due is None or self.frontier.bytes_fetched() >= self.settings.crawl_max_bytes:
-            return False
+        if due is None:
+            return RunEnd.EXHAUSTED
+        if self._over_bytes():
+            return RunEnd.BYTE_BUDGET
         if due <= self._leased_at:
-            # Due at the last lease yet not leased: only pages over the page budget are left.
-            return False
+            # Due at the last lease yet not leased: only pages over the page limit are left.
+            return RunEnd.PAGE_BUDGET
         wait = (due - self.clock.now()).total_seconds()
         if wait > self.settings.crawl_max_retry_after_seconds:
             # Only far-off retries are left: end this run; a later run resumes them.
             self.stats.inc("crawl/paused")
-            return False
+            self.stats.resume_at = due
+            return RunEnd.PAUSED
         await asyncio.sleep(min(max(wait, 0.0), 1.0))
-        return True
+        return None
 
     # --- one URL ------------------------------------------------------------------------
 
@@ -180,7 +197,7 @@ class Crawler:
                 return
             async with self._media_claim(item.url) as cached:
                 if cached is not None:
-                    self._replay(item, cached)
+                    await self._replay(item, cached)
                 else:
                     await self._fetch_and_handle(item)
         except Conflict:
@@ -216,17 +233,19 @@ class Crawler:
             del self._fetching[url]
             done.set()
 
+    def _slot(self, url: str) -> AbstractAsyncContextManager[None]:
+        """The politeness slot of one hop: its host, and its origin's robots Crawl-delay."""
+        return self.politeness.slot(host_of(url), delay=self.robots.crawl_delay(url))
+
     async def _fetch(self, item: FrontierItem) -> FetchResult:
         limit = (
             self.settings.crawl_max_page_bytes
             if item.kind is UrlKind.PAGE
             else self.settings.crawl_max_media_bytes
         )
-        delay = self.robots.crawl_delay(item.url)
-        async with self.politeness.slot(host_of(item.url), delay=delay):
-            result = await self.fetcher.fetch(
-                item.url, max_bytes=limit, before_hop=self.robots.check
-            )
+        result = await self.fetcher.fetch(
+            item.url, max_bytes=limit, before_hop=self.robots.check, hop_slot=self._slot
+        )
         self.stats.inc(f"{item.kind.value}/fetched")
         self.stats.inc("bytes", len(result.body))
         return result
@@ -256,21 +275,26 @@ class Crawler:
             self.frontier.fail(item, error=f"HTTP {result.status}", bytes_fetched=len(result.body))
         return False
 
+    # --- pages --------------------------------------------------------------------------
+
     async def _handle_page(self, item: FrontierItem, result: FetchResult) -> None:
         if not self._settle_status(item, result):
             return
         if is_image(result.content_type) or is_video(result.content_type):
             # An image served as a page (often as text/html to dodge filters): the page
             # that linked to it is where it was seen.
-            hashed = [("", await self._hash(result.body))]
-            self._sink_all(
-                result, hashed, page_url=item.via or item.url, found_by="link (served as a page)"
+            hashed = [("", await self.hasher.image(result.body))]
+            page_url = item.via or item.url
+            await self._sink_all(
+                result, hashed, page_url=page_url, found_by="link (served as a page)"
             )
             self.frontier.complete(item, bytes_fetched=len(result.body))
             return
         links = media = 0
         if is_html(result.content_type):
-            links, media = self._enqueue_from(item, result)
+            text = decode_page(result.body, result.declared_type)
+            links, media = self._enqueue_from(item, result, text)
+            self._observe(item, result, text)
         self.events.emit(
             PageFetched(
                 at=result.fetched_at,
@@ -286,8 +310,8 @@ class Crawler:
         )
         self.frontier.complete(item, bytes_fetched=len(result.body))
 
-    def _enqueue_from(self, item: FrontierItem, result: FetchResult) -> tuple[int, int]:
-        found = extract(result.body, result.final_url)
+    def _enqueue_from(self, item: FrontierItem, result: FetchResult, text: str) -> tuple[int, int]:
+        found = extract(text, result.final_url)
         links = 0
         for link in found.links:
             if self.scope.follows(link, item.depth + 1):
@@ -304,14 +328,30 @@ class Crawler:
             )
         return links, len(found.media)
 
-    def _replay(self, item: FrontierItem, cached: CachedMedia) -> None:
+    def _observe(self, item: FrontierItem, result: FetchResult, text: str) -> None:
+        if not self.page_observers:
+            return
+        seen = PageSeen(
+            crawl_id=self.crawl_id,
+            page_url=item.url,
+            final_url=result.final_url,
+            fetched_at=result.fetched_at,
+            status=result.status,
+            server_ip=result.server_ip,
+            text=text,
+        )
+        failed = notify_observers(self.page_observers, seen)
+        if failed:
+            self.stats.inc("observer/error", failed)
+
+    # --- media --------------------------------------------------------------------------
+
+    async def _replay(self, item: FrontierItem, cached: CachedMedia) -> None:
         """A media URL already hashed in this run, seen on another page: no second fetch."""
         self.stats.inc("media/cache_hit")
-        self._sink_all(
-            cached.result,
-            list(cached.hashed),
-            page_url=item.via,
-            found_by=item.hint.split(":", 1)[-1],
+        found_by = item.hint.split(":", 1)[-1]
+        await self._sink_all(
+            cached.result, list(cached.hashed), page_url=item.via, found_by=found_by
         )
         self.frontier.complete(item)
 
@@ -325,42 +365,28 @@ class Crawler:
                 item, error="too_large: larger than crawl_max_media_bytes", bytes_fetched=size
             )
             return
-        if is_zip(result.content_type):
-            hashed = await self._hash_archive(result.body)
-        elif is_image(result.content_type) or is_video(result.content_type):
-            hashed = [("", await self._hash(result.body))]
-        else:
+        hashed = await self._hash_media(result)
+        if hashed is None:
             self.stats.inc("media/not_media")
             self.frontier.fail(item, error=f"not_media: {result.content_type}", bytes_fetched=size)
             return
         self.media_cache.put(item.url, result, hashed)
-        self._sink_all(result, hashed, page_url=item.via, found_by=item.hint.split(":", 1)[-1])
+        found_by = item.hint.split(":", 1)[-1]
+        await self._sink_all(result, hashed, page_url=item.via, found_by=found_by)
         self.frontier.complete(item, bytes_fetched=size)
 
-    async def _hash_archive(self, data: bytes) -> list[tuple[str, HashResult]]:
-        report = ArchiveReport()
-        hashed = [
-            (name, await self._hash(member))
-            for name, member in iter_archive_images(data, self.archive_limits, report)
-        ]
-        self.stats.inc("archive/skipped_entries", len(report.skipped))
-        return hashed
+    async def _hash_media(self, result: FetchResult) -> list[tuple[str, HashResult]] | None:
+        """``(archive member or "", hashes)`` per image in the response; None if not media."""
+        kind = result.content_type
+        if is_zip(kind):
+            return await self.hasher.archive(result.body)
+        if is_image(kind):
+            return [("", await self.hasher.image(result.body))]
+        if is_video(kind):
+            return [("", await self.hasher.video(result.body))]
+        return None
 
-    async def _hash(self, data: bytes) -> HashResult:
-        """Hash off the event loop (PDQ is CPU work); dihedral variants for the matcher."""
-        hashes = await asyncio.to_thread(
-            hash_bytes,
-            data,
-            settings=self.settings,
-            mode=self.settings.hash_mode,
-            dihedral=bool(self.settings.match_dihedral),
-        )
-        self.stats.inc("media/hashed")
-        if hashes.pdq_error is not None:
-            self.stats.inc(f"media/pdq_error/{hashes.pdq_error.code}")
-        return hashes
-
-    def _sink_all(
+    async def _sink_all(
         self,
         result: FetchResult,
         hashed: list[tuple[str, HashResult]],
@@ -372,7 +398,9 @@ class Crawler:
             sighting = build_sighting(
                 self.crawl_id, result, hashes, page_url=page_url, found_by=found_by, member=member
             )
-            self.sink.accept(sighting, hashes)
+            accepted = self.sink.accept(sighting, hashes)
+            if inspect.isawaitable(accepted):
+                await accepted
             self.stats.inc("media/sighting")
             self.events.emit(
                 MediaSeen(

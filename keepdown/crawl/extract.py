@@ -6,10 +6,16 @@ image, video or ZIP file, ``og:image`` / ``twitter:image`` meta tags and CSS
 ``background-image`` in style attributes. Links are ``<a>``, ``<area>``, ``<frame>`` and
 ``<iframe>`` targets. Every URL is resolved against ``<base href>`` (or the page URL),
 normalised, and listed once, in document order. ``data:`` and ``javascript:`` URLs are dropped.
+
+:func:`decode_page` turns the page's bytes into the text that is parsed (and that page
+observers read): the charset the server declared if Python knows it, else UTF-8, bad bytes
+replaced either way.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -18,7 +24,7 @@ from selectolax.lexbor import LexborHTMLParser
 from keepdown.crawl.urls import normalize_url
 from keepdown.errors import InvalidInput
 
-__all__ = ["Extracted", "MediaRef", "extract"]
+__all__ = ["Extracted", "MediaRef", "decode_page", "extract"]
 
 IMAGE_EXTENSIONS = (
     ".jpg",
@@ -35,6 +41,7 @@ IMAGE_EXTENSIONS = (
 )
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi")
 ARCHIVE_EXTENSIONS = (".zip",)
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE)
 _META_IMAGE = (
     "og:image",
@@ -145,6 +152,19 @@ def _collect_media(tree: LexborHTMLParser, out: _Collector) -> None:
     for node in tree.css("[style]"):
         for match in _CSS_URL.finditer(node.attributes.get("style") or ""):
             out.add_media(match.group(2), "image", "style background-image")
+
+
+def decode_page(body: bytes, declared_type: str = "") -> str:
+    """The text of a page: its declared charset if known, else UTF-8 (module docstring)."""
+    found = _CHARSET.search(declared_type or "")
+    encoding = "utf-8"
+    if found:
+        with contextlib.suppress(LookupError):
+            encoding = codecs.lookup(found.group(1)).name
+    try:
+        return body.decode(encoding, "replace")
+    except LookupError:  # a codec that is not a text encoding (base64, rot13...)
+        return body.decode("utf-8", "replace")
 
 
 def extract(html: bytes | str, page_url: str) -> Extracted:

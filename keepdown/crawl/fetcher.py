@@ -4,7 +4,9 @@ Flow of :meth:`Fetcher.fetch`:
 
 1. vet the URL: http(s) only; an IP-literal host is checked by the SSRF guard before any
    connection (named hosts are checked by the transport after resolution, see transport.py);
-2. call ``before_hop`` (the crawler passes its robots.txt check) for this URL;
+2. call ``before_hop`` (the crawler passes its robots.txt check) for this URL, then enter
+   ``hop_slot(url)`` for the length of this hop (the crawler passes its per-host politeness:
+   every hop waits for a slot of *its own* host, not only the first);
 3. send the request (HTTP/1.1 or HTTP/2), stream the body and stop at ``max_bytes`` (a
    response that declares a larger Content-Length is not read at all); record the peer IP;
 4. on 429 / 5xx or a transport error, retry with exponential backoff, honouring Retry-After up
@@ -19,8 +21,10 @@ Bodies stay in memory and are dropped by the caller after hashing; nothing touch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -42,6 +46,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 Sleep = Callable[[float], Awaitable[Any]]
 HopCheck = Callable[[str], Awaitable[None]]
+HopSlot = Callable[[str], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,12 @@ class Fetcher:
         return normal
 
     async def fetch(
-        self, url: str, *, max_bytes: int, before_hop: HopCheck | None = None
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        before_hop: HopCheck | None = None,
+        hop_slot: HopSlot | None = None,
     ) -> FetchResult:
         """Fetch ``url`` following redirects (steps in the module docstring)."""
         redirects: list[str] = []
@@ -153,7 +163,9 @@ class Fetcher:
         while True:
             if before_hop is not None:
                 await before_hop(current)
-            hop, retry_after = await self._fetch_with_retries(current, max_bytes)
+            slot = hop_slot(current) if hop_slot is not None else contextlib.nullcontext()
+            async with slot:
+                hop, retry_after = await self._fetch_with_retries(current, max_bytes)
             location = hop.headers.get("location")
             if hop.status in REDIRECT_STATUSES and location:
                 if len(redirects) >= self.settings.crawl_max_redirects:

@@ -1,10 +1,21 @@
 """Per-host politeness: how many requests may be in flight to one host, and how often.
 
-The crawler wraps every request in ``async with politeness.slot(host):``. A slot waits until
-(a) fewer than ``crawl_per_host_concurrency`` requests to that host are running and (b) at
-least ``crawl_per_host_delay_seconds`` have passed since the previous request to that host
-started. :class:`InMemoryPoliteness` keeps that state in one process; a Redis implementation
-of the same protocol shares it between crawler processes on several machines.
+The crawler wraps every request hop in ``async with politeness.slot(host, delay=...):``. A
+slot waits until (a) fewer than ``crawl_per_host_concurrency`` requests to that host are
+running and (b) at least ``crawl_per_host_delay_seconds`` (or the longer robots.txt
+Crawl-delay passed as ``delay``) have passed since the previous request to that host started.
+
+Two implementations of the one :class:`Politeness` protocol, chosen by
+``crawl_politeness_backend`` (:func:`politeness_from_settings`):
+
+- ``memory``: :class:`InMemoryPoliteness`, the state of one process (the default);
+- ``redis``: :class:`keepdown.crawl.politeness_redis.RedisPoliteness`, shared by every
+  crawler process and machine using the same ``redis_url``, so N workers together keep one
+  host's budget. If Redis cannot be reached it falls back to in-memory politeness, per
+  process, and says so in the log (see that module).
+
+Anything that sends requests on the crawl's behalf (the crawl worker, a distributed task
+worker) builds one with :func:`politeness_from_settings` and closes it with ``aclose()``.
 """
 
 from __future__ import annotations
@@ -15,15 +26,24 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 from keepdown.clock import Clock, SystemClock
+from keepdown.errors import ConfigurationError
+from keepdown.settings import Settings
 
-__all__ = ["InMemoryPoliteness", "Politeness"]
+__all__ = ["InMemoryPoliteness", "Politeness", "politeness_from_settings"]
+
+BACKENDS = ("memory", "redis")
 
 
 class Politeness(Protocol):
     """Grants the right to send one request to ``host``."""
 
     def slot(self, host: str, *, delay: float | None = None) -> AbstractAsyncContextManager[None]:
-        """Hold while the request runs; ``delay`` overrides the default (robots Crawl-delay)."""
+        """Hold while the request runs; ``delay`` overrides the default if longer (robots
+        Crawl-delay)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (call once, on the loop that used the slots)."""
         ...
 
 
@@ -66,3 +86,20 @@ class InMemoryPoliteness:
             if start > now:
                 await self.sleep(start - now)
             yield
+
+    async def aclose(self) -> None:
+        return None
+
+
+def politeness_from_settings(settings: Settings, *, clock: Clock | None = None) -> Politeness:
+    """The politeness ``crawl_politeness_backend`` names (module docstring)."""
+    backend = str(settings.crawl_politeness_backend).strip().lower()
+    if backend == "memory":
+        return InMemoryPoliteness.from_settings(settings, clock=clock)
+    if backend == "redis":
+        from keepdown.crawl.politeness_redis import RedisPoliteness  # only when asked for
+
+        return RedisPoliteness.from_settings(settings, clock=clock)
+    raise ConfigurationError(
+        f"crawl_politeness_backend must be one of {', '.join(BACKENDS)}, not {backend!r}"
+    )

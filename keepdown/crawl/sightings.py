@@ -8,6 +8,7 @@ imports matching. What is kept is URLs, hashes and the host: never the bytes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -59,10 +60,12 @@ class Sighting:
 class MediaSink(Protocol):
     """Receives each hashed media of a crawl (the app layer's sink matches and stores it).
 
-    Called on the crawler's event loop: keep it quick, or hand work to a queue.
+    Called on the crawler's event loop. ``accept`` may be a plain method or a coroutine (the
+    crawler awaits it): a sink that waits on the network (RDAP) must be a coroutine, so the
+    crawl goes on meanwhile.
     """
 
-    def accept(self, sighting: Sighting, hashes: HashResult) -> None: ...
+    def accept(self, sighting: Sighting, hashes: HashResult) -> Awaitable[None] | None: ...
 
 
 def build_sighting(

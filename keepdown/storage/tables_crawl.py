@@ -3,11 +3,16 @@
 Tables live on :data:`keepdown.storage.schema.metadata`; ``schema.py`` imports this module so
 the migration check sees them.
 
-- ``crawls``: one crawl (seeds + scope rules + budgets) and its state;
+- ``crawls``: one crawl (seeds + scope rules + budgets) and its state: ``pending`` ->
+  ``running`` -> ``done`` (with a ``reason``), ``paused`` until ``resume_at`` (only far-off
+  retries left), ``stopped`` (a racing report won); ``last_turn_at`` orders turns fairly;
 - ``crawl_urls``: the frontier of every crawl (what to fetch, depth, not-before, attempts,
   lease); ``key`` is the sha256 of ``kind|url|via`` so long URLs never hit index limits;
 - ``crawl_unknown_hosts``: hosts a crawl could not attribute to a provider (for analysts);
 - ``url_reports``: reported URLs, one row per normalised URL (``url_key``), with a reference;
+  ``crawl_id`` is its latest crawl (a re-crawl points it at the new one);
+- ``report_submissions``: every time a URL was reported (who, note, outcome); a public
+  submission keeps the sha256 of its receipt, the secret that lets it read its status;
 - ``sightings``: one media seen at one place at one time (one row per crawl, page, media and
   ZIP member), with hashes, host, attribution and its best bank match. ``state``:
   ``unmatched`` (no bank entry), ``confirmed`` (exact match on a trusted bank),
@@ -34,7 +39,14 @@ from sqlalchemy import (
 
 from keepdown.storage.schema import BigId, Json, UtcDateTime, metadata
 
-__all__ = ["crawl_unknown_hosts", "crawl_urls", "crawls", "sightings", "url_reports"]
+__all__ = [
+    "crawl_unknown_hosts",
+    "crawl_urls",
+    "crawls",
+    "report_submissions",
+    "sightings",
+    "url_reports",
+]
 
 crawls = Table(
     "crawls",
@@ -48,10 +60,13 @@ crawls = Table(
     Column("include", Json, nullable=False),
     Column("exclude", Json, nullable=False),
     Column("state", String(16), nullable=False, server_default="pending"),
+    Column("reason", String(200), nullable=True),
+    Column("resume_at", UtcDateTime, nullable=True),
+    Column("last_turn_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
-    CheckConstraint("state IN ('pending', 'running', 'done', 'stopped')", name="state"),
+    CheckConstraint("state IN ('pending', 'running', 'paused', 'done', 'stopped')", name="state"),
     Index(None, "state"),
 )
 
@@ -108,6 +123,21 @@ url_reports = Table(
         "reporter_type IN ('public', 'trusted_flagger', 'hotline', 'own_initiative')",
         name="reporter_type",
     ),
+)
+
+report_submissions = Table(
+    "report_submissions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("report_id", Integer, ForeignKey("url_reports.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter_type", String(20), nullable=False),
+    Column("reporter", String(200), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False),
+    Column("receipt_sha256", String(64), nullable=True, unique=True),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    CheckConstraint("outcome IN ('new', 'repeat', 'recrawl')", name="outcome"),
+    Index(None, "report_id"),
 )
 
 sightings = Table(

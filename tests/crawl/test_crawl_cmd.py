@@ -30,7 +30,8 @@ def test_page_budget_per_run_then_resume(settings, site):
         assert run_worker(services, once=True, max_pages=5, out=plain) == 1
         started = [UrlState.DONE, UrlState.FAILED, UrlState.IN_PROGRESS]
         assert frontier.count(kinds=[UrlKind.PAGE], states=started) == 5
-        assert services.crawls.get(1).state == "running"
+        crawl = services.crawls.get(1)
+        assert (crawl.state, crawl.reason) == ("pending", "turn over")  # back in line
         assert plain.getvalue().startswith("crawl 1: pages 5 ")
         assert plain.getvalue().endswith("\n")
         assert "\r" not in plain.getvalue()

@@ -42,7 +42,7 @@ class HostAttributor:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None]] = []
 
-    def attribute(self, host: str, ip: str | None) -> Attribution:
+    async def attribute(self, host: str, ip: str | None) -> Attribution:
         self.calls.append((host, ip))
         if host != HOST:
             return Attribution(None, None, None, None, "", None, "unknown")

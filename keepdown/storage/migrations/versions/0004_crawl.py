@@ -34,12 +34,16 @@ def _crawls() -> None:
         sa.Column("include", JSON_DOC, nullable=False),
         sa.Column("exclude", JSON_DOC, nullable=False),
         sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("reason", sa.String(200), nullable=True),
+        sa.Column("resume_at", TIME, nullable=True),
+        sa.Column("last_turn_at", TIME, nullable=True),
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("started_at", TIME, nullable=True),
         sa.Column("finished_at", TIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_crawls"),
         sa.CheckConstraint(
-            "state IN ('pending', 'running', 'done', 'stopped')", name="ck_crawls_state"
+            "state IN ('pending', 'running', 'paused', 'done', 'stopped')",
+            name="ck_crawls_state",
         ),
     )
     op.create_index("ix_crawls_state", "crawls", ["state"])
@@ -118,6 +122,32 @@ def _reports() -> None:
     )
 
 
+def _submissions() -> None:
+    op.create_table(
+        "report_submissions",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("report_id", sa.Integer, nullable=False),
+        sa.Column("reporter_type", sa.String(20), nullable=False),
+        sa.Column("reporter", sa.String(200), nullable=False, server_default=""),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("receipt_sha256", sa.String(64), nullable=True),
+        sa.Column("submitted_at", TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_report_submissions"),
+        sa.UniqueConstraint("receipt_sha256", name="uq_report_submissions_receipt_sha256"),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["url_reports.id"],
+            name="fk_report_submissions_report_id_url_reports",
+            ondelete="CASCADE",
+        ),
+        sa.CheckConstraint(
+            "outcome IN ('new', 'repeat', 'recrawl')", name="ck_report_submissions_outcome"
+        ),
+    )
+    op.create_index("ix_report_submissions_report_id", "report_submissions", ["report_id"])
+
+
 def _sightings() -> None:
     op.create_table(
         "sightings",
@@ -183,11 +213,13 @@ def _sightings() -> None:
 def upgrade() -> None:
     _crawls()
     _reports()
+    _submissions()
     _sightings()
 
 
 def downgrade() -> None:
     op.drop_table("sightings")
+    op.drop_table("report_submissions")
     op.drop_table("url_reports")
     op.drop_table("crawl_unknown_hosts")
     op.drop_table("crawl_urls")

@@ -1,0 +1,304 @@
+"""The crawl frontier on SQL: :class:`SqlFrontier`, one crawl's rows of ``crawl_urls``.
+
+Implements :class:`keepdown.crawl.frontier.Frontier`. A lease is a conditional ``UPDATE``
+(the row must still be as it was read: pending, or leased with an expired lease), so two
+workers never hold the same URL and a worker killed mid-fetch only costs the lease time: the
+URL is handed out again, and nothing ``done`` is ever leased again. Works the same on SQLite
+and PostgreSQL. Rows are keyed by the sha256 of ``kind|url|via`` so long URLs never hit index
+limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from keepdown.crawl.frontier import ALREADY_DUE, FrontierItem, UrlKind, UrlState
+from keepdown.crawl.urls import host_of
+from keepdown.errors import Conflict, NotFound
+from keepdown.storage.tables_crawl import crawl_urls
+
+__all__ = ["SqlFrontier"]
+
+_C = crawl_urls.c
+
+
+def _key(kind: UrlKind, url: str, via: str) -> str:
+    raw = f"{kind.value}|{url}|{via if kind is UrlKind.MEDIA else ''}"
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _item(row: Row[Any]) -> FrontierItem:
+    return FrontierItem(
+        url=row.url,
+        kind=UrlKind(row.kind),
+        depth=row.depth,
+        via=row.via,
+        hint=row.hint,
+        state=UrlState(row.state),
+        not_before=row.not_before,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        lease_token=row.lease_token,
+        lease_expires=row.lease_expires,
+        bytes_fetched=row.bytes_fetched,
+    )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Leasable at ``now``: pending and not held back, or leased by a worker that is gone."""
+    return or_(
+        and_(_C.state == "pending", or_(_C.not_before.is_(None), _C.not_before <= now)),
+        and_(_C.state == "in_progress", _C.lease_expires <= now),
+    )
+
+
+def _aware(value: Any) -> datetime:
+    # min() over a UtcDateTime column comes back untyped on SQLite (a string).
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlFrontier:
+    """The frontier of one crawl in ``crawl_urls`` (see the module docstring)."""
+
+    def __init__(self, engine: Engine, crawl_id: int, *, max_attempts: int = 3) -> None:
+        self.engine = engine
+        self.crawl_id = crawl_id
+        self.max_attempts = max_attempts
+
+    def add(
+        self,
+        url: str,
+        *,
+        kind: UrlKind,
+        depth: int,
+        via: str = "",
+        hint: str = "",
+        not_before: datetime | None = None,
+    ) -> bool:
+        if "\x00" in url or "\x00" in via:
+            return False  # no database text column takes NUL; no real URL contains one
+        key = _key(kind, url, via)
+        values = {
+            "crawl_id": self.crawl_id,
+            "key": key,
+            "kind": kind.value,
+            "url": url,
+            "via": via,
+            "hint": hint[:200],
+            "depth": depth,
+            "state": UrlState.PENDING.value,
+            "not_before": not_before,
+        }
+        with self.engine.begin() as conn:
+            mine = and_(_C.crawl_id == self.crawl_id, _C.key == key)
+            if conn.execute(select(_C.id).where(mine)).first() is not None:
+                return False
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(crawl_urls).values(**values))
+            except IntegrityError:
+                return False  # another worker added it between our look and our insert
+        return True
+
+    # --- leasing --------------------------------------------------------------------------
+
+    def lease(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        kinds: Iterable[UrlKind] = (UrlKind.PAGE, UrlKind.MEDIA),
+    ) -> list[FrontierItem]:
+        """Up to ``limit`` due items, media before pages, shallow before deep."""
+        expires = now + timedelta(seconds=lease_seconds)
+        leased: list[FrontierItem] = []
+        with self.engine.begin() as conn:
+            for row in self._candidates(conn, now, kinds, limit):
+                if len(leased) >= limit:
+                    break
+                if row.state == "in_progress" and row.attempts >= self.max_attempts:
+                    self._fail_abandoned(conn, row)
+                    continue
+                taken = self._take(conn, row, now, expires)
+                if taken is not None:
+                    leased.append(taken)
+        return leased
+
+    def _candidates(
+        self, conn: Connection, now: datetime, kinds: Iterable[UrlKind], limit: int
+    ) -> list[Row[Any]]:
+        # A few more than asked: some may be taken by a racing worker before our update.
+        query = (
+            select(crawl_urls)
+            .where(
+                _C.crawl_id == self.crawl_id,
+                _C.kind.in_([k.value for k in kinds]),
+                _due(now),
+            )
+            .order_by(case((_C.kind == "page", 1), else_=0), _C.depth, _C.id)
+            .limit(max(limit, 0) * 2 + 4)
+        )
+        return list(conn.execute(query).all())
+
+    def _fail_abandoned(self, conn: Connection, row: Row[Any]) -> None:
+        """A lease expired on the last allowed attempt: the URL kills workers, give it up."""
+        conn.execute(
+            update(crawl_urls)
+            .where(_C.id == row.id, _C.lease_token == row.lease_token)
+            .values(
+                state="failed",
+                lease_token=None,
+                lease_expires=None,
+                last_error=row.last_error or "lease expired on every attempt",
+            )
+        )
+
+    def _take(
+        self, conn: Connection, row: Row[Any], now: datetime, expires: datetime
+    ) -> FrontierItem | None:
+        """Lease one row, conditional on it being as we read it: a racing worker or we win."""
+        token = secrets.token_hex(8)
+        won = conn.execute(
+            update(crawl_urls)
+            .where(
+                _C.id == row.id,
+                _C.state == row.state,
+                _C.attempts == row.attempts,
+                _due(now),
+            )
+            .values(
+                state="in_progress",
+                attempts=row.attempts + 1,
+                lease_token=token,
+                lease_expires=expires,
+            )
+        ).rowcount
+        if won != 1:
+            return None
+        return replace(
+            _item(row),
+            state=UrlState.IN_PROGRESS,
+            attempts=row.attempts + 1,
+            lease_token=token,
+            lease_expires=expires,
+        )
+
+    # --- settling -------------------------------------------------------------------------
+
+    def _settle(self, item: FrontierItem, **values: Any) -> None:
+        key = _key(item.kind, item.url, item.via)
+        mine = and_(_C.crawl_id == self.crawl_id, _C.key == key)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(crawl_urls)
+                .where(mine, _C.state == "in_progress", _C.lease_token == item.lease_token)
+                .values(lease_token=None, lease_expires=None, **values)
+            ).rowcount
+            if done == 1:
+                return
+            current = conn.execute(select(_C.state).where(mine)).first()
+        if current is None:
+            raise NotFound(f"{item.url} is not in this frontier", url=item.url)
+        raise Conflict(
+            f"lease on {item.url} was lost (it expired and was handed out again)",
+            url=item.url,
+            state=current.state,
+        )
+
+    def complete(self, item: FrontierItem, *, bytes_fetched: int = 0) -> None:
+        self._settle(item, state="done", bytes_fetched=bytes_fetched, last_error=None)
+
+    def retry_later(self, item: FrontierItem, *, error: str, not_before: datetime) -> None:
+        if item.attempts >= self.max_attempts:
+            self.fail(item, error=error)
+            return
+        self._settle(item, state="pending", last_error=error, not_before=not_before)
+
+    def fail(self, item: FrontierItem, *, error: str, bytes_fetched: int = 0) -> None:
+        self._settle(item, state="failed", last_error=error, bytes_fetched=bytes_fetched)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, url: str, *, kind: UrlKind = UrlKind.PAGE, via: str = "") -> FrontierItem:
+        query = select(crawl_urls).where(
+            _C.crawl_id == self.crawl_id, _C.key == _key(kind, url, via)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"{url} is not in this frontier", url=url)
+        return _item(row)
+
+    def count(
+        self, *, kinds: Iterable[UrlKind] | None = None, states: Iterable[UrlState] | None = None
+    ) -> int:
+        query = select(func.count()).select_from(crawl_urls).where(_C.crawl_id == self.crawl_id)
+        if kinds is not None:
+            query = query.where(_C.kind.in_([k.value for k in kinds]))
+        if states is not None:
+            query = query.where(_C.state.in_([s.value for s in states]))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def bytes_fetched(self) -> int:
+        query = select(func.coalesce(func.sum(_C.bytes_fetched), 0)).where(
+            _C.crawl_id == self.crawl_id
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def next_due(self) -> datetime | None:
+        mine = _C.crawl_id == self.crawl_id
+        with self.engine.connect() as conn:
+            at_once = conn.execute(
+                select(_C.id).where(mine, _C.state == "pending", _C.not_before.is_(None)).limit(1)
+            ).first()
+            if at_once is not None:
+                return ALREADY_DUE
+            pending = conn.execute(
+                select(func.min(_C.not_before)).where(mine, _C.state == "pending")
+            ).scalar_one()
+            leased = conn.execute(
+                select(func.min(_C.lease_expires)).where(mine, _C.state == "in_progress")
+            ).scalar_one()
+        times = [_aware(t) for t in (pending, leased) if t is not None]
+        return min(times, default=None)
+
+    def per_host_queue(self) -> dict[str, int]:
+        """Pending URLs per host (the progress display)."""
+        query = select(_C.url).where(_C.crawl_id == self.crawl_id, _C.state == "pending")
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for (url,) in conn.execute(query):
+                host = host_of(url)
+                out[host] = out.get(host, 0) + 1
+        return out
+
+    def items(self) -> list[FrontierItem]:
+        """Every item, in the order they were added (tests and reports)."""
+        query = select(crawl_urls).where(_C.crawl_id == self.crawl_id).order_by(_C.id)
+        with self.engine.connect() as conn:
+            return [_item(r) for r in conn.execute(query)]

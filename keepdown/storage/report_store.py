@@ -1,0 +1,364 @@
+"""Reported URLs on SQL: one ``url_reports`` row per normalised URL, each with a reference.
+
+:meth:`ReportStore.intake` steps:
+
+1. check the reporter type and the URL (http(s), a sane host; normalised: fragment dropped,
+   scheme and host lower-cased, default port removed) and the scope asked (operator caps);
+2. a URL never reported: a crawl is created from it (with the scope asked) and a report row
+   with a new reference (``KD-YYYYMMDD-XXXXXXXX``); outcome ``new``;
+3. a URL reported before: the same reference, ``times_reported`` counted; a new crawl is
+   started only if the last one finished more than ``crawl_recrawl_after_hours`` ago
+   (outcome ``recrawl``), else none (``repeat``). Two racing reports of one URL make one
+   report and at most one new crawl (the loser's crawl is ``stopped``);
+4. every intake is logged in ``report_submissions`` (who, note, outcome). A public
+   submission gets a *receipt*: a secret shown once, kept as its sha256, that lets the
+   reporter read the coarse status of that reference and nothing else
+   (:meth:`ReportStore.public_status`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from keepdown.crawl.scope_request import ScopeRequest
+from keepdown.crawl.urls import host_of, normalize_url
+from keepdown.errors import InvalidInput, NotFound
+from keepdown.storage.tables_crawl import crawls, report_submissions, url_reports
+
+if TYPE_CHECKING:
+    from keepdown.storage.crawl_store import CrawlStore
+
+__all__ = [
+    "PUBLIC_STATUSES",
+    "REPORTER_TYPES",
+    "Intake",
+    "ReportRecord",
+    "ReportStore",
+    "report_url",
+]
+
+REPORTER_TYPES = ("public", "trusted_flagger", "hotline", "own_initiative")
+#: What a public reporter may learn of its report: never whether anything was found.
+PUBLIC_STATUSES = {
+    "pending": "received",
+    "running": "checking",
+    "paused": "checking",
+    "done": "checked",
+    "stopped": "checked",
+}
+_HOST = re.compile(r"[a-z0-9._-]{1,253}|\[[0-9a-f:.]{2,45}\]")
+_R = url_reports.c
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    id: int
+    reference: str
+    url: str
+    reporter_type: str
+    reporter: str
+    note: str
+    times_reported: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+    crawl_id: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "url": self.url,
+            "reporter_type": self.reporter_type,
+            "times_reported": self.times_reported,
+            "first_reported_at": self.first_reported_at.isoformat(),
+            "last_reported_at": self.last_reported_at.isoformat(),
+            "crawl_id": self.crawl_id,
+        }
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What one report did: ``outcome`` is ``new``, ``repeat`` or ``recrawl``."""
+
+    record: ReportRecord
+    outcome: str
+    receipt: str | None = None  # public submissions only; shown once, stored hashed
+
+    @property
+    def new(self) -> bool:
+        return self.outcome == "new"
+
+    @property
+    def crawl_started(self) -> bool:
+        return self.outcome in ("new", "recrawl")
+
+
+def _report(row: Row[Any]) -> ReportRecord:
+    return ReportRecord(
+        id=row.id,
+        reference=row.reference,
+        url=row.url,
+        reporter_type=row.reporter_type,
+        reporter=row.reporter,
+        note=row.note,
+        times_reported=row.times_reported,
+        first_reported_at=row.first_reported_at,
+        last_reported_at=row.last_reported_at,
+        crawl_id=row.crawl_id,
+    )
+
+
+def report_url(url: str) -> str:
+    """The normalised form of a reported URL; :class:`InvalidInput` unless http(s)."""
+    text = url.strip()
+    if not text.lower().startswith(("http://", "https://")) or len(text) > 4096:
+        raise InvalidInput("a reported URL must be an http(s) URL of at most 4096 characters")
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in text):
+        raise InvalidInput("a reported URL may not contain spaces or control characters")
+    try:
+        normal = normalize_url(text)
+    except (ValueError, InvalidInput) as exc:
+        raise InvalidInput(f"not a valid URL: {text[:200]!r}") from exc
+    if not _HOST.fullmatch(host_of(normal)):
+        raise InvalidInput(f"not a valid host name in {text[:200]!r}")
+    return normal
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ReportStore:
+    """Reported URLs (module docstring): intake, de-duplication, re-crawls, public status."""
+
+    def __init__(self, engine: Engine, crawls: CrawlStore) -> None:
+        self.engine = engine
+        self.crawls = crawls
+        self.settings = crawls.settings
+
+    # --- intake ---------------------------------------------------------------------------
+
+    def intake(
+        self,
+        url: str,
+        *,
+        reporter_type: str,
+        now: datetime,
+        reporter: str = "",
+        note: str = "",
+        scope: ScopeRequest | None = None,
+        receipt: bool = False,
+    ) -> Intake:
+        """Store one report (steps in the module docstring)."""
+        if reporter_type not in REPORTER_TYPES:
+            raise InvalidInput(
+                f"reporter_type must be one of {', '.join(REPORTER_TYPES)}",
+                reporter_type=reporter_type,
+            )
+        normal = report_url(url)
+        scope = (scope or ScopeRequest()).checked(self.settings)
+        key = _sha256(normal)
+        record = self._find_key(key)
+        outcome = "repeat"
+        if record is None:
+            record = self._create(normal, key, reporter_type, reporter, note, scope, now)
+            outcome = "new" if record is not None else "repeat"
+        if outcome == "repeat":
+            outcome = self._maybe_recrawl(self._bump(key, now), scope, now)
+            record = self._find_key(key)
+        assert record is not None
+        secret = secrets.token_urlsafe(18) if receipt else None
+        self._log(record, reporter_type, reporter, note, outcome, secret, now)
+        return Intake(record, outcome, secret)
+
+    def submit(
+        self,
+        url: str,
+        *,
+        reporter_type: str,
+        now: datetime,
+        reporter: str = "",
+        note: str = "",
+        scope: ScopeRequest | None = None,
+    ) -> tuple[ReportRecord, bool]:
+        """:meth:`intake` answering (record, True when the URL was new)."""
+        done = self.intake(
+            url, reporter_type=reporter_type, now=now, reporter=reporter, note=note, scope=scope
+        )
+        return done.record, done.new
+
+    def _create(
+        self,
+        normal: str,
+        key: str,
+        reporter_type: str,
+        reporter: str,
+        note: str,
+        scope: ScopeRequest,
+        now: datetime,
+    ) -> ReportRecord | None:
+        """A first report and its crawl; None if a racing report of the URL got in first."""
+        crawl = self.crawls.create([normal], now=now, **scope.as_kwargs())
+        values = {
+            "reference": f"KD-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
+            "url": normal,
+            "url_key": key,
+            "reporter_type": reporter_type,
+            "reporter": reporter[:200],
+            "note": note[:4000],
+            "times_reported": 1,
+            "first_reported_at": now,
+            "last_reported_at": now,
+            "crawl_id": crawl.id,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(url_reports).values(**values))
+        except IntegrityError:
+            self.crawls.set_state(crawl.id, "stopped", now=now, reason="a racing report won")
+            return None
+        return self._find_key(key)
+
+    def _bump(self, key: str, now: datetime) -> ReportRecord:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(url_reports)
+                .where(_R.url_key == key)
+                .values(times_reported=_R.times_reported + 1, last_reported_at=now)
+            )
+            return _report(conn.execute(select(url_reports).where(_R.url_key == key)).one())
+
+    def _maybe_recrawl(self, record: ReportRecord, scope: ScopeRequest, now: datetime) -> str:
+        """``recrawl`` (and a new crawl) if the last crawl finished long enough ago."""
+        hours = float(self.settings.crawl_recrawl_after_hours)
+        if hours <= 0:
+            return "repeat"
+        last = self._last_crawl(record.crawl_id)
+        if last is not None:
+            finished = last.finished_at
+            if last.state not in ("done", "stopped") or finished is None:
+                return "repeat"  # still to run, running or paused: it will do
+            if now - finished < timedelta(hours=hours):
+                return "repeat"
+        rules = scope if not scope.is_default or last is None else _rules_of(last)
+        crawl = self.crawls.create([record.url], now=now, **rules.as_kwargs())
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(url_reports)
+                .where(_R.id == record.id, _same_crawl(record.crawl_id))
+                .values(crawl_id=crawl.id)
+            ).rowcount
+        if moved != 1:  # a racing re-report started the re-crawl first
+            self.crawls.set_state(crawl.id, "stopped", now=now, reason="a racing report won")
+            return "repeat"
+        return "recrawl"
+
+    def _last_crawl(self, crawl_id: int | None) -> Any:
+        if crawl_id is None:
+            return None  # its crawl was deleted: as good as finished long ago
+        return self.crawls.get(crawl_id)
+
+    def _log(
+        self,
+        record: ReportRecord,
+        reporter_type: str,
+        reporter: str,
+        note: str,
+        outcome: str,
+        receipt: str | None,
+        now: datetime,
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(report_submissions).values(
+                    report_id=record.id,
+                    reporter_type=reporter_type,
+                    reporter=reporter[:200],
+                    note=note[:4000],
+                    outcome=outcome,
+                    receipt_sha256=_sha256(receipt) if receipt else None,
+                    submitted_at=now,
+                )
+            )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _find_key(self, key: str) -> ReportRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(url_reports).where(_R.url_key == key)).first()
+        return _report(row) if row is not None else None
+
+    def get(self, reference: str) -> ReportRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(url_reports).where(_R.reference == reference)).first()
+        if row is None:
+            raise NotFound(f"no report {reference}", reference=reference)
+        return _report(row)
+
+    def find(self, reference: str) -> ReportRecord | None:
+        try:
+            return self.get(reference)
+        except NotFound:
+            return None
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> list[ReportRecord]:
+        query = (
+            select(url_reports)
+            .order_by(_R.id.desc())
+            .limit(max(1, min(limit, 1000)))
+            .offset(max(0, offset))
+        )
+        with self.engine.connect() as conn:
+            return [_report(r) for r in conn.execute(query)]
+
+    def submissions(self, reference: str) -> list[dict[str, Any]]:
+        """Every intake of one report, oldest first (analysts; receipts never shown)."""
+        s = report_submissions.c
+        query = (
+            select(s.reporter_type, s.reporter, s.note, s.outcome, s.submitted_at)
+            .join(url_reports, _R.id == s.report_id)
+            .where(_R.reference == reference)
+            .order_by(s.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def public_status(self, reference: str, receipt: str) -> str:
+        """``received`` / ``checking`` / ``checked`` for the holder of a receipt of
+        ``reference``; :class:`NotFound` otherwise (the same answer whatever was wrong)."""
+        s = report_submissions.c
+        query = (
+            select(crawls.c.state)
+            .select_from(report_submissions)
+            .join(url_reports, _R.id == s.report_id)
+            .outerjoin(crawls, crawls.c.id == _R.crawl_id)
+            .where(_R.reference == reference, s.receipt_sha256 == _sha256(receipt))
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFound("no report with that reference and receipt")
+        return PUBLIC_STATUSES.get(row.state or "done", "checked")
+
+
+def _same_crawl(crawl_id: int | None) -> Any:
+    return _R.crawl_id.is_(None) if crawl_id is None else _R.crawl_id == crawl_id
+
+
+def _rules_of(crawl: Any) -> ScopeRequest:
+    """The scope rules of an earlier crawl, for a re-crawl that asked for nothing special."""
+    return ScopeRequest(
+        same_site=crawl.same_site,
+        max_depth=crawl.max_depth,
+        max_pages=crawl.max_pages,
+        max_bytes=crawl.max_bytes,
+        include=crawl.include,
+        exclude=crawl.exclude,
+    )

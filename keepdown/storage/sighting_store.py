@@ -1,0 +1,221 @@
+"""Stored sightings: :class:`SightingRecorder`, the crawler's media sink on SQL.
+
+For each hashed media of a crawl, :meth:`SightingRecorder.accept`:
+
+1. matches the hashes through an injected ``matcher`` (the composition root passes
+   ``BankIndex.match_result``) and picks the best match: exact on a trusted bank, then exact,
+   then the nearest;
+2. attributes the host through an injected :class:`~keepdown.crawl.attribution.Attributor`
+   (awaited: an RDAP lookup never stalls the crawl), cached per (host, ip) for the crawl;
+3. stores one ``sightings`` row (never bytes), unless the same sighting was stored before a
+   crash; a host no provider was found for is listed in ``crawl_unknown_hosts``;
+4. emits :class:`MatchFound` per matching entry and one :class:`SightingRecorded` for a match.
+
+States: ``unmatched``, ``confirmed`` (exact match on a bank with trust ``auto``),
+``pending_review`` (a near match, or any match on a ``review`` bank), ``rejected`` (analyst).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from keepdown.crawl.attribution import Attribution, Attributor, CachingAttributor
+from keepdown.crawl.sightings import Sighting
+from keepdown.crawl.urls import host_of
+from keepdown.events import EventSink, MatchFound, SightingRecorded
+from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings
+
+__all__ = ["MatchLike", "SightingRecorder", "list_sightings", "sighting_state"]
+
+
+class MatchLike(Protocol):
+    """What the recorder reads of a match (``keepdown.matching.live.MatchView`` fits)."""
+
+    bank: str
+    entry_id: int
+    signal_type: str
+    distance: int
+    variant: str | None
+    match_type: str
+    trusted: bool
+
+
+def _best(matches: Sequence[MatchLike]) -> MatchLike | None:
+    """Exact on a trusted bank first, then exact, then the nearest."""
+    return min(
+        matches,
+        key=lambda m: (
+            not (m.match_type == "exact" and m.trusted),
+            m.match_type != "exact",
+            m.distance,
+            m.entry_id,
+        ),
+        default=None,
+    )
+
+
+def sighting_state(match: MatchLike | None) -> str:
+    if match is None:
+        return "unmatched"
+    return "confirmed" if match.match_type == "exact" and match.trusted else "pending_review"
+
+
+def _match_columns(best: MatchLike | None, state: str) -> dict[str, Any]:
+    return {
+        "bank": best.bank if best else None,
+        "entry_id": best.entry_id if best else None,
+        "signal_type": best.signal_type if best else None,
+        "distance": best.distance if best else None,
+        "variant": (best.variant or "original") if best else None,
+        "match_type": best.match_type if best else None,
+        "state": state,
+    }
+
+
+def _attribution_columns(who: Attribution) -> dict[str, Any]:
+    return {
+        "provider_id": who.provider_id,
+        "provider": who.provider,
+        "asn": who.asn,
+        "network": who.network,
+        "country": who.country[:2],
+        "abuse_email": who.abuse_email,
+        "attribution_source": who.source,
+    }
+
+
+class SightingRecorder:
+    """The crawler's media sink on SQL (module docstring). One per crawl."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        crawl_id: int,
+        *,
+        matcher: Callable[[Any], Sequence[MatchLike]],
+        attributor: Attributor,
+        events: EventSink,
+        clock_now: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.crawl_id = crawl_id
+        self.matcher = matcher
+        self.attributor = CachingAttributor(attributor)
+        self.events = events
+        self.now = clock_now
+        self.recorded = 0
+        self.matched = 0
+
+    async def accept(self, sighting: Sighting, hashes: Any) -> None:
+        matches = list(self.matcher(hashes))
+        best = _best(matches)
+        state = sighting_state(best)
+        host = host_of(sighting.final_url)
+        who = await self.attributor.attribute(host, sighting.server_ip)
+        row = self._row(sighting) | _match_columns(best, state) | _attribution_columns(who)
+        new_id = self._store(row, host, sighting.server_ip or "", unknown=not who.known)
+        if new_id is None:
+            return  # recorded before a crash; the media was fetched again, not seen again
+        self.recorded += 1
+        if best is not None:
+            self.matched += 1
+            self._emit(sighting, matches, best, state, who, new_id)
+
+    def _store(self, row: dict[str, Any], host: str, ip: str, *, unknown: bool) -> int | None:
+        """Insert the row; None if this sighting is already stored."""
+        with self.engine.begin() as conn:
+            key = sightings.c.sighting_key == row["sighting_key"]
+            if conn.execute(select(sightings.c.id).where(key)).first():
+                return None
+            new_id = conn.execute(insert(sightings).values(**row)).inserted_primary_key[0]
+            if unknown:
+                self._note_unknown(conn, host, ip)
+        return int(new_id)
+
+    def _emit(
+        self,
+        sighting: Sighting,
+        matches: Sequence[MatchLike],
+        best: MatchLike,
+        state: str,
+        who: Attribution,
+        sighting_id: int,
+    ) -> None:
+        for match in matches:
+            self.events.emit(
+                MatchFound(
+                    at=sighting.seen_at,
+                    bank=match.bank,
+                    entry_id=match.entry_id,
+                    signal_type=match.signal_type,
+                    distance=match.distance,
+                    variant=match.variant or "original",
+                    source=sighting.final_url,
+                )
+            )
+        self.events.emit(
+            SightingRecorded(
+                at=sighting.seen_at,
+                sighting_id=str(sighting_id),
+                media_url=sighting.media_url,
+                page_url=sighting.page_url,
+                bank=best.bank,
+                entry_id=best.entry_id,
+                match_type=best.match_type,
+                state=state,
+                provider=who.provider or "",
+                country=who.country,
+            )
+        )
+
+    def _row(self, s: Sighting) -> dict[str, Any]:
+        key = f"{self.crawl_id}|{s.page_url}|{s.media_url}|{s.archive_member}"
+        return {
+            "crawl_id": self.crawl_id,
+            "sighting_key": hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest(),
+            "page_url": s.page_url,
+            "media_url": s.media_url,
+            "final_url": s.final_url,
+            "archive_member": s.archive_member,
+            "found_by": s.found_by[:100],
+            "sha256": s.sha256,
+            "md5": s.md5,
+            "sha1": s.sha1,
+            "pdq": s.pdq,
+            "quality": s.pdq_quality,
+            "size": s.size,
+            "content_type": s.content_type[:100],
+            "http_status": s.status,
+            "server_ip": s.server_ip,
+            "seen_at": s.seen_at,
+        }
+
+    def _note_unknown(self, conn: Connection, host: str, ip: str) -> None:
+        c = crawl_unknown_hosts.c
+        seen = conn.execute(
+            select(c.id).where(c.crawl_id == self.crawl_id, c.host == host, c.ip == ip)
+        ).first()
+        if seen is None:
+            conn.execute(
+                insert(crawl_unknown_hosts).values(
+                    crawl_id=self.crawl_id, host=host[:255], ip=ip, first_seen_at=self.now()
+                )
+            )
+
+
+def list_sightings(
+    engine: Engine, *, crawl_id: int | None = None, states: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Sightings as dicts, oldest first (tests, the CLI and analyst pages)."""
+    query = select(sightings).order_by(sightings.c.id)
+    if crawl_id is not None:
+        query = query.where(sightings.c.crawl_id == crawl_id)
+    if states is not None:
+        query = query.where(sightings.c.state.in_(list(states)))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
