@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from keepdown.app.core import open_services
+from keepdown.app.web import allow_listed
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.attribution import Attributor
 from keepdown.crawl.crawler import Crawler, PageExtender
@@ -55,7 +56,7 @@ class CrawlServices:
         recorder = SightingRecorder(
             self.storage.engine,
             crawl.id,
-            matcher=self.index.match_result,
+            matcher=allow_listed(self.storage, self.settings, self.index.match_result),
             attributor=self.attributor,
             events=self.storage.events,
             clock_now=self.clock.now,

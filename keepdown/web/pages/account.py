@@ -1,0 +1,148 @@
+"""The signed-in person's own account: password, second factor, wellbeing settings.
+
+A temporary password (from ``keepdown user reset``) lands here and admits to nothing else
+until it is changed. Turning on the second factor shows a fresh secret (as a QR code and as
+text) and takes effect once a code from it is entered.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.auth import totp
+from keepdown.auth.signin import SignedIn
+from keepdown.errors import AuthError, InvalidInput
+from keepdown.review import Prefs
+from keepdown.web.context import web_context
+from keepdown.web.qr import qr_svg
+from keepdown.web.render import render
+from keepdown.web.security import EVERYONE, client_ip, page, session_cookie_name
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_ANYONE = page(*EVERYONE)
+
+
+def _account(
+    request: Request, viewer: SignedIn, *, status_code: int = 200, **errors: str
+) -> Response:
+    ctx = web_context(request)
+    secret = totp.new_secret() if not viewer.user.totp_enabled else ""
+    uri = ctx.signin.totp_uri(viewer.user, secret) if secret else ""
+    prefs = ctx.review.prefs(viewer.user.username) if viewer.user.may_review else None
+    return render(
+        request,
+        "account.html",
+        status_code=status_code,
+        totp_secret=secret,
+        totp_uri=uri,
+        totp_qr=qr_svg(uri) if uri else "",
+        prefs=prefs,
+        errors=errors,
+    )
+
+
+@router.get("/account")
+async def account(request: Request, viewer: SignedIn = _ANYONE) -> Response:
+    return await run_in_threadpool(_account, request, viewer)
+
+
+@router.post("/account/password")
+async def password(
+    request: Request,
+    current: str = Form("", max_length=1024),
+    new: str = Form("", max_length=1024),
+    repeat: str = Form("", max_length=1024),
+    viewer: SignedIn = _ANYONE,
+) -> Response:
+    ctx = web_context(request)
+    try:
+        if new != repeat:
+            raise InvalidInput("the two new passwords differ")
+        await run_in_threadpool(ctx.signin.change_password, viewer.user, current, new)
+    except (AuthError, InvalidInput) as exc:
+        return await run_in_threadpool(
+            _account, request, viewer, status_code=400, password=exc.message
+        )
+    ctx.auth.audit(
+        "web.password_change",
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=viewer.user.username,
+    )
+    # Every session ended with the change; sign in again with the new password.
+    response = RedirectResponse("/web/login?done=password", status_code=303)
+    response.delete_cookie(session_cookie_name(bool(ctx.settings.web_cookie_secure)), path="/")
+    return response
+
+
+@router.post("/account/totp")
+async def totp_on(
+    request: Request,
+    secret: str = Form("", max_length=64),
+    code: str = Form("", max_length=12),
+    viewer: SignedIn = _ANYONE,
+) -> Response:
+    ctx = web_context(request)
+    try:
+        await run_in_threadpool(ctx.signin.enrol_totp, viewer.user, secret, code)
+    except InvalidInput as exc:
+        return await run_in_threadpool(_account, request, viewer, status_code=400, totp=exc.message)
+    ctx.auth.audit(
+        "web.totp_on",
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=viewer.user.username,
+    )
+    return RedirectResponse("/web/account?done=totp_on", status_code=303)
+
+
+@router.post("/account/totp/remove")
+async def totp_off(
+    request: Request, current: str = Form("", max_length=1024), viewer: SignedIn = _ANYONE
+) -> Response:
+    ctx = web_context(request)
+    ok, _ = ctx.signin.passwords.verify(viewer.user.password_hash, current)
+    if not ok:
+        return await run_in_threadpool(
+            _account, request, viewer, status_code=400, totp="the password is wrong"
+        )
+    await run_in_threadpool(ctx.signin.remove_totp, viewer.user.username)
+    ctx.auth.audit(
+        "web.totp_off",
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=viewer.user.username,
+    )
+    return RedirectResponse("/web/account?done=totp_off", status_code=303)
+
+
+@router.post("/account/wellbeing")
+async def wellbeing(
+    request: Request,
+    blur: int = Form(12),
+    grayscale: str = Form(""),
+    break_after_reviews: int = Form(40),
+    break_after_minutes: int = Form(45),
+    viewer: SignedIn = _ANYONE,
+) -> Response:
+    ctx = web_context(request)
+    if not viewer.user.may_review:
+        return await run_in_threadpool(_account, request, viewer, status_code=403)
+    prefs = Prefs(
+        blur=blur,
+        grayscale=bool(grayscale),
+        break_after_reviews=break_after_reviews,
+        break_after_minutes=break_after_minutes,
+    )
+    try:
+        await run_in_threadpool(ctx.review.set_prefs, viewer.user.username, prefs)
+    except InvalidInput as exc:
+        return await run_in_threadpool(
+            _account, request, viewer, status_code=400, prefs=exc.message
+        )
+    return RedirectResponse("/web/account?done=saved", status_code=303)

@@ -1,0 +1,39 @@
+"""The allow-list: candidates analysts said are not a bank entry's material.
+
+Staff read it; admins take an entry off (the candidate can then match that entry again).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keepdown.auth import Role
+from keepdown.auth.signin import SignedIn
+from keepdown.web.context import web_context
+from keepdown.web.nav import STAFF
+from keepdown.web.render import render
+from keepdown.web.security import client_ip, page
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/allow-list")
+def allow_list(request: Request, viewer: SignedIn = page(*STAFF)) -> Response:
+    ctx = web_context(request)
+    return render(request, "allowlist.html", entries=ctx.review_store.allow_entries())
+
+
+@router.post("/allow-list/{entry_id}/remove")
+def remove(request: Request, entry_id: int, viewer: SignedIn = page(Role.ADMIN)) -> Response:
+    ctx = web_context(request)
+    ctx.review_store.remove_allow_entry(entry_id)
+    ctx.auth.audit(
+        "allow_list.remove",
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=f"allow:{entry_id}",
+    )
+    return RedirectResponse("/web/allow-list?done=removed", status_code=303)

@@ -1,0 +1,155 @@
+"""Banks: their entries, tombstones, imports, and (for admins) import, export and removal.
+
+Staff read banks and entries (hash values included: analysts work with them). Only admins
+import a file, export a bank or remove an entry (leaving a tombstone); each is audited.
+An uploaded file is written to a private temporary file for the import (a hash list, never
+media) and deleted at once; an export is streamed from memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from keepdown.auth import Role
+from keepdown.auth.signin import SignedIn
+from keepdown.banks.formats import FORMATS
+from keepdown.banks.model import RemovalReason
+from keepdown.errors import InputTooLarge, InvalidInput
+from keepdown.web.context import web_context
+from keepdown.web.nav import STAFF
+from keepdown.web.render import render
+from keepdown.web.security import client_ip, page
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_STAFF = page(*STAFF)
+_ADMIN = page(Role.ADMIN)
+ENTRIES_PER_PAGE = 100
+
+
+def _audit(request: Request, viewer: SignedIn, action: str, target: str, **details: object) -> None:
+    web_context(request).auth.audit(
+        action,
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=target,
+        **details,
+    )
+
+
+@router.get("/banks")
+def banks(request: Request, viewer: SignedIn = _STAFF) -> Response:
+    ctx = web_context(request)
+    return render(request, "banks.html", banks=ctx.banks.list_banks())
+
+
+def _bank_page(
+    request: Request, name: str, after: int, *, error: str = "", status_code: int = 200
+) -> Response:
+    ctx = web_context(request)
+    details = ctx.banks.show_bank(name, imports=10)
+    entries = ctx.bank_store.page_entries(
+        details.bank.id, after=max(0, after), limit=ENTRIES_PER_PAGE + 1
+    )
+    more = len(entries) > ENTRIES_PER_PAGE
+    entries = entries[:ENTRIES_PER_PAGE]
+    return render(
+        request,
+        "bank.html",
+        status_code=status_code,
+        details=details,
+        entries=entries,
+        next_after=entries[-1].id if more and entries else None,
+        after=after,
+        formats=FORMATS,
+        reasons=[r.value for r in RemovalReason],
+        error=error,
+    )
+
+
+@router.get("/banks/{name}")
+def bank(request: Request, name: str, after: int = 0, viewer: SignedIn = _STAFF) -> Response:
+    return _bank_page(request, name, after)
+
+
+@router.get("/banks/{name}/export")
+def export(
+    request: Request, name: str, format: str = "jsonl", viewer: SignedIn = _ADMIN
+) -> Response:
+    ctx = web_context(request)
+    if format not in FORMATS:
+        raise InvalidInput("unknown export format", field="format")
+    stream = io.StringIO()
+    written = ctx.banks.export(name, stream, format)
+    _audit(request, viewer, "bank.export", name, format=format, entries=written)
+    suffix = {"jsonl": "jsonl", "csv": "csv", "hma": "te"}.get(format, "txt")
+    return Response(
+        stream.getvalue(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
+    )
+
+
+@router.post("/banks/{name}/import")
+def import_file(
+    request: Request,
+    name: str,
+    file: UploadFile = File(...),
+    format: str = Form(""),
+    viewer: SignedIn = _ADMIN,
+) -> Response:
+    ctx = web_context(request)
+    limit = int(ctx.settings.max_upload_bytes)
+    if format and format not in FORMATS:
+        return _bank_page(request, name, 0, error="unknown format", status_code=400)
+    safe_name = Path(file.filename or "upload").name[:100] or "upload"
+    with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
+        path = Path(folder) / safe_name
+        copied = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1024 * 1024):
+                copied += len(chunk)
+                if copied > limit:
+                    raise InputTooLarge(f"the file is over {limit} bytes", limit=limit)
+                out.write(chunk)
+        os.chmod(path, 0o600)
+        try:
+            result = ctx.banks.import_file(name, path, fmt=format or None)
+        except InvalidInput as exc:
+            return _bank_page(request, name, 0, error=exc.message, status_code=400)
+    _audit(
+        request,
+        viewer,
+        "bank.import",
+        name,
+        file=safe_name,
+        added=result.added,
+        already_present=result.already_present,
+    )
+    return RedirectResponse(f"/web/banks/{name}?done=imported", status_code=303)
+
+
+@router.post("/banks/{name}/entries/remove")
+def remove_entry(
+    request: Request,
+    name: str,
+    signal_type: str = Form(..., max_length=16),
+    value: str = Form(..., max_length=200),
+    reason: str = Form("other", max_length=32),
+    viewer: SignedIn = _ADMIN,
+) -> Response:
+    ctx = web_context(request)
+    try:
+        ctx.banks.remove_entry(name, signal_type, value.strip(), reason)
+    except InvalidInput as exc:
+        return _bank_page(request, name, 0, error=exc.message, status_code=400)
+    _audit(request, viewer, "bank.remove_entry", name, signal_type=signal_type, reason=reason)
+    return RedirectResponse(f"/web/banks/{name}?done=removed", status_code=303)

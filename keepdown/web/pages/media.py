@@ -1,0 +1,78 @@
+"""The review item's media, fetched live through the server and never stored.
+
+Both routes admit only the analyst who holds the item right now:
+
+1. fetch the media URL through the crawler's SSRF-guarded fetcher (the analyst's browser
+   never contacts the site), at most ``review_media_max_bytes``;
+2. render it on the server (:func:`keepdown.hashing.preview.render_preview`) in memory:
+   ``/media`` small, blurred (the analyst's blur strength) and grayscale (their setting);
+   ``/media/revealed`` unblurred, and only once the reveal is recorded (``revealed_at`` is set
+   by :meth:`ReviewService.reveal` after the audit record is written);
+3. answer a fresh JPEG with ``Cache-Control: no-store``; nothing is written to disk.
+
+A fetch or decoding failure answers 502 or 422 with no body; the page says the media could
+not be shown.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.auth.signin import SignedIn
+from keepdown.errors import Forbidden, KeepdownError
+from keepdown.hashing.preview import render_preview
+from keepdown.web.context import web_context
+from keepdown.web.nav import STAFF
+from keepdown.web.security import page
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_REVIEWER = page(*STAFF)
+
+
+async def _media(
+    request: Request, viewer: SignedIn, sighting_id: int, *, revealed: bool
+) -> Response:
+    ctx = web_context(request)
+    item = await run_in_threadpool(ctx.review.held, viewer.user.username, sighting_id)
+    if revealed and item.revealed_at is None:
+        raise Forbidden("reveal the media first (the reveal is recorded)")
+    prefs = await run_in_threadpool(ctx.review.prefs, viewer.user.username)
+    settings = ctx.settings
+    try:
+        data, _ = await ctx.fetch_media(item.media_url, int(settings.review_media_max_bytes))
+        preview = await run_in_threadpool(
+            lambda: render_preview(
+                data,
+                max_side=int(
+                    settings.review_reveal_max_side
+                    if revealed
+                    else settings.review_preview_max_side
+                ),
+                blur=0 if revealed else prefs.blur,
+                grayscale=prefs.grayscale,
+                settings=settings,
+            )
+        )
+    except KeepdownError as exc:
+        status = 422 if exc.http_status in (413, 422) else 502
+        return Response(status_code=status, headers={"X-Keepdown-Error": exc.code})
+    return Response(
+        preview.jpeg,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+    )
+
+
+@router.get("/review/{sighting_id}/media")
+async def blurred(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
+    return await _media(request, viewer, sighting_id, revealed=False)
+
+
+@router.get("/review/{sighting_id}/media/revealed")
+async def revealed(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
+    return await _media(request, viewer, sighting_id, revealed=True)

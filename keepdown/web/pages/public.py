@@ -1,0 +1,54 @@
+"""The public report form: anyone may report a URL where they saw abuse material.
+
+It never asks for, shows or accepts an image: only the address, and an optional note. Reports
+are stored as ``reporter_type = public`` (a crawl checks them; nothing acts on a public
+report alone), counted per address (:class:`keepdown.web.ratelimit.AddressLimit`), and
+answered with a reference number. The form carries a double-submit CSRF token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from keepdown.errors import ConfigurationError, InvalidInput, RateLimited
+from keepdown.web.context import web_context
+from keepdown.web.render import render
+from keepdown.web.security import client_ip, public_form
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_FORM = public_form()
+
+
+@router.get("/report", dependencies=[_FORM])
+def report_form(request: Request) -> Response:
+    return render(request, "report_public.html", reference="", error="", url="")
+
+
+@router.post("/report", dependencies=[_FORM])
+def report(
+    request: Request,
+    url: str = Form("", max_length=4096),
+    note: str = Form("", max_length=2000),
+) -> Response:
+    ctx = web_context(request)
+    if ctx.url_reports is None:
+        raise ConfigurationError("reported URLs are not wired into this server")
+    try:
+        request.app.state.public_limit.hit(client_ip(request) or "unknown")
+        record, _ = ctx.url_reports.submit(
+            url, reporter_type="public", now=ctx.clock.now(), note=note
+        )
+    except (InvalidInput, RateLimited) as exc:
+        return render(
+            request,
+            "report_public.html",
+            status_code=exc.http_status,
+            reference="",
+            error=exc.message,
+            url=url[:4096],
+        )
+    return render(request, "report_public.html", reference=record.reference, error="", url="")

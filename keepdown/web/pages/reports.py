@@ -1,0 +1,86 @@
+"""Reported URLs: what was reported, by whom (kind), how often, and the crawl it started.
+
+Staff may report a URL themselves (as a hotline, trusted flagger or on their own initiative);
+the public reports through the public form (keepdown.web.pages.public).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keepdown.auth.signin import SignedIn
+from keepdown.errors import ConfigurationError, InvalidInput
+from keepdown.web.context import WebContext, web_context
+from keepdown.web.nav import STAFF
+from keepdown.web.paging import Pager
+from keepdown.web.render import render
+from keepdown.web.security import client_ip, page
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_STAFF = page(*STAFF)
+STAFF_REPORTER_TYPES = ("hotline", "trusted_flagger", "own_initiative")
+
+
+def _reports(ctx: WebContext) -> Any:
+    if ctx.url_reports is None:
+        raise ConfigurationError("reported URLs are not wired into this server")
+    return ctx.url_reports
+
+
+def _page(
+    request: Request, page_number: int, *, error: str = "", status_code: int = 200
+) -> Response:
+    ctx = web_context(request)
+    pager = Pager.of(page_number, {}, per_page=50)
+    found = _reports(ctx).list(limit=pager.per_page + 1, offset=pager.offset)
+    return render(
+        request,
+        "reports.html",
+        status_code=status_code,
+        reports=found[: pager.per_page],
+        more=len(found) > pager.per_page,
+        pager=pager,
+        types=STAFF_REPORTER_TYPES,
+        error=error,
+    )
+
+
+@router.get("/reports")
+def reports(request: Request, page: int = 1, viewer: SignedIn = _STAFF) -> Response:
+    return _page(request, page)
+
+
+@router.post("/reports")
+def report(
+    request: Request,
+    url: str = Form(..., max_length=4096),
+    reporter_type: str = Form("hotline", max_length=20),
+    note: str = Form("", max_length=4000),
+    viewer: SignedIn = _STAFF,
+) -> Response:
+    ctx = web_context(request)
+    try:
+        if reporter_type not in STAFF_REPORTER_TYPES:
+            raise InvalidInput("unknown reporter type", field="reporter_type")
+        record, _ = _reports(ctx).submit(
+            url,
+            reporter_type=reporter_type,
+            now=ctx.clock.now(),
+            reporter=viewer.user.username,
+            note=note,
+        )
+    except InvalidInput as exc:
+        return _page(request, 1, error=exc.message, status_code=400)
+    ctx.auth.audit(
+        "report.submit",
+        principal=viewer.user.principal(),
+        client_ip=client_ip(request),
+        target=record.reference,
+    )
+    return RedirectResponse("/web/reports?done=reported", status_code=303)
