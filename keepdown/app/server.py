@@ -22,6 +22,7 @@ from keepdown.api import ApiContext, create_app
 from keepdown.api.ratelimit import RateLimiter
 from keepdown.app.core import Services, open_services
 from keepdown.app.noticing import _notice_parts, _NoticeWorker
+from keepdown.app.web import mount_web
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.transport import Resolver
@@ -125,7 +126,9 @@ def build_app(
             await fetcher.aclose()
             services.storage.close()
 
-    return create_app(ctx, lifespan=lifespan), services
+    app = create_app(ctx, lifespan=lifespan)
+    mount_web(app, ctx, services)  # the web pages under /web (keepdown.app.web)
+    return app, services
 
 
 def _report_store(settings: Settings, storage: Storage) -> ReportStore:

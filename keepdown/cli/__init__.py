@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "org_cmd",
     "key_cmd",
+    "user_cmd",
     "report_cmd",
     "crawl_cmd",
     "provider_cmd",
