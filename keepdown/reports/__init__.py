@@ -29,6 +29,7 @@ from keepdown.reports.report import TransparencyReport, build_report
 
 __all__ = [
     "FORMATS",
+    "MEDIA_TYPES",
     "REGULATOR_FORMATS",
     "Period",
     "TransparencyReport",

@@ -1,0 +1,126 @@
+"""Financial indicators over HTTP, for analysts and admins.
+
+- ``GET /api/v1/finance/indicators``: indicators with confirmed sightings (``all=true``: every
+  one recorded), with the page URLs they were seen on (this endpoint is for staff only);
+- ``GET /api/v1/finance/export?format=stix|csv&tlp=amber``: what financial institutions get
+  (no page URL: counts and provider names);
+- ``GET|POST /api/v1/finance/subscriptions``, ``DELETE /api/v1/finance/subscriptions/{name}``:
+  institutions subscribed to alerts (a webhook secret is write-only);
+- ``GET /api/v1/finance/alerts``: every alert recorded, its state and when it was sent.
+
+Exports and subscription changes are written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.api.context import get_context
+from keepdown.api.deps import audit, requires
+from keepdown.api.errors import error_responses
+from keepdown.auth import Role
+from keepdown.errors import ConfigurationError
+from keepdown.finance.alerts import Subscription
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/finance", tags=["finance"])
+
+_STAFF = requires(Role.ANALYST, Role.ADMIN)
+TypeName = Literal["btc", "ltc", "eth", "xmr", "payment_link", "email"]
+TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
+
+
+class SubscriptionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    channel: Literal["email", "webhook"]
+    target: str = Field(min_length=3, max_length=2000, description="E-mail address or URL.")
+    threshold: int | None = Field(default=None, ge=1, le=1_000_000)
+    types: list[TypeName] = Field(default_factory=list, max_length=6)
+    secret: str | None = Field(
+        default=None, min_length=16, max_length=200, description="Webhook HMAC key; write-only."
+    )
+
+
+def _services(request: Request) -> Any:
+    services = get_context(request).accountability
+    if services is None:
+        raise ConfigurationError("financial indicators are not wired into this API")
+    return services
+
+
+@router.get("/indicators", dependencies=[_STAFF], responses=error_responses(401, 403))
+async def indicators(request: Request, all: bool = False) -> dict[str, Any]:
+    services = _services(request)
+    found = await run_in_threadpool(services.confirmed_indicators, include_unconfirmed=all)
+    return {"indicators": [i.to_public(with_pages=True) for i in found]}
+
+
+@router.get(
+    "/export",
+    dependencies=[_STAFF],
+    responses=error_responses(400, 401, 403),
+    response_class=Response,
+)
+async def export(
+    request: Request, format: Literal["stix", "csv"] = "stix", tlp: TlpName | None = None
+) -> Response:
+    services = _services(request)
+    text = await run_in_threadpool(services.export, format, tlp=tlp)
+    audit(request, "finance.export", target=format, tlp=tlp or services.settings.finance_tlp)
+    media = "application/stix+json;version=2.1" if format == "stix" else "text/csv"
+    return Response(text, media_type=media)
+
+
+@router.get("/subscriptions", dependencies=[_STAFF], responses=error_responses(401, 403))
+async def subscriptions(request: Request) -> dict[str, Any]:
+    services = _services(request)
+    subs = await run_in_threadpool(services.alerts.subscriptions, active_only=False)
+    return {"subscriptions": [s.to_public() for s in subs]}
+
+
+@router.post(
+    "/subscriptions",
+    dependencies=[_STAFF],
+    status_code=201,
+    responses=error_responses(400, 401, 403, 409),
+)
+async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
+    services = _services(request)
+    threshold = body.threshold or int(services.settings.finance_alert_threshold)
+    sub = Subscription(
+        name=body.name,
+        channel=body.channel,
+        target=body.target,
+        threshold=threshold,
+        types=tuple(body.types),
+        secret=body.secret,
+    )
+    stored = await run_in_threadpool(services.subscribe, sub)
+    audit(request, "finance.subscribe", target=stored.name, channel=stored.channel)
+    return dict(stored.to_public())
+
+
+@router.delete(
+    "/subscriptions/{name}",
+    dependencies=[_STAFF],
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+)
+async def unsubscribe(request: Request, name: str) -> Response:
+    services = _services(request)
+    await run_in_threadpool(services.alerts.remove_subscription, name)
+    audit(request, "finance.unsubscribe", target=name)
+    return Response(status_code=204)
+
+
+@router.get("/alerts", dependencies=[_STAFF], responses=error_responses(401, 403))
+async def alerts(request: Request) -> dict[str, Any]:
+    services = _services(request)
+    found = await run_in_threadpool(services.alerts.alerts)
+    return {"alerts": [a.to_public() for a in found]}
