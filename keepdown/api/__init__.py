@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from keepdown.api import (
     admin,
     banks,
+    finance,
     hashing,
     health,
     hma_compat,
@@ -33,6 +34,7 @@ from keepdown.api import (
     metrics,
     notices,
     providers,
+    reports,
     shield_compat,
     url_reports,
 )
@@ -63,6 +65,8 @@ ROUTERS = (
     url_reports.router,
     providers.router,
     notices.router,
+    reports.router,
+    finance.router,
 )
 
 

@@ -73,6 +73,8 @@ class ApiContext:
     notices: Any = None
     #: keepdown.notices.links.LinkSigner (signed response links); None when not wired.
     notice_links: Any = None
+    #: keepdown.app.accountability.AccountabilityServices (reports, indicators); None: not wired.
+    accountability: Any = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -20,6 +20,7 @@ from typing import Any
 
 from keepdown.api import ApiContext, create_app
 from keepdown.api.ratelimit import RateLimiter
+from keepdown.app.accountability import accountability_parts
 from keepdown.app.core import Services, open_services
 from keepdown.app.noticing import _notice_parts, _NoticeWorker
 from keepdown.app.web import mount_web
@@ -106,6 +107,7 @@ def build_app(
     ctx.providers = notice_parts.providers
     ctx.notices = notice_parts.service
     ctx.notice_links = notice_parts.links
+    ctx.accountability = accountability_parts(settings, services.storage, clock, resolver=resolver)
     worker_every = float(settings.notice_worker_seconds)
     notice_worker = _NoticeWorker(notice_parts, worker_every) if worker_every > 0 else None
     refresher = _Refresher(services.index, float(settings.index_refresh_seconds))
