@@ -210,7 +210,7 @@ class _Progress:
         )
 
     def show(self, *, final: bool = False, note: str = "") -> None:
-        text = self.line() + (f" - {note}" if note else "")
+        text = self.line() + (f" | {note}" if note else "")
         if self.tty:
             self.out.write("\r\x1b[K" + text + ("\n" if final else ""))
         else:

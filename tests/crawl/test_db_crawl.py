@@ -1,6 +1,7 @@
 """A reported URL, crawled on the database frontier, yields exactly the planted sightings.
 
-On SQLite and PostgreSQL: report through the CLI, run the crawl worker with a test attributor,
+On SQLite and PostgreSQL: report through the CLI, run the crawl worker with the real
+attributor (the provider registry in the database, then RDAP from a loopback RDAP server),
 then read the ``sightings`` rows: the planted known stand-ins and nothing else, ``confirmed``
 for an exact match on the trusted bank, ``pending_review`` otherwise, every row attributed.
 """
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from keepdown.app import open_crawl_services, open_services
+from keepdown.app import open_crawl_services, open_services, registry_attributor
 from keepdown.banks.records import EntryRecord
 from keepdown.cli import cli
 from keepdown.cli.crawl_cmd import run_worker
@@ -24,11 +25,14 @@ from keepdown.crawl.urls import host_of
 from keepdown.events import MatchFound, SightingRecorded
 from keepdown.hashing import hash_bytes
 from keepdown.hashing.types import SignalType
+from keepdown.notices.providers import Provider
 from keepdown.storage.crawl_store import list_sightings
+from keepdown.storage.provider_store import SqlProviderStore
 from keepdown.storage.schema import bank_entries
 from keepdown.storage.tables_crawl import crawl_unknown_hosts
 
 from .conftest import CRAWL_OVERRIDES
+from .rdapserver import RdapServer
 from .test_crawler import HOST, _expected
 
 TRUSTED, REVIEW = "trusted-bank", "review-bank"
@@ -36,19 +40,28 @@ KNOWN_IN = {0: TRUSTED, 1: TRUSTED, 2: REVIEW, 3: REVIEW}
 RESOLVER = {HOST: ["127.0.0.1"], "other.test": ["127.0.0.1"]}
 
 
-class HostAttributor:
-    """A registry of one provider for site.test; other hosts stay unknown."""
+class CountingAttributor:
+    """The real attributor, counting what it is asked (to prove the per-crawl cache)."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner) -> None:
+        self.inner = inner
         self.calls: list[tuple[str, str | None]] = []
 
     async def attribute(self, host: str, ip: str | None) -> Attribution:
         self.calls.append((host, ip))
-        if host != HOST:
-            return Attribution(None, None, None, None, "", None, "unknown")
-        return Attribution(
-            "Loopback Hosting", None, 64500, "127.0.0.0/8", "NL", "abuse@lo.test", "registry"
-        )
+        return await self.inner.attribute(host, ip)
+
+
+def register_loopback_host(storage) -> int:
+    """The provider registry: site.test is hosted by "Loopback Hosting"."""
+    provider = Provider(
+        name="Loopback Hosting",
+        domains=(HOST,),
+        asns=(64500,),
+        abuse_contacts=("abuse@lo.test",),
+        country="NL",
+    )
+    return SqlProviderStore(storage.engine).add(provider, SystemClock().now()).id
 
 
 def seed_banks(settings, site) -> dict[int, int]:
@@ -91,10 +104,12 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
     reference = first.output.split("\t")[0]
     assert again.output.split("\t")[:2] == [reference, "repeat"]
 
-    attributor = HostAttributor()
-    services = open_crawl_services(
-        settings, attributor=attributor, resolver=StaticResolver(RESOLVER)
-    )
+    rdap = RdapServer().start()  # knows no network: 127.0.0.1 is a 404 there
+    settings = settings.replace(rdap_base_url=rdap.base, rdap_timeout_seconds=1.0)
+    services = open_crawl_services(settings, resolver=StaticResolver(RESOLVER))
+    provider_id = register_loopback_host(services.storage)
+    attributor = CountingAttributor(registry_attributor(settings, services.storage))
+    services.attributor = attributor
     try:
         out = io.StringIO()
         assert run_worker(services, once=True, out=out) == 1
@@ -111,12 +126,13 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
             assert r["bank"] == KNOWN_IN[entries[r["entry_id"]]]
             exact_trusted = r["bank"] == TRUSTED and r["match_type"] == "exact"
             assert r["state"] == ("confirmed" if exact_trusted else "pending_review")
-            assert (r["provider"], r["asn"], r["country"], r["attribution_source"]) == (
+            assert (r["provider"], r["provider_id"], r["asn"], r["country"]) == (
                 "Loopback Hosting",
+                provider_id,
                 64500,
                 "NL",
-                "registry",
             )
+            assert (r["abuse_email"], r["attribution_source"]) == ("abuse@lo.test", "registry")
             assert r["server_ip"] == "127.0.0.1"
             assert r["http_status"] == 200
             assert len(r["sha256"]) == 64
@@ -125,12 +141,14 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
             r["media_url"].rsplit("/", 1)[-1] for r in matched if r["state"] == "confirmed"
         }
         assert confirmed == {"k0-original.jpg"}  # the only exact copy of a trusted entry
-        assert len(attributor.calls) == len(set(attributor.calls))  # cached per (host, ip)
+        assert attributor.calls == [(HOST, "127.0.0.1")]  # one lookup for the whole crawl
+        assert rdap.requests == []  # the registry knew the host
         events = services.storage.events
         assert events.count(SightingRecorded.kind) == len(matched)
         assert events.count(MatchFound.kind) >= len(matched)
         assert events.count("url_reported") == 2
-        assert services.crawls.get(1).state == "done"
+        crawl = services.crawls.get(1)
+        assert (crawl.state, crawl.reason) == ("done", "frontier exhausted")
         with services.storage.engine.connect() as conn:
             unknown = {(r.host, r.ip) for r in conn.execute(select(crawl_unknown_hosts))}
         assert unknown == {
@@ -140,3 +158,4 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
         }
     finally:
         services.close()
+        rdap.stop()
