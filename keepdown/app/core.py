@@ -39,11 +39,7 @@ def open_services(settings: Settings, clock: Clock) -> Services:
         auth_store, auth_store, clock=clock, cache_seconds=float(settings.auth_cache_seconds)
     )
     banks = BankService(storage.banks, storage.events, clock=clock)
-    index = BankIndex(
-        IndexFeed(storage.engine),
-        storage.banks.list_banks,
-        quality_floor=int(settings.pdq_quality_floor),
-    )
+    index = BankIndex.from_settings(settings, IndexFeed(storage.engine), storage.banks.list_banks)
     return Services(storage=storage, auth=auth, banks=banks, index=index)
 
 

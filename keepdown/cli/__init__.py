@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "match_cmd",
     "bank_cmd",
     "db_cmd",
+    "index_cmd",
     "serve_cmd",
     "org_cmd",
     "key_cmd",

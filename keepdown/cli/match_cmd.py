@@ -2,8 +2,10 @@
 
 Steps:
 
-1. Load the match index from the banks in the database (every enabled bank, each with its own
-   thresholds), the same :class:`~keepdown.matching.live.BankIndex` the API serves from.
+1. Load the match index of the banks (every enabled bank, each with its own thresholds), the
+   same :class:`~keepdown.matching.live.BankIndex` the API serves from: from the checkpoint in
+   ``index_dir`` plus the database's changes since when it is valid, else from every entry
+   (and a large rebuild writes a checkpoint on the side for the next run).
 2. Expand the arguments as ``keepdown hash`` does (files, folders recursively, ``-``).
 3. Hash each input (exact hashes always; PDQ with its 8 rotations and mirrors when the
    ``match_dihedral`` setting is on) and match it.
@@ -74,12 +76,9 @@ def command(
     settings: Settings = ctx.obj
     mode = hash_mode(mode, settings)
     with open_storage(settings) as storage:
-        index = BankIndex(
-            IndexFeed(storage.engine),
-            storage.banks.list_banks,
-            quality_floor=int(settings.pdq_quality_floor),
-        )
-        index.refresh()
+        feed = IndexFeed(storage.engine)
+        index = BankIndex.from_settings(settings, feed, storage.banks.list_banks)
+        index.refresh()  # from the checkpoint in index_dir plus the changes since, if valid
     inputs = list(expand(paths))
     if progress is None:
         progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
@@ -97,6 +96,7 @@ def command(
         matched += bool(views)
         writer.write(item.label, result, views)
     sys.stdout.flush()
+    index.close()  # a checkpoint being written on the side (see BankIndex) is finished first
     if failures:
         summarise_failures("keepdown match", failures, len(inputs))
     if matched:

@@ -3,18 +3,28 @@
 A process with millions of hashes starts in seconds because nothing is rebuilt: the chunk tables
 are saved as they are and ``np.load(mmap_mode='r')`` maps them (pages are read on first use, and
 processes on one machine share them through the page cache). Deltas and hidden ids are saved
-too, so a snapshot comes back exactly as it was.
+too, so a snapshot comes back exactly as it was. A caller may store its own JSON ``meta`` and
+extra arrays next to the index (the bank index keeps its database position there).
 
 Saving:
-1. write every array and ``manifest.json`` into a fresh sibling folder;
-2. swap it into place with renames, so a reader never sees a half-written index.
+1. write every array into a fresh sibling folder, each file flushed to disk;
+2. write ``manifest.json`` last: format, meta, and every file's size and SHA-256;
+3. swap the folder into place with renames, so a reader never sees a half-written index.
+
+Loading checks the format, then every file's size, and with ``verify`` (the default) its
+SHA-256: a truncated, damaged or foreign folder raises :class:`IndexFileError`, never a wrong
+index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +38,29 @@ from keepdown.index.mih import ChunkLayout, MihPdqIndex
 from keepdown.index.rows import PdqRows
 from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot
 
-__all__ = ["FORMAT", "load_snapshot", "save_snapshot"]
+__all__ = [
+    "FORMAT",
+    "SavedIndex",
+    "load_snapshot",
+    "read_index",
+    "read_manifest",
+    "save_snapshot",
+    "write_index",
+]
 
-FORMAT = "keepdown-index-1"
+#: Bumped whenever the files change meaning; an older folder is refused (and rebuilt).
+FORMAT = "keepdown-index-2"
+_ROW_FILES = ("words", "entry_ids", "bank_ids")
+_EXACT_FILES = ("values", "entry_ids", "bank_ids", "keys")
+
+
+@dataclass(frozen=True, eq=False)
+class SavedIndex:
+    """A loaded folder: the snapshot, the caller's meta and the caller's extra arrays."""
+
+    snapshot: IndexSnapshot
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def save_snapshot(snapshot: IndexSnapshot, folder: str | Path) -> Path:
@@ -39,12 +69,7 @@ def save_snapshot(snapshot: IndexSnapshot, folder: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fresh = target.with_name(f".{target.name}.new-{os.getpid()}")
     shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir()
-    manifest: dict[str, Any] = {"format": FORMAT, "version": snapshot.version}
-    manifest["pdq"] = _save_pdq(snapshot.pdq, fresh)
-    for signal, layer in snapshot.exact.items():
-        _save_exact(layer, fresh, signal)
-    (fresh / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_index(snapshot, fresh)
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
@@ -53,39 +78,99 @@ def save_snapshot(snapshot: IndexSnapshot, folder: str | Path) -> Path:
     return target
 
 
-def _save_pdq(layer: PdqLayer, folder: Path) -> dict[str, Any]:
+def write_index(
+    snapshot: IndexSnapshot,
+    folder: Path,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> None:
+    """Write a complete index into the new, empty ``folder`` (steps 1-2 of the module)."""
+    folder.mkdir(parents=True)
+    files: dict[str, np.ndarray] = {}
+    layout = _pdq_files(snapshot.pdq, files)
+    for signal, layer in snapshot.exact.items():
+        _exact_files(layer, signal, files)
+    for name, array in (arrays or {}).items():
+        files[f"extra.{name}"] = np.asarray(array)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": snapshot.version,
+        "pdq": {"layout": layout},
+        "extras": sorted((arrays or {}).keys()),
+        "meta": dict(meta or {}),
+        "files": {name: _write_array(folder, name, arr) for name, arr in files.items()},
+    }
+    _write_durably(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
+    _fsync_dir(folder)
+
+
+def _pdq_files(layer: PdqLayer, files: dict[str, np.ndarray]) -> list[int] | None:
     for part, index in (("main", layer.main), ("delta", layer.delta)):
-        _save_rows(folder, f"pdq.{part}", index.rows)
-    np.save(folder / "pdq.hidden.npy", layer.hidden)
+        for name in _ROW_FILES:
+            files[f"pdq.{part}.{name}"] = getattr(index.rows, name)
+    files["pdq.hidden"] = layer.hidden
     if layer.main.layout is None:
-        return {"layout": None}
-    np.save(folder / "pdq.main.tables.npy", layer.main.tables)
-    np.save(folder / "pdq.main.offsets.npy", layer.main.offsets)
-    return {"layout": list(layer.main.layout.widths)}
+        return None
+    files["pdq.main.tables"] = layer.main.tables  # type: ignore[assignment]
+    files["pdq.main.offsets"] = layer.main.offsets  # type: ignore[assignment]
+    return list(layer.main.layout.widths)
 
 
-def _save_rows(folder: Path, prefix: str, rows: PdqRows) -> None:
-    np.save(folder / f"{prefix}.words.npy", rows.words)
-    np.save(folder / f"{prefix}.entry_ids.npy", rows.entry_ids)
-    np.save(folder / f"{prefix}.bank_ids.npy", rows.bank_ids)
-
-
-def _save_exact(layer: ExactLayer, folder: Path, signal: SignalType) -> None:
+def _exact_files(layer: ExactLayer, signal: SignalType, files: dict[str, np.ndarray]) -> None:
     for part, index in (("main", layer.main), ("delta", layer.delta)):
-        for name in ("values", "entry_ids", "bank_ids", "keys"):
-            np.save(folder / f"{signal}.{part}.{name}.npy", getattr(index, name))
-    np.save(folder / f"{signal}.hidden.npy", layer.hidden)
+        for name in _EXACT_FILES:
+            files[f"{signal}.{part}.{name}"] = getattr(index, name)
+    files[f"{signal}.hidden"] = layer.hidden
 
 
-def load_snapshot(folder: str | Path, *, mmap: bool = True) -> IndexSnapshot:
-    """Load a saved snapshot; big arrays are memory-mapped read-only unless ``mmap=False``.
+def _write_array(folder: Path, name: str, array: np.ndarray) -> dict[str, Any]:
+    path = folder / f"{name}.npy"
+    with path.open("wb") as out:
+        np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+        out.flush()
+        os.fsync(out.fileno())
+    return {"bytes": path.stat().st_size, "sha256": _sha256(path)}
 
-    Raises :class:`IndexFileError` when the folder is missing, from another format, or damaged.
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with path.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def load_snapshot(folder: str | Path, *, mmap: bool = True, verify: bool = True) -> IndexSnapshot:
+    """The snapshot saved in ``folder`` (see :func:`read_index`)."""
+    return read_index(folder, mmap=mmap, verify=verify).snapshot
+
+
+def read_index(folder: str | Path, *, mmap: bool = True, verify: bool = True) -> SavedIndex:
+    """Load a saved folder; big arrays are memory-mapped read-only unless ``mmap=False``.
+
+    Every file's size is checked; with ``verify`` its SHA-256 too (about a second per GB,
+    read once, which also brings the pages into the cache). Raises :class:`IndexFileError`
+    when the folder is missing, from another format, truncated or damaged.
     """
     root = Path(folder)
     manifest = _manifest(root)
     try:
-        return IndexSnapshot(
+        _check_files(root, manifest["files"], verify)
+        extras = {name: _load(root / f"extra.{name}.npy", False) for name in manifest["extras"]}
+        snapshot = IndexSnapshot(
             _load_pdq(root, manifest["pdq"], mmap),
             {s: _load_exact(root, s, mmap) for s in EXACT_SIGNALS},
             int(manifest["version"]),
@@ -94,6 +179,12 @@ def load_snapshot(folder: str | Path, *, mmap: bool = True) -> IndexSnapshot:
         raise
     except (OSError, ValueError, KeyError, TypeError, KeepdownError) as exc:
         raise IndexFileError(f"saved index in {root} is damaged: {exc}", path=str(root)) from exc
+    return SavedIndex(snapshot, manifest.get("meta") or {}, extras)
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest of a saved folder, without loading or checking its arrays."""
+    return _manifest(Path(folder))
 
 
 def _manifest(root: Path) -> dict[str, Any]:
@@ -104,14 +195,37 @@ def _manifest(root: Path) -> dict[str, Any]:
         raise IndexFileError(f"no saved index at {root}", path=str(root)) from exc
     except (OSError, ValueError) as exc:
         raise IndexFileError(f"unreadable index manifest {path}: {exc}", path=str(root)) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict):
+        raise IndexFileError(f"{path} is not an index manifest", path=str(root))
+    if manifest.get("format") != FORMAT:
         raise IndexFileError(
-            f"{path} is not a {FORMAT} index (format {manifest.get('format')!r})"
-            if isinstance(manifest, dict)
-            else f"{path} is not an index manifest",
+            f"{path} is not a {FORMAT} index (format {manifest.get('format')!r}): it was "
+            "written by another version of keepdown",
             path=str(root),
         )
     return manifest
+
+
+def _check_files(root: Path, files: Mapping[str, Mapping[str, Any]], verify: bool) -> None:
+    for name, info in files.items():
+        size = (root / f"{name}.npy").stat().st_size
+        if size != int(info["bytes"]):
+            raise IndexFileError(
+                f"saved index in {root} is damaged: {name}.npy is {size} bytes, "
+                f"the manifest says {info['bytes']} (truncated or overwritten)",
+                path=str(root),
+            )
+    if not verify:
+        return
+    names = list(files)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # hashlib releases the GIL
+        digests = list(pool.map(lambda n: _sha256(root / f"{n}.npy"), names))
+    for name, digest in zip(names, digests, strict=True):
+        if digest != files[name]["sha256"]:
+            raise IndexFileError(
+                f"saved index in {root} is damaged: {name}.npy does not match its checksum",
+                path=str(root),
+            )
 
 
 def _load(path: Path, mmap: bool) -> np.ndarray:
@@ -120,9 +234,6 @@ def _load(path: Path, mmap: bool) -> np.ndarray:
 
 def _load_rows(root: Path, prefix: str, mmap: bool) -> PdqRows:
     return PdqRows(*(_load(root / f"{prefix}.{n}.npy", mmap) for n in _ROW_FILES))
-
-
-_ROW_FILES = ("words", "entry_ids", "bank_ids")
 
 
 def _load_pdq(root: Path, meta: dict[str, Any], mmap: bool) -> PdqLayer:
@@ -144,8 +255,7 @@ def _load_exact(root: Path, signal: SignalType, mmap: bool) -> ExactLayer:
     parts = {}
     for part in ("main", "delta"):
         arrays = [
-            _load(root / f"{signal}.{part}.{n}.npy", mmap and part == "main")
-            for n in ("values", "entry_ids", "bank_ids", "keys")
+            _load(root / f"{signal}.{part}.{n}.npy", mmap and part == "main") for n in _EXACT_FILES
         ]
         parts[part] = ExactIndex(signal, *arrays)
     return ExactLayer(parts["main"], parts["delta"], _load(root / f"{signal}.hidden.npy", False))

@@ -113,12 +113,34 @@ class IndexSnapshot:
     ) -> IndexSnapshot:
         """A new snapshot with ``added`` entries (replacing same ids) and ``removed`` ids gone."""
         rows, exact = _split(added)
-        gone = np.unique(np.fromiter((int(i) for i in removed), dtype=np.int64))
+        return self.with_parts(rows, exact, np.fromiter((int(i) for i in removed), np.int64))
+
+    def with_parts(
+        self,
+        pdq: PdqRows,
+        exact: Mapping[SignalType, ExactIndex] | None = None,
+        removed: np.ndarray | None = None,
+    ) -> IndexSnapshot:
+        """:meth:`with_changes` from arrays already in hand (no per-entry objects).
+
+        Each entry id may appear once among the added rows.
+        """
+        gone = np.unique(np.asarray(removed if removed is not None else [], dtype=np.int64))
+        exact = exact or {}
         return IndexSnapshot(
-            self.pdq.changed(rows, gone),
-            {s: layer.changed(exact[s], gone) for s, layer in self.exact.items()},
+            self.pdq.changed(pdq, gone),
+            {
+                s: layer.changed(exact.get(s) or ExactIndex.from_entries(s, []), gone)
+                for s, layer in self.exact.items()
+            },
             self.version + 1,
         )
+
+    @property
+    def has_deltas(self) -> bool:
+        """True when some change sits in a delta or hides a main row (compaction would help)."""
+        layers = [self.pdq, *self.exact.values()]
+        return any(len(layer.delta) or len(layer.hidden) for layer in layers)
 
     def compacted(self) -> IndexSnapshot:
         """The same entries with every delta folded into new main parts (slow: a full build)."""
@@ -129,6 +151,10 @@ class IndexSnapshot:
         )
 
 
+#: One change as :meth:`LiveIndex.apply_parts` takes it (replayed after a compaction).
+_Change = tuple[PdqRows, dict[SignalType, ExactIndex], np.ndarray]
+
+
 class LiveIndex:
     """Holds the current :class:`IndexSnapshot`; applies changes by swapping in a new one."""
 
@@ -136,7 +162,7 @@ class LiveIndex:
         self._snapshot = snapshot or IndexSnapshot.empty()
         self._lock = threading.Lock()
         self._compacting = threading.Lock()  # one compaction at a time
-        self._since_compaction: list[tuple[list[IndexEntry], list[int]]] | None = None
+        self._since_compaction: list[_Change] | None = None
 
     @property
     def snapshot(self) -> IndexSnapshot:
@@ -145,11 +171,21 @@ class LiveIndex:
 
     def apply(self, added: Iterable[IndexEntry] = (), removed: Iterable[int] = ()) -> IndexSnapshot:
         """Add (or replace) and remove entries; returns the snapshot now current."""
-        added, removed = list(added), [int(i) for i in removed]
+        rows, exact = _split(added)
+        return self.apply_parts(rows, exact, np.fromiter((int(i) for i in removed), np.int64))
+
+    def apply_parts(
+        self,
+        pdq: PdqRows,
+        exact: Mapping[SignalType, ExactIndex] | None = None,
+        removed: np.ndarray | None = None,
+    ) -> IndexSnapshot:
+        """:meth:`apply` from arrays (see :meth:`IndexSnapshot.with_parts`)."""
+        change = (pdq, dict(exact or {}), np.asarray(removed if removed is not None else []))
         with self._lock:
-            self._snapshot = self._snapshot.with_changes(added, removed)
+            self._snapshot = self._snapshot.with_parts(*change)
             if self._since_compaction is not None:
-                self._since_compaction.append((added, removed))
+                self._since_compaction.append(change)
             return self._snapshot
 
     def replace(self, snapshot: IndexSnapshot) -> None:
@@ -172,7 +208,7 @@ class LiveIndex:
             if self._since_compaction is None:  # replace() swapped in another snapshot meanwhile
                 return self._snapshot
             changes, self._since_compaction = self._since_compaction, None
-            for added, removed in changes:
-                fresh = fresh.with_changes(added, removed)
+            for change in changes:
+                fresh = fresh.with_parts(*change)
             self._snapshot = fresh
             return fresh

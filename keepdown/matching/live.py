@@ -6,15 +6,17 @@ snapshots swapped atomically, deltas on top of a large main part), the pure
 of the banks, ``keepdown.storage.index_feed.IndexFeed``). The API, the crawler, scans and the
 ``keepdown match`` command all match through it, so they all agree.
 
-:meth:`BankIndex.refresh`:
+:meth:`BankIndex.refresh`, in one consistent view of the database:
 
-1. read the feed's change mark; if it has not moved, stop;
-2. first load, a restored tombstone (it keeps its id) or ids going backwards: read every active
-   entry into a fresh snapshot (PDQ and exact rows straight into arrays, no per-entry objects);
-3. otherwise apply a delta: entries with an id above the last one seen are added, entries
-   removed since the last removal seen are removed; the banks' settings (enabled, thresholds,
-   classification) are re-read on every change, they are few;
-4. when the added rows pass ``compact_after``, fold them into a new main part.
+1. first call: load the checkpoint in ``index_dir`` if there is one and it passes every check
+   (:mod:`keepdown.matching.checkpoints`; a refused one is logged and ignored), else build from
+   every active entry (straight into arrays, no per-entry objects);
+2. then, and on every later call, apply what changed since (:func:`keepdown.matching.sync.
+   catch_up`: new entries, removals, restores); re-read the banks' settings (enabled,
+   thresholds, classification: a few rows);
+3. off the refresh path, on a thread of its own: fold the deltas into a new main part after
+   ``compact_after`` added rows, and write a new checkpoint after ``checkpoint_after``
+   changes (or when the one on disk was refused).
 
 Readers never wait: they read the current snapshot and bank table once per query.
 """
@@ -23,37 +25,28 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from keepdown.banks.model import Bank
-from keepdown.hashing.types import HashValue, PdqHash, SignalType, hash_type
-from keepdown.index.exact import ExactIndex
+from keepdown.clock import Clock, SystemClock
+from keepdown.hashing.types import HashValue, PdqHash, SignalType
+from keepdown.index.checkpoint import CheckpointDir
 from keepdown.index.protocol import MAX_PDQ_THRESHOLD, pdq_words
-from keepdown.index.rows import PdqRows
-from keepdown.index.snapshot import EXACT_SIGNALS, IndexEntry, IndexSnapshot, LiveIndex
+from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot, LiveIndex
+from keepdown.matching import checkpoints
 from keepdown.matching.matcher import ContentHashes, Match, match_hashes
+from keepdown.matching.sync import BankFeed, Changes, FeedView, SyncState, build, catch_up
+from keepdown.settings import Settings
 
 __all__ = ["BankFeed", "BankIndex", "MatchView"]
 
 log = logging.getLogger("keepdown.matching.live")
-
-#: (entry id, bank id, signal type, hex value), as the feed yields them.
-EntryRow = tuple[int, int, str, str]
-
-
-class BankFeed(Protocol):
-    """What the index reads from the banks (``keepdown.storage.index_feed.IndexFeed``)."""
-
-    def mark(self) -> Any: ...
-
-    def active_after(self, after_id: int, up_to_id: int) -> Iterator[EntryRow]: ...
-
-    def removed_since(self, since: datetime | None) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +68,7 @@ class _State:
     """What a query reads, swapped as one object."""
 
     banks: Mapping[int, Bank]
-    mark: Any
+    sync: SyncState | None
     counts: Mapping[str, int]  # entries per signal type, counted at refresh (not per request)
 
 
@@ -89,22 +82,56 @@ class BankIndex:
         *,
         quality_floor: int = PdqHash.QUALITY_FLOOR,
         compact_after: int = 50_000,
+        checkpoints: CheckpointDir | None = None,
+        checkpoint_after: int = 100_000,
+        verify_checkpoints: bool = True,
+        background: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.feed = feed
         self.load_banks = load_banks
         self.quality_floor = quality_floor
         self.compact_after = compact_after
+        self.checkpoints = checkpoints
+        self.checkpoint_after = checkpoint_after
+        self.verify_checkpoints = verify_checkpoints
+        self.background = background
+        self.clock = clock or SystemClock()
         self.live = LiveIndex()
-        self._state = _State(banks={}, mark=None, counts={})
+        self._state = _State(banks={}, sync=None, counts={})
         self._added_since_compaction = 0
+        self._since_checkpoint = 0
+        self._checkpoint_refused = False
+        self._identity: dict[str, Any] = {}
         self._lock = threading.Lock()  # one refresh at a time; readers never wait
+        self._maintenance: threading.Thread | None = None
         self.refreshed_at: datetime | None = None
+        self.loaded_from: str | None = None  # "checkpoint <name>" or "database"
+        self.checkpoint_name: str | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        feed: BankFeed,
+        load_banks: Callable[[], Iterable[Bank]],
+        **options: Any,
+    ) -> BankIndex:
+        """The index as ``keepdown serve`` and ``keepdown match`` use it (checkpoints on);
+        ``options`` override the other constructor arguments."""
+        kwargs: dict[str, Any] = {
+            "quality_floor": int(settings.pdq_quality_floor),
+            "checkpoints": CheckpointDir(settings.index_path),
+            "checkpoint_after": int(settings.index_checkpoint_after),
+            "verify_checkpoints": bool(settings.index_verify_checkpoints),
+        }
+        return cls(feed, load_banks, **{**kwargs, **options})
 
     # --- matching --------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return self._state.mark is not None
+        return self._state.sync is not None
 
     @property
     def snapshot(self) -> IndexSnapshot:
@@ -159,12 +186,15 @@ class BankIndex:
                 yield row, _view(state.banks[bank_id], match)
 
     def status(self) -> dict[str, Any]:
-        mark = self._state.mark
+        sync = self._state.sync
         return {
             "entries": dict(self._state.counts),
-            "max_entry_id": getattr(mark, "max_entry_id", 0),
+            "max_entry_id": sync.mark.max_entry_id if sync else 0,
             "version": self.live.snapshot.version,
             "refreshed_at": self.refreshed_at.isoformat() if self.refreshed_at else None,
+            "loaded_from": self.loaded_from,
+            "checkpoint": self.checkpoint_name,
+            "changes_since_checkpoint": self._since_checkpoint,
         }
 
     # --- refresh ---------------------------------------------------------------------------
@@ -172,76 +202,162 @@ class BankIndex:
     def refresh(self) -> bool:
         """Apply whatever changed in the banks since the last call; True if anything did."""
         with self._lock:
-            mark = self.feed.mark()
-            previous = self._state.mark
-            if previous is not None and mark == previous:
-                return False
-            full = (
-                previous is None
-                or mark.restored != previous.restored
-                or mark.max_entry_id < previous.max_entry_id
-            )
-            if full:
-                self._load_everything(mark)
-            else:
-                self._apply_delta(previous, mark)
+            started = time.perf_counter()
             banks = {b.id: b for b in self.load_banks()}
-            counts = {str(k): v for k, v in self.live.snapshot.counts().items()}
-            self._state = _State(banks=banks, mark=mark, counts=counts)
-            self.refreshed_at = datetime.now().astimezone()
-            log.info("match index refreshed (%s): %s", "full" if full else "delta", self.status())
-            return True
+            with self.feed.view() as view:
+                if self._state.sync is None:
+                    sync, how = self._start(view, banks), "start"
+                else:
+                    sync, how = self._catch_up(view, self._state.sync), "delta"
+            moved = sync is not self._state.sync or banks != self._state.banks
+            if moved:
+                counts = {str(k): v for k, v in self.live.snapshot.counts().items()}
+                self._state = _State(banks=banks, sync=sync, counts=counts)
+                self.refreshed_at = self.clock.now()
+                log.info(
+                    "match index refreshed (%s, %.2f s): %s",
+                    how,
+                    time.perf_counter() - started,
+                    self.status(),
+                )
+        self._maintain_if_due()
+        return moved
 
-    def _load_everything(self, mark: Any) -> None:
-        pdq, exact = _arrays(self.feed.active_after(0, mark.max_entry_id))  # active only
-        self.live.replace(IndexSnapshot.from_parts(pdq, exact))
-        self._added_since_compaction = 0
+    def _start(self, view: FeedView, banks: Mapping[int, Bank]) -> SyncState:
+        self._identity = view.identity()
+        loaded = self._load_checkpoint(view, banks)
+        if loaded is None:
+            snapshot, sync = build(view)
+            self.live.replace(snapshot)
+            self.loaded_from = "database"
+            self._since_checkpoint = sum(snapshot.counts().values())
+            return sync
+        self.live.replace(loaded.snapshot)
+        self.loaded_from = self.checkpoint_name = loaded.name
+        return self._catch_up(view, loaded.state)
 
-    def _apply_delta(self, previous: Any, mark: Any) -> None:
-        added = [
-            IndexEntry(entry_id, bank_id, hash_type(signal)(bytes.fromhex(value)))
-            for entry_id, bank_id, signal, value in self.feed.active_after(
-                previous.max_entry_id, mark.max_entry_id
+    def _load_checkpoint(
+        self, view: FeedView, banks: Mapping[int, Bank]
+    ) -> checkpoints.Loaded | None:
+        if self.checkpoints is None or self.checkpoints.current() is None:
+            return None
+        try:
+            return checkpoints.load(
+                self.checkpoints, view, banks.values(), verify=self.verify_checkpoints
             )
-            if signal in _INDEXED
-        ]
-        removed: list[int] = []
-        if mark.last_removed_at != previous.last_removed_at:
-            removed = self.feed.removed_since(previous.last_removed_at)
-        if added or removed:
-            self.live.apply(added, removed)
-        self._added_since_compaction += len(added)
-        if self._added_since_compaction > self.compact_after:
+        except checkpoints.Refused as exc:
+            log.warning(
+                "saved match index in %s refused, rebuilding from the database: %s",
+                self.checkpoints.root,
+                exc,
+            )
+            self._checkpoint_refused = True
+            return None
+
+    def _catch_up(self, view: FeedView, sync: SyncState) -> SyncState:
+        new_sync, changes = catch_up(view, sync)
+        if changes:
+            self._apply(changes)
+        return new_sync
+
+    def _apply(self, changes: Changes) -> None:
+        self.live.apply_parts(changes.pdq, changes.exact, changes.removed)
+        self._added_since_compaction += changes.added
+        self._since_checkpoint += changes.added + len(changes.removed)
+        log.debug(
+            "match index delta: %d added (%d restored, %d re-read), %d removed",
+            changes.added,
+            changes.restored,
+            changes.late,
+            len(changes.removed),
+        )
+
+    # --- compaction and checkpoints, off the refresh path ------------------------------------
+
+    def _due(self) -> tuple[bool, bool]:
+        compact = self._added_since_compaction > self.compact_after
+        checkpoint = self.checkpoints is not None and (
+            self._checkpoint_refused
+            or (self.checkpoint_after > 0 and self._since_checkpoint >= self.checkpoint_after)
+        )
+        return compact, checkpoint
+
+    def _maintain_if_due(self) -> None:
+        if not any(self._due()):
+            return
+        if not self.background:
+            self.maintain()
+            return
+        with self._lock:
+            if self._maintenance is not None and self._maintenance.is_alive():
+                return
+            self._maintenance = threading.Thread(
+                target=self._maintain_logged, name="keepdown-index-maintenance", daemon=True
+            )
+            self._maintenance.start()
+
+    def _maintain_logged(self) -> None:
+        try:
+            self.maintain()
+        except Exception:  # a full disk must not take matching down
+            log.exception("match index maintenance failed; the index in memory is unaffected")
+
+    def maintain(self) -> None:
+        """Compact and write a checkpoint if due (see the module's step 3)."""
+        compact, checkpoint = self._due()
+        if compact:
+            with self._lock:
+                self._added_since_compaction = 0
             self.live.compact()
-            self._added_since_compaction = 0
+        if checkpoint:
+            self.checkpoint()
 
+    def checkpoint(self, *, wait: bool = False, compact: bool = False) -> str | None:
+        """Write the current index and its database position to ``index_dir``.
 
-_INDEXED = {str(SignalType.PDQ), *(str(s) for s in EXACT_SIGNALS)}
+        Returns the checkpoint's name, or None when another process is writing one (unless
+        ``wait``). ``compact`` first folds every delta into the main part, so loading it
+        rebuilds nothing.
+        """
+        if self.checkpoints is None:
+            raise ValueError("this index has no checkpoint folder")
+        if compact and self.live.snapshot.has_deltas:
+            self.live.compact()
+        with self._lock:
+            state, snapshot = self._state, self.live.snapshot
+            counted = self._since_checkpoint
+        if state.sync is None:
+            raise ValueError("refresh() the index before writing a checkpoint")
+        started = time.perf_counter()
+        name = checkpoints.save(
+            self.checkpoints,
+            snapshot,
+            state.sync,
+            self._identity,
+            state.banks.values(),
+            now=self.clock.now(),
+            wait=wait,
+        )
+        if name is None:
+            log.info("another process is writing a match index checkpoint; skipped")
+            return None
+        with self._lock:
+            self._since_checkpoint -= counted
+            self._checkpoint_refused = False
+            self.checkpoint_name = name
+        log.info(
+            "match index checkpoint %s written in %.1f s (%s)",
+            name,
+            time.perf_counter() - started,
+            dict(state.counts),
+        )
+        return name
 
-
-def _arrays(rows: Iterable[EntryRow]) -> tuple[PdqRows, dict[SignalType, ExactIndex]]:
-    """Index parts straight from feed rows: hex to bytes, no hash objects (10M rows load fast)."""
-    raw: dict[str, list[bytes]] = {s: [] for s in _INDEXED}
-    ids: dict[str, list[int]] = {s: [] for s in _INDEXED}
-    banks: dict[str, list[int]] = {s: [] for s in _INDEXED}
-    for entry_id, bank_id, signal, value in rows:
-        if signal in raw:
-            raw[signal].append(bytes.fromhex(value))
-            ids[signal].append(entry_id)
-            banks[signal].append(bank_id)
-
-    def table(signal: SignalType) -> np.ndarray:
-        width = hash_type(signal).n_bytes
-        return np.frombuffer(b"".join(raw[str(signal)]), np.uint8).reshape(-1, width)
-
-    p = str(SignalType.PDQ)
-    pdq = PdqRows.from_arrays(table(SignalType.PDQ), ids[p], banks[p]) if raw[p] else None
-    exact = {
-        s: ExactIndex.build(s, table(s), ids[str(s)], banks[str(s)])
-        for s in EXACT_SIGNALS
-        if raw[str(s)]
-    }
-    return pdq or PdqRows.empty(), exact
+    def close(self, timeout: float | None = None) -> None:
+        """Wait for a compaction or checkpoint under way (a command about to exit)."""
+        thread = self._maintenance
+        if thread is not None:
+            thread.join(timeout)
 
 
 def _view(bank: Bank, match: Match) -> MatchView:

@@ -6,6 +6,7 @@ leaves this module. The bulk import lives in :mod:`keepdown.storage.bulk_import`
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,8 @@ from keepdown.storage.schema import bank_entries, banks, imports, organisations
 
 __all__ = ["SqlBankStore"]
 
+#: ``imports.file_name`` of the journal row a single removal writes.
+REMOVAL_JOURNAL_NAME = "(removed entry)"
 #: Rows fetched per round trip when streaming entries out (exports of millions).
 STREAM_BATCH = 10_000
 
@@ -210,6 +213,10 @@ class SqlBankStore:
                 .where(bank_entries.c.id == entry.id, bank_entries.c.removed_at.is_(None))
                 .values(removed_at=now, removal_reason=str(reason))
             )
+            if done.rowcount:
+                # Journaled like any import, in the same transaction: the match index's
+                # change mark reads the journal's totals (keepdown.storage.index_feed).
+                conn.execute(insert(imports), _removal_journal(bank, entry, now))
         if done.rowcount == 0:
             removed = self.get_entry(bank.id, signal_type, value)
             raise Conflict(
@@ -225,6 +232,19 @@ class SqlBankStore:
             removed_at=now,
             reason=reason,
         )
+
+
+def _removal_journal(bank: Bank, entry: Entry, now: datetime) -> dict[str, Any]:
+    return {
+        "bank_id": bank.id,
+        "file_name": REMOVAL_JOURNAL_NAME,
+        "sha256": hashlib.sha256(f"{entry.signal_type}:{entry.value}".encode()).hexdigest(),
+        "started_at": now,
+        "finished_at": now,
+        "status": "done",
+        "lines": 1,
+        "removed": 1,
+    }
 
 
 def _bank_query() -> Any:

@@ -1,106 +1,177 @@
-"""What the live match index reads from the database: entries, removals and a change mark.
+"""What the match index reads from the database: consistent views of the bank entries.
 
-The API keeps its match index current without a restart by polling :meth:`IndexFeed.mark`
-(a few aggregate numbers that change whenever a bank's entries or settings change) and then
-reading only what changed: entries added after the highest id it has, entries removed after
-the last removal time it saw. A restored tombstone (``restore`` imports) keeps its id, so a
-change in the restored count asks for a full reload instead.
+:meth:`IndexFeed.view` opens one read transaction (a snapshot: ``REPEATABLE READ`` on
+PostgreSQL, a WAL read transaction on SQLite), so everything the index reads in one refresh
+belongs to one moment, however long a full read of millions of rows takes. The view implements
+``keepdown.matching.sync.FeedView``; how the index uses it is explained there.
+
+The change mark is cheap on any size: the highest entry id (the primary key's last row) and the
+``imports`` journal's totals (a small table). That works because every write to
+``bank_entries`` is journaled in ``imports`` in its own transaction: bulk imports and single
+entries (:mod:`keepdown.storage.bulk_import`) and removals (``SqlBankStore.remove_entry``).
+Reading the tombstones scans the entries table (there is no index on ``removed_at``), so it is
+done only when the journal says removals or restores happened.
+
+Rows are read through the driver's own cursor in id-ordered pages: at ten million rows the
+per-row cost of building SQLAlchemy rows was most of a full read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+import numpy as np
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from keepdown.errors import StorageError
-from keepdown.storage.schema import bank_entries, banks, imports
+from keepdown.matching.sync import EntryRow, FeedMark, StatedRow
+from keepdown.storage.migrate import current_revision
 
-__all__ = ["ChangeMark", "EntryRow", "IndexFeed", "ping"]
+__all__ = ["ChangeMark", "EntryRow", "FeedView", "IndexFeed", "ping"]
 
-#: (entry id, bank id, signal type, hex value)
-EntryRow = tuple[int, int, str, str]
+#: The change mark's type (kept under its old name for callers).
+ChangeMark = FeedMark
 
-
-@dataclass(frozen=True)
-class ChangeMark:
-    """Aggregates that move whenever the banks change."""
-
-    max_entry_id: int
-    last_removed_at: datetime | None
-    banks_updated_at: datetime | None
-    bank_count: int
-    restored: int
+#: Ids per ``IN (...)`` list: well under SQLite's bound-parameter limit.
+_IDS_PER_QUERY = 500
 
 
 class IndexFeed:
-    """Reads entries for the match index."""
+    """Opens consistent views of the bank entries for the match index."""
 
     def __init__(self, engine: Engine, batch: int = 50_000) -> None:
         self.engine = engine
         self.batch = batch
 
-    def mark(self) -> ChangeMark:
+    @contextlib.contextmanager
+    def view(self) -> Iterator[FeedView]:
+        """One read transaction; everything read through the view is of one moment."""
         try:
             with self.engine.connect() as conn:
-                entries = conn.execute(
-                    select(func.max(bank_entries.c.id), func.max(bank_entries.c.removed_at))
-                ).one()
-                bank_row = conn.execute(
-                    select(func.max(banks.c.updated_at), func.count(banks.c.id))
-                ).one()
-                restored = conn.execute(select(func.sum(imports.c.restored))).scalar()
+                if conn.dialect.name == "postgresql":
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield FeedView(conn, self.batch)
         except SQLAlchemyError as exc:
-            raise StorageError(f"could not read the bank change mark: {exc}") from exc
-        return ChangeMark(
-            max_entry_id=int(entries[0] or 0),
-            last_removed_at=entries[1],
-            banks_updated_at=bank_row[0],
-            bank_count=int(bank_row[1] or 0),
-            restored=int(restored or 0),
+            raise StorageError(f"could not read the banks for the match index: {exc}") from exc
+
+    def mark(self) -> FeedMark:
+        """The current change mark (its own short transaction)."""
+        with self.view() as view:
+            return view.mark()
+
+
+class FeedView:
+    """Reads of one transaction (see ``keepdown.matching.sync.FeedView`` for the contract)."""
+
+    def __init__(self, conn: Connection, batch: int) -> None:
+        self.conn = conn
+        self.batch = batch
+        self.postgres = conn.dialect.name == "postgresql"
+        self._mark = "%s" if self.postgres else "?"
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # The driver's cursor on this connection: same transaction, plain tuples.
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql.replace("?", self._mark), tuple(params))
+            return cursor.fetchall()
+        except self.conn.dialect.loaded_dbapi.Error as exc:
+            raise StorageError(f"could not read the banks for the match index: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def mark(self) -> FeedMark:
+        (max_id,) = self._rows("SELECT max(id) FROM bank_entries")[0]
+        journal = self._rows(
+            "SELECT count(*), coalesce(sum(added), 0), coalesce(sum(removed), 0), "
+            "coalesce(sum(restored), 0) FROM imports WHERE status = 'done'"
+        )[0]
+        running = self._rows("SELECT id FROM imports WHERE status = 'running'")
+        a, b, c, d = (int(x) for x in journal)
+        return FeedMark(
+            max_entry_id=int(max_id or 0),
+            journal=(a, b, c, d),
+            running=frozenset(int(r[0]) for r in running),
+            ordered=not self.postgres,  # SQLite commits one writer at a time, ids in order
         )
 
-    def active_after(self, after_id: int, up_to_id: int) -> Iterator[EntryRow]:
-        """Active entries with ``after_id < id <= up_to_id``, in id order, in batches."""
+    def _pages(self, where: str, after_id: int, up_to_id: int) -> Iterator[list[Any]]:
+        sql = (
+            "SELECT id, bank_id, signal_type, value, removed_at IS NOT NULL FROM bank_entries "
+            f"WHERE id > ? AND id <= ?{where} ORDER BY id LIMIT {int(self.batch)}"
+        )
         low = after_id
         while low < up_to_id:
-            query = (
-                select(
-                    bank_entries.c.id,
-                    bank_entries.c.bank_id,
-                    bank_entries.c.signal_type,
-                    bank_entries.c.value,
-                )
-                .where(
-                    bank_entries.c.id > low,
-                    bank_entries.c.id <= up_to_id,
-                    bank_entries.c.removed_at.is_(None),
-                )
-                .order_by(bank_entries.c.id)
-                .limit(self.batch)
-            )
-            rows = self._rows(query)
+            rows = self._rows(sql, (low, up_to_id))
             if not rows:
                 return
-            yield from rows
+            yield rows
             low = rows[-1][0]
 
-    def removed_since(self, since: datetime | None) -> list[int]:
-        """Ids of entries removed at or after ``since`` (all removed entries when None)."""
-        query = select(bank_entries.c.id).where(bank_entries.c.removed_at.is_not(None))
-        if since is not None:
-            query = query.where(bank_entries.c.removed_at >= since)
-        return [int(r[0]) for r in self._rows(query)]
+    def entries(self, after_id: int, up_to_id: int) -> Iterator[Sequence[StatedRow]]:
+        for rows in self._pages("", after_id, up_to_id):
+            yield [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
-    def _rows(self, query: object) -> list[EntryRow]:
-        try:
-            with self.engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(query)]  # type: ignore[arg-type,misc]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not read bank entries: {exc}") from exc
+    def active(self, after_id: int, up_to_id: int) -> Iterator[Sequence[EntryRow]]:
+        for rows in self._pages(" AND removed_at IS NULL", after_id, up_to_id):
+            yield [r[:4] for r in rows]
+
+    def active_by_id(self, ids: np.ndarray) -> Iterator[Sequence[EntryRow]]:
+        for chunk in _chunks(ids):
+            yield self._rows(
+                "SELECT id, bank_id, signal_type, value FROM bank_entries "
+                f"WHERE removed_at IS NULL AND id IN ({_marks(chunk)}) ORDER BY id",
+                chunk,
+            )
+
+    def count_active_after(self, after_id: int) -> int:
+        """Active entries above an id (for ``keepdown index status``)."""
+        sql = "SELECT count(*) FROM bank_entries WHERE id > ? AND removed_at IS NULL"
+        return int(self._rows(sql, (after_id,))[0][0])
+
+    def tombstones(self) -> np.ndarray:
+        rows = self._rows("SELECT id FROM bank_entries WHERE removed_at IS NOT NULL")
+        return np.unique(np.array([r[0] for r in rows], dtype=np.int64))
+
+    def finished(self, import_ids: Iterable[int]) -> set[int]:
+        out: set[int] = set()
+        for chunk in _chunks(import_ids):
+            out.update(
+                int(r[0])
+                for r in self._rows(
+                    f"SELECT id FROM imports WHERE id IN ({_marks(chunk)}) AND status = 'done' "
+                    "AND added + removed + restored > 0",
+                    chunk,
+                )
+            )
+        return out
+
+    def identity(self) -> dict[str, Any]:
+        return {"dialect": self.conn.dialect.name, "revision": current_revision(self.conn)}
+
+    def values(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        out: dict[int, tuple[str, str]] = {}
+        for chunk in _chunks(ids):
+            for entry_id, signal, value in self._rows(
+                f"SELECT id, signal_type, value FROM bank_entries WHERE id IN ({_marks(chunk)})",
+                chunk,
+            ):
+                out[int(entry_id)] = (signal, value)
+        return out
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    items = [int(i) for i in ids]
+    for start in range(0, len(items), _IDS_PER_QUERY):
+        yield items[start : start + _IDS_PER_QUERY]
+
+
+def _marks(chunk: list[int]) -> str:
+    return ", ".join("?" * len(chunk))
 
 
 def ping(engine: Engine) -> None:

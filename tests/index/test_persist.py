@@ -10,6 +10,7 @@ import pytest
 from keepdown.errors import IndexFileError
 from keepdown.hashing.types import PdqHash, Sha256
 from keepdown.index import IndexEntry, IndexSnapshot, load_snapshot, save_snapshot
+from keepdown.index.persist import FORMAT
 
 from .conftest import flip, uniform
 
@@ -53,7 +54,7 @@ def test_missing_folder_is_an_index_file_error(tmp_path):
 def test_foreign_manifest_is_refused(snapshot, tmp_path):
     save_snapshot(snapshot, tmp_path / "idx")
     (tmp_path / "idx" / "manifest.json").write_text(json.dumps({"format": "other"}))
-    with pytest.raises(IndexFileError, match="not a keepdown-index-1"):
+    with pytest.raises(IndexFileError, match=f"not a {FORMAT} index"):
         load_snapshot(tmp_path / "idx")
 
 
@@ -64,4 +65,34 @@ def test_truncated_or_missing_array_is_refused(snapshot, tmp_path, name):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(IndexFileError, match="damaged"):
+        load_snapshot(tmp_path / "idx")
+
+
+def test_an_older_format_is_refused_as_another_version(snapshot, tmp_path):
+    save_snapshot(snapshot, tmp_path / "idx")
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    manifest["format"] = "keepdown-index-1"
+    (tmp_path / "idx" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexFileError, match="another version of keepdown"):
+        load_snapshot(tmp_path / "idx")
+
+
+@pytest.mark.parametrize("name", ["pdq.main.tables.npy", "pdq.main.entry_ids.npy"])
+def test_a_flipped_bit_of_the_same_size_fails_the_checksum(snapshot, tmp_path, name):
+    save_snapshot(snapshot, tmp_path / "idx")
+    path = tmp_path / "idx" / name
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x10  # inside the array data, past the .npy header
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexFileError, match="does not match its checksum"):
+        load_snapshot(tmp_path / "idx")
+    # Without verification only sizes are checked: the damage goes unseen (why it is on).
+    assert load_snapshot(tmp_path / "idx", verify=False).version == snapshot.version
+
+
+def test_a_truncated_manifest_is_refused(snapshot, tmp_path):
+    save_snapshot(snapshot, tmp_path / "idx")
+    path = tmp_path / "idx" / "manifest.json"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(IndexFileError, match="unreadable index manifest"):
         load_snapshot(tmp_path / "idx")
