@@ -149,25 +149,29 @@ class Site:
 
     ip: str
     port: int
-    routes: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+    routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
 
     def url(self, path: str, host: str | None = None) -> str:
         return f"http://{host or self.ip}:{self.port}{path}"
 
     def put(self, path: str, body: bytes, content_type: str = "image/jpeg") -> None:
-        self.routes[path] = (200, content_type, body)
+        self.routes[path] = (200, content_type, body, {})
 
-    def answer(self, path: str, status: int) -> None:
-        self.routes[path] = (status, "text/plain", b"")
+    def answer(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
+        self.routes[path] = (status, "text/plain", b"", headers or {})
 
 
 def _site_handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.hits.append(self.path)
-            status, ctype, body = site.routes.get(self.path, (404, "text/plain", b"not found"))
+            status, ctype, body, headers = site.routes.get(
+                self.path, (404, "text/plain", b"not found", {})
+            )
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
