@@ -1,0 +1,166 @@
+"""Figures from events alone (hand-computed), and how drafting links reappearances."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from keepdown.clock import utc
+from keepdown.events import (
+    DisputeReviewed,
+    NoticeAcknowledged,
+    NoticeSent,
+    RemovalConfirmed,
+    SightingRecorded,
+)
+from keepdown.notices.drafting import new_location, reappearance_draft
+from keepdown.notices.lifecycle import LocationState, LocationStatus
+from keepdown.notices.metrics import nearest_rank, removal_figures
+from keepdown.notices.model import Candidate, Location
+from keepdown.notices.providers import Language, Provider
+
+T = utc(2026, 5, 1)
+H = timedelta(hours=1)
+
+
+def sent(at, ref, pid, name, locs, sightings=(), country="NL"):
+    return NoticeSent(
+        at=at,
+        notice_ref=ref,
+        provider=name,
+        provider_id=pid,
+        country=country,
+        locations=tuple(locs),
+        sighting_ids=tuple(sightings),
+    )
+
+
+def removed(at, loc, pid, name):
+    return RemovalConfirmed(
+        at=at, location_id=loc, notice_ref="r", provider=name, provider_id=pid, first_notice_at=T
+    )
+
+
+def test_figures_by_provider_id_survive_a_rename_and_match_hand_computation():
+    events = [
+        SightingRecorded(
+            at=T - 3 * H,
+            sighting_id="s1",
+            media_url="u",
+            page_url="p",
+            bank="b",
+            entry_id=1,
+            match_type="exact",
+            state="confirmed",
+        ),
+        sent(T, "N1", "7", "Old Name", ["1", "2", "3", "4"], sightings=["s1"]),
+        NoticeAcknowledged(at=T + 2 * H, notice_ref="N1", provider="Old Name", provider_id="7"),
+        sent(T + 24 * H, "N1", "7", "Old Name", ["2", "3", "4"]),  # a re-notice: not a start
+        removed(T + 10 * H, "1", "7", "Old Name"),
+        removed(T + 24 * H * 8, "2", "7", "New Name"),  # after the rename
+        DisputeReviewed(
+            at=T + 5 * H,
+            notice_ref="N1",
+            provider="New Name",
+            provider_id="7",
+            location_id="4",
+            outcome="upheld",
+        ),
+        sent(T + 30 * H, "N2", "7", "New Name", ["5"]),  # renamed, same id
+        removed(T + 30 * H + 20 * H, "5", "7", "New Name"),
+        sent(T, "M1", "9", "Other", ["10"], country="FR"),
+    ]
+    figures = removal_figures(reversed(events))  # order of arrival does not matter
+    assert set(figures) == {"7", "9"}
+    f = figures["7"]
+    # locations 1, 2, 3, 5 (4 withdrawn); removed after 10 h, 192 h, 20 h; 3 still online
+    assert (f.provider, f.notified, f.removed) == ("New Name", 4, 3)
+    assert f.removal_hours == (10.0, 20.0, 192.0)
+    assert (f.median_removal_hours, f.p90_removal_hours) == (20.0, 192.0)
+    assert f.share_removed == {"24h": 0.5, "7d": 0.5, "42d": 0.75}
+    assert f.median_detection_to_notice_hours == 3.0
+    assert f.median_notice_to_ack_hours == 2.0
+    o = figures["9"]
+    assert (o.country, o.notified, o.removed, o.median_removal_hours) == ("FR", 1, 0, None)
+    assert o.share_removed == {"24h": 0.0, "7d": 0.0, "42d": 0.0}
+
+
+def test_nearest_rank_percentile():
+    assert nearest_rank([], 90) is None
+    assert nearest_rank([5.0], 90) == 5.0
+    values = [float(v) for v in range(1, 11)]  # 1..10
+    assert nearest_rank(values, 90) == 9.0
+    assert nearest_rank(values, 50) == 5.0
+    assert nearest_rank([3.0, 1.0, 2.0], 90) == 3.0
+
+
+def _removed(loc_id, provider_id, url, member="", at=T, sha="aa" * 32):
+    return Location(
+        id=loc_id,
+        notice_id=1,
+        provider_id=provider_id,
+        sighting_id=None,
+        media_url=url,
+        archive_member=member,
+        page_url=url,
+        host="h.test",
+        sha256=sha,
+        md5="",
+        pdq=None,
+        bank="b",
+        entry_id=11,
+        category="csam",
+        detection="crawl",
+        status=LocationStatus(state=LocationState.REMOVED, removed_at=at),
+    )
+
+
+def _candidate(url, member="", sha="aa" * 32, entry_id=11):
+    return Candidate(
+        sighting_id=99,
+        media_url=url,
+        archive_member=member,
+        page_url=url,
+        final_url=url,
+        sha256=sha,
+        md5="",
+        pdq=None,
+        bank="b",
+        entry_id=entry_id,
+        category="csam",
+        seen_at=T,
+        server_ip=None,
+        provider_id=None,
+    )
+
+
+def test_new_locations_are_linked_to_the_latest_removal_and_say_where():
+    here, there = Provider(name="Here", id=1), Provider(name="There", id=2)
+    old = _removed(5, 1, "http://h.test/a.jpg", at=T - 48 * H)
+    latest = _removed(6, 1, "http://h.test/a.jpg", at=T - 24 * H)
+    earlier = [old, latest]
+    same = new_location(_candidate("http://h.test/a.jpg"), here, earlier)
+    assert (same.reappearance_of, same.reappearance_where) == (6, "same_url")
+    moved = new_location(_candidate("http://h.test/b.jpg"), here, earlier)
+    assert (moved.reappearance_of, moved.reappearance_where) == (6, "same_provider")
+    member = new_location(_candidate("http://h.test/a.jpg", member="x.jpg"), here, earlier)
+    assert member.reappearance_where == "same_provider"  # another entry of that URL
+    away = new_location(_candidate("http://h.test/a.jpg"), there, earlier)
+    assert away.reappearance_where == "other"
+    by_entry = new_location(_candidate("http://z.test/c.jpg", sha="bb" * 32), there, earlier)
+    assert by_entry.reappearance_of == 6  # the same bank entry, another file
+    fresh = new_location(_candidate("http://h.test/d.jpg", sha="cc" * 32, entry_id=12), here, [])
+    assert (fresh.reappearance_of, fresh.reappearance_where) == (None, None)
+
+
+def test_a_reappearance_draft_names_its_history():
+    provider = Provider(name="Here", id=1, language=Language.FR, country="BE")
+    previous = _removed(6, 1, "http://h.test/pack.zip", member="in/k.jpg", at=T - 24 * H)
+    draft = reappearance_draft(previous, provider, T)
+    (new,) = draft.locations
+    assert (new.media_url, new.archive_member) == ("http://h.test/pack.zip", "in/k.jpg")
+    assert (new.reappearance_of, new.reappearance_where, new.detection) == (
+        6,
+        "same_url",
+        "recheck",
+    )
+    assert (draft.language, draft.reappearance, draft.at) == ("fr", True, T)
