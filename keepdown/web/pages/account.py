@@ -17,6 +17,7 @@ from keepdown.errors import AuthError, InvalidInput
 from keepdown.review import Prefs
 from keepdown.web.context import web_context
 from keepdown.web.qr import qr_svg
+from keepdown.web.nav import STAFF
 from keepdown.web.render import render
 from keepdown.web.security import EVERYONE, client_ip, page, session_cookie_name
 
@@ -128,11 +129,9 @@ async def wellbeing(
     grayscale: str = Form(""),
     break_after_reviews: int = Form(40),
     break_after_minutes: int = Form(45),
-    viewer: SignedIn = _ANYONE,
+    viewer: SignedIn = page(*STAFF),
 ) -> Response:
     ctx = web_context(request)
-    if not viewer.user.may_review:
-        return await run_in_threadpool(_account, request, viewer, status_code=403)
     prefs = Prefs(
         blur=blur,
         grayscale=bool(grayscale),

@@ -102,6 +102,8 @@ async def code(
     request: Request, code: str = Form("", max_length=12), viewer: SignedIn = _PENDING
 ) -> Response:
     ctx = web_context(request)
+    if not viewer.session.pending_totp:
+        return RedirectResponse("/web/", status_code=303)
     try:
         await run_in_threadpool(
             ctx.signin.second_factor, viewer, code, client_ip=client_ip(request)
