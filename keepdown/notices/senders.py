@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -108,13 +109,18 @@ def _email(delivery: Delivery, settings: Settings, clock: Clock) -> EmailMessage
 class SmtpSender:
     """Sends notice e-mails through the configured SMTP server (module docstring)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, *, tls_context: ssl.SSLContext | None = None
+    ) -> None:
+        """``tls_context`` replaces the system's trust store for the server's certificate
+        (an internal relay with its own CA; the tests' self-signed certificate)."""
         mode = str(settings.smtp_tls).lower()
         if mode not in ("starttls", "tls", "none"):
             raise ConfigurationError("smtp_tls must be 'starttls', 'tls' or 'none'")
         self.settings = settings
         self.clock = clock
         self.mode = mode
+        self.tls_context = tls_context
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -123,6 +129,7 @@ class SmtpSender:
             port=int(s.smtp_port),
             use_tls=self.mode == "tls",
             start_tls=self.mode == "starttls",
+            tls_context=self.tls_context,
             timeout=float(s.smtp_timeout_seconds),
         )
 
