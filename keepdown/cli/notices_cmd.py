@@ -69,7 +69,9 @@ def show(settings: Settings, reference: str) -> None:
         for loc in n.locations:
             s = loc.status
             click.echo(
-                f"  location {loc.id}  {s.state.value}  {loc.media_url}\n"
+                f"  location {loc.id}  {s.state.value}  {loc.media_url}"
+                + (f" [{loc.archive_member}]" if loc.archive_member else "")
+                + "\n"
                 f"    detected {_when(s.detected_at)}  notified {_when(s.first_notice_at)}"
                 f"  notices {s.notices_sent}  removed {_when(s.removed_at)}"
                 f"  next check {_when(s.next_check_at)}"

@@ -8,9 +8,15 @@ Modules, in the order a notice lives:
 - :mod:`~keepdown.notices.model`: notices, locations, deliveries, and the store protocol;
 - :mod:`~keepdown.notices.compose` and :mod:`~keepdown.notices.links`: what a notice says,
   and the signed link a provider answers through;
-- :mod:`~keepdown.notices.senders`: SMTP and signed webhooks;
-- :mod:`~keepdown.notices.service`: draft, plan, deliver (the outbox), the provider's answers;
-- :mod:`~keepdown.notices.tracker` and :mod:`~keepdown.notices.verify`: re-checks;
+- :mod:`~keepdown.notices.senders` and :mod:`~keepdown.notices.sealing`: SMTP, signed webhooks,
+  and their secrets encrypted at rest;
+- :mod:`~keepdown.notices.service`: one send pass, built from
+  :mod:`~keepdown.notices.drafting` (sightings to notices, reappearances),
+  :mod:`~keepdown.notices.outbox` (plan, deliver, exactly once) and
+  :mod:`~keepdown.notices.answers` (the provider's answers, an analyst's review);
+- :mod:`~keepdown.notices.response_page`: the HTML page of the signed link;
+- :mod:`~keepdown.notices.tracker`, :mod:`~keepdown.notices.verify` and
+  :mod:`~keepdown.notices.policy`: re-checks on each provider's cadence;
 - :mod:`~keepdown.notices.metrics`: time to removal and its companions, from events.
 
 See docs/notices.md and docs/providers.md.
