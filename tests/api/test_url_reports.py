@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from keepdown.app import build_app
 from keepdown.auth import Role
+from keepdown.clock import FrozenClock
+from keepdown.storage.crawl_store import CrawlStore, ReportStore
 from keepdown.storage.tables_crawl import crawls
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_settings
+
+
+def _store(api: Api) -> ReportStore:
+    return ReportStore(
+        api.services.storage.engine,
+        CrawlStore(api.services.storage.engine, api.client.app.state.ctx.settings),
+    )
 
 
 def _report(api: Api, url: str, role: Role = Role.ANALYST, **extra: object):
@@ -67,3 +82,199 @@ def test_only_analysts_and_admins_report(api: Api) -> None:
     assert (
         api.client.post("/api/v1/reports", json={"url": "http://example.org/"}).status_code == 401
     )
+
+
+# --- scope per report -----------------------------------------------------------------------
+
+
+def _crawl_row(api: Api, crawl_id: int):
+    with api.services.storage.engine.connect() as conn:
+        return conn.execute(crawls.select().where(crawls.c.id == crawl_id)).one()
+
+
+def test_a_report_sets_the_scope_of_its_crawl(api: Api) -> None:
+    scope = {
+        "same_site": False,
+        "max_depth": 2,
+        "max_pages": 50,
+        "max_bytes": 10_000_000,
+        "include": ["/gallery/"],
+        "exclude": [r"\.pdf$", "/logout"],
+    }
+    made = _report(api, "https://example.org/gallery/", scope=scope)
+    assert made.status_code == 201, made.text
+    assert made.json()["crawl_started"] is True
+    row = _crawl_row(api, made.json()["crawl_id"])
+    assert (row.same_site, row.max_depth, row.max_pages, row.max_bytes) == (
+        False,
+        2,
+        50,
+        10_000_000,
+    )
+    assert (row.include, row.exclude) == (["/gallery/"], [r"\.pdf$", "/logout"])
+    plain = _report(api, "https://example.org/other").json()
+    defaults = api.client.app.state.ctx.settings
+    row = _crawl_row(api, plain["crawl_id"])
+    assert (row.same_site, row.max_depth, row.max_pages) == (
+        defaults.crawl_same_site,
+        defaults.crawl_max_depth,
+        defaults.crawl_max_pages,
+    )
+
+
+def test_a_scope_beyond_the_operator_caps_is_refused(api: Api) -> None:
+    caps = api.client.app.state.ctx.settings
+    cases = [
+        ({"max_depth": caps.crawl_cap_depth + 1}, "crawl_cap_depth"),
+        ({"max_pages": caps.crawl_cap_pages + 1}, "crawl_cap_pages"),
+        ({"max_bytes": caps.crawl_cap_bytes + 1}, "crawl_cap_bytes"),
+        ({"include": ["(unclosed"]}, "bad include pattern"),
+        ({"exclude": ["x" * 301]}, "1 to 300 characters"),
+        ({"include": [f"p{i}" for i in range(21)]}, "include"),
+        ({"max_pages": 0}, "max_pages"),
+        ({"depth": 3}, "depth"),  # not a scope field
+    ]
+    for scope, says in cases:
+        response = _report(api, "https://example.org/too-much", scope=scope)
+        assert response.status_code == 400, (scope, response.text)
+        assert says in response.text, (scope, response.text)
+    listed = api.client.get("/api/v1/reports", headers=api.auth(Role.ANALYST)).json()
+    assert listed["reports"] == []  # nothing stored for a refused report
+
+
+# --- the public endpoint --------------------------------------------------------------------
+
+
+def _public(api: Api, url: str, **extra: object):
+    return api.client.post("/api/v1/reports/public", json={"url": url, **extra})
+
+
+def _status(api: Api, reference: str, receipt: str):
+    body = {"reference": reference, "receipt": receipt}
+    return api.client.post("/api/v1/reports/public/status", json=body)
+
+
+def test_the_public_reports_without_a_key_and_reads_only_its_status(api: Api) -> None:
+    made = _public(api, "http://example.org/bad", description="pictures on the second page")
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert set(body) == {"reference", "receipt", "status"}
+    assert body["reference"].startswith("KD-")
+    assert body["status"] == "received"
+    staff = api.client.get(
+        "/api/v1/reports", params={"reference": body["reference"]}, headers=api.auth(Role.ADMIN)
+    ).json()["reports"][0]
+    assert (staff["reporter_type"], staff["crawl_id"]) == ("public", 1)
+    store = _store(api)
+    assert [s["note"] for s in store.submissions(body["reference"])] == [
+        "pictures on the second page"
+    ]
+
+    status = _status(api, body["reference"], body["receipt"])
+    assert status.status_code == 200
+    assert status.json() == {"reference": body["reference"], "status": "received"}
+    CrawlStore(api.services.storage.engine, api.client.app.state.ctx.settings).finish(
+        1, now=api.client.app.state.ctx.clock.now(), reason="frontier exhausted"
+    )
+    assert _status(api, body["reference"], body["receipt"]).json()["status"] == "checked"
+
+    other = _report(api, "http://example.org/someone-else").json()
+    for reference, receipt in (
+        (body["reference"], "not-the-receipt"),
+        (other["reference"], body["receipt"]),  # a receipt opens its own report only
+        ("KD-nope", body["receipt"]),
+    ):
+        refused = _status(api, reference, receipt)
+        assert refused.status_code == 404
+        assert refused.json()["code"] == "not_found"
+        assert "example.org" not in refused.text
+
+
+def test_a_second_public_report_of_a_url_learns_nothing_new(api: Api) -> None:
+    first = _public(api, "http://example.org/again").json()
+    CrawlStore(api.services.storage.engine, api.client.app.state.ctx.settings).finish(
+        1, now=api.client.app.state.ctx.clock.now(), reason="frontier exhausted"
+    )
+    second = _public(api, "http://EXAMPLE.org/again#x").json()
+    assert second["reference"] == first["reference"]  # de-duplicated
+    assert second["receipt"] != first["receipt"]
+    assert second["status"] == "received"  # not "checked": no hint it was known before
+
+
+def test_the_public_endpoint_takes_nothing_else(api: Api) -> None:
+    for extra in (
+        {"reporter_type": "hotline"},
+        {"scope": {"max_depth": 20}},
+        {"note": "x"},
+        {"description": "x" * 2001},
+    ):
+        response = _public(api, "http://example.org/x", **extra)
+        assert response.status_code == 400, (extra, response.text)
+    for url in ("ftp://example.org/", "http://10.0.0.1:99999/", "javascript:alert(1)"):
+        assert _public(api, url).status_code == 400
+    multipart = api.client.post(
+        "/api/v1/reports/public", files={"file": ("a.jpg", b"\xff\xd8\xff", "image/jpeg")}
+    )
+    assert multipart.status_code == 400  # no uploads
+
+
+@pytest.fixture
+def strict_api(tmp_path):
+    app, services = build_app(
+        make_settings(tmp_path, public_report_rate_limit="3/minute"), refresh_in_background=False
+    )
+    with TestClient(app) as client:
+        yield Api(client=client, services=services)
+
+
+def test_the_public_endpoint_is_rate_limited_per_client(strict_api: Api) -> None:
+    made = [_public(strict_api, f"http://example.org/{i}") for i in range(3)]
+    assert [r.status_code for r in made] == [201, 201, 201]
+    over = _public(strict_api, "http://example.org/4")
+    assert over.status_code == 429
+    assert int(over.headers["Retry-After"]) >= 1
+    body = made[0].json()
+    assert _status(strict_api, body["reference"], body["receipt"]).status_code == 429
+    listed = strict_api.services.storage.engine
+    with listed.connect() as conn:
+        assert len(list(conn.execute(crawls.select()))) == 3  # the refused one stored nothing
+
+
+# --- re-crawl of a re-reported URL ------------------------------------------------------------
+
+
+@pytest.fixture
+def clocked_api(tmp_path):
+    clock = FrozenClock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
+    app, services = build_app(
+        make_settings(tmp_path, crawl_recrawl_after_hours=24),
+        clock=clock,
+        refresh_in_background=False,
+    )
+    with TestClient(app) as client:
+        api = Api(client=client, services=services)
+        services.auth.ensure_organisation("acme")
+        issued = services.auth.issue_key("acme", Role.ANALYST, expires_in=timedelta(days=30))
+        api.tokens[Role.ANALYST] = issued.token
+        yield api, clock
+
+
+def test_a_url_reported_again_long_after_its_crawl_is_crawled_again(clocked_api) -> None:
+    api, clock = clocked_api
+    first = _report(api, "https://example.org/back").json()
+    again = _report(api, "https://example.org/back").json()
+    assert (again["crawl_started"], again["crawl_id"]) == (False, first["crawl_id"])  # pending
+    store = CrawlStore(api.services.storage.engine, api.client.app.state.ctx.settings)
+    store.finish(first["crawl_id"], now=clock.now(), reason="frontier exhausted")
+    clock.advance(timedelta(hours=23))
+    soon = _report(api, "https://example.org/back").json()
+    assert (soon["crawl_started"], soon["crawl_id"]) == (False, first["crawl_id"])
+    clock.advance(timedelta(hours=2))
+    later = _report(api, "https://example.org/back").json()
+    assert later["crawl_started"] is True
+    assert later["reference"] == first["reference"]
+    assert later["crawl_id"] != first["crawl_id"]
+    assert later["times_reported"] == 4
+    assert store.get(later["crawl_id"]).state == "pending"
+    outcomes = [s["outcome"] for s in _store(api).submissions(first["reference"])]
+    assert outcomes == ["new", "repeat", "repeat", "recrawl"]

@@ -63,3 +63,28 @@ def test_a_subcommand_wins_over_the_default(settings):
         assert result.output == "subcommand ran\n"
     finally:
         report_group.commands.pop("demo-sub")
+
+
+def test_scope_options_shape_the_crawl_and_caps_hold(settings):
+    args = ["http://c.example/", "--max-depth", "2", "--max-pages", "40", "--any-site"]
+    args += ["--include", "/gallery/", "--exclude", r"\.pdf$", "--max-bytes", "1000000"]
+    result, db = _run(settings, *args)
+    assert result.exit_code == 0, result.output
+    services = open_crawl_services(settings.replace(database_url=db))
+    try:
+        crawl = services.crawls.get(services.reports.list()[0].crawl_id)
+        assert (crawl.max_depth, crawl.max_pages, crawl.max_bytes, crawl.same_site) == (
+            2,
+            40,
+            1_000_000,
+            False,
+        )
+        assert (crawl.include, crawl.exclude) == (("/gallery/",), (r"\.pdf$",))
+    finally:
+        services.close()
+    over, _ = _run(settings, "http://d.example/", "--max-depth", "999")
+    assert over.exit_code == 65
+    assert "crawl_cap_depth" in over.output
+    bad, _ = _run(settings, "http://d.example/", "--include", "([")
+    assert bad.exit_code == 65
+    assert "bad include pattern" in bad.output
