@@ -268,11 +268,12 @@ class SqlAlertStore:
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["subscription_id", "indicator_id"])
+                .returning(t.c.id)
             )
-            if not result.rowcount:
+            new_id = result.scalar()
+            if new_id is None:  # recorded before: this alert goes out once
                 return None
-            row = conn.execute(select(t).where(t.c.message_key == message_key)).one()
-            return _alert(row)
+            return _alert(conn.execute(select(t).where(t.c.id == new_id)).one())
 
     def claim_alert(
         self, now: datetime, lease_seconds: float, skip: Collection[int] = ()
