@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from keepdown.app.accountability import finance_observer
 from keepdown.app.core import open_services
 from keepdown.app.web import allow_listed
 from keepdown.clock import Clock, SystemClock
@@ -101,7 +102,8 @@ def open_crawl_services(
         attributor=attributor or registry_attributor(settings, services.storage, resolver=resolver),
         clock=clock,
         resolver=resolver,
-        page_observers=tuple(page_observers),
+        # The payment indicators of every page (keepdown.finance), then the caller's observers.
+        page_observers=(finance_observer(settings, services.storage), *page_observers),
     )
 
 
