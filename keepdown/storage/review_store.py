@@ -290,7 +290,7 @@ class SqlReviewStore:
 
     def decided_since(self, analyst: str, since: datetime) -> int:
         d = review_decisions.c
-        query = select(func.count()).where(d.analyst == analyst, d.at >= since)
+        query = select(func.count()).where(d.analyst == analyst, d.at > since)
         with storage_errors("counting decisions"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 

@@ -141,6 +141,7 @@ def test_a_skipped_item_goes_to_someone_else(storage, review, clock, bank_entry)
     assert service.next("alice").sighting_id == second
     assert service.next("bob").sighting_id == first
     assert service.store.decided_since("alice", clock.now() - timedelta(hours=1)) == 1
+    assert service.store.decided_since("alice", clock.now()) == 0
 
 
 def test_reveal_is_recorded_before_it_is_allowed(storage, review, bank_entry) -> None:

@@ -71,14 +71,16 @@ class Web:
     def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """POST a form with the CSRF token of the page at ``path``'s referring page (home)."""
         token = self.csrf(self.client.get("/web/account").text)
-        return self.client.post(path, data={**(data or {}), "csrf_token": token},
-                                follow_redirects=False, **kwargs)
+        return self.client.post(
+            path, data={**(data or {}), "csrf_token": token}, follow_redirects=False, **kwargs
+        )
 
 
 def make_web(tmp_path: Path, **overrides: object) -> tuple[Any, Services, Any, FrozenClock]:
     clock = FrozenClock(utc(2026, 3, 2, 9))
-    app, services = build_app(web_settings(tmp_path, **overrides), clock=clock,
-                              refresh_in_background=False)
+    app, services = build_app(
+        web_settings(tmp_path, **overrides), clock=clock, refresh_in_background=False
+    )
     ctx = web_context_of(app)
     ctx.signin.passwords = Passwords(time_cost=1, memory_cost=1024)
     return app, services, ctx, clock
@@ -92,7 +94,8 @@ def web(tmp_path: Path) -> Iterator[Web]:
         services.auth.ensure_organisation("acme")
         for role in Role:
             name = f"{role.value}-person"
-            ctx.signin.add_user(name, PASSWORD, organisation="acme", role=role,
-                                senior=role is Role.ADMIN)
+            ctx.signin.add_user(
+                name, PASSWORD, organisation="acme", role=role, senior=role is Role.ADMIN
+            )
             found.users[role] = name
         yield found

@@ -67,10 +67,14 @@ def test_lock_out_after_repeated_failures_is_audited_and_expires(web: Web) -> No
 def test_forms_without_the_csrf_token_or_from_elsewhere_are_refused(web: Web) -> None:
     web.sign_in_as(Role.ANALYST)
     missing = web.client.post("/web/review/break", data={}, follow_redirects=False)
-    wrong = web.client.post("/web/review/break", data={"csrf_token": "x" * 43}, follow_redirects=False)
+    wrong = web.client.post(
+        "/web/review/break", data={"csrf_token": "x" * 43}, follow_redirects=False
+    )
     token = web.csrf(web.client.get("/web/account").text)
     foreign = web.client.post(
-        "/web/review/break", data={"csrf_token": token}, headers={"Origin": "https://evil.test"},
+        "/web/review/break",
+        data={"csrf_token": token},
+        headers={"Origin": "https://evil.test"},
         follow_redirects=False,
     )
     assert (missing.status_code, wrong.status_code, foreign.status_code) == (403, 403, 403)
@@ -80,7 +84,8 @@ def test_forms_without_the_csrf_token_or_from_elsewhere_are_refused(web: Web) ->
 
 def test_sign_in_form_needs_its_double_submit_token(web: Web) -> None:
     response = web.client.post(
-        "/web/login", data={"username": web.users[Role.ADMIN], "password": PASSWORD},
+        "/web/login",
+        data={"username": web.users[Role.ADMIN], "password": PASSWORD},
         follow_redirects=False,
     )
     assert response.status_code == 403
@@ -105,13 +110,17 @@ def test_second_factor_enrolment_sign_in_and_replay(web: Web) -> None:
     assert "<svg" in page  # the QR code, drawn on the server
     code = pyotp.TOTP(secret).at(web.clock.now())
     enrolled = web.client.post(
-        "/web/account/totp", data={"secret": secret, "code": code, "csrf_token": web.csrf(page)},
+        "/web/account/totp",
+        data={"secret": secret, "code": code, "csrf_token": web.csrf(page)},
         follow_redirects=False,
     )
     assert enrolled.status_code == 303
     web.client.cookies.clear()
     assert web.sign_in(name).headers["location"] == "/web/login/code"
-    assert web.client.get("/web/review", follow_redirects=False).headers["location"] == "/web/login/code"
+    assert (
+        web.client.get("/web/review", follow_redirects=False).headers["location"]
+        == "/web/login/code"
+    )
     form = web.client.get("/web/login/code").text
     # The code used at enrolment cannot be used again.
     replay = web.client.post("/web/login/code", data={"code": code, "csrf_token": web.csrf(form)})
@@ -119,7 +128,9 @@ def test_second_factor_enrolment_sign_in_and_replay(web: Web) -> None:
     web.clock.advance(timedelta(seconds=30))
     fresh = pyotp.TOTP(secret).at(web.clock.now())
     done = web.client.post(
-        "/web/login/code", data={"code": fresh, "csrf_token": web.csrf(form)}, follow_redirects=False
+        "/web/login/code",
+        data={"code": fresh, "csrf_token": web.csrf(form)},
+        follow_redirects=False,
     )
     assert done.status_code == 303
     assert web.client.get("/web/review").status_code == 200
@@ -130,7 +141,9 @@ def test_a_reset_password_must_be_changed_first(web: Web) -> None:
     _, temporary = web.ctx.signin.reset_password(name)
     web.client.cookies.clear()
     assert web.sign_in(name, temporary).headers["location"] == "/web/account"
-    assert web.client.get("/web/review", follow_redirects=False).headers["location"] == "/web/account"
+    assert (
+        web.client.get("/web/review", follow_redirects=False).headers["location"] == "/web/account"
+    )
     changed = web.post(
         "/web/account/password",
         {"current": temporary, "new": "a brand new passphrase", "repeat": "a brand new passphrase"},

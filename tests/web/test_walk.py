@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from keepdown.auth import Role
-from keepdown.web import web_routes
 from keepdown.web import route_roles as web_route_roles
+from keepdown.web import web_routes
 from tests.web.conftest import Web
 
 PUBLIC = {
