@@ -19,8 +19,8 @@ random ``kd_csrf`` cookie (HttpOnly, SameSite=Strict) that the form must repeat.
 :class:`SecurityHeaders` adds to every web response a strict Content-Security-Policy (no inline
 script or style, nothing from another origin), ``Cache-Control: no-store`` (pages and media
 hold sensitive data; static files excepted), ``X-Frame-Options: DENY``, ``nosniff``,
-``Referrer-Policy: no-referrer`` and a Permissions-Policy that turns off camera, microphone
-and location.
+``Referrer-Policy: same-origin`` (no address leaks to another site) and a Permissions-Policy
+that turns off camera, microphone and location.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ _HEADERS = {
     "content-security-policy": CSP,
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
@@ -88,15 +88,16 @@ def client_ip(request: Request) -> str | None:
 
 
 def _same_origin(request: Request) -> bool:
-    """False for a request a browser says came from another site (a missing header is not
-    proof of anything: the CSRF token is still required)."""
+    """False for a request the browser says came from another site. Browsers send
+    ``Sec-Fetch-Site``; older ones only ``Origin`` (``null`` from some forms). A missing
+    header proves nothing either way: the CSRF token is still required."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return True
-    return origin != "null" and origin.split("://", 1)[-1] == request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
 async def _presented_token(request: Request) -> str:

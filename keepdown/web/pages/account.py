@@ -16,8 +16,8 @@ from keepdown.auth.signin import SignedIn
 from keepdown.errors import AuthError, InvalidInput
 from keepdown.review import Prefs
 from keepdown.web.context import web_context
-from keepdown.web.qr import qr_svg
 from keepdown.web.nav import STAFF
+from keepdown.web.qr import qr_svg
 from keepdown.web.render import render
 from keepdown.web.security import EVERYONE, client_ip, page, session_cookie_name
 
