@@ -68,6 +68,8 @@ class RemovalFigures:
     still_present: int
     withdrawn: int
     escalations: int
+    removals_reported: int
+    delivery_failures: int
     reappearances: int
     reappearances_by_where: dict[str, int]
     repeat_notices: int
@@ -89,6 +91,8 @@ class _Tally:
     repeat: int = 0
     renotices: int = 0
     escalations: int = 0
+    removals_reported: int = 0
+    delivery_failures: int = 0
     cohort: list[LocationRecord] = field(default_factory=list)
     removal_hours: list[float] = field(default_factory=list)
     detection_hours: list[float] = field(default_factory=list)
@@ -108,7 +112,13 @@ def _tallies(ledger: Ledger, period: Period, group: Group) -> dict[str, _Tally]:
         if n.first_sent_at in period:
             t[group(n.provider, n.country)].notices += 1
             t[group(n.provider, n.country)].repeat += n.repeat
-    for occurrences, attr in ((ledger.renotices, "renotices"), (ledger.escalations, "escalations")):
+    flows = (
+        (ledger.renotices, "renotices"),
+        (ledger.escalations, "escalations"),
+        (ledger.removals_reported, "removals_reported"),
+        (ledger.delivery_failures, "delivery_failures"),
+    )
+    for occurrences, attr in flows:
         for o in occurrences:
             if o.at in period:
                 tally = t[group(o.provider, o.country)]
@@ -172,6 +182,8 @@ def _figures(key: str, name: str, country: str, t: _Tally, end: Any) -> RemovalF
         still_present=t.still_present,
         withdrawn=t.withdrawn,
         escalations=t.escalations,
+        removals_reported=t.removals_reported,
+        delivery_failures=t.delivery_failures,
         reappearances=sum(t.reappearances.values()),
         reappearances_by_where={w: t.reappearances[w] for w in REAPPEARANCE_WHERE},
         repeat_notices=t.repeat,
@@ -192,6 +204,8 @@ def _active(t: _Tally) -> bool:
         or t.reappearances
         or t.disputes
         or t.renotices
+        or t.removals_reported
+        or t.delivery_failures
     )
 
 

@@ -14,12 +14,15 @@ The facts, and the events they come from:
 2. a **notice** is counted once, at its first ``NoticeSent`` (later ones are re-notices). It
    is a **repeat notice** when it is about material already named in an earlier notice to the
    same provider (same bank entry, through the ``SightingRecorded`` of its sightings), or when
-   the notice service flagged it a reappearance;
+   a ``ReappearanceDetected`` in it links to a removal at the same provider (events without the
+   previous provider fall back to the notice's ``reappearance`` flag);
 3. **detection to notice**: for each sighting a notice names, from its ``SightingRecorded`` to
    the first ``NoticeSent`` naming it;
 4. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
-   escalations (``NoticeEscalated``), matches (``SightingRecorded``, ``MatchFound``), review
-   decisions (``ReviewDecided``) and uploads (``UploadChecked``) are kept as they happened.
+   escalations (``NoticeEscalated``), removals the provider reported (``RemovalReported``, not
+   counted as removed), failed deliveries (``DeliveryFailed``), matches (``SightingRecorded``,
+   ``MatchFound``), review decisions (``ReviewDecided``) and uploads (``UploadChecked``) are
+   kept as they happened.
 
 Providers are keyed by their stable id when events carry one (``provider_id``), else by name;
 :attr:`Ledger.provider_names` gives the latest name for each key.
@@ -33,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from keepdown.events import (
+    DeliveryFailed,
     DisputeReviewed,
     Event,
     MatchFound,
@@ -41,6 +45,7 @@ from keepdown.events import (
     NoticeSent,
     ReappearanceDetected,
     RemovalConfirmed,
+    RemovalReported,
     ReviewDecided,
     SightingRecorded,
     UploadChecked,
@@ -154,6 +159,8 @@ class Ledger:
     escalations: list[Occurrence] = field(default_factory=list)
     reappearances: list[Occurrence] = field(default_factory=list)
     detection_delays: list[Occurrence] = field(default_factory=list)
+    removals_reported: list[Occurrence] = field(default_factory=list)
+    delivery_failures: list[Occurrence] = field(default_factory=list)
     disputes: list[DisputeRecord] = field(default_factory=list)
     sightings: list[SightingRecord] = field(default_factory=list)
     reviews: list[ReviewRecord] = field(default_factory=list)
@@ -174,6 +181,8 @@ class _Builder:
         self.notified_material: dict[str, set[tuple[str, int]]] = {}  # provider -> materials
         self.noticed_sightings: set[str] = set()
         self.open_disputes: dict[str, DisputeRecord] = {}
+        # notice ref -> True when a reappearance in it was at the provider that had it before
+        self.reappeared_in: dict[str, bool] = {}
 
     def provider(self, event: Any) -> tuple[str, str]:
         """(provider key, country) of an event, remembering the name and country."""
@@ -219,7 +228,9 @@ class _Builder:
         else:
             materials = {self.material[s] for s in e.sighting_ids if s in self.material}
             seen = self.notified_material.setdefault(key, set())
-            repeat = bool(e.reappearance) or bool(materials & seen)
+            same_provider = self.reappeared_in.get(e.notice_ref)
+            flagged = bool(e.reappearance) if same_provider is None else same_provider
+            repeat = flagged or bool(materials & seen)
             seen |= materials
             led.notices[e.notice_ref] = NoticeRecord(
                 e.notice_ref, key, country, e.at, len(e.locations), repeat
@@ -262,6 +273,18 @@ class _Builder:
     def on_reappearance_detected(self, e: ReappearanceDetected) -> None:
         key, country = self.provider(e)
         self.ledger.reappearances.append(Occurrence(e.at, key, country, e.where))
+        previous = e.previous_provider_id or e.previous_provider
+        if e.notice_ref and previous:
+            before = self.reappeared_in.get(e.notice_ref, False)
+            self.reappeared_in[e.notice_ref] = before or previous in (key, e.provider)
+
+    def on_removal_reported(self, e: RemovalReported) -> None:
+        key, country = self.provider(e)
+        self.ledger.removals_reported.append(Occurrence(e.at, key, country, "reported"))
+
+    def on_delivery_failed(self, e: DeliveryFailed) -> None:
+        key, country = self.provider(e)
+        self.ledger.delivery_failures.append(Occurrence(e.at, key, country, e.outcome))
 
     def on_notice_disputed(self, e: NoticeDisputed) -> None:
         key, country = self.provider(e)

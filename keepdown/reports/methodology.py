@@ -74,7 +74,18 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "Repeat notices",
         "The share of notices about material already named in an earlier "
         "notice to the same provider (the recidivism measure the Canadian Centre for Child "
-        "Protection publishes), or flagged by the notice service as a reappearance.",
+        "Protection publishes): the same bank entry, or a reappearance linked to a removal at "
+        "the same provider.",
+    ),
+    (
+        "Removals reported by the provider",
+        "A provider saying, through its signed link, that it removed a location. Counted apart: "
+        "only a keepdown re-check confirms a removal.",
+    ),
+    (
+        "Failed deliveries",
+        "Notice deliveries to the provider that failed for good (refused, or given up after the "
+        "last attempt): a provider its own abuse contact does not reach.",
     ),
     (
         "Disputes",

@@ -4,6 +4,7 @@ worked out by hand, including the period edge cases."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -181,3 +182,79 @@ def test_empty_history_gives_an_empty_report():
     assert report.totals.notices == 0
     assert report.totals.median_hours is None
     assert report.locations == []
+
+
+def test_providers_keyed_by_stable_id_survive_a_rename():
+    from keepdown.events import NoticeSent, RemovalConfirmed
+
+    t = utc(2026, 8, 1)
+    events = [
+        NoticeSent(at=t, notice_ref="N1", provider="Old Name", provider_id="7", locations=("L1",)),
+        NoticeSent(at=t, notice_ref="N2", provider="New Name", provider_id="7", locations=("L2",)),
+        RemovalConfirmed(
+            at=t + timedelta(hours=5),
+            location_id="L1",
+            notice_ref="N1",
+            provider="New Name",
+            provider_id="7",
+            first_notice_at=t,
+        ),
+    ]
+    (only,) = build_report(events, Q3, generated_at=NOW).league_table
+    assert (only.key, only.name, only.notices, only.locations, only.removed) == (
+        "7",
+        "New Name",
+        2,
+        2,
+        1,
+    )
+
+
+def test_repeat_notices_follow_the_previous_provider_of_a_reappearance():
+    """C3P's measure: only material this provider had before makes a repeat notice; material
+    removed at another provider is a reappearance there, not a repeat for this one."""
+    from keepdown.events import (
+        DeliveryFailed,
+        NoticeSent,
+        ReappearanceDetected,
+        RemovalReported,
+    )
+
+    t = utc(2026, 8, 1)
+
+    def back(ref: str, previous: str) -> ReappearanceDetected:
+        return ReappearanceDetected(
+            at=t,
+            sighting_id="",
+            previous_location_id="L0",
+            provider="B",
+            provider_id="2",
+            where="other" if previous != "2" else "same_provider",
+            notice_ref=ref,
+            previous_provider_id=previous,
+        )
+
+    def sent(ref: str) -> NoticeSent:
+        return NoticeSent(
+            at=t, notice_ref=ref, provider="B", provider_id="2", locations=(ref,), reappearance=True
+        )
+
+    events = [back("N1", "1"), sent("N1"), back("N2", "2"), sent("N2")]
+    events += [
+        RemovalReported(at=t, notice_ref="N1", provider="B", provider_id="2", location_id="N1"),
+        DeliveryFailed(
+            at=t,
+            notice_ref="N2",
+            provider="B",
+            provider_id="2",
+            delivery_id="9",
+            delivery_kind="renotice",
+            channel="email",
+            attempts=8,
+            outcome="failed",
+        ),
+    ]
+    (b,) = build_report(events, Q3, generated_at=NOW).league_table
+    assert (b.notices, b.repeat_notices, b.repeat_share) == (2, 1, 0.5)
+    assert (b.reappearances, b.reappearances_by_where["other"]) == (2, 1)
+    assert (b.removals_reported, b.delivery_failures, b.removed) == (1, 1, 0)
