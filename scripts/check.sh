@@ -11,6 +11,10 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q -e '.[dev]'
 bash scripts/services.sh
+# The web's browser tests drive Debian's Chromium through Playwright (never a downloaded one).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 echo "== ruff check"; "$venv/bin/ruff" check .
 echo "== ruff format --check"; "$venv/bin/ruff" format --check .
 echo "== import-linter"; "$venv/bin/lint-imports"
