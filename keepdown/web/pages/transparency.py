@@ -1,0 +1,90 @@
+"""The public transparency report, and the analysts' page of financial indicators.
+
+- ``GET /web/transparency?period=2026-Q3`` (public): the report exactly as ``keepdown report
+  transparency --format html`` makes it (self-contained: inline style, SVG charts, the data
+  file as a ``data:`` link). Its Content-Security-Policy admits that one stylesheet by hash
+  and nothing else: no script, no image from anywhere. Aggregates only, no URL, no hash.
+  Without ``period``: the last complete quarter;
+- ``GET /web/indicators`` (analysts, admins): payment indicators seen where known material was
+  confirmed, with their pages (staff only), providers and confirmed sightings;
+  ``/web/indicators/export?format=stix|csv`` downloads what financial institutions get.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from keepdown.auth.signin import SignedIn
+from keepdown.errors import ConfigurationError
+from keepdown.reports import render_html
+from keepdown.reports.html_report import STYLE
+from keepdown.web.context import web_context
+from keepdown.web.nav import STAFF
+from keepdown.web.render import render
+from keepdown.web.security import page, public_form
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_STAFF = page(*STAFF)
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+REPORT_CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'none'; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _services(request: Request) -> Any:
+    services = getattr(web_context(request), "accountability", None)
+    if services is None:
+        raise ConfigurationError("transparency reports are not wired into this server")
+    return services
+
+
+def last_quarter(now: datetime) -> str:
+    """The last complete quarter before ``now`` (``2026-Q2`` on any day of Q3)."""
+    quarter = (now.month - 1) // 3  # the current one, 0-based
+    year = now.year if quarter else now.year - 1
+    return f"{year}-Q{quarter or 4}"
+
+
+@router.get("/transparency", dependencies=[public_form()])
+async def transparency(request: Request, period: str = Query("", max_length=40)) -> Response:
+    services = _services(request)
+    chosen = period or last_quarter(services.clock.now())
+    report = await run_in_threadpool(services.transparency, chosen)
+    return Response(
+        render_html(report),
+        media_type="text/html; charset=utf-8",
+        headers={"content-security-policy": REPORT_CSP},
+    )
+
+
+@router.get("/indicators")
+async def indicators(request: Request, all: bool = False, viewer: SignedIn = _STAFF) -> Response:
+    services = _services(request)
+    found = await run_in_threadpool(services.confirmed_indicators, include_unconfirmed=all)
+    return render(request, "indicators.html", indicators=found, show_all=all)
+
+
+@router.get("/indicators/export")
+async def export(
+    request: Request,
+    format: Literal["stix", "csv"] = "stix",
+    viewer: SignedIn = _STAFF,
+) -> Response:
+    services = _services(request)
+    text = await run_in_threadpool(services.export, format)
+    name = "keepdown-indicators." + ("json" if format == "stix" else "csv")
+    media = "application/stix+json;version=2.1" if format == "stix" else "text/csv"
+    return Response(
+        text, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'}
+    )
