@@ -78,6 +78,7 @@ def mount_web(app: FastAPI, api: Any, services: Any) -> Any:
         providers=getattr(api, "providers", None),
         url_reports=getattr(api, "url_reports", None),
         events=storage.events,
+        accountability=getattr(api, "accountability", None),
     )
     app.mount(WEB_ROOT, create_web_app(ctx), name="web")
 

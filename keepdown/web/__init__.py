@@ -54,6 +54,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "audit",
     "keys",
     "public",
+    "transparency",
 )
 
 

@@ -48,6 +48,8 @@ class WebContext:
     url_reports: Any = None
     #: The event store (``read(kind)``), for figures.
     events: Any = None
+    #: keepdown.app.accountability.AccountabilityServices (transparency, indicators).
+    accountability: Any = None
 
 
 def web_context(request: Request) -> WebContext:

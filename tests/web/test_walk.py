@@ -19,6 +19,7 @@ PUBLIC = {
     ("POST", "/language"),
     ("GET", "/report"),
     ("POST", "/report"),
+    ("GET", "/transparency"),
 }
 _SAMPLE = {
     "sighting_id": "1",
