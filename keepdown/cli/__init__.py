@@ -33,6 +33,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "provider_cmd",
     "notices_cmd",
     "finance_cmd",
+    "worker_cmd",
+    "scan_cmd",
 )
 
 

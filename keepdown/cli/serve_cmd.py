@@ -14,10 +14,18 @@ __all__ = ["command"]
 @click.option("--host", help="Address to listen on (default: api_host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: api_port, 8000).")
 @click.option("--demo", is_flag=True, help="Seed a demo organisation, bank and key first.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="Task workers in this process (default: serve_workers, 1; 0: the API only).",
+)
 @click.pass_obj
-def command(settings: Settings, host: str | None, port: int | None, demo: bool) -> None:
+def command(
+    settings: Settings, host: str | None, port: int | None, demo: bool, workers: int | None
+) -> None:
     """Serve the keepdown API (FastAPI on uvicorn)."""
-    overrides = {k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
+    options = {"api_host": host, "api_port": port, "serve_workers": workers}
+    overrides = {k: v for k, v in options.items() if v is not None}
     settings = settings.replace(**overrides)
     if demo:
         _print_demo(composition.seed_demo(settings), settings)

@@ -1,0 +1,249 @@
+"""The workers' parts: the task queue from settings, and what each task does on the stores.
+
+:func:`open_queue` gives the :class:`~keepdown.tasks.TaskQueue` of the configured backend
+(embedded SQLite by default, Redis for many machines). A process that runs tasks passes
+``jobs=True``: its :class:`WorkerJobs` (opened on first use, once per process) holds one
+storage, one match index (kept current by a cheap change-mark check before each crawl slice
+and scan batch, see "Index refresh" in ``docs/architecture.md``), the crawl services and the
+notice services.
+
+:class:`EmbeddedWorkers` is what ``keepdown serve`` starts next to the API on the embedded
+default: ``serve_workers`` consumer threads in the server process, replacing the notice thread
+that ran there before (notice passes still come every ``notice_worker_seconds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from keepdown.app.crawling import CrawlServices, open_crawl_services
+from keepdown.app.noticing import NoticeServices, _notice_parts
+from keepdown.banks.service import BankService
+from keepdown.clock import Clock, SystemClock
+from keepdown.crawl.frontier import UrlKind, UrlState
+from keepdown.crawl.stats import CrawlStats, RunEnd
+from keepdown.crawl.transport import Resolver
+from keepdown.events import TaskRan
+from keepdown.notices.senders import Sender
+from keepdown.settings import Settings
+from keepdown.storage.crawl_store import CrawlRecord
+from keepdown.tasks import TaskQueue, open_huey
+from keepdown.tasks.consumer import consumer_for
+
+__all__ = ["EmbeddedWorkers", "WorkerJobs", "open_queue"]
+
+log = logging.getLogger("keepdown.app")
+
+_STARTED = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
+
+
+def open_queue(
+    settings: Settings,
+    *,
+    jobs: bool = False,
+    clock: Clock | None = None,
+    resolver: Resolver | None = None,
+    senders: dict[str, Sender] | None = None,
+) -> TaskQueue:
+    """The task queue; with ``jobs`` this process can run tasks too."""
+    factory = None
+    if jobs:
+
+        def factory() -> WorkerJobs:
+            return WorkerJobs(settings, clock=clock, resolver=resolver, senders=senders)
+
+    return TaskQueue(open_huey(settings), settings, factory)
+
+
+class WorkerJobs:
+    """What each task does (``keepdown.tasks.Jobs``), on this process's stores."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+        senders: dict[str, Sender] | None = None,
+    ) -> None:
+        from keepdown.app.scanning import video_matcher
+
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.crawl: CrawlServices = open_crawl_services(
+            settings, clock=self.clock, resolver=resolver
+        )
+        self.matcher = video_matcher(settings, self.crawl.storage, self.crawl.index)
+        self.crawl.index = self.matcher  # type: ignore[assignment]  # videos matched too
+        self.notice: NoticeServices = _notice_parts(
+            settings,
+            self.crawl.storage,
+            self.matcher,  # type: ignore[arg-type]
+            self.clock,
+            resolver=resolver,
+            senders=senders,
+        )
+        self.banks = BankService(self.crawl.storage.banks, self.crawl.storage.events, self.clock)
+        self._scanner: Any = None
+
+    # --- crawls ----------------------------------------------------------------------------
+
+    def runnable_crawls(self, limit: int) -> list[int]:
+        found: list[int] = []
+        now = self.clock.now()
+        while len(found) < limit:
+            crawl = self.crawl.crawls.next_to_run(now=now, exclude=found)
+            if crawl is None:
+                break
+            found.append(crawl.id)
+        return found
+
+    def crawl_slice(self, crawl_id: int) -> bool:
+        crawl = self.crawl.crawls.get(crawl_id)
+        if crawl.state in ("done", "stopped"):
+            return False  # ran to its end already: this task was queued twice
+        if crawl.state == "paused" and crawl.resume_at and crawl.resume_at > self.clock.now():
+            return False  # the dispatcher queues it again once its retries are due
+        self.matcher.refresh()  # cheap when no bank changed
+        return asyncio.run(_Slice(self.crawl, crawl, self.settings).run())
+
+    # --- notices ---------------------------------------------------------------------------
+
+    def notice_pass(self) -> None:
+        report = asyncio.run(self.notice.service.send_due())
+        if report.sent or report.failed or report.drafted:
+            log.info("notice pass: %s", report)
+
+    def recheck_pass(self) -> None:
+        self.matcher.refresh()
+        asyncio.run(self.notice.tracker.recheck_due())
+
+    # --- banks and scans -------------------------------------------------------------------
+
+    def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+        allowed = {"fmt", "signal_type", "skip_invalid", "restore"}
+        result = self.banks.import_file(
+            bank, Path(path), **{k: v for k, v in options.items() if k in allowed}
+        )
+        return {
+            "import": result.import_id,
+            "added": result.added,
+            "already present": result.already_present,
+            "invalid": result.invalid,
+            "removed": result.removed,
+        }
+
+    def scan_batch(
+        self, source: str, items: list[str], options: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        from keepdown.app.scanning import WorkerScanner
+
+        if self._scanner is None:
+            self._scanner = WorkerScanner(self.settings, self.matcher)
+        self.matcher.refresh()
+        return self._scanner.batch(source, items, options)
+
+    # --- bookkeeping -----------------------------------------------------------------------
+
+    def record(self, task: str, outcome: str, seconds: float, detail: str = "") -> None:
+        self.crawl.storage.events.emit(
+            TaskRan(
+                at=self.clock.now(),
+                task=task,
+                outcome=outcome,
+                seconds=round(seconds, 3),
+                detail=detail,
+            )
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            close = getattr(self.crawl.index, "close", None)
+            if close is not None:
+                close()
+        self.crawl.close()
+
+
+class _Slice:
+    """One crawl task's share of a crawl: a bounded turn on its SQL frontier.
+
+    The turn ends when ``worker_crawl_slice_urls`` pages were started (by any worker) since
+    it began, after ``worker_crawl_slice_seconds``, or when the crawl is over; the crawl's state
+    then says how (done, paused until a retry is due, or pending for the next slice).
+    """
+
+    def __init__(self, services: CrawlServices, crawl: CrawlRecord, settings: Settings) -> None:
+        self.services = services
+        self.crawl = crawl
+        self.frontier = services.crawls.frontier(crawl.id)
+        self.urls = max(1, int(settings.worker_crawl_slice_urls))
+        self.deadline = time.monotonic() + float(settings.worker_crawl_slice_seconds)
+        self.started = self._pages_started()
+
+    def _pages_started(self) -> int:
+        return self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
+
+    def _extend(self, started: int) -> int:
+        """More pages for this slice, unless its time or URLs are spent."""
+        if time.monotonic() >= self.deadline or started - self.started >= self.urls:
+            return started
+        return min(self.crawl.max_pages, started + self.urls)
+
+    async def run(self) -> bool:
+        """Run the slice; True when the crawl has work left for another one."""
+        self.services.crawls.start_turn(self.crawl.id, now=self.services.clock.now())
+        crawler, _recorder = self.services.crawler(self.crawl, extend_pages=self._extend)
+        crawler.page_limit = min(self.crawl.max_pages, self.started + self.urls)
+        timer = asyncio.create_task(self._time_limit(crawler))
+        try:
+            stats = await crawler.run()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            await crawler.aclose()
+        return self._settle(stats)
+
+    async def _time_limit(self, crawler: Any) -> None:
+        await asyncio.sleep(max(0.0, self.deadline - time.monotonic()))
+        crawler.page_limit = 0  # no new page: the crawler asks _extend, which says no
+
+    def _settle(self, stats: CrawlStats) -> bool:
+        crawls, crawl, now = self.services.crawls, self.crawl, self.services.clock.now()
+        pages = self._pages_started()
+        if stats.ended is RunEnd.EXHAUSTED:
+            crawls.finish(crawl.id, now=now, reason="frontier exhausted")
+            return False
+        if stats.ended is RunEnd.BYTE_BUDGET:
+            crawls.finish(crawl.id, now=now, reason=f"byte budget spent ({crawl.max_bytes})")
+            return False
+        if stats.ended is RunEnd.PAGE_BUDGET and pages >= crawl.max_pages:
+            crawls.finish(crawl.id, now=now, reason=f"page budget spent ({crawl.max_pages})")
+            return False
+        if stats.ended is RunEnd.PAUSED and stats.resume_at is not None:
+            reason = f"only retries due later are left (first at {stats.resume_at:%H:%M:%S})"
+            crawls.pause(crawl.id, until=stats.resume_at, reason=reason)
+            return False
+        crawls.end_turn(crawl.id, reason="slice over")
+        return True
+
+
+class EmbeddedWorkers:
+    """``serve_workers`` consumer threads inside the ``keepdown serve`` process."""
+
+    def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
+        self.settings = settings
+        self.queue = open_queue(settings, jobs=True, resolver=resolver)
+        self.consumer = consumer_for(self.queue, workers=int(settings.serve_workers), embedded=True)
+
+    def start(self) -> None:
+        self.consumer.start()
+
+    def stop(self) -> None:
+        self.consumer.shutdown(timeout=30.0)
+        self.queue.close()
