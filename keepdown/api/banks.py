@@ -1,47 +1,68 @@
-"""Banks and their entries: create, list, show, list entries, import, export, remove.
+"""Banks and their entries: create, list, show, change, share, list entries, remove an entry.
 
-Admins manage banks; analysts may read them. Platforms, providers and regulators never see a
-bank's contents (every endpoint here refuses them). Each change and each export is recorded in
-the audit log.
+Admins manage banks; analysts read them. Platforms, providers and regulators never see a
+bank's contents (every endpoint here refuses them). Organisations are kept apart as
+:mod:`keepdown.auth.scope` says: a bank is read by its owner, the operator organisation and the
+organisations it is shared with, and changed by its owner's and the operator's admins; a bank
+a key may not see answers 404. Every change, entry listing and export is audited (write-ahead,
+see :func:`keepdown.api.deps.audited`). Imports and exports of whole bank files are in
+:mod:`keepdown.api.bank_files`.
+
+Listings page by keyset: banks by name (``after`` = the last name seen), entries by id
+(``after`` = the last id seen), so each page is one index range read however large the bank.
 """
 
 from __future__ import annotations
 
-import io
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from keepdown.api.context import get_context
-from keepdown.api.deps import audit, requires
+from keepdown.api.context import ApiContext, get_context
+from keepdown.api.deps import audited, requires, scope_of
 from keepdown.api.errors import error_responses
-from keepdown.api.uploads import UPLOAD_BODY, read_upload
-from keepdown.auth import Principal, Role
+from keepdown.auth import Role, Scope
 from keepdown.banks.model import Bank, Entry
-from keepdown.banks.service import BankDetails
+from keepdown.storage.bank_settings import BankChanges
 
-__all__ = ["router"]
+__all__ = ["BankOut", "bank_out", "changeable_bank", "readable_bank", "router"]
 
 router = APIRouter(prefix="/api/v1/banks", tags=["banks"])
 
 _READERS = (Role.ADMIN, Role.ANALYST)
-_SUFFIX = {"jsonl": ".jsonl", "csv": ".csv", "plain": ".txt", "pytx": ".txt", "hma": ".te"}
-_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
-Format = Literal["jsonl", "csv", "plain", "pytx", "hma"]
+Signal = Literal["pdq", "md5", "sha1", "sha256"]
+_NAME = r"^[A-Za-z0-9._-]+$"
 
 
 class BankIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=200, pattern=_NAME)
+    owner: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Owning organisation (operator admins only); default: the caller's",
+    )
     source: str = Field(default="", max_length=500)
     terms: str = Field(default="", max_length=10_000)
     label: str | None = Field(default=None, max_length=200, description="Source's label")
     trust: Literal["review", "auto"] = "review"
-    thresholds: dict[Literal["pdq", "md5", "sha1", "sha256"], int] = Field(default_factory=dict)
+    thresholds: dict[Signal, int] = Field(default_factory=dict)
+
+
+class BankPatch(BaseModel):
+    """Settings to change; a field left out stays as it is."""
+
+    enabled: bool | None = None
+    trust: Literal["review", "auto"] | None = None
+    thresholds: dict[Signal, int] | None = Field(
+        default=None, description="Replaces the bank's per-signal thresholds"
+    )
+    label: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The source's label (mapped)"
+    )
 
 
 class BankOut(BaseModel):
@@ -55,12 +76,15 @@ class BankOut(BaseModel):
     thresholds: dict[str, int]
     enabled: bool
     created_at: datetime
+    updated_at: datetime
     active_entries: int
     removed_entries: int
 
 
 class BankList(BaseModel):
     banks: list[BankOut]
+    total: int = Field(description="Banks this key may read, on every page")
+    next_after: str | None = Field(description="Pass as ?after= for the next page; null at end")
 
 
 class EntryOut(BaseModel):
@@ -80,18 +104,6 @@ class EntryPage(BaseModel):
     next_after: int | None = Field(description="Pass as ?after= for the next page; null at end")
 
 
-class ImportOut(BaseModel):
-    import_id: int
-    lines: int
-    added: int
-    already_present: int
-    invalid: int
-    restored: int
-    kept_removed: int
-    removed: int
-    errors: list[str]
-
-
 class TombstoneOut(BaseModel):
     entry_id: int
     bank: str
@@ -101,8 +113,14 @@ class TombstoneOut(BaseModel):
     reason: str
 
 
-def _bank_out(details: BankDetails) -> BankOut:
-    bank: Bank = details.bank
+class SharesOut(BaseModel):
+    bank: str
+    shared_with: list[str]
+
+
+def bank_out(ctx: ApiContext, bank: Bank) -> BankOut:
+    """A bank with its entry counts (one grouped count query)."""
+    counts = ctx.bank_reader.entry_counts(bank.id)
     return BankOut(
         name=bank.name,
         owner=bank.owner,
@@ -114,8 +132,9 @@ def _bank_out(details: BankDetails) -> BankOut:
         thresholds=dict(bank.thresholds),
         enabled=bank.enabled,
         created_at=bank.created_at,
-        active_entries=details.active,
-        removed_entries=details.removed,
+        updated_at=bank.updated_at,
+        active_entries=sum(c["active"] for c in counts.values()),
+        removed_entries=sum(c["removed"] for c in counts.values()),
     )
 
 
@@ -133,80 +152,183 @@ def _entry_out(entry: Entry) -> EntryOut:
     )
 
 
+def _shared(ctx: ApiContext, scope: Scope, bank: Bank) -> frozenset[str]:
+    if scope.own(bank.owner):
+        return frozenset()
+    return ctx.auth.banks_shared_with(scope.organisation)
+
+
+async def readable_bank(request: Request, name: str) -> Bank:
+    """The bank ``name`` if this key may read it; NotFound otherwise."""
+    ctx, scope = get_context(request), scope_of(request)
+
+    def load() -> Bank:
+        bank = ctx.bank_reader.get_bank(name)
+        scope.check_bank_read(bank.owner, name, _shared(ctx, scope, bank))
+        return bank
+
+    return await run_in_threadpool(load)
+
+
+async def changeable_bank(request: Request, name: str) -> Bank:
+    """The bank ``name`` if this key may change it (NotFound / Forbidden otherwise)."""
+    ctx, scope = get_context(request), scope_of(request)
+
+    def load() -> Bank:
+        bank = ctx.bank_reader.get_bank(name)
+        scope.check_bank_change(bank.owner, name, _shared(ctx, scope, bank))
+        return bank
+
+    return await run_in_threadpool(load)
+
+
 @router.post(
     "",
     response_model=BankOut,
     status_code=201,
-    summary="Create a bank (owned by the caller's organisation)",
-    responses=error_responses(400, 401, 403, 409, 429),
+    summary="Create a bank (owned by the caller's organisation unless the operator says)",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 429, 503),
+    dependencies=[requires(Role.ADMIN)],
 )
-async def create_bank(
-    request: Request, body: BankIn, who: Principal = requires(Role.ADMIN)
-) -> BankOut:
-    ctx = get_context(request)
-    await run_in_threadpool(
-        ctx.banks.create_bank,
-        body.name,
-        owner=who.organisation,
-        source=body.source,
-        terms=body.terms,
-        label=body.label,
-        trust=body.trust,
-        thresholds=dict(body.thresholds),
-    )
-    audit(request, "bank.create", target=body.name)
-    return _bank_out(await run_in_threadpool(ctx.banks.show_bank, body.name, imports=0))
+async def create_bank(request: Request, body: BankIn) -> BankOut:
+    ctx, scope = get_context(request), scope_of(request)
+    owner = body.owner or scope.organisation
+    scope.require_own(owner, "create a bank")
+
+    def create() -> BankOut:
+        ctx.auth.store.get_organisation(owner)  # NotFound: banks are for known organisations
+        bank = ctx.banks.create_bank(
+            body.name,
+            owner=owner,
+            source=body.source,
+            terms=body.terms,
+            label=body.label,
+            trust=body.trust,
+            thresholds=dict(body.thresholds),
+        )
+        return bank_out(ctx, bank)
+
+    async with audited(request, "bank.create", target=body.name, owner=owner):
+        return await run_in_threadpool(create)
 
 
 @router.get(
     "",
     response_model=BankList,
-    summary="List banks",
-    responses=error_responses(400, 401, 403, 429),
+    summary="List the banks this key may read, by name",
+    responses=error_responses(400, 401, 403, 429, 503),
     dependencies=[requires(*_READERS)],
 )
 async def list_banks(
     request: Request,
+    after: str | None = Query(None, max_length=200, description="Banks named after this"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
 ) -> BankList:
-    details = await run_in_threadpool(get_context(request).banks.list_banks)
-    return BankList(banks=[_bank_out(d) for d in details[offset : offset + limit]])
+    ctx, scope = get_context(request), scope_of(request)
+
+    def page() -> BankList:
+        banks = sorted(ctx.bank_reader.list_banks(), key=lambda b: b.name)
+        if not scope.is_operator:
+            shared = ctx.auth.banks_shared_with(scope.organisation)
+            banks = [b for b in banks if scope.reads_bank(b.owner, b.name, shared)]
+        rest = [b for b in banks if after is None or b.name > after][: limit + 1]
+        more = len(rest) > limit
+        chosen = rest[:limit]
+        return BankList(
+            banks=[bank_out(ctx, b) for b in chosen],
+            total=len(banks),
+            next_after=chosen[-1].name if more else None,
+        )
+
+    return await run_in_threadpool(page)
 
 
 @router.get(
     "/{name}",
     response_model=BankOut,
     summary="Show one bank",
-    responses=error_responses(400, 401, 403, 404, 429),
+    responses=error_responses(400, 401, 403, 404, 429, 503),
     dependencies=[requires(*_READERS)],
 )
 async def show_bank(request: Request, name: str) -> BankOut:
+    bank = await readable_bank(request, name)
+    return await run_in_threadpool(bank_out, get_context(request), bank)
+
+
+@router.patch(
+    "/{name}",
+    response_model=BankOut,
+    summary="Change a bank's settings: enabled, trust, thresholds, classification label",
+    responses=error_responses(400, 401, 403, 404, 413, 429, 503),
+    dependencies=[requires(Role.ADMIN)],
+)
+async def update_bank(request: Request, name: str, body: BankPatch) -> BankOut:
+    """The match index picks the change up on its next refresh (``index_refresh_seconds``)."""
     ctx = get_context(request)
-    return _bank_out(await run_in_threadpool(ctx.banks.show_bank, name, imports=0))
-
-
-def _entry_page(ctx_banks: object, name: str, after: int, limit: int, removed: bool) -> EntryPage:
-    store = ctx_banks.store  # type: ignore[attr-defined]
-    bank = store.get_bank(name)
-    page: list[Entry] = []
-    for entry in store.iter_entries(bank.id, include_removed=removed):
-        if entry.id > after:
-            page.append(entry)
-            if len(page) > limit:
-                break
-    more = len(page) > limit
-    page = page[:limit]
-    return EntryPage(
-        entries=[_entry_out(e) for e in page], next_after=page[-1].id if more else None
+    await changeable_bank(request, name)
+    changes = BankChanges(
+        enabled=body.enabled,
+        trust=body.trust,
+        thresholds=dict(body.thresholds) if body.thresholds is not None else None,
+        label=body.label,
     )
+
+    def update() -> BankOut:
+        ctx.bank_settings.update(name, changes, ctx.clock.now())
+        return bank_out(ctx, ctx.bank_reader.get_bank(name))
+
+    async with audited(request, "bank.update", target=name, **body.model_dump(exclude_none=True)):
+        return await run_in_threadpool(update)
+
+
+@router.get(
+    "/{name}/shares",
+    response_model=SharesOut,
+    summary="The organisations a bank is shared with (read-only for them)",
+    responses=error_responses(400, 401, 403, 404, 429, 503),
+    dependencies=[requires(Role.ADMIN)],
+)
+async def list_shares(request: Request, name: str) -> SharesOut:
+    await changeable_bank(request, name)
+    shares = await run_in_threadpool(get_context(request).auth.bank_shares, name)
+    return SharesOut(bank=name, shared_with=shares)
+
+
+@router.put(
+    "/{name}/shares/{organisation}",
+    response_model=SharesOut,
+    summary="Share a bank with another organisation (its analysts and admins may read it)",
+    responses=error_responses(400, 401, 403, 404, 429, 503),
+    dependencies=[requires(Role.ADMIN)],
+)
+async def share_bank(request: Request, name: str, organisation: str) -> SharesOut:
+    auth = get_context(request).auth
+    await changeable_bank(request, name)
+    async with audited(request, "bank.share", target=name, organisation=organisation):
+        await run_in_threadpool(auth.share_bank, name, organisation)
+    return SharesOut(bank=name, shared_with=await run_in_threadpool(auth.bank_shares, name))
+
+
+@router.delete(
+    "/{name}/shares/{organisation}",
+    response_model=SharesOut,
+    summary="Stop sharing a bank with an organisation",
+    responses=error_responses(400, 401, 403, 404, 429, 503),
+    dependencies=[requires(Role.ADMIN)],
+)
+async def unshare_bank(request: Request, name: str, organisation: str) -> SharesOut:
+    auth = get_context(request).auth
+    await changeable_bank(request, name)
+    async with audited(request, "bank.unshare", target=name, organisation=organisation):
+        await run_in_threadpool(auth.unshare_bank, name, organisation)
+    return SharesOut(bank=name, shared_with=await run_in_threadpool(auth.bank_shares, name))
 
 
 @router.get(
     "/{name}/entries",
     response_model=EntryPage,
     summary="List a bank's entries (keyset pagination by entry id)",
-    responses=error_responses(400, 401, 403, 404, 429),
+    responses=error_responses(400, 401, 403, 404, 429, 503),
     dependencies=[requires(*_READERS)],
 )
 async def list_entries(
@@ -217,103 +339,18 @@ async def list_entries(
     include_removed: bool = Query(True, description="Include tombstones"),
 ) -> EntryPage:
     ctx = get_context(request)
-    page = await run_in_threadpool(_entry_page, ctx.banks, name, after, limit, include_removed)
-    audit(request, "bank.entries.read", target=name, after=after, count=len(page.entries))
-    return page
-
-
-@router.post(
-    "/{name}/import",
-    response_model=ImportOut,
-    summary="Import a bank file (upload; all lines land or none)",
-    responses=error_responses(400, 401, 403, 404, 413, 429),
-    openapi_extra=UPLOAD_BODY,
-    dependencies=[requires(Role.ADMIN)],
-)
-async def import_entries(
-    request: Request,
-    name: str,
-    format: Format | None = Query(None, description="File format; detected when omitted"),
-    signal_type: Literal["pdq", "md5", "sha1", "sha256"] | None = Query(None),
-    skip_invalid: bool = Query(False),
-    restore: bool = Query(False, description="Re-add hashes that were removed before"),
-) -> ImportOut:
-    ctx = get_context(request)
-    data, _ = await read_upload(request, int(ctx.settings.max_upload_bytes))
-    result = await run_in_threadpool(
-        _import_bytes, ctx.banks, name, data, format, signal_type, skip_invalid, restore
-    )
-    audit(request, "bank.import", target=name, added=result.added, lines=result.lines)
-    return result
-
-
-def _import_bytes(
-    banks: object,
-    name: str,
-    data: bytes,
-    fmt: str | None,
-    signal_type: str | None,
-    skip_invalid: bool,
-    restore: bool,
-) -> ImportOut:
-    # Hash lists (never media) go through a temporary file: the import flow reads paths, and
-    # detection peeks at the file. It is deleted on leaving this block.
-    with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
-        path = Path(folder) / f"upload{_SUFFIX.get(fmt or '', '.txt')}"
-        path.write_bytes(data)
-        result = banks.import_file(  # type: ignore[attr-defined]
-            name,
-            path,
-            fmt=fmt,
-            signal_type=signal_type,
-            skip_invalid=skip_invalid,
-            restore=restore,
+    bank = await readable_bank(request, name)
+    async with audited(request, "bank.entries.read", target=name, after=after) as found:
+        rows = await run_in_threadpool(
+            lambda: ctx.bank_reader.page_entries(
+                bank.id, after=after, limit=limit + 1, include_removed=include_removed
+            )
         )
-    return ImportOut(
-        import_id=result.import_id,
-        lines=result.lines,
-        added=result.added,
-        already_present=result.already_present,
-        invalid=result.invalid,
-        restored=result.restored,
-        kept_removed=result.kept_removed,
-        removed=result.removed,
-        errors=list(result.errors),
-    )
-
-
-@router.get(
-    "/{name}/export",
-    summary="Export a bank (tombstones included by default)",
-    responses={
-        200: {
-            "content": {
-                media: {"schema": {"type": "string"}}
-                for media in ("application/x-ndjson", "text/csv", "text/plain")
-            },
-            "description": "The bank file",
-        },
-        **error_responses(400, 401, 403, 404, 429),
-    },
-    response_class=Response,
-    dependencies=[requires(*_READERS)],
-)
-async def export_bank(
-    request: Request,
-    name: str,
-    format: Format = Query("jsonl"),
-    include_removed: bool = Query(True),
-) -> Response:
-    ctx = get_context(request)
-    stream = io.StringIO()
-    written = await run_in_threadpool(
-        ctx.banks.export, name, stream, format, include_removed=include_removed
-    )
-    audit(request, "bank.export", target=name, format=format, entries=written)
-    return Response(
-        stream.getvalue(),
-        media_type=_MEDIA.get(format, "text/plain"),
-        headers={"Content-Disposition": f'attachment; filename="{name}{_SUFFIX[format]}"'},
+        page = rows[:limit]
+        found["count"] = len(page)
+    return EntryPage(
+        entries=[_entry_out(e) for e in page],
+        next_after=page[-1].id if len(rows) > limit else None,
     )
 
 
@@ -321,19 +358,21 @@ async def export_bank(
     "/{name}/entries/{signal_type}/{value}",
     response_model=TombstoneOut,
     summary="Remove an entry (it stays as a tombstone so peers learn of it)",
-    responses=error_responses(400, 401, 403, 404, 429),
+    responses=error_responses(400, 401, 403, 404, 409, 429, 503),
     dependencies=[requires(Role.ADMIN)],
 )
 async def remove_entry(
     request: Request,
     name: str,
-    signal_type: Literal["pdq", "md5", "sha1", "sha256"],
+    signal_type: Signal,
     value: str,
     reason: Literal["false-positive", "source-withdrew", "other"] = Query("other"),
 ) -> TombstoneOut:
     ctx = get_context(request)
-    tomb = await run_in_threadpool(ctx.banks.remove_entry, name, signal_type, value, reason)
-    audit(request, "bank.entry.remove", target=f"{name}/{signal_type}/{tomb.value}", reason=reason)
+    await changeable_bank(request, name)
+    target = f"{name}/{signal_type}/{value[:128]}"
+    async with audited(request, "bank.entry.remove", target=target, reason=reason):
+        tomb = await run_in_threadpool(ctx.banks.remove_entry, name, signal_type, value, reason)
     return TombstoneOut(
         entry_id=tomb.entry_id,
         bank=tomb.bank,

@@ -1,20 +1,23 @@
 """What the API needs from the rest of keepdown, handed in by the composition root.
 
-The routes never build services themselves: :func:`keepdown.app.build_api` makes an
+The routes never build services themselves: :func:`keepdown.app.server.build_app` makes an
 :class:`ApiContext` from settings and stores it on ``app.state.ctx``. The match index is seen
-through the small :class:`Matcher` protocol (``keepdown.matching.live.BankIndex`` implements it)
-and URL fetching through :class:`UrlFetcher` (the crawler's SSRF-guarded fetcher).
+through the small :class:`Matcher` protocol (``keepdown.matching.live.BankIndex`` implements it),
+URL fetching through :class:`UrlFetcher` (the crawler's SSRF-guarded fetcher), bank reads and
+setting changes through :class:`BankReader` and :class:`BankSettingsWriter` (SQL stores).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import Request
 
 from keepdown.auth import AuthService
+from keepdown.banks.model import Bank, Entry
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock
 from keepdown.hashing import HashResult
@@ -22,7 +25,24 @@ from keepdown.hashing.types import HashValue
 from keepdown.matching.live import MatchView
 from keepdown.settings import Settings
 
-__all__ = ["ApiContext", "MatchView", "Matcher", "UrlFetcher", "get_context"]
+if TYPE_CHECKING:  # only for annotations: these modules import much more than the API needs
+    from keepdown.api.ratelimit import RateLimiter
+    from keepdown.events import EventSink
+    from keepdown.notices.links import LinkSigner
+    from keepdown.notices.service import NoticeService
+    from keepdown.storage.bank_settings import BankChanges
+    from keepdown.storage.provider_store import SqlProviderStore
+    from keepdown.storage.report_store import ReportStore
+
+__all__ = [
+    "ApiContext",
+    "BankReader",
+    "BankSettingsWriter",
+    "MatchView",
+    "Matcher",
+    "UrlFetcher",
+    "get_context",
+]
 
 
 class Matcher(Protocol):
@@ -50,6 +70,26 @@ class UrlFetcher(Protocol):
     async def __call__(self, url: str, max_bytes: int) -> tuple[bytes, str]: ...
 
 
+class BankReader(Protocol):
+    """Reads banks and pages of entries (``keepdown.storage.bank_store.SqlBankStore``)."""
+
+    def get_bank(self, name: str) -> Bank: ...
+
+    def list_banks(self) -> list[Bank]: ...
+
+    def entry_counts(self, bank_id: int) -> dict[str, dict[str, int]]: ...
+
+    def page_entries(
+        self, bank_id: int, *, after: int = 0, limit: int = 100, include_removed: bool = True
+    ) -> list[Entry]: ...
+
+
+class BankSettingsWriter(Protocol):
+    """Changes a bank's settings (``keepdown.storage.bank_settings.SqlBankSettings``)."""
+
+    def update(self, name: str, changes: BankChanges, now: datetime) -> None: ...
+
+
 @dataclass
 class ApiContext:
     """Every service the routes use."""
@@ -57,22 +97,24 @@ class ApiContext:
     settings: Settings
     auth: AuthService
     banks: BankService
+    bank_reader: BankReader
+    bank_settings: BankSettingsWriter
     matcher: Matcher
     hasher: Callable[[bytes, bool], HashResult]  # (data, dihedral)
     fetch_url: UrlFetcher
     clock: Clock
-    limiter: Any  # keepdown.api.ratelimit.RateLimiter (kept loose to avoid an import cycle)
+    limiter: RateLimiter
     check_database: Callable[[], None]
-    #: keepdown.storage.crawl_store.ReportStore (reported URLs); None when not wired.
-    url_reports: Any = None
-    #: Where API actions emit lifecycle events (keepdown.events.EventSink); None: nowhere.
-    events: Any = None
-    #: keepdown.storage.provider_store.SqlProviderStore (the provider registry); None: not wired.
-    providers: Any = None
-    #: keepdown.notices.service.NoticeService; None when not wired.
-    notices: Any = None
-    #: keepdown.notices.links.LinkSigner (signed response links); None when not wired.
-    notice_links: Any = None
+    #: Reported URLs to crawl; None when not wired.
+    url_reports: ReportStore | None = None
+    #: Where API actions emit lifecycle events; None: nowhere.
+    events: EventSink | None = None
+    #: The provider registry; None when not wired.
+    providers: SqlProviderStore | None = None
+    #: Notices and their lifecycle; None when not wired.
+    notices: NoticeService | None = None
+    #: Signs and checks notices' response links; None when not wired.
+    notice_links: LinkSigner | None = None
     #: keepdown.app.accountability.AccountabilityServices (reports, indicators); None: not wired.
     accountability: Any = None
 

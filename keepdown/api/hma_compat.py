@@ -11,20 +11,35 @@ so HMA clients can point at keepdown:
   ``GET /m/lookup?url=...`` and ``POST /m/lookup`` (multipart) ->
   ``{signal_type: {bank: [...]}}``
 
+* ``POST /m/compare`` ``{signal_type: [left, right], ...}`` ->
+  ``{signal_type: [match, {"distance": n}]}`` (``{}`` for exact signals, as HMA's
+  ``SignalComparisonResult`` serialises; PDQ matches within ``pdq_match_threshold``)
+* ``GET /m/index/status[?signal_type=]`` -> ``{signal_type: {"present", "built_to", "size"}}``
+  (``built_to``: Unix time of the index's last refresh, -1 before the first)
+
 ``bank_content_id`` is keepdown's entry id; ``distance`` is a string, as HMA prints it. HMA's
 ``photo`` content hashes to ``pdq`` by default; ``types`` may also ask for ``md5``, ``sha1``
 and ``sha256`` (keepdown's exact signals). Errors carry ``message`` as HMA's do.
+
+HMA itself has no API keys (deployments put it behind their own gateway), so its clients send
+no ``Authorization`` header by default. Give them a keepdown key either as a header their HTTP
+client adds (``Authorization: Bearer kd_...``) or in the base URL, which most HTTP clients turn
+into Basic credentials: ``http://<key id>:<secret>@keepdown:8000`` (see docs/api.md).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, RootModel
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import BaseModel, Field, RootModel
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
 from keepdown.api.errors import error_responses
+from keepdown.api.matching import json_response, lookup
 from keepdown.api.uploads import multipart_parts, read_body
 from keepdown.auth import Role
 from keepdown.errors import InvalidInput
@@ -74,6 +89,24 @@ class BankMatches(RootModel[dict[str, list[MatchWithDistance]]]):
 
 class SignalBankMatches(RootModel[dict[str, dict[str, list[MatchWithDistance]]]]):
     """Signal type -> bank name -> matches."""
+
+
+class CompareIn(RootModel[dict[str, list[str]]]):
+    """Signal type -> the two hashes to compare."""
+
+
+class CompareOut(RootModel[dict[str, list[Any]]]):
+    """Signal type -> ``[match, {"distance": n}]`` (``{}`` for exact signals)."""
+
+
+class IndexStatus(BaseModel):
+    present: bool = Field(description="The index is loaded")
+    built_to: int = Field(description="Unix time of the last refresh; -1 before the first")
+    size: int = Field(description="Entries of this signal type in the index")
+
+
+class IndexStatusOut(RootModel[dict[str, IndexStatus]]):
+    """Signal type -> the index's status."""
 
 
 def _types(types: str | None) -> tuple[str, ...]:
@@ -126,11 +159,11 @@ def _by_bank(views: list[MatchView], banks: set[str] | None) -> dict[str, list[M
     return out
 
 
-def _lookup(request: Request, signal_type: str, signal: str) -> list[MatchView]:
+async def _lookup(request: Request, signal_type: str, signal: str) -> list[MatchView]:
     if signal_type not in _SIGNALS:
         raise InvalidInput(f"No such SignalType '{signal_type}'")
     value = parse_hash(SignalType(signal_type), signal)
-    return get_context(request).matcher.match_hashes([value])[0]
+    return (await lookup(request, [value]))[0]
 
 
 def _banks(banks: str | None) -> set[str] | None:
@@ -180,15 +213,12 @@ async def raw_lookup(
     signal_type: str = Query(min_length=1, max_length=32),
     include_distance: bool = Query(False),
     banks: str | None = Query(None, max_length=2000),
-) -> RawLookupOut:
-    matches = [
-        m
-        for ms in _by_bank(_lookup(request, signal_type, signal), _banks(banks)).values()
-        for m in ms
-    ]
+) -> Response:
+    views = await _lookup(request, signal_type, signal)
+    matches = [m for ms in _by_bank(views, _banks(banks)).values() for m in ms]
     if include_distance:
-        return RawLookupOut(matches=list(matches))
-    return RawLookupOut(matches=[m.bank_content_id for m in matches])
+        return json_response({"matches": [m.model_dump() for m in matches]})
+    return json_response({"matches": [m.bank_content_id for m in matches]})
 
 
 @router.get(
@@ -212,13 +242,13 @@ async def lookup_get(
     wanted = _banks(banks)
     if url:
         hashes = _hash_map(await _hash_url(request, url), _types(types))
-        by_type = {st: _by_bank(_lookup(request, st, v), wanted) for st, v in hashes.items()}
+        by_type = {st: _by_bank(await _lookup(request, st, v), wanted) for st, v in hashes.items()}
         if signal_type is not None:
             return BankMatches(by_type.get(signal_type, {}))
         return SignalBankMatches(by_type)
     if not signal or not signal_type:
         raise InvalidInput("Either url or both signal and signal_type are required")
-    return BankMatches(_by_bank(_lookup(request, signal_type, signal), wanted))
+    return BankMatches(_by_bank(await _lookup(request, signal_type, signal), wanted))
 
 
 @router.post(
@@ -238,5 +268,57 @@ async def lookup_post(
     hashes = _hash_map(await _hash_form(request), _types(types))
     wanted = _banks(banks)
     return SignalBankMatches(
-        {st: _by_bank(_lookup(request, st, v), wanted) for st, v in hashes.items()}
+        {st: _by_bank(await _lookup(request, st, v), wanted) for st, v in hashes.items()}
+    )
+
+
+@router.post(
+    "/m/compare",
+    response_model=CompareOut,
+    summary="Compare pairs of hashes (HMA compatible)",
+    responses=error_responses(400, 401, 403, 413, 429, 503),
+    dependencies=[_MATCHERS],
+)
+async def compare(request: Request, body: CompareIn = Body(...)) -> CompareOut:
+    threshold = int(get_context(request).settings.pdq_match_threshold)
+    results: dict[str, list[Any]] = {}
+    for signal_type, pair in body.root.items():
+        if signal_type not in _SIGNALS:
+            raise InvalidInput(f"No such SignalType '{signal_type}'")
+        if len(pair) != 2:
+            raise InvalidInput("Comparison hash list length must be exactly 2")
+        left, right = (parse_hash(SignalType(signal_type), text) for text in pair)
+        distance = left - right
+        if signal_type == "pdq":
+            results[signal_type] = [distance <= threshold, {"distance": distance}]
+        else:
+            results[signal_type] = [distance == 0, {}]
+    return CompareOut(results)
+
+
+@router.get(
+    "/m/index/status",
+    response_model=IndexStatusOut,
+    summary="Status of the match index per signal type (HMA compatible)",
+    responses=error_responses(400, 401, 403, 429, 503),
+    dependencies=[_MATCHERS],
+)
+async def index_status(
+    request: Request, signal_type: str | None = Query(None, max_length=32)
+) -> IndexStatusOut:
+    matcher = get_context(request).matcher
+    status = matcher.status()
+    chosen = _SIGNALS if signal_type is None else (signal_type,)
+    if signal_type is not None and signal_type not in _SIGNALS:
+        raise InvalidInput(f"No such signal type '{signal_type}'")
+    refreshed = status.get("refreshed_at")
+    built_to = int(datetime.fromisoformat(refreshed).timestamp()) if refreshed else -1
+    entries = status.get("entries", {})
+    return IndexStatusOut(
+        {
+            name: IndexStatus(
+                present=matcher.ready, built_to=built_to, size=int(entries.get(name, 0))
+            )
+            for name in chosen
+        }
     )

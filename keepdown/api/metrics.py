@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,11 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keepdown.api.context import get_context
+from keepdown.api.context import MatchView, get_context
 from keepdown.api.errors import error_responses
 from keepdown.errors import AuthError
 
-__all__ = ["ApiMetrics", "MetricsMiddleware", "router"]
+__all__ = ["ApiMetrics", "MetricsMiddleware", "count_matches", "router"]
 
 router = APIRouter(tags=["health"])
 
@@ -47,7 +48,21 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.matches = Counter(
-            "keepdown_matches", "Matches reported", ("match_type",), registry=self.registry
+            "keepdown_matches",
+            "Bank entries matched by API requests",
+            ("match_type", "signal_type"),
+            registry=self.registry,
+        )
+        self.matched_inputs = Counter(
+            "keepdown_matched_inputs",
+            "Inputs (uploads, URLs, hashes) that matched at least one bank entry",
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "keepdown_api_refusals",
+            "Requests refused for their key (401) or role (403), by error code",
+            ("code",),
+            registry=self.registry,
         )
         self.index_entries = Gauge(
             "keepdown_index_entries",
@@ -56,9 +71,23 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def count_matches(self, views: Sequence[MatchView]) -> None:
+        """Count one input's matches (by match and signal type, never by bank or value)."""
+        if not views:
+            return
+        self.matched_inputs.inc()
+        for view in views:
+            self.matches.labels(view.match_type, view.signal_type).inc()
+
     def refresh_index(self, status: dict[str, Any]) -> None:
         for signal_type, count in status.get("entries", {}).items():
             self.index_entries.labels(signal_type).set(count)
+
+
+def count_matches(request: Request, views: Sequence[MatchView]) -> None:
+    """Count an input's matches in the app's metrics."""
+    api_metrics: ApiMetrics = request.app.state.metrics
+    api_metrics.count_matches(views)
 
 
 class MetricsMiddleware:

@@ -10,26 +10,30 @@ password = secret, or the whole key as password):
 
 Mapping: a bank classified ``csam`` answers ``csam``; anything else that matched answers
 ``harmful-abusive-material`` (the weaker claim); no match answers ``no-known-match``.
-``match_type`` is ``exact`` when a cryptographic hash matched, else ``near`` (PDQ).
-``near_match_details`` never reveal a bank entry's own hashes: their ``sha1_base32`` and
+``match_type`` is ``exact`` when a cryptographic hash matched, else ``near`` (PDQ); as in
+Shield, ``near_match_details`` is empty for an exact match and lists the near matches
+otherwise. They never reveal a bank entry's own hashes: their ``sha1_base32`` and
 ``sha256_hex`` are empty strings. Hex digests are upper-case, as Shield writes them.
-Errors carry ``detail`` (what Shield clients read) besides the usual fields.
+Media that matched no exact hash and could not be decoded as a picture answers 422 with the
+decoding error (Shield's response has no field to say "not compared"), so a client never takes
+"not looked at" for "no known match". Errors carry ``detail`` (what Shield clients read)
+besides the usual fields.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
 from keepdown.api.errors import error_responses
-from keepdown.api.matching import fetch_and_match, match_content
+from keepdown.api.matching import fetch_and_match, json_response, lookup, match_content
 from keepdown.api.uploads import UPLOAD_BODY, read_body
 from keepdown.auth import Role
-from keepdown.errors import InvalidInput
+from keepdown.errors import DecodeError, InvalidInput
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import PdqHash
 
@@ -62,7 +66,9 @@ class UrlIn(BaseModel):
 
 
 class PdqIn(BaseModel):
-    hashes: list[str] = Field(min_length=1, description="Base64-encoded PDQ hashes")
+    hashes: list[str] = Field(
+        min_length=1, max_length=1000, description="Base64-encoded PDQ hashes"
+    )
 
 
 class PdqMatch(BaseModel):
@@ -85,13 +91,16 @@ def shield_classification(views: list[MatchView]) -> Classification:
 
 
 def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
-    near = [v for v in views if v.match_type == "near"]
+    if not views and isinstance(result.pdq_error, DecodeError):
+        raise result.pdq_error
+    exact = any(v.match_type == "exact" for v in views)
+    near = [] if exact else [v for v in views if v.match_type == "near"]
     return ScannedMedia(
         size_bytes=result.size_bytes,
         sha1_base32=result.sha1.base32,
         sha256_hex=result.sha256.hex.upper(),
         classification=shield_classification(views),
-        match_type=None if not views else ("exact" if len(near) < len(views) else "near"),
+        match_type=None if not views else ("exact" if exact else "near"),
         near_match_details=[
             NearMatchDetail(classification=shield_classification([v])) for v in near
         ],
@@ -102,7 +111,7 @@ def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
     "/media/",
     response_model=ScannedMedia,
     summary="Scan media bytes (Arachnid Shield compatible)",
-    responses=error_responses(400, 401, 403, 413, 429),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 503),
     openapi_extra=UPLOAD_BODY,
     dependencies=[_MATCHERS],
 )
@@ -119,7 +128,7 @@ async def scan_media(request: Request) -> ScannedMedia:
     "/url/",
     response_model=ScannedMedia,
     summary="Scan the media at a URL (Arachnid Shield compatible)",
-    responses=error_responses(400, 401, 403, 413, 429, 502),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 502, 503),
     dependencies=[_MATCHERS],
 )
 async def scan_url(request: Request, body: UrlIn) -> ScannedMedia:
@@ -131,22 +140,23 @@ async def scan_url(request: Request, body: UrlIn) -> ScannedMedia:
     "/pdq/",
     response_model=ScannedPdqHashes,
     summary="Scan PDQ hashes (Arachnid Shield compatible)",
-    responses=error_responses(400, 401, 403, 413, 429),
+    responses=error_responses(400, 401, 403, 413, 429, 503),
     dependencies=[_MATCHERS],
 )
-async def scan_pdq(request: Request, body: PdqIn) -> ScannedPdqHashes:
+async def scan_pdq(request: Request, body: PdqIn) -> Response:
     ctx = get_context(request)
     limit = int(ctx.settings.match_batch_max)
     if len(body.hashes) > limit:
         raise InvalidInput(f"at most {limit} hashes per request, got {len(body.hashes)}")
     hashes = [PdqHash.from_base64(text) for text in body.hashes]
-    found = ctx.matcher.match_hashes(hashes)
-    scanned: dict[str, PdqMatch] = {}
+    found = await lookup(request, hashes)
+    scanned: dict[str, dict[str, object]] = {}
     for text, views in zip(body.hashes, found, strict=True):
         label = shield_classification(views)
-        scanned[text] = PdqMatch(
-            classification=label,
-            match_type="near" if views else None,
-            near_match_details=NearMatchDetail(classification=label) if views else None,
-        )
-    return ScannedPdqHashes(scanned_hashes=scanned)
+        detail = NearMatchDetail(classification=label).model_dump() if views else None
+        scanned[text] = {
+            "classification": label,
+            "match_type": "near" if views else None,
+            "near_match_details": detail,
+        }
+    return json_response({"scanned_hashes": scanned})

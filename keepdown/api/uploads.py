@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
@@ -26,6 +27,7 @@ __all__ = [
     "multipart_parts",
     "read_body",
     "read_upload",
+    "too_large",
 ]
 
 #: OpenAPI requestBody for upload endpoints: raw bytes of any media type, or multipart.
@@ -48,19 +50,36 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+def too_large(
+    limit: int, declared: int | None = None, setting: str = "max_upload_bytes"
+) -> InputTooLarge:
+    """The 413 error, quoting the configured limit and the setting that holds it."""
+    size = f"of {declared:,} bytes " if declared is not None else ""
+    return InputTooLarge(
+        f"request body {size}is over the {_human(limit)} limit ({limit:,} bytes, {setting})",
+        limit=limit,
+        setting=setting,
+    )
+
+
+def _human(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} B"
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or InputTooLarge once it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise InputTooLarge(
-            f"request body of {declared} bytes is over the {limit}-byte limit", limit=limit
-        )
+        raise too_large(limit, int(declared))
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise InputTooLarge(f"request body is over the {limit}-byte limit", limit=limit)
+            raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -121,20 +140,36 @@ class BodyLimitMiddleware:
 
     A declared Content-Length over the cap is answered 413 at once; an undeclared (chunked)
     body raises InputTooLarge from ``receive`` when it crosses the cap, which the error
-    handlers turn into the same 413.
+    handlers turn into the same 413. Paths matching ``large_path`` (bank imports, which are
+    streamed to a temporary file and capped by their own setting) are capped at
+    ``large_limit`` instead.
     """
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(
+        self,
+        app: Any,
+        limit: int,
+        *,
+        large_path: str = "",
+        large_limit: int = 0,
+        large_setting: str = "bank_import_max_bytes",
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.large_path = re.compile(large_path) if large_path else None
+        self.large_limit = large_limit
+        self.large_setting = large_setting
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, setting = self.limit, "max_upload_bytes"
+        if self.large_path is not None and self.large_path.match(scope["path"]):
+            limit, setting = self.large_limit, self.large_setting
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _send_too_large(send, self.limit, scope["path"])
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _send_too_large(send, too_large(limit, int(value), setting), scope["path"])
                 return
         seen = 0
 
@@ -143,17 +178,14 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise InputTooLarge(
-                        f"request body is over the {self.limit}-byte limit", limit=self.limit
-                    )
+                if seen > limit:
+                    raise too_large(limit, setting=setting)
             return message
 
         await self.app(scope, capped_receive, send)
 
 
-async def _send_too_large(send: Any, limit: int, path: str) -> None:
-    error = InputTooLarge(f"request body is over the {limit}-byte limit", limit=limit)
+async def _send_too_large(send: Any, error: InputTooLarge, path: str) -> None:
     body = error.to_dict()
     if path.startswith("/v1/"):
         body["detail"] = error.message

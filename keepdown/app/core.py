@@ -19,7 +19,7 @@ from keepdown.storage import Storage, open_storage
 from keepdown.storage.auth_store import SqlAuthStore
 from keepdown.storage.index_feed import IndexFeed
 
-__all__ = ["Services", "auth_service", "open_services"]
+__all__ = ["Services", "auth_service", "open_services", "storage_auth"]
 
 
 @dataclass
@@ -36,11 +36,21 @@ def open_services(settings: Settings, clock: Clock) -> Services:
     storage = open_storage(settings)
     auth_store = SqlAuthStore(storage.engine)
     auth = AuthService(
-        auth_store, auth_store, clock=clock, cache_seconds=float(settings.auth_cache_seconds)
+        auth_store,
+        auth_store,
+        clock=clock,
+        cache_seconds=float(settings.auth_cache_seconds),
+        refusals_per_minute=int(settings.audit_refusals_per_minute),
     )
     banks = BankService(storage.banks, storage.events, clock=clock)
     index = BankIndex.from_settings(settings, IndexFeed(storage.engine), storage.banks.list_banks)
     return Services(storage=storage, auth=auth, banks=banks, index=index)
+
+
+def storage_auth(storage: Storage) -> AuthService:
+    """An auth service on an open storage (the CLI's bank commands audit through it)."""
+    store = SqlAuthStore(storage.engine)
+    return AuthService(store, store)
 
 
 @contextlib.contextmanager
@@ -48,7 +58,6 @@ def auth_service(settings: Settings) -> Iterator[AuthService]:
     """An auth service on the configured database (for the ``key`` and ``org`` commands)."""
     storage = open_storage(settings)
     try:
-        store = SqlAuthStore(storage.engine)
-        yield AuthService(store, store)
+        yield storage_auth(storage)
     finally:
         storage.close()

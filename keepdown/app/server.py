@@ -7,31 +7,39 @@
 3. load the match index from the banks, and keep it current: a background thread polls the
    banks' change mark every ``index_refresh_seconds`` and applies what changed (no restart);
 4. wire the notice service and its worker (send due notices, re-check due locations);
-5. hand everything to :func:`keepdown.api.create_app`.
+5. hand everything to :func:`keepdown.api.create_app`; the background workers start and stop
+   with the app's lifespan.
+
+:func:`serve` runs it on uvicorn, in one process or ``api_workers`` processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from keepdown.api import ApiContext, create_app
 from keepdown.api.ratelimit import RateLimiter
 from keepdown.app.accountability import accountability_parts
 from keepdown.app.core import Services, open_services
-from keepdown.app.noticing import _notice_parts, _NoticeWorker
+from keepdown.app.noticing import _notice_parts
+from keepdown.app.scanning import video_matcher
 from keepdown.app.web import mount_web
+from keepdown.app.workers import EmbeddedWorkers
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.transport import Resolver
 from keepdown.errors import FetchError, InputTooLarge, StorageError
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.matching.live import BankIndex
-from keepdown.settings import Settings
+from keepdown.settings import Settings, load_settings
 from keepdown.storage import Storage
+from keepdown.storage.bank_settings import SqlBankSettings
 from keepdown.storage.crawl_store import CrawlStore, ReportStore
 from keepdown.storage.index_feed import ping
 
@@ -76,6 +84,47 @@ def build_app(
     services = open_services(settings, clock)
     services.index.refresh()
     fetcher = Fetcher(settings, resolver=resolver, clock=clock)
+    ctx = _context(settings, services, fetcher, clock)
+    ctx.matcher = video_matcher(settings, services.storage, services.index)  # videos too
+    notice_parts = _notice_parts(
+        settings, services.storage, services.index, clock, resolver=resolver
+    )
+    ctx.providers = notice_parts.providers
+    ctx.notices = notice_parts.service
+    ctx.notice_links = notice_parts.links
+    ctx.accountability = accountability_parts(settings, services.storage, clock, resolver=resolver)
+    workers: list[_Worker] = [_Refresher(ctx.matcher, float(settings.index_refresh_seconds))]
+    if int(settings.serve_workers) > 0:  # task consumers in this process (keepdown.app.workers)
+        workers.append(EmbeddedWorkers(settings, resolver=resolver))
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        started = workers if refresh_in_background else []
+        for worker in started:
+            worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(started):
+                worker.stop()
+            await fetcher.aclose()
+            services.storage.close()
+
+    app = create_app(ctx, lifespan=lifespan)
+    mount_web(app, ctx, services)  # the web pages under /web (keepdown.app.web)
+    return app, services
+
+
+class _Worker(Protocol):
+    """A background thread the server starts and stops with itself."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _context(settings: Settings, services: Services, fetcher: Fetcher, clock: Clock) -> ApiContext:
+    """The API's view of the services."""
 
     def hasher(data: bytes, dihedral: bool) -> HashResult:
         return hash_bytes(data, settings=settings, mode=settings.hash_mode, dihedral=dihedral)
@@ -88,10 +137,12 @@ def build_app(
             raise FetchError(f"{url} answered HTTP {result.status}", url=url, status=result.status)
         return result.body, result.content_type
 
-    ctx = ApiContext(
+    return ApiContext(
         settings=settings,
         auth=services.auth,
         banks=services.banks,
+        bank_reader=services.storage.banks,
+        bank_settings=SqlBankSettings(services.storage.engine),
         matcher=services.index,
         hasher=hasher,
         fetch_url=fetch_url,
@@ -101,45 +152,43 @@ def build_app(
         url_reports=_report_store(settings, services.storage),
         events=services.storage.events,
     )
-    notice_parts = _notice_parts(
-        settings, services.storage, services.index, clock, resolver=resolver
-    )
-    ctx.providers = notice_parts.providers
-    ctx.notices = notice_parts.service
-    ctx.notice_links = notice_parts.links
-    ctx.accountability = accountability_parts(settings, services.storage, clock, resolver=resolver)
-    worker_every = float(settings.notice_worker_seconds)
-    notice_worker = _NoticeWorker(notice_parts, worker_every) if worker_every > 0 else None
-    refresher = _Refresher(services.index, float(settings.index_refresh_seconds))
-
-    @contextlib.asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
-        if refresh_in_background:
-            refresher.start()
-            if notice_worker is not None:
-                notice_worker.start()
-        try:
-            yield
-        finally:
-            if refresh_in_background:
-                refresher.stop()
-                if notice_worker is not None:
-                    notice_worker.stop()
-            await fetcher.aclose()
-            services.storage.close()
-
-    app = create_app(ctx, lifespan=lifespan)
-    mount_web(app, ctx, services)  # the web pages under /web (keepdown.app.web)
-    return app, services
 
 
 def _report_store(settings: Settings, storage: Storage) -> ReportStore:
     return ReportStore(storage.engine, CrawlStore(storage.engine, settings))
 
 
+#: Where ``serve`` hands its settings to worker processes (each builds its own app).
+SETTINGS_ENV = "KEEPDOWN_SERVE_SETTINGS"
+
+
+def app_from_environment() -> Any:
+    """The app of one worker process of ``serve`` (uvicorn's factory with ``api_workers`` > 1)."""
+    settings = load_settings(environ={}, overrides=json.loads(os.environ[SETTINGS_ENV]))
+    app, _ = build_app(settings)
+    return app
+
+
 def serve(settings: Settings, **uvicorn_options: Any) -> None:
-    """Run the API on ``api_host:api_port`` until interrupted."""
+    """Run the API on ``api_host:api_port`` until interrupted.
+
+    uvicorn runs on uvloop and httptools when they are installed (they are dependencies).
+    With ``api_workers`` > 1, uvicorn starts that many processes on the one port; each loads
+    its own match index (see docs/performance.md for what that costs in memory)."""
     import uvicorn
 
+    options: dict[str, Any] = {
+        "host": str(settings.api_host),
+        "port": int(settings.api_port),
+        "access_log": bool(settings.api_access_log),
+        **uvicorn_options,
+    }
+    workers = int(settings.api_workers)
+    if workers > 1:
+        os.environ[SETTINGS_ENV] = json.dumps(settings.as_dict(redact=False), default=str)
+        uvicorn.run(
+            "keepdown.app.server:app_from_environment", factory=True, workers=workers, **options
+        )
+        return
     app, _ = build_app(settings)
-    uvicorn.run(app, host=str(settings.api_host), port=int(settings.api_port), **uvicorn_options)
+    uvicorn.run(app, **options)

@@ -1,4 +1,4 @@
-"""Organisations, API keys, roles and the audit log."""
+"""Organisations, API keys, roles, organisation scoping, bank shares and the audit log."""
 
 from keepdown.auth.model import (
     ApiKey,
@@ -9,6 +9,7 @@ from keepdown.auth.model import (
     Role,
     parse_duration,
 )
+from keepdown.auth.scope import Scope
 from keepdown.auth.service import AuthService
 from keepdown.auth.store import AuditLog, AuthStore, InMemoryAuthStore
 
@@ -23,5 +24,6 @@ __all__ = [
     "Organisation",
     "Principal",
     "Role",
+    "Scope",
     "parse_duration",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 from keepdown.errors import UsageError
 
 __all__ = [
+    "OUTCOMES",
     "ApiKey",
     "AuditRecord",
     "IssuedKey",
@@ -104,7 +105,13 @@ class Principal:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One privileged action. ``actor`` is a key id, or ``cli`` for the command line."""
+    """One privileged action. ``actor`` is a key id, ``cli`` for the command line, or
+    ``anonymous`` for a refused request that carried no readable key.
+
+    ``outcome`` is one of :data:`OUTCOMES`: ``started`` is written *before* the action runs
+    (write-ahead: if it cannot be written, the action is not attempted) and is settled to
+    ``ok``, ``failed`` or ``refused`` once the action ends. A record still ``started`` means the
+    process stopped mid-action: the action may or may not have taken effect."""
 
     at: datetime
     action: str
@@ -115,9 +122,12 @@ class AuditRecord:
     target: str = ""
     outcome: str = "ok"
     details: dict[str, Any] = field(default_factory=dict)
+    #: The stored record's id (None until stored).
+    id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "at": self.at.isoformat(),
             "action": self.action,
             "actor": self.actor,
@@ -129,6 +139,9 @@ class AuditRecord:
             "details": dict(self.details),
         }
 
+
+#: Every outcome an audit record can have.
+OUTCOMES = ("started", "ok", "failed", "refused")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -11,11 +11,21 @@ Checking a key (:meth:`AuthService.authenticate`):
 
 Every refusal is the same :class:`AuthError` class with a reason a caller can act on; an
 unknown key id and a wrong secret give the same message, so ids cannot be probed.
+
+Auditing is write-ahead (:meth:`AuthService.audited`): the record is stored with outcome
+``started`` before the action runs, so an action whose record cannot be written never runs,
+and the outcome (``ok``, ``failed``, ``refused``) is settled when it ends. The action and
+its record are two transactions, not one: the stores of each domain own their transactions,
+and write-ahead gives the guarantee that matters (no action without a record) without a
+cross-domain unit of work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +33,7 @@ from keepdown.auth import keys
 from keepdown.auth.model import ApiKey, AuditRecord, IssuedKey, Organisation, Principal, Role
 from keepdown.auth.store import AuditLog, AuthStore
 from keepdown.clock import Clock, SystemClock
-from keepdown.errors import AuthError, Forbidden, InvalidInput, NotFound
+from keepdown.errors import AuthError, Forbidden, InvalidInput, KeepdownError, NotFound
 
 __all__ = ["AuthService"]
 
@@ -38,13 +48,17 @@ class AuthService:
         *,
         clock: Clock | None = None,
         cache_seconds: float = 5.0,
+        refusals_per_minute: int = 600,
     ) -> None:
         self.store = store
         self.audit_log = audit
         self.clock = clock or SystemClock()
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self.refusals_per_minute = refusals_per_minute
         self._lock = threading.Lock()
+        self._refusal_minute = -1
+        self._refusals = 0
 
     # --- organisations -------------------------------------------------------------------
 
@@ -99,8 +113,19 @@ class AuthService:
     def authenticate(self, token: str) -> Principal:
         """Who ``token`` belongs to, or AuthError (see the module docstring for the steps)."""
         parsed = keys.parse_token(token)
-        key = self._lookup(parsed.key_id)
-        if key is None or not keys.verify(parsed, key.secret_sha256):
+        return self._check(parsed, self._lookup(parsed.key_id))
+
+    def authenticate_cached(self, token: str) -> Principal | None:
+        """As :meth:`authenticate` when the key is in the cache, else None (no store read).
+
+        The API calls this on its event loop and only goes to a worker thread (and the
+        database) on a miss, so a busy endpoint never waits on storage for a known key."""
+        parsed = keys.parse_token(token)
+        cached = self._cached(parsed.key_id)
+        return None if cached is None else self._check(parsed, cached)
+
+    def _check(self, token: keys.KeyToken, key: ApiKey | None) -> Principal:
+        if key is None or not keys.verify(token, key.secret_sha256):
             raise AuthError("the API key is not valid")
         if key.revoked:
             raise AuthError("the API key has been revoked", key_id=key.key_id)
@@ -116,12 +141,17 @@ class AuthService:
                 allowed=sorted(r.value for r in allowed),
             )
 
-    def _lookup(self, key_id: str) -> ApiKey | None:
-        mono = self.clock.monotonic()
+    def _cached(self, key_id: str) -> ApiKey | None:
         with self._lock:
             cached = self._cache.get(key_id)
-        if cached is not None and mono - cached[0] < self.cache_seconds:
+        if cached is not None and self.clock.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
+        return None
+
+    def _lookup(self, key_id: str) -> ApiKey | None:
+        cached = self._cached(key_id)
+        if cached is not None:
+            return cached
         try:
             key = self.store.get_key(key_id)
         except NotFound:
@@ -129,8 +159,27 @@ class AuthService:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key_id] = (mono, key)
+            self._cache[key_id] = (self.clock.monotonic(), key)
         return key
+
+    # --- bank shares ---------------------------------------------------------------------
+
+    def share_bank(self, bank: str, organisation: str) -> None:
+        self.store.share_bank(bank, organisation, self.clock.now())
+
+    def unshare_bank(self, bank: str, organisation: str) -> None:
+        if not self.store.unshare_bank(bank, organisation):
+            raise NotFound(
+                f"bank {bank!r} is not shared with {organisation!r}",
+                bank=bank,
+                organisation=organisation,
+            )
+
+    def bank_shares(self, bank: str) -> list[str]:
+        return self.store.bank_shares(bank)
+
+    def banks_shared_with(self, organisation: str) -> frozenset[str]:
+        return self.store.banks_shared_with(organisation)
 
     # --- audit ---------------------------------------------------------------------------
 
@@ -144,8 +193,90 @@ class AuthService:
         outcome: str = "ok",
         **details: Any,
     ) -> AuditRecord:
-        """Record one privileged action; with no principal the actor is the command line."""
-        record = AuditRecord(
+        """Record one action that already ended; with no principal the actor is the CLI."""
+        record = self._record(action, principal, client_ip, target, outcome, details)
+        return dataclasses.replace(record, id=self.audit_log.record(record))
+
+    def begin_audit(
+        self,
+        action: str,
+        *,
+        principal: Principal | None = None,
+        client_ip: str | None = None,
+        target: str = "",
+        **details: Any,
+    ) -> AuditRecord:
+        """Write the ``started`` record of an action about to run (before it runs)."""
+        return self.audit(
+            action,
+            principal=principal,
+            client_ip=client_ip,
+            target=target,
+            outcome="started",
+            **details,
+        )
+
+    def settle_audit(
+        self, record: AuditRecord, error: BaseException | None = None, **details: Any
+    ) -> None:
+        """Set the outcome of a started record: ok, refused (AuthError) or failed."""
+        outcome, extra = _outcome(error)
+        assert record.id is not None
+        self.audit_log.settle(record.id, outcome, {**details, **extra})
+
+    @contextlib.contextmanager
+    def audited(
+        self, action: str, *, principal: Principal | None = None, target: str = "", **details: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Run the ``with`` block as one audited action (write-ahead, then settled).
+
+        The block may put result details (counts) into the dict it is given."""
+        record = self.begin_audit(action, principal=principal, target=target, **details)
+        found: dict[str, Any] = {}
+        try:
+            yield found
+        except BaseException as exc:
+            self.settle_audit(record, exc, **found)
+            raise
+        self.settle_audit(record, **found)
+
+    def record_refusal(
+        self, error: AuthError, *, target: str, key_id: str | None, client_ip: str | None
+    ) -> bool:
+        """Record a refused (401/403) request; False when over ``refusals_per_minute``.
+
+        The cap keeps a flood of bad keys from flooding the log; the API counts every refusal
+        in its metrics whatever the cap."""
+        minute = int(self.clock.monotonic() // 60)
+        with self._lock:
+            if minute != self._refusal_minute:
+                self._refusal_minute, self._refusals = minute, 0
+            self._refusals += 1
+            if self.refusals_per_minute and self._refusals > self.refusals_per_minute:
+                return False
+        self.audit_log.record(
+            AuditRecord(
+                at=self.clock.now(),
+                action="auth.refused",
+                actor=key_id or "anonymous",
+                client_ip=client_ip,
+                target=target,
+                outcome="refused",
+                details={"error": error.code, "reason": error.message},
+            )
+        )
+        return True
+
+    def _record(
+        self,
+        action: str,
+        principal: Principal | None,
+        client_ip: str | None,
+        target: str,
+        outcome: str,
+        details: dict[str, Any],
+    ) -> AuditRecord:
+        return AuditRecord(
             at=self.clock.now(),
             action=action,
             actor=principal.key_id if principal else "cli",
@@ -156,5 +287,13 @@ class AuthService:
             outcome=outcome,
             details=details,
         )
-        self.audit_log.record(record)
-        return record
+
+
+def _outcome(error: BaseException | None) -> tuple[str, dict[str, Any]]:
+    if error is None:
+        return "ok", {}
+    if isinstance(error, AuthError):
+        return "refused", {"error": error.code}
+    if isinstance(error, KeepdownError):
+        return "failed", {"error": error.code}
+    return "failed", {"error": "internal_error"}

@@ -1,6 +1,7 @@
 """What the auth service needs from storage, and the in-memory twin used by tests.
 
-:class:`AuthStore` keeps organisations and API keys; :class:`AuditLog` appends audit records.
+:class:`AuthStore` keeps organisations, API keys and bank shares (which organisations may read
+a bank besides its owner); :class:`AuditLog` appends audit records and settles their outcome.
 ``keepdown.storage.auth_store`` implements both on SQL; :class:`InMemoryAuthStore` implements
 both in memory with the same behaviour (Conflict on a duplicate, NotFound on a missing name).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from keepdown.auth.model import ApiKey, AuditRecord, Organisation
 from keepdown.errors import Conflict, NotFound
@@ -19,7 +20,7 @@ __all__ = ["AuditLog", "AuthStore", "InMemoryAuthStore"]
 
 
 class AuthStore(Protocol):
-    """Organisations and API keys."""
+    """Organisations, API keys and bank shares."""
 
     def add_organisation(self, name: str, now: datetime) -> Organisation:
         """Store a new organisation; Conflict if the name is taken."""
@@ -45,14 +46,44 @@ class AuthStore(Protocol):
         """Mark a key revoked (idempotent: the first revocation time stays)."""
         ...
 
+    def share_bank(self, bank: str, organisation: str, now: datetime) -> None:
+        """Let ``organisation`` read ``bank`` (idempotent); NotFound if either is missing."""
+        ...
+
+    def unshare_bank(self, bank: str, organisation: str) -> bool:
+        """Withdraw a share; False if there was none."""
+        ...
+
+    def bank_shares(self, bank: str) -> list[str]:
+        """The organisations ``bank`` is shared with, by name."""
+        ...
+
+    def banks_shared_with(self, organisation: str) -> frozenset[str]:
+        """The names of the banks shared with ``organisation``."""
+        ...
+
 
 class AuditLog(Protocol):
-    """Append-only record of privileged actions."""
+    """Append-only record of privileged actions; only a ``started`` outcome is ever settled."""
 
-    def record(self, entry: AuditRecord) -> None: ...
+    def record(self, entry: AuditRecord) -> int:
+        """Append ``entry``; its new id."""
+        ...
 
-    def list_records(self, *, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
-        """Newest first."""
+    def settle(self, record_id: int, outcome: str, details: dict[str, Any]) -> None:
+        """Set the outcome of a ``started`` record (and merge ``details`` into its own)."""
+        ...
+
+    def list_records(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        organisation: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRecord]:
+        """Newest first; ``organisation`` keeps that organisation's actors' records only and
+        ``before`` those with a smaller id (the next page)."""
         ...
 
 
@@ -63,6 +94,7 @@ class InMemoryAuthStore:
         self._orgs: dict[str, Organisation] = {}
         self._keys: dict[str, ApiKey] = {}
         self._audit: list[AuditRecord] = []
+        self._shares: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def add_organisation(self, name: str, now: datetime) -> Organisation:
@@ -107,10 +139,52 @@ class InMemoryAuthStore:
                 self._keys[key_id] = key
             return key
 
-    def record(self, entry: AuditRecord) -> None:
+    def share_bank(self, bank: str, organisation: str, now: datetime) -> None:
+        self.get_organisation(organisation)
         with self._lock:
-            self._audit.append(entry)
+            self._shares.setdefault(bank, set()).add(organisation)
 
-    def list_records(self, *, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
-        found = [r for r in reversed(self._audit) if action in (None, r.action)]
+    def unshare_bank(self, bank: str, organisation: str) -> bool:
+        with self._lock:
+            shared = self._shares.get(bank, set())
+            found = organisation in shared
+            shared.discard(organisation)
+            return found
+
+    def bank_shares(self, bank: str) -> list[str]:
+        return sorted(self._shares.get(bank, set()))
+
+    def banks_shared_with(self, organisation: str) -> frozenset[str]:
+        return frozenset(b for b, orgs in self._shares.items() if organisation in orgs)
+
+    def record(self, entry: AuditRecord) -> int:
+        with self._lock:
+            record_id = len(self._audit) + 1
+            self._audit.append(dataclasses.replace(entry, id=record_id))
+            return record_id
+
+    def settle(self, record_id: int, outcome: str, details: dict[str, Any]) -> None:
+        with self._lock:
+            entry = self._audit[record_id - 1]
+            if entry.outcome == "started":
+                merged = {**entry.details, **details}
+                self._audit[record_id - 1] = dataclasses.replace(
+                    entry, outcome=outcome, details=merged
+                )
+
+    def list_records(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        organisation: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRecord]:
+        found = [
+            r
+            for r in reversed(self._audit)
+            if action in (None, r.action)
+            and organisation in (None, r.organisation)
+            and (before is None or (r.id or 0) < before)
+        ]
         return found[:limit]

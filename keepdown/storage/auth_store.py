@@ -1,8 +1,9 @@
 """The auth stores on SQL: organisations, API keys and the audit log.
 
 Implements :class:`keepdown.auth.store.AuthStore` and :class:`keepdown.auth.store.AuditLog`
-with SQLAlchemy Core on the tables in :mod:`keepdown.storage.schema` (migration 0002). The
-organisations table is shared with banks (a bank's owner is an organisation).
+with SQLAlchemy Core on the tables in :mod:`keepdown.storage.schema` and
+:mod:`keepdown.storage.tables_auth` (migration 0002). The organisations table is shared with
+banks (a bank's owner is an organisation); bank shares name a bank and an organisation.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keepdown.auth.model import ApiKey, AuditRecord, Organisation, Role
 from keepdown.errors import Conflict, NotFound, StorageError
-from keepdown.storage.schema import api_keys, audit_log, organisations
+from keepdown.storage.schema import api_keys, audit_log, banks, organisations
+from keepdown.storage.tables_auth import bank_shares
 
 __all__ = ["SqlAuthStore"]
 
@@ -122,10 +124,75 @@ class SqlAuthStore:
             raise StorageError(f"could not revoke API key: {exc}") from exc
         return self.get_key(key_id)
 
-    def record(self, entry: AuditRecord) -> None:
+    # --- bank shares ---------------------------------------------------------------------
+
+    def _bank_id(self, name: str) -> int:
+        row = self._one(select(banks.c.id).where(banks.c.name == name))
+        if row is None:
+            raise NotFound(f"no bank named {name!r}", bank=name)
+        return int(row.id)
+
+    def share_bank(self, bank: str, organisation: str, now: datetime) -> None:
+        bank_id, org = self._bank_id(bank), self.get_organisation(organisation)
         try:
             with self.engine.begin() as conn:
-                conn.execute(
+                found = conn.execute(
+                    select(bank_shares.c.id).where(
+                        bank_shares.c.bank_id == bank_id,
+                        bank_shares.c.organisation_id == org.id,
+                    )
+                ).first()
+                if found is None:
+                    conn.execute(
+                        bank_shares.insert().values(
+                            bank_id=bank_id, organisation_id=org.id, created_at=now
+                        )
+                    )
+        except IntegrityError:
+            return  # shared by a concurrent call: the same end state
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not share the bank: {exc}") from exc
+
+    def unshare_bank(self, bank: str, organisation: str) -> bool:
+        org_ids = select(organisations.c.id).where(organisations.c.name == organisation)
+        bank_ids = select(banks.c.id).where(banks.c.name == bank)
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    delete(bank_shares).where(
+                        bank_shares.c.bank_id.in_(bank_ids),
+                        bank_shares.c.organisation_id.in_(org_ids),
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not withdraw the share: {exc}") from exc
+        return bool(done.rowcount)
+
+    def bank_shares(self, bank: str) -> list[str]:
+        query = (
+            select(organisations.c.name)
+            .join(bank_shares, bank_shares.c.organisation_id == organisations.c.id)
+            .join(banks, banks.c.id == bank_shares.c.bank_id)
+            .where(banks.c.name == bank)
+            .order_by(organisations.c.name)
+        )
+        return [r.name for r in self._all(query)]
+
+    def banks_shared_with(self, organisation: str) -> frozenset[str]:
+        query = (
+            select(banks.c.name)
+            .join(bank_shares, bank_shares.c.bank_id == banks.c.id)
+            .join(organisations, organisations.c.id == bank_shares.c.organisation_id)
+            .where(organisations.c.name == organisation)
+        )
+        return frozenset(r.name for r in self._all(query))
+
+    # --- audit log -----------------------------------------------------------------------
+
+    def record(self, entry: AuditRecord) -> int:
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(
                     audit_log.insert().values(
                         at=entry.at,
                         action=entry.action,
@@ -137,16 +204,47 @@ class SqlAuthStore:
                         outcome=entry.outcome,
                         details=entry.details,
                     )
-                )
+                ).inserted_primary_key[0]
         except SQLAlchemyError as exc:
             raise StorageError(f"could not write the audit log: {exc}") from exc
+        return int(new_id)
 
-    def list_records(self, *, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
+    def settle(self, record_id: int, outcome: str, details: dict[str, Any]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    select(audit_log.c.details).where(
+                        audit_log.c.id == record_id, audit_log.c.outcome == "started"
+                    )
+                ).first()
+                if row is None:
+                    return
+                conn.execute(
+                    update(audit_log)
+                    .where(audit_log.c.id == record_id)
+                    .values(outcome=outcome, details={**(row.details or {}), **details})
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not settle the audit record: {exc}") from exc
+
+    def list_records(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        organisation: str | None = None,
+        before: int | None = None,
+    ) -> list[AuditRecord]:
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if action is not None:
             query = query.where(audit_log.c.action == action)
+        if organisation is not None:
+            query = query.where(audit_log.c.organisation == organisation)
+        if before is not None:
+            query = query.where(audit_log.c.id < before)
         return [
             AuditRecord(
+                id=r.id,
                 at=r.at,
                 action=r.action,
                 actor=r.actor,

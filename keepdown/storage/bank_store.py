@@ -192,6 +192,19 @@ class SqlBankStore:
             for row in result.mappings():
                 yield _entry(row)
 
+    def page_entries(
+        self, bank_id: int, *, after: int = 0, limit: int = 100, include_removed: bool = True
+    ) -> list[Entry]:
+        """Up to ``limit`` entries with an id above ``after``, by id (keyset pagination:
+        each page is one index range read, however deep into a large bank)."""
+        c = bank_entries.c
+        query = select(bank_entries).where(c.bank_id == bank_id, c.id > after)
+        if not include_removed:
+            query = query.where(c.removed_at.is_(None))
+        with storage_errors("reading entries"), self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(c.id).limit(limit)).mappings().all()
+        return [_entry(row) for row in rows]
+
     def get_entry(self, bank_id: int, signal_type: str, value: str) -> Entry:
         c = bank_entries.c
         query = select(bank_entries).where(

@@ -201,6 +201,7 @@ audit_log = Table(
 # Each domain's tables live in their own module on this metadata; importing them here makes
 # `metadata` complete for the migration check and for create-at-head.
 from keepdown.storage import (  # noqa: E402, F401
+    tables_auth,
     tables_crawl,
     tables_notices,
     tables_people,

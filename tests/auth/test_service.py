@@ -108,6 +108,7 @@ def test_audit_records_who_what_when_where(service: AuthService) -> None:
     assert newest.action == "key.revoke"
     assert newest.actor == "cli"
     assert older.to_dict() == {
+        "id": older.id,
         "at": service.clock.now().isoformat(),
         "action": "bank.create",
         "actor": who.key_id,

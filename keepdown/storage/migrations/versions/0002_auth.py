@@ -1,4 +1,4 @@
-"""Auth: API keys (digests only) and the audit log.
+"""Auth: API keys (digests only), the audit log and bank shares.
 
 Revision ID: 0002
 Revises: 0001
@@ -62,8 +62,30 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
     op.create_index("ix_audit_log_action_at", "audit_log", ["action", "at"])
+    op.create_table(
+        "bank_shares",
+        sa.Column("id", sa.Integer, nullable=False),
+        sa.Column("bank_id", sa.Integer, nullable=False),
+        sa.Column("organisation_id", sa.Integer, nullable=False),
+        sa.Column("created_at", TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_bank_shares"),
+        sa.UniqueConstraint(
+            "bank_id", "organisation_id", name="uq_bank_shares_bank_id_organisation_id"
+        ),
+        sa.ForeignKeyConstraint(
+            ["bank_id"], ["banks.id"], name="fk_bank_shares_bank_id_banks", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name="fk_bank_shares_organisation_id_organisations",
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_index("ix_bank_shares_organisation_id", "bank_shares", ["organisation_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("bank_shares")
     op.drop_table("audit_log")
     op.drop_table("api_keys")
