@@ -76,7 +76,7 @@ def render_csv(report: TransparencyReport) -> str:
         for row in data[section]:
             name = row[subject]
             if section == "banks":
-                name = f"{row['bank']} ({row['source']})"
+                name = f"{row['bank']} ({row['detection']})"
             for figure, value in _flat("", row):
                 if figure not in ("key", "name", subject):
                     writer.writerow((section, name, figure, _cell(value)))

@@ -240,10 +240,12 @@ def removal_figures(
 
 @dataclass(frozen=True)
 class BankFigures:
-    """Matches of one bank from one detection source (crawl, upload, scan, report)."""
+    """Matches of one bank (and its source, the bank's provenance when events name it) from
+    one detection channel (crawl, upload, scan, report)."""
 
     bank: str
-    source: str
+    bank_source: str
+    detection: str
     matches: int
     exact: int
     near: int
@@ -269,12 +271,13 @@ def bank_figures(ledger: Ledger, period: Period) -> list[BankFigures]:
         if r.at in period:
             counts[(r.bank, r.source)][r.decision] += 1
     out = []
-    for (bank, source), c in sorted(counts.items()):
+    for (bank, detection), c in sorted(counts.items()):
         reviewed = c["confirm"] + c["not_a_match"]
         out.append(
             BankFigures(
                 bank=bank,
-                source=source,
+                bank_source=ledger.bank_sources.get(bank, ""),
+                detection=detection,
                 matches=c["matches"],
                 exact=c["exact"],
                 near=c["near"],

@@ -172,7 +172,8 @@ def _detection(report: TransparencyReport) -> str:
     banks = _table(
         [
             "bank",
-            "source",
+            "bank source",
+            "detected by",
             "matches",
             "exact",
             "near",
@@ -185,7 +186,8 @@ def _detection(report: TransparencyReport) -> str:
         [
             [
                 b.bank,
-                b.source,
+                b.bank_source or "–",
+                b.detection,
                 b.matches,
                 b.exact,
                 b.near,
@@ -205,7 +207,9 @@ def _detection(report: TransparencyReport) -> str:
             for p in report.platforms
         ],
     )
-    return f"<h2>Matches per bank and source</h2>{banks}<h2>Platform checks</h2>{platforms}"
+    return (
+        f"<h2>Matches per bank, source and detection</h2>{banks}<h2>Platform checks</h2>{platforms}"
+    )
 
 
 def _summary(report: TransparencyReport) -> str:

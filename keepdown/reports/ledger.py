@@ -165,6 +165,8 @@ class Ledger:
     sightings: list[SightingRecord] = field(default_factory=list)
     reviews: list[ReviewRecord] = field(default_factory=list)
     hash_matches: list[tuple[datetime, str, str]] = field(default_factory=list)
+    #: Each bank's source (its provenance, e.g. a hotline), as review decisions name it.
+    bank_sources: dict[str, str] = field(default_factory=dict)
     uploads: list[UploadRecord] = field(default_factory=list)
     provider_names: dict[str, str] = field(default_factory=dict)
     provider_countries: dict[str, str] = field(default_factory=dict)
@@ -215,10 +217,11 @@ class _Builder:
         self.ledger.hash_matches.append((e.at, e.bank, e.signal_type))
 
     def on_review_decided(self, e: ReviewDecided) -> None:
-        bank, source = self.sighting_bank.get(e.sighting_id, ("", "crawl"))
-        self.ledger.reviews.append(
-            ReviewRecord(e.at, e.sighting_id, e.bank or bank, source, e.decision)
-        )
+        bank, detection = self.sighting_bank.get(e.sighting_id, ("", "crawl"))
+        bank = e.bank or bank
+        if e.source:
+            self.ledger.bank_sources[bank] = e.source
+        self.ledger.reviews.append(ReviewRecord(e.at, e.sighting_id, bank, detection, e.decision))
 
     def on_notice_sent(self, e: NoticeSent) -> None:
         key, country = self.provider(e)

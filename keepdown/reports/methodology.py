@@ -100,9 +100,10 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "present first.",
     ),
     (
-        "Matches per bank and source",
-        "Sightings of known material recorded in the period per "
-        "bank and per detection source (crawl, upload, scan, report): exact or near matches, "
+        "Matches per bank, source and detection",
+        "Sightings of known material recorded in the period per bank (with the bank's source, "
+        "its provenance, as review decisions name it) and per detection channel (crawl, "
+        "upload, scan, report): exact or near matches, "
         "confirmed automatically (exact match on a trusted bank) or sent to human review.",
     ),
     (

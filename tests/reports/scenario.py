@@ -119,7 +119,9 @@ def history() -> list[Event]:
         ),
         sighting(8, utc(2026, 8, 10), 21, bank="b2", match_type="near", state="pending_review"),
         sighting(9, utc(2026, 8, 10), 22, bank="b2", match_type="near", state="pending_review"),
-        ReviewDecided(at=utc(2026, 8, 11), sighting_id="s8", decision="not_a_match", bank="b2"),
+        ReviewDecided(
+            at=utc(2026, 8, 11), sighting_id="s8", decision="not_a_match", bank="b2", source="IWF"
+        ),
         ReviewDecided(at=utc(2026, 8, 11), sighting_id="s9", decision="confirm", bank="b2"),
         UploadChecked(
             at=utc(2026, 8, 20),

@@ -114,11 +114,12 @@ def test_trend_by_month(report):
 
 
 def test_banks_and_platforms(report):
-    banks = {(b.bank, b.source): b for b in report.banks}
+    banks = {(b.bank, b.detection): b for b in report.banks}
     b1, b2 = banks[("b1", "crawl")], banks[("b2", "crawl")]
     assert (b1.matches, b1.exact, b1.auto_confirmed, b1.error_rate) == (6, 6, 6, None)
     assert (b2.matches, b2.near, b2.sent_to_review) == (2, 2, 2)
     assert (b2.review_confirmed, b2.false_positives, b2.error_rate) == (1, 1, 0.5)
+    assert (b2.bank_source, b1.bank_source) == ("IWF", "")  # as the review decision names it
     (k1,) = report.platforms
     assert (k1.key_id, k1.checked, k1.blocked, k1.sent_to_review, k1.allowed) == (
         "k1",
