@@ -1,13 +1,16 @@
 """``keepdown serve --demo``: a demo organisation, a bank of the benign samples and a key.
 
 :func:`seed_demo` makes the demo organisation, bank (the benign sample images, hashed in
-exact mode) and a platform key; it is idempotent apart from the new key.
+exact mode) and a platform key that expires after :data:`DEMO_KEY_LIFETIME` (a demo key left
+behind on a server that later holds real banks must not stay valid); it is idempotent apart
+from the new key.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from keepdown.app.core import open_services
@@ -20,10 +23,12 @@ from keepdown.hashing import hash_file
 from keepdown.hashing.types import SignalType
 from keepdown.settings import Settings
 
-__all__ = ["DEMO_BANK", "DEMO_ORG", "DemoInfo", "seed_demo"]
+__all__ = ["DEMO_BANK", "DEMO_KEY_LIFETIME", "DEMO_ORG", "DemoInfo", "seed_demo"]
 
 DEMO_ORG = "demo"
 DEMO_BANK = "demo-samples"
+#: How long a demo key works.
+DEMO_KEY_LIFETIME = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class DemoInfo:
     entries_added: int
     token: str
     samples: list[Path]
+    expires_at: datetime | None = None
 
 
 def seed_demo(settings: Settings) -> DemoInfo:
@@ -53,9 +59,11 @@ def seed_demo(settings: Settings) -> DemoInfo:
         samples = sample_image_paths()
         for path in samples:
             added += _add_sample(services.banks, path, settings)
-        issued = services.auth.issue_key(DEMO_ORG, Role.PLATFORM, label="demo")
+        issued = services.auth.issue_key(
+            DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo"
+        )
         services.auth.audit("demo.seed", target=DEMO_BANK, added=added)
-        return DemoInfo(DEMO_ORG, DEMO_BANK, added, issued.token, samples)
+        return DemoInfo(DEMO_ORG, DEMO_BANK, added, issued.token, samples, issued.key.expires_at)
     finally:
         services.storage.close()
 

@@ -2,7 +2,10 @@
 
 Each command opens the database from the settings (``--data-dir`` / ``--database-url``),
 runs one :class:`~keepdown.banks.service.BankService` flow and prints the outcome; errors from
-the error tree become a message and an exit code in :mod:`keepdown.cli`.
+the error tree become a message and an exit code in :mod:`keepdown.cli`. Every command that
+changes a bank or reads its entries out (create, import, export, remove-entry, enable,
+disable) is written to the audit log with actor ``cli``, before it runs (write-ahead, see
+:meth:`keepdown.auth.AuthService.audited`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import click
 
+from keepdown.app.core import storage_auth
 from keepdown.banks import signing
 from keepdown.banks.formats import FORMATS
 from keepdown.banks.model import Bank, RemovalReason
@@ -31,9 +35,17 @@ _PATH = click.Path(path_type=Path, dir_okay=False)
 
 
 @contextmanager
-def _service(settings: Settings) -> Iterator[BankService]:
+def _service(
+    settings: Settings, action: str | None = None, target: str = "", **details: Any
+) -> Iterator[BankService]:
+    """The bank service; with ``action``, the block runs as one audited CLI action."""
     with open_storage(settings) as storage:
-        yield BankService(storage.banks, storage.events)
+        service = BankService(storage.banks, storage.events)
+        if action is None:
+            yield service
+            return
+        with storage_auth(storage).audited(action, target=target, **details):
+            yield service
 
 
 @click.group("bank")
@@ -77,7 +89,7 @@ def create_cmd(
     output: str,
 ) -> None:
     """Create the bank NAME."""
-    with _service(settings) as service:
+    with _service(settings, "bank.create", name, owner=owner) as service:
         bank = service.create_bank(
             name,
             owner=owner,
@@ -157,7 +169,7 @@ def import_cmd(
     def progress(lines: int) -> None:
         click.echo(f"keepdown: importing {file.name}: {lines} lines read", err=True)
 
-    with _service(settings) as service:
+    with _service(settings, "bank.import", name, file=file.name) as service:
         result = service.import_file(
             name,
             file,
@@ -211,7 +223,7 @@ def export_cmd(
     include_removed: bool,
 ) -> None:
     """Export the bank NAME."""
-    with _service(settings) as service:
+    with _service(settings, "bank.export", name, format=fmt or "jsonl") as service:
         if output is None:
             if sign_key is not None:
                 raise UsageError("--sign needs -o FILE (a signature is for a file)")
@@ -240,7 +252,8 @@ def remove_entry_cmd(
     settings: Settings, name: str, signal_type: str, value: str, reason: str
 ) -> None:
     """Remove one hash from the bank NAME, leaving a tombstone."""
-    with _service(settings) as service:
+    target = f"{name}/{signal_type}/{value[:128]}"
+    with _service(settings, "bank.entry.remove", target, reason=reason) as service:
         tombstone = service.remove_entry(name, signal_type, value, reason)
     click.echo(f"{name}: removed {tombstone.signal_type} {tombstone.value} ({tombstone.reason})")
 
@@ -250,7 +263,7 @@ def remove_entry_cmd(
 @click.pass_obj
 def disable_cmd(settings: Settings, name: str) -> None:
     """Stop matching against the bank NAME (its entries are kept)."""
-    with _service(settings) as service:
+    with _service(settings, "bank.update", name, enabled=False) as service:
         service.set_enabled(name, False)
     click.echo(f"{name}: disabled")
 
@@ -260,7 +273,7 @@ def disable_cmd(settings: Settings, name: str) -> None:
 @click.pass_obj
 def enable_cmd(settings: Settings, name: str) -> None:
     """Match against the bank NAME again."""
-    with _service(settings) as service:
+    with _service(settings, "bank.update", name, enabled=True) as service:
         service.set_enabled(name, True)
     click.echo(f"{name}: enabled")
 

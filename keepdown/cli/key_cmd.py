@@ -31,9 +31,12 @@ def command() -> None:
 def create(settings: Settings, organisation: str, role: str, expires: str, label: str) -> None:
     """Create a key and print it (once)."""
     expires_in = None if expires == "never" else parse_duration(expires)
-    with auth_service(settings) as auth:
+    with (
+        auth_service(settings) as auth,
+        auth.audited("key.create", role=role, organisation=organisation) as found,
+    ):
         issued = auth.issue_key(organisation, role, expires_in=expires_in, label=label)
-        auth.audit("key.create", target=issued.key.key_id, role=role, organisation=organisation)
+        found["key_id"] = issued.key.key_id
     expiry = issued.key.expires_at.isoformat() if issued.key.expires_at else "never"
     click.echo(f"key id: {issued.key.key_id} (role {role}, expires {expiry})")
     click.echo(issued.token)
@@ -44,9 +47,8 @@ def create(settings: Settings, organisation: str, role: str, expires: str, label
 @click.pass_obj
 def revoke(settings: Settings, key_id: str) -> None:
     """Revoke the key KEY_ID (refused by every server within auth_cache_seconds)."""
-    with auth_service(settings) as auth:
+    with auth_service(settings) as auth, auth.audited("key.revoke", target=key_id):
         key = auth.revoke_key(key_id)
-        auth.audit("key.revoke", target=key_id)
     click.echo(
         f"key {key.key_id} revoked at {key.revoked_at.isoformat() if key.revoked_at else ''}"
     )

@@ -20,9 +20,8 @@ def command() -> None:
 @click.pass_obj
 def add(settings: Settings, name: str) -> None:
     """Add an organisation called NAME."""
-    with auth_service(settings) as auth:
+    with auth_service(settings) as auth, auth.audited("organisation.create", target=name):
         org = auth.add_organisation(name)
-        auth.audit("organisation.create", target=org.name)
     click.echo(f"organisation {org.name} added")
 
 

@@ -37,7 +37,8 @@ def _print_demo(info: composition.DemoInfo, settings: Settings) -> None:
     sample = next((p for p in info.samples if p.name == "harbour-shapes.jpg"), info.samples[0])
     click.echo(f"demo organisation: {info.organisation}")
     click.echo(f"demo bank: {info.bank} ({info.entries_added} new entries)")
-    click.echo(f"demo platform key (shown once): {info.token}")
+    expiry = info.expires_at.isoformat(timespec="minutes") if info.expires_at else "never"
+    click.echo(f"demo platform key (shown once, expires {expiry}): {info.token}")
     click.echo("")
     click.echo("try it:")
     click.echo(

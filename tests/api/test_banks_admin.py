@@ -172,6 +172,10 @@ def test_index_follows_bank_changes_without_restart(tmp_path) -> None:
         eventually(True)
         services.banks.set_enabled("live", False)
         eventually(False)
+        client.patch("/api/v1/banks/live", json={"enabled": True}, headers=admin)
+        eventually(True)
+        client.patch("/api/v1/banks/live", json={"enabled": False}, headers=admin)
+        eventually(False)
 
 
 def test_metrics_count_requests_without_naming_hashes(api: Api) -> None:
@@ -184,3 +188,110 @@ def test_metrics_count_requests_without_naming_hashes(api: Api) -> None:
     assert 'keepdown_api_requests_total{method="POST",route="/api/v1/match/hashes"' in text
     assert MD5S[0] not in text
     assert api.client.get("/api/v1/ready").json() == {"status": "ready"}
+
+
+def test_bank_list_pages_by_name_with_a_total(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    for name in ("c-bank", "a-bank", "b-bank"):
+        api.client.post("/api/v1/banks", json={"name": name}, headers=admin)
+    first = api.client.get("/api/v1/banks?limit=2", headers=admin).json()
+    assert [b["name"] for b in first["banks"]] == ["a-bank", "b-bank"]
+    assert (first["total"], first["next_after"]) == (3, "b-bank")
+    rest = api.client.get("/api/v1/banks?limit=2&after=b-bank", headers=admin).json()
+    assert [b["name"] for b in rest["banks"]] == ["c-bank"]
+    assert (rest["total"], rest["next_after"]) == (3, None)
+
+
+def test_patch_changes_settings_and_refuses_bad_ones(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    api.client.post("/api/v1/banks", json={"name": "tuned"}, headers=admin)
+    patched = api.client.patch(
+        "/api/v1/banks/tuned",
+        json={"trust": "auto", "thresholds": {"pdq": 20}, "label": "csam"},
+        headers=admin,
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["trust"], body["thresholds"], body["classification"]) == (
+        "auto",
+        {"pdq": 20},
+        "csam",
+    )
+    assert body["updated_at"] > body["created_at"] or body["updated_at"] == body["created_at"]
+    assert (
+        api.client.patch(
+            "/api/v1/banks/tuned", json={"label": "no-such-label"}, headers=admin
+        ).status_code
+        == 400
+    )
+    assert (
+        api.client.patch(
+            "/api/v1/banks/tuned", json={"thresholds": {"pdq": 999}}, headers=admin
+        ).status_code
+        == 400
+    )
+    assert api.client.patch("/api/v1/banks/nope", json={}, headers=admin).status_code == 404
+    record = api.services.auth.audit_log.list_records(action="bank.update")[-1]
+    assert (record.outcome, record.details["trust"]) == ("ok", "auto")
+
+
+def test_import_streams_past_the_upload_cap_up_to_its_own_limit(tmp_path) -> None:
+    settings = make_settings(tmp_path, max_upload_bytes=4096, bank_import_max_bytes=200_000)
+    app, services = build_app(settings, refresh_in_background=False)
+    lines = "\n".join(f"{i:032x}" for i in range(3000)).encode()  # ~99 KB, over 4 KiB
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        admin = {"Authorization": f"Bearer {services.auth.issue_key('acme', Role.ADMIN).token}"}
+        client.post("/api/v1/banks", json={"name": "big"}, headers=admin)
+        url = "/api/v1/banks/big/import?format=plain&signal_type=md5"
+        done = client.post(url, content=lines, headers=admin)
+        assert done.status_code == 200, done.text
+        assert done.json()["added"] == 3000
+        too_big = client.post(url, content=lines * 3, headers=admin)
+        assert too_big.status_code == 413
+        assert "bank_import_max_bytes" in too_big.json()["message"]
+        assert "200,000" in too_big.json()["message"]
+        # other bodies keep the upload cap, and its 413 quotes it
+        upload = client.post("/api/v1/hash", content=b"x" * 5000, headers=admin)
+        assert upload.status_code == 413
+        assert "max_upload_bytes" in upload.json()["message"]
+        assert "4,096" in upload.json()["message"]
+        multipart = client.post(url, files={"file": ("x.txt", lines[:100])}, headers=admin)
+        assert multipart.status_code == 400
+        # the export streams back everything, in chunks
+        with client.stream(
+            "GET", "/api/v1/banks/big/export?format=plain", headers=admin
+        ) as response:
+            chunks = list(response.iter_bytes())
+        assert b"".join(chunks).split() == lines.split()
+        exported = services.auth.audit_log.list_records(action="bank.export")[0]
+        assert (exported.outcome, exported.details["entries"]) == ("ok", 3000)
+        imports = services.auth.audit_log.list_records(action="bank.import")
+        # the too-large body was refused by the body limit before any import began
+        assert [r.outcome for r in imports] == ["failed", "ok"]
+        assert imports[0].details["error"] == "invalid_input"  # the multipart one
+
+
+def test_audit_is_written_before_the_action_and_settled_after(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    api.client.post("/api/v1/banks", json={"name": "audited"}, headers=admin)
+    bad = api.client.post(
+        "/api/v1/banks/audited/import?format=plain&signal_type=md5",
+        content=b"not-a-hash",
+        headers=admin,
+    )
+    assert bad.status_code == 400
+    record = api.services.auth.audit_log.list_records(action="bank.import")[0]
+    assert (record.outcome, record.details["error"]) == ("failed", "import_format_error")
+    created = api.services.auth.audit_log.list_records(action="bank.create")[0]
+    assert created.outcome == "ok"
+    assert created.target == "audited"
+    # a write-ahead record nothing settled stays visible as "started"
+    auth = api.services.auth
+    pending = auth.begin_audit("bank.import", target="audited")
+    assert auth.audit_log.list_records(action="bank.import")[0].outcome == "started"
+    auth.settle_audit(pending, added=1)
+    assert auth.audit_log.list_records(action="bank.import")[0].details["added"] == 1
+    page = api.client.get("/api/v1/audit?limit=2", headers=admin).json()
+    older = api.client.get(f"/api/v1/audit?before={page['next_before']}", headers=admin).json()
+    assert page["records"][-1]["id"] > older["records"][0]["id"]

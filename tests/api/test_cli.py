@@ -7,14 +7,17 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
 
 from keepdown.app import DEMO_BANK, seed_demo
+from keepdown.app.demo import DEMO_KEY_LIFETIME
 from keepdown.cli import cli
 from keepdown.storage import open_storage
+from keepdown.storage.auth_store import SqlAuthStore
 from tests.api.conftest import make_settings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "keepdown" / "samples"
@@ -45,6 +48,35 @@ def test_org_and_key_commands(tmp_path: Path) -> None:
     assert bad.exit_code == 64
 
 
+def test_cli_actions_are_audited_as_cli(tmp_path: Path) -> None:
+    bank_file = tmp_path / "hashes.txt"
+    bank_file.write_text("\n".join(f"{i:032x}" for i in range(1, 4)))
+    steps = [
+        ("bank", "create", "local-bank"),
+        ("bank", "import", "local-bank", str(bank_file), "--signal-type", "md5", "-q"),
+        ("bank", "export", "local-bank", "-o", str(tmp_path / "out.jsonl")),
+        ("bank", "remove-entry", "local-bank", "md5", f"{1:032x}"),
+        ("bank", "disable", "local-bank"),
+        ("bank", "enable", "local-bank"),
+        ("bank", "import", "nope", str(bank_file)),  # fails: recorded as failed
+    ]
+    for step in steps:
+        run(tmp_path, *step)
+    with open_storage(make_settings(tmp_path)) as storage:
+        records = SqlAuthStore(storage.engine).list_records(limit=20)
+    seen = [(r.action, r.outcome, r.actor) for r in reversed(records)]
+    assert seen == [
+        ("bank.create", "ok", "cli"),
+        ("bank.import", "ok", "cli"),
+        ("bank.export", "ok", "cli"),
+        ("bank.entry.remove", "ok", "cli"),
+        ("bank.update", "ok", "cli"),
+        ("bank.update", "ok", "cli"),
+        ("bank.import", "failed", "cli"),
+    ]
+    assert records[0].details["error"] == "not_found"
+
+
 def test_seed_demo_is_idempotent(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     first = seed_demo(settings)
@@ -52,6 +84,8 @@ def test_seed_demo_is_idempotent(tmp_path: Path) -> None:
     assert first.entries_added >= len(first.samples)
     assert second.entries_added == 0
     assert first.token != second.token
+    assert first.expires_at is not None
+    assert timedelta(days=6) < first.expires_at - datetime.now(UTC) <= DEMO_KEY_LIFETIME
     with open_storage(settings) as storage:
         assert [b.name for b in storage.banks.list_banks()] == [DEMO_BANK]
 
@@ -80,6 +114,7 @@ def test_serve_demo_answers_the_printed_curl(tmp_path: Path) -> None:
             assert line, "".join(lines)
             lines.append(line)
         token = next(line for line in lines if "Bearer" in line).split("Bearer ")[1].split('"')[0]
+        assert any("expires 20" in line for line in lines), "".join(lines)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:

@@ -103,3 +103,53 @@ def test_lookup_by_signal_upload_and_url(api: Api, image_site: str) -> None:
     assert by_url == {"pdq": by_signal}
     neither = api.client.get("/m/lookup", headers=api.auth(Role.PLATFORM))
     assert neither.status_code == 400
+
+
+def test_compare_answers_as_hma_serialises_a_comparison(api: Api) -> None:
+    pdq = hash_bytes(known_jpeg(), mode="exact").pdq.hex
+    near = flip_bits(pdq, 9, random.Random(1))
+    far = flip_bits(pdq, 100, random.Random(2))
+    md5 = "a" * 32
+    response = api.client.post(
+        "/m/compare", json={"pdq": [pdq, near], "md5": [md5, md5]}, headers=api.auth(Role.PLATFORM)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"pdq": [True, {"distance": 9}], "md5": [True, {}]}
+    apart = api.client.post(
+        "/m/compare",
+        json={"pdq": [pdq, far], "md5": [md5, "b" * 32]},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert apart == {"pdq": [False, {"distance": 100}], "md5": [False, {}]}
+    for bad in ({"pdq": [pdq]}, {"nope": [pdq, pdq]}, {"pdq": [pdq, "zz"]}):
+        refused = api.client.post("/m/compare", json=bad, headers=api.auth(Role.PLATFORM))
+        assert refused.status_code == 400, bad
+
+
+def test_index_status_per_signal_type(api: Api) -> None:
+    seed_known_bank(api.services)
+    status = api.client.get("/m/index/status", headers=api.auth(Role.PLATFORM)).json()
+    assert set(status) == {"pdq", "md5", "sha1", "sha256"}
+    assert status["pdq"]["present"] is True
+    assert status["pdq"]["size"] == 1
+    assert status["sha256"]["size"] == 1
+    assert status["md5"]["size"] == 0
+    assert status["pdq"]["built_to"] > 1_600_000_000
+    one = api.client.get(
+        "/m/index/status", params={"signal_type": "pdq"}, headers=api.auth(Role.PLATFORM)
+    ).json()
+    assert one == {"pdq": status["pdq"]}
+    bad = api.client.get(
+        "/m/index/status", params={"signal_type": "nope"}, headers=api.auth(Role.PLATFORM)
+    )
+    assert bad.status_code == 400
+
+
+def test_an_hma_client_can_carry_the_key_in_its_base_url(api: Api) -> None:
+    """HMA clients send no Authorization header of their own; an HTTP client given a base URL
+    with user info (here httpx, under the test client) sends it as Basic credentials."""
+    key_id, secret = api.tokens[Role.PLATFORM][3:].split("_", 1)
+    response = api.client.get(f"http://{key_id}:{secret}@testserver/m/index/status")
+    assert response.status_code == 200, response.text
+    assert response.request.headers["Authorization"].startswith("Basic ")
+    assert api.client.get("http://testserver/m/index/status").status_code == 401

@@ -165,3 +165,30 @@ def test_match_url_refuses_private_addresses_by_default(tmp_path) -> None:
             )
             assert response.status_code == 403, url
             assert response.json()["code"] == "blocked_address"
+
+
+def test_an_undecodable_picture_is_reported_not_silently_unmatched(api: Api) -> None:
+    """Exact hashes are still compared; the answer says PDQ was not, and why."""
+    broken = b"\xff\xd8\xff\xe0 not really a jpeg"
+    response = api.client.post(
+        "/api/v1/match",
+        content=broken,
+        headers={**api.auth(Role.PLATFORM), "Content-Type": "image/jpeg"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["matched"] is False
+    assert body["checked"] == ["md5", "sha1", "sha256"]
+    assert body["pdq_error"]["code"] == "decode_error"
+    assert body["hashes"]["pdq"] is None
+    known = api.client.post("/api/v1/match", content=known_jpeg(), headers=api.auth(Role.PLATFORM))
+    assert known.json()["checked"] == ["md5", "sha1", "sha256", "pdq"]
+    assert known.json()["pdq_error"] is None
+    shield = api.client.post(
+        "/v1/media/",
+        content=broken,
+        headers={**api.auth(Role.PLATFORM), "Content-Type": "image/jpeg"},
+    )
+    assert shield.status_code == 422
+    assert shield.json()["code"] == "decode_error"
+    assert shield.json()["detail"] == shield.json()["message"]

@@ -1,15 +1,25 @@
-"""C3P's own Arachnid Shield client, pointed at keepdown served by uvicorn on loopback."""
+"""C3P's own Arachnid Shield clients, sync and async, pointed at keepdown on loopback.
+
+The SDK is aimed the documented way: ``ARACHNID_SHIELD_URL``, which it reads when it is
+imported (its client's default ``base_url``), so this module sets it before importing the SDK
+and serves keepdown on that port. Nothing of the SDK is patched.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
 
 import pytest
 import uvicorn
+from PIL import Image
 
 from keepdown.app import Services, build_app
 from keepdown.auth import Role
@@ -18,8 +28,6 @@ from keepdown.hashing.types import PdqHash
 from keepdown.testing import flip_bits, synthetic_jpeg
 from tests.api.conftest import OTHER_SEED, known_jpeg, make_settings, seed_known_bank
 
-shield = pytest.importorskip("arachnid_shield_sdk")
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -27,46 +35,49 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path) -> Iterator[tuple[str, Services]]:
-    app, services = build_app(make_settings(tmp_path), refresh_in_background=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+PORT = _free_port()
+os.environ["ARACHNID_SHIELD_URL"] = f"http://127.0.0.1:{PORT}/"
+shield = pytest.importorskip("arachnid_shield_sdk")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    folder = tmp_path_factory.mktemp("shield")
+    app, services = build_app(make_settings(folder), refresh_in_background=False)
+    seed_known_bank(services)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=PORT, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/", services
+    yield services
     server.should_exit = True
     thread.join(timeout=10)
 
 
-def client_for(base_url: str, username: str, password: str):
-    client = shield.ArachnidShield(username=username, password=password)
-    # The SDK reads its base URL from the environment at import time; aim it at loopback.
-    client._ArachnidShield__base_url = base_url
-    return client
-
-
 @pytest.fixture
-def sdk(served):
-    base_url, services = served
-    seed_known_bank(services)
-    issued = services.auth.issue_key("acme", Role.PLATFORM)
-    secret = issued.token.split("_", 2)[2]
-    return client_for(base_url, issued.key.key_id, secret), services, issued.token
+def key(served: Services) -> tuple[str, str, str]:
+    """(key id, secret, whole token) of a fresh platform key."""
+    token = served.auth.issue_key("acme", Role.PLATFORM).token
+    key_id, secret = token[3:].split("_", 1)
+    return key_id, secret, token
 
 
-def test_scan_media_from_bytes_matches_known_and_reports_hashes(sdk) -> None:
-    client, _services, _token = sdk
+def test_the_sdk_is_aimed_at_keepdown_by_its_environment_variable(served, key) -> None:
+    assert shield.ArachnidShield(key[0], key[1]).base_url == f"http://127.0.0.1:{PORT}/"
+
+
+def test_scan_media_from_bytes_matches_known_and_reports_hashes(served, key) -> None:
+    client = shield.ArachnidShield(key[0], key[1])
     data = known_jpeg()
     scanned = client.scan_media_from_bytes(data, "image/jpeg")
     expected = hash_bytes(data, mode="exact")
     assert scanned.matches_known_media
     assert scanned.classification == shield.MediaClassification.CSAM
     assert scanned.match_type == shield.MatchType.Exact
+    assert scanned.near_match_details == []  # exact: no PDQ details, as Shield answers
     assert scanned.size_bytes == len(data)
     assert scanned.sha1_base32 == expected.sha1.base32
     assert scanned.sha256_hex == expected.sha256.hex.upper()
@@ -76,12 +87,8 @@ def test_scan_media_from_bytes_matches_known_and_reports_hashes(sdk) -> None:
     assert clean.match_type is None
 
 
-def test_near_copy_is_a_near_match_with_details(sdk) -> None:
-    from io import BytesIO
-
-    from PIL import Image
-
-    client, _services, _token = sdk
+def test_near_copy_is_a_near_match_with_details(served, key) -> None:
+    client = shield.ArachnidShield(key[0], key[1])
     buf = BytesIO()
     Image.open(BytesIO(known_jpeg())).save(buf, "JPEG", quality=40)
     scanned = client.scan_media_from_bytes(buf.getvalue(), "image/jpeg")
@@ -90,11 +97,41 @@ def test_near_copy_is_a_near_match_with_details(sdk) -> None:
     assert scanned.near_match_details[0].classification == "csam"
 
 
-def test_scan_pdq_hashes_with_the_whole_key_as_password(served) -> None:
-    base_url, services = served
-    seed_known_bank(services)
-    token = services.auth.issue_key("acme", Role.PLATFORM).token
-    client = client_for(base_url, "", token)
+def test_scan_media_from_file(served, key, tmp_path: Path) -> None:
+    path = tmp_path / "upload.jpg"
+    path.write_bytes(known_jpeg())
+    scanned = shield.ArachnidShield(key[0], key[1]).scan_media_from_file(path)
+    assert scanned.match_type == shield.MatchType.Exact
+
+
+def test_scan_media_from_url_of_a_loopback_site(served, key, image_site: str) -> None:
+    client = shield.ArachnidShield(key[0], key[1])
+    scanned = client.scan_media_from_url(f"{image_site}/known.jpg")
+    assert scanned.matches_known_media
+    assert scanned.match_type == shield.MatchType.Exact
+    assert scanned.size_bytes == len(known_jpeg())
+
+
+def test_the_async_client(served, key, tmp_path: Path, image_site: str) -> None:
+    path = tmp_path / "clean.jpg"
+    path.write_bytes(synthetic_jpeg(OTHER_SEED))
+
+    async def scan() -> tuple[object, object, object]:
+        client = shield.ArachnidShieldAsync(key[0], key[1])
+        return (
+            await client.scan_media_from_bytes(known_jpeg(), "image/jpeg"),
+            await client.scan_media_from_file(path),
+            await client.scan_media_from_url(f"{image_site}/known.jpg"),
+        )
+
+    from_bytes, from_file, from_url = asyncio.run(scan())
+    assert from_bytes.match_type == shield.MatchType.Exact
+    assert from_file.classification == shield.MediaClassification.NoKnownMatch
+    assert from_url.matches_known_media
+
+
+def test_scan_pdq_hashes_with_the_whole_key_as_password(served, key) -> None:
+    client = shield.ArachnidShield("", key[2])
     known = hash_bytes(known_jpeg(), mode="exact").pdq
     near = PdqHash.from_hex(flip_bits(known.hex, 10, random.Random(3)))
     far = PdqHash.from_hex(flip_bits(known.hex, 90, random.Random(3)))
@@ -107,15 +144,15 @@ def test_scan_pdq_hashes_with_the_whole_key_as_password(served) -> None:
     assert miss.near_match_details is None
 
 
-def test_errors_reach_the_sdk_as_its_exception(served) -> None:
-    base_url, services = served
-    wrong = client_for(base_url, "0000000000000000", "nope")
+def test_errors_reach_the_sdk_as_its_exception(served, key) -> None:
+    wrong = shield.ArachnidShield("0000000000000000", "nope")
     with pytest.raises(shield.ArachnidShieldException, match="not valid"):
         wrong.scan_media_from_bytes(b"\xff\xd8\xff", "image/jpeg")
-    services.auth.ensure_organisation("acme")
-    token = services.auth.issue_key("acme", Role.PLATFORM).token
-    client = client_for(base_url, "", token)
+    client = shield.ArachnidShield("", key[2])
     with pytest.raises(shield.ArachnidShieldException, match=r"blocked|refused|not allowed"):
         client.scan_media_from_url("http://169.254.169.254/latest/meta-data")
     with pytest.raises(shield.ArachnidShieldException, match="base64"):
         client.scan_pdq_hashes(shield.ScanMediaFromPdq(hashes=["***"]))
+    # an undecodable picture is not "no known match": the SDK hears why
+    with pytest.raises(shield.ArachnidShieldException, match=r"decode|image"):
+        client.scan_media_from_bytes(b"\xff\xd8\xff\xe0 truncated", "image/jpeg")
