@@ -205,7 +205,9 @@ class Scanner:
                 yield ready(batch)
                 yield hash_batch(source, _hashable(batch), self.settings, self.options)
             return
-        context = multiprocessing.get_context("forkserver")
+        # spawn: fresh interpreters with this process's environment (S3 credentials...), and
+        # no lock held by another thread of this process copied into them, as fork could
+        context = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(
             self.processes,
             mp_context=context,
