@@ -257,6 +257,7 @@ class SignIn:
 
     def _open(self, user: User, client_ip: str | None, *, pending_totp: bool) -> SignedIn:
         now = self.clock.now()
+        self.store.purge_sessions(now)  # expired sessions go at the next sign-in (indexed)
         token = secrets.token_urlsafe(32)
         session = self.store.add_session(
             WebSession(

@@ -251,6 +251,8 @@ def test_an_analyst_reviews_three_items_with_the_keyboard(workbench: dict[str, A
             _sign_in(admin, base, "ada")
             admin.goto(f"{base}/web/audit?action=review.reveal")
             assert f"sighting:{first}" in admin.locator("#audit").inner_text()
+            admin.goto(f"{base}/web/audit")
+            assert "review.decide" in admin.locator("#audit").inner_text()
             shots.take(admin, "audit")
             admin.goto(f"{base}/web/banks/hotline-a")
             shots.take(admin, "bank")
