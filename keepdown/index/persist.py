@@ -8,17 +8,17 @@ extra arrays next to the index (the bank index keeps its database position there
 
 Saving:
 1. write every array into a fresh sibling folder, each file flushed to disk;
-2. write ``manifest.json`` last: format, meta, and every file's size and SHA-256;
+2. write ``manifest.json`` last: format, meta, and every file's size and checksum
+   (:mod:`keepdown.index.checksum`);
 3. swap the folder into place with renames, so a reader never sees a half-written index.
 
 Loading checks the format, then every file's size, and with ``verify`` (the default) its
-SHA-256: a truncated, damaged or foreign folder raises :class:`IndexFileError`, never a wrong
+checksum: a truncated, damaged or foreign folder raises :class:`IndexFileError`, never a wrong
 index.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +32,7 @@ import numpy as np
 
 from keepdown.errors import IndexFileError, KeepdownError
 from keepdown.hashing.types import SignalType
+from keepdown.index.checksum import file_checksum
 from keepdown.index.exact import ExactIndex
 from keepdown.index.layers import ExactLayer, PdqLayer
 from keepdown.index.mih import ChunkLayout, MihPdqIndex
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the files change meaning; an older folder is refused (and rebuilt).
-FORMAT = "keepdown-index-2"
+FORMAT = "keepdown-index-3"
 _ROW_FILES = ("words", "entry_ids", "bank_ids")
 _EXACT_FILES = ("values", "entry_ids", "bank_ids", "keys")
 
@@ -130,7 +131,7 @@ def _write_array(folder: Path, name: str, array: np.ndarray) -> dict[str, Any]:
         np.save(out, np.ascontiguousarray(array), allow_pickle=False)
         out.flush()
         os.fsync(out.fileno())
-    return {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return {"bytes": path.stat().st_size, "checksum": file_checksum(path)}
 
 
 def _write_durably(path: Path, data: bytes) -> None:
@@ -148,11 +149,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def load_snapshot(folder: str | Path, *, mmap: bool = True, verify: bool = True) -> IndexSnapshot:
     """The snapshot saved in ``folder`` (see :func:`read_index`)."""
     return read_index(folder, mmap=mmap, verify=verify).snapshot
@@ -161,8 +157,8 @@ def load_snapshot(folder: str | Path, *, mmap: bool = True, verify: bool = True)
 def read_index(folder: str | Path, *, mmap: bool = True, verify: bool = True) -> SavedIndex:
     """Load a saved folder; big arrays are memory-mapped read-only unless ``mmap=False``.
 
-    Every file's size is checked; with ``verify`` its SHA-256 too (about a second per GB,
-    read once, which also brings the pages into the cache). Raises :class:`IndexFileError`
+    Every file's size is checked; with ``verify`` its checksum too (the file is read once, at
+    memory speed when cached, which also brings the pages in). Raises :class:`IndexFileError`
     when the folder is missing, from another format, truncated or damaged.
     """
     root = Path(folder)
@@ -218,10 +214,10 @@ def _check_files(root: Path, files: Mapping[str, Mapping[str, Any]], verify: boo
     if not verify:
         return
     names = list(files)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # hashlib releases the GIL
-        digests = list(pool.map(lambda n: _sha256(root / f"{n}.npy"), names))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the compiled loop releases the GIL
+        digests = list(pool.map(lambda n: file_checksum(root / f"{n}.npy"), names))
     for name, digest in zip(names, digests, strict=True):
-        if digest != files[name]["sha256"]:
+        if digest != files[name]["checksum"]:
             raise IndexFileError(
                 f"saved index in {root} is damaged: {name}.npy does not match its checksum",
                 path=str(root),

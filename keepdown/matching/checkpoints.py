@@ -62,6 +62,7 @@ def save(
         "kind": KIND,
         "mark": state.mark.as_json(),
         "pending": {str(k): int(v) for k, v in state.pending.items()},
+        "removal_log": state.removal_log,
         "identity": dict(identity),
         "banks": [_bank_key(b) for b in banks],
         "samples": _samples(snapshot),
@@ -132,7 +133,9 @@ def _state(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> SyncSta
         raise ValueError(f"not a bank index checkpoint (kind {meta.get('kind')!r})")
     tombstones = np.asarray(arrays["tombstones"], dtype=np.int64)
     pending = {int(k): int(v) for k, v in meta["pending"].items()}
-    return SyncState(FeedMark.from_json(meta["mark"]), tombstones, pending)
+    return SyncState(
+        FeedMark.from_json(meta["mark"]), tombstones, pending, int(meta["removal_log"])
+    )
 
 
 def _check_database(

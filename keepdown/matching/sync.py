@@ -17,8 +17,9 @@ says what kind of change happened. :func:`catch_up`, in one consistent database 
    an import that was running at an earlier mark and has now finished with changes may have
    committed ids at or below the old max; its id range is read again (replacing same ids);
 4. removals and restores, when the journal's removed or restored totals moved (or late entries
-   were read): the current tombstone ids against the known ones; newly removed ids leave the
-   index, restored ones are read back in.
+   were read): when single removals (journaled with their entry id) explain the change, those
+   ids; otherwise every current tombstone id against the known ones (a scan of the entries).
+   Newly removed ids leave the index, restored ones are read back in.
 
 Nothing here trusts clocks (``removed_at`` times from different processes may disagree): only
 ids and the journal's totals, which only grow.
@@ -49,7 +50,7 @@ __all__ = [
     "catch_up",
 ]
 
-#: (entry id, bank id, signal type, hex value), as the feed yields them.
+#: (entry id, bank id, signal type, hex value), as the feed yields them (more columns may follow).
 EntryRow = tuple[int, int, str, str]
 #: The same with a last column true when the entry is removed (a tombstone).
 StatedRow = tuple[int, int, str, str, bool]
@@ -107,7 +108,15 @@ class FeedView(Protocol):
         ...
 
     def tombstones(self) -> np.ndarray:
-        """Sorted ids of every removed entry."""
+        """Sorted ids of every removed entry (a scan of every entry: avoided when possible)."""
+        ...
+
+    def single_removals(self, after_import_id: int) -> list[tuple[int, int]]:
+        """(journal id, entry id) of single removals journaled after ``after_import_id``."""
+        ...
+
+    def removed_among(self, ids: Iterable[int]) -> np.ndarray:
+        """Those of ``ids`` that are removed entries, sorted."""
         ...
 
     def finished(self, import_ids: Iterable[int]) -> set[int]:
@@ -137,6 +146,8 @@ class SyncState:
     tombstones: np.ndarray = field(default_factory=lambda: _NO_IDS)  # sorted int64
     #: Running import id -> its entries all have ids above this (PostgreSQL only).
     pending: Mapping[int, int] = field(default_factory=dict)
+    #: Highest journal id of the single removals accounted for in ``tombstones``.
+    removal_log: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +179,10 @@ class _Columns:
     def add(self, rows: Sequence[EntryRow] | Sequence[StatedRow]) -> None:
         if not rows:
             return
-        ids, banks, signals, values = list(zip(*rows, strict=True))[:4]
+        ids = [r[0] for r in rows]
+        banks = [r[1] for r in rows]
+        signals = [r[2] for r in rows]
+        values = [r[3] for r in rows]
         pdq = str(SignalType.PDQ)
         if signals.count(pdq) == len(signals):
             self._append(pdq, ids, banks, values)
@@ -228,14 +242,19 @@ def build(view: FeedView) -> tuple[IndexSnapshot, SyncState]:
     columns = _Columns()
     tombstones: list[np.ndarray] = []
     for batch in view.entries(0, mark.max_entry_id):
-        if any(row[4] for row in batch):
-            tombstones.append(np.array([r[0] for r in batch if r[4]], dtype=np.int64))
+        gone = [r[0] for r in batch if r[4]]
+        if gone:
+            tombstones.append(np.array(gone, dtype=np.int64))
             batch = [r for r in batch if not r[4]]
         columns.add(batch)
     pending = {} if mark.ordered else dict.fromkeys(mark.running, 0)
     known = np.unique(np.concatenate(tombstones)) if tombstones else _NO_IDS
     snapshot = IndexSnapshot.from_parts(columns.pdq(), columns.exact())
-    return snapshot, SyncState(mark, known, pending)
+    return snapshot, SyncState(mark, known, pending, _last_removal(view, 0))
+
+
+def _last_removal(view: FeedView, after: int) -> int:
+    return max((j for j, _ in view.single_removals(after)), default=after)
 
 
 def catch_up(view: FeedView, state: SyncState) -> tuple[SyncState, Changes | None]:
@@ -253,17 +272,47 @@ def catch_up(view: FeedView, state: SyncState) -> tuple[SyncState, Changes | Non
         for batch in view.active(late_low, previous.max_entry_id):
             late += len(batch)
             columns.add(batch)
-    tombstones, removed, restored = state.tombstones, _NO_IDS, 0
+    tombstones, log, removed, restored = state.tombstones, state.removal_log, _NO_IDS, 0
     if mark.journal[2:] != previous.journal[2:] or late_low is not None:  # step 4
-        tombstones = view.tombstones()
-        removed = np.setdiff1d(tombstones, state.tombstones)
+        single = None if late_low is not None else _single_removals(view, state, mark)
+        if single is not None:
+            log, removed = single
+            tombstones = np.union1d(state.tombstones, removed)
+        else:
+            tombstones, log = view.tombstones(), _last_removal(view, state.removal_log)
+            removed = np.setdiff1d(tombstones, state.tombstones)
+            back = np.setdiff1d(state.tombstones, tombstones)
+            for batch in view.active_by_id(back):
+                restored += len(batch)
+                columns.add(batch)
         removed = removed[removed <= previous.max_entry_id]  # higher ids were never added
-        back = np.setdiff1d(state.tombstones, tombstones)
-        for batch in view.active_by_id(back):
-            restored += len(batch)
-            columns.add(batch)
     changes = Changes(columns.pdq(), columns.exact(), removed, restored, late)
-    return SyncState(mark, tombstones, pending), changes
+    return SyncState(mark, tombstones, pending, log), changes
+
+
+def _single_removals(
+    view: FeedView, state: SyncState, mark: FeedMark
+) -> tuple[int, np.ndarray] | None:
+    """The journal id reached and the ids removed, when single removals (each journaled with
+    its entry id) explain every change of the removed and restored totals; else None (read
+    every tombstone instead).
+
+    Journal rows above ``removal_log`` were not visible at the previous mark, so each is a new
+    removal of one; if the removed total grew by exactly their number and nothing was
+    restored, they are all there is. Their claims are checked: each entry must be removed now
+    and not before (a file can be named like a journal row).
+    """
+    grown = mark.journal[2] - state.mark.journal[2]
+    if mark.journal[3] != state.mark.journal[3] or grown <= 0:
+        return None
+    rows = view.single_removals(state.removal_log)
+    ids = np.unique(np.array([e for _, e in rows], dtype=np.int64))
+    if len(rows) != grown or len(ids) != grown:
+        return None
+    fresh = np.setdiff1d(view.removed_among(ids), state.tombstones)
+    if len(fresh) != grown:
+        return None
+    return max(j for j, _ in rows), fresh
 
 
 def _pending(view: FeedView, state: SyncState, mark: FeedMark) -> tuple[dict[int, int], int | None]:

@@ -35,8 +35,9 @@ from keepdown.storage.schema import bank_entries, banks, imports, organisations
 
 __all__ = ["SqlBankStore"]
 
-#: ``imports.file_name`` of the journal row a single removal writes.
-REMOVAL_JOURNAL_NAME = "(removed entry)"
+#: ``imports.file_name`` of the journal row a single removal writes, then the entry's id and
+#: ")": the match index reads which entry went from it (keepdown.storage.index_feed).
+REMOVAL_JOURNAL_PREFIX = "(removed entry "
 #: Rows fetched per round trip when streaming entries out (exports of millions).
 STREAM_BATCH = 10_000
 
@@ -250,7 +251,7 @@ class SqlBankStore:
 def _removal_journal(bank: Bank, entry: Entry, now: datetime) -> dict[str, Any]:
     return {
         "bank_id": bank.id,
-        "file_name": REMOVAL_JOURNAL_NAME,
+        "file_name": f"{REMOVAL_JOURNAL_PREFIX}{entry.id})",
         "sha256": hashlib.sha256(f"{entry.signal_type}:{entry.value}".encode()).hexdigest(),
         "started_at": now,
         "finished_at": now,

@@ -9,8 +9,10 @@ The change mark is cheap on any size: the highest entry id (the primary key's la
 ``imports`` journal's totals (a small table). That works because every write to
 ``bank_entries`` is journaled in ``imports`` in its own transaction: bulk imports and single
 entries (:mod:`keepdown.storage.bulk_import`) and removals (``SqlBankStore.remove_entry``).
-Reading the tombstones scans the entries table (there is no index on ``removed_at``), so it is
-done only when the journal says removals or restores happened.
+A single removal's journal row names the entry (``(removed entry <id>)``), so removals made one
+by one reach the index without reading anything else. Reading every tombstone scans the entries
+table (there is no index on ``removed_at``): that is done only when the journal says an import
+removed or restored entries (or its totals cannot be explained by single removals).
 
 Rows are read through the driver's own cursor in id-ordered pages: at ten million rows the
 per-row cost of building SQLAlchemy rows was most of a full read.
@@ -28,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from keepdown.errors import StorageError
 from keepdown.matching.sync import EntryRow, FeedMark, StatedRow
+from keepdown.storage.bank_store import REMOVAL_JOURNAL_PREFIX
 from keepdown.storage.migrate import current_revision
 
 __all__ = ["ChangeMark", "EntryRow", "FeedView", "IndexFeed", "ping"]
@@ -113,12 +116,10 @@ class FeedView:
             low = rows[-1][0]
 
     def entries(self, after_id: int, up_to_id: int) -> Iterator[Sequence[StatedRow]]:
-        for rows in self._pages("", after_id, up_to_id):
-            yield [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        yield from self._pages("", after_id, up_to_id)  # the last column is truthy if removed
 
     def active(self, after_id: int, up_to_id: int) -> Iterator[Sequence[EntryRow]]:
-        for rows in self._pages(" AND removed_at IS NULL", after_id, up_to_id):
-            yield [r[:4] for r in rows]
+        yield from self._pages(" AND removed_at IS NULL", after_id, up_to_id)
 
     def active_by_id(self, ids: np.ndarray) -> Iterator[Sequence[EntryRow]]:
         for chunk in _chunks(ids):
@@ -132,6 +133,35 @@ class FeedView:
         """Active entries above an id (for ``keepdown index status``)."""
         sql = "SELECT count(*) FROM bank_entries WHERE id > ? AND removed_at IS NULL"
         return int(self._rows(sql, (after_id,))[0][0])
+
+    def single_removals(self, after_import_id: int) -> list[tuple[int, int]]:
+        """(journal id, entry id) of single removals journaled after ``after_import_id``."""
+        rows = self._rows(
+            "SELECT id, file_name FROM imports WHERE id > ? AND status = 'done' "
+            "AND file_name LIKE ? ORDER BY id",
+            (after_import_id, REMOVAL_JOURNAL_PREFIX + "%"),
+        )
+        width = len(REMOVAL_JOURNAL_PREFIX)
+        out = []
+        for journal_id, name in rows:
+            digits = name[width:-1]
+            # An imported file may be named like this: claims are checked (removed_among).
+            out.append((int(journal_id), int(digits) if digits.isdigit() else -1))
+        return out
+
+    def removed_among(self, ids: Iterable[int]) -> np.ndarray:
+        """Those of ``ids`` that are removed entries, sorted."""
+        found: list[int] = []
+        for chunk in _chunks(ids):
+            found += [
+                int(r[0])
+                for r in self._rows(
+                    f"SELECT id FROM bank_entries WHERE removed_at IS NOT NULL "
+                    f"AND id IN ({_marks(chunk)})",
+                    chunk,
+                )
+            ]
+        return np.unique(np.array(found, dtype=np.int64))
 
     def tombstones(self) -> np.ndarray:
         rows = self._rows("SELECT id FROM bank_entries WHERE removed_at IS NOT NULL")

@@ -263,3 +263,61 @@ def test_a_checkpoint_of_another_format_is_refused(saved, caplog) -> None:
     manifest["format"] = "keepdown-index-1"
     (folder / "manifest.json").write_text(json.dumps(manifest))
     _refused(storage, folder.parent, caplog, "another version", values)
+
+
+class _CountingFeed(IndexFeed):
+    """The real feed, counting full tombstone scans."""
+
+    scans = 0
+
+    def view(self):  # type: ignore[override]
+        feed = self
+
+        class Counting:
+            def __init__(self, inner):
+                self.inner = inner
+
+            def __getattr__(self, name):
+                return getattr(self.inner, name)
+
+            def tombstones(self):
+                feed.scans += 1
+                return self.inner.tombstones()
+
+        class Context:
+            def __enter__(self):
+                self.cm = IndexFeed.view(feed)
+                return Counting(self.cm.__enter__())
+
+            def __exit__(self, *exc):
+                return self.cm.__exit__(*exc)
+
+        return Context()
+
+
+def test_single_removals_need_no_scan_and_a_lookalike_file_cannot_fool_it(storage) -> None:
+    rng = random.Random(21)
+    _banks(storage)
+    values = pdq_values(200, rng)
+    put(storage, "wide", values)
+    feed = _CountingFeed(storage.engine)
+    index = BankIndex(feed, storage.banks.list_banks, background=False)
+    index.refresh()
+    wide = storage.banks.get_bank("wide")
+    for value in values[:3]:
+        storage.banks.remove_entry(wide, "pdq", value, "false-positive", NOW)
+    assert index.refresh() is True
+    assert feed.scans == 0  # the journal named each removed entry
+    _same(storage, index, values, rng)
+
+    # A file named like a journal row, claiming an active entry, removing another one.
+    claimed = storage.banks.get_entry(wide.id, "pdq", values[10])
+    record = EntryRecord(SignalType.PDQ, values[11], removed=True)
+    storage.banks.import_entries(
+        wide, [record], ImportFile(f"(removed entry {claimed.id})", "0" * 64), NOW
+    )
+    assert index.refresh() is True
+    assert feed.scans == 1  # the claim did not hold: every tombstone was read
+    _same(storage, index, values, rng)
+    assert [v.distance for v in _hits(index, values[10])] == [0]
+    assert all(v.distance for v in _hits(index, values[11]))
