@@ -37,7 +37,7 @@ from typing import Any
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.extract import decode_page, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult
-from keepdown.crawl.frontier import ALREADY_DUE, Frontier, FrontierItem, UrlKind, UrlState
+from keepdown.crawl.frontier import ALREADY_DUE, Frontier, FrontierItem, UrlKind
 from keepdown.crawl.hasher import MediaHasher
 from keepdown.crawl.mediacache import CachedMedia, MediaCache
 from keepdown.crawl.observers import PageObserver, PageSeen, notify_observers
@@ -46,6 +46,7 @@ from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher
 from keepdown.crawl.sightings import MediaSink, build_sighting
 from keepdown.crawl.sniff import is_html, is_image, is_video, is_zip
 from keepdown.crawl.stats import CrawlStats, RunEnd
+from keepdown.crawl.tally import FrontierTally
 from keepdown.crawl.transport import Resolver
 from keepdown.crawl.urls import Scope, host_of
 from keepdown.errors import Conflict, FetchError, KeepdownError
@@ -57,7 +58,6 @@ __all__ = ["CrawlStats", "Crawler", "RunEnd"]
 
 #: Called with the pages started so far when ``page_limit`` is reached: the new limit.
 PageExtender = Callable[[int], int]
-_STARTED = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
 
 
 class _NullEvents:
@@ -105,6 +105,7 @@ class Crawler:
         self.media_cache = MediaCache(settings.crawl_media_cache_entries)
         self.stats = CrawlStats()
         self.hasher = MediaHasher(settings, self.stats)
+        self.tally = FrontierTally(frontier)
         self._fetching: dict[str, asyncio.Event] = {}
         self._leased_at = ALREADY_DUE
         self._extended_at = -1
@@ -142,7 +143,8 @@ class Crawler:
                 await asyncio.gather(*running, return_exceptions=True)
 
     def _over_bytes(self) -> bool:
-        return self.frontier.bytes_fetched() >= self.settings.crawl_max_bytes
+        budget = int(self.settings.crawl_max_bytes)
+        return self.tally.bytes(limit=budget) >= budget
 
     def _may_start_pages(self, started: int) -> bool:
         """Below the page limit, or granted more by ``extend_pages`` (asked once per count)."""
@@ -156,18 +158,20 @@ class Crawler:
     def _lease(self, limit: int) -> list[FrontierItem]:
         if self._over_bytes():
             return []
-        started = self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
+        started = self.tally.pages(limit=self.page_limit)
         kinds = [UrlKind.MEDIA]
         if self._may_start_pages(started):
             kinds.append(UrlKind.PAGE)
             limit = min(limit, max(1, self.page_limit - started))
         self._leased_at = self.clock.now()
-        return self.frontier.lease(
+        items = self.frontier.lease(
             now=self._leased_at,
             limit=limit,
             lease_seconds=self.settings.crawl_lease_seconds,
             kinds=kinds,
         )
+        self.tally.leased(sum(1 for i in items if i.kind is UrlKind.PAGE and i.attempts == 1))
+        return items
 
     async def _wait_for_due(self) -> RunEnd | None:
         """Sleep until the next item is due (None: go on), or say why the run is over."""
@@ -248,6 +252,7 @@ class Crawler:
         )
         self.stats.inc(f"{item.kind.value}/fetched")
         self.stats.inc("bytes", len(result.body))
+        self.tally.fetched(len(result.body))
         return result
 
     def _settle_error(self, item: FrontierItem, exc: KeepdownError) -> None:

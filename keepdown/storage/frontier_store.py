@@ -23,7 +23,6 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
-    case,
     func,
     insert,
     or_,
@@ -150,18 +149,37 @@ class SqlFrontier:
     def _candidates(
         self, conn: Connection, now: datetime, kinds: Iterable[UrlKind], limit: int
     ) -> list[Row[Any]]:
-        # A few more than asked: some may be taken by a racing worker before our update.
-        query = (
-            select(crawl_urls)
-            .where(
-                _C.crawl_id == self.crawl_id,
-                _C.kind.in_([k.value for k in kinds]),
-                _due(now),
+        """Due rows, media first, then by depth and age; a few more than asked (some may be
+        taken by a racing worker before our update).
+
+        Per kind, two queries the ``(crawl_id, state, kind, depth, id)`` index answers in
+        order, stopping at the limit: pending rows, and leases of workers that are gone (few).
+        One query over both with an OR had to sort every pending row of the crawl per lease."""
+        want = max(limit, 0) * 2 + 4
+        found: list[Row[Any]] = []
+        for kind in (UrlKind.MEDIA, UrlKind.PAGE):
+            if kind not in set(kinds) or len(found) >= want:
+                continue
+            mine = and_(_C.crawl_id == self.crawl_id, _C.kind == kind.value)
+            pending = (
+                select(crawl_urls)
+                .where(
+                    mine,
+                    _C.state == "pending",
+                    or_(_C.not_before.is_(None), _C.not_before <= now),
+                )
+                .order_by(_C.depth, _C.id)
+                .limit(want)
             )
-            .order_by(case((_C.kind == "page", 1), else_=0), _C.depth, _C.id)
-            .limit(max(limit, 0) * 2 + 4)
-        )
-        return list(conn.execute(query).all())
+            expired = (
+                select(crawl_urls)
+                .where(mine, _C.state == "in_progress", _C.lease_expires <= now)
+                .order_by(_C.depth, _C.id)
+                .limit(want)
+            )
+            rows = [*conn.execute(pending), *conn.execute(expired)]
+            found += sorted(rows, key=lambda r: (r.depth, r.id))[: want - len(found)]
+        return found
 
     def _fail_abandoned(self, conn: Connection, row: Row[Any]) -> None:
         """A lease expired on the last allowed attempt: the URL kills workers, give it up."""

@@ -91,7 +91,8 @@ crawl_urls = Table(
     UniqueConstraint("crawl_id", "key"),
     CheckConstraint("kind IN ('page', 'media')", name="kind"),
     CheckConstraint("state IN ('pending', 'in_progress', 'done', 'failed')", name="state"),
-    Index(None, "crawl_id", "state"),
+    # The lease's walk: a crawl's pending (or leased) rows of one kind, shallow and old first.
+    Index(None, "crawl_id", "state", "kind", "depth", "id"),
 )
 
 crawl_unknown_hosts = Table(

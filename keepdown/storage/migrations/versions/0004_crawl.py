@@ -74,7 +74,11 @@ def _crawls() -> None:
             "state IN ('pending', 'in_progress', 'done', 'failed')", name="ck_crawl_urls_state"
         ),
     )
-    op.create_index("ix_crawl_urls_crawl_id_state", "crawl_urls", ["crawl_id", "state"])
+    op.create_index(
+        "ix_crawl_urls_crawl_id_state_kind_depth_id",
+        "crawl_urls",
+        ["crawl_id", "state", "kind", "depth", "id"],
+    )
     op.create_table(
         "crawl_unknown_hosts",
         sa.Column("id", sa.Integer, nullable=False),
