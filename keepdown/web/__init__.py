@@ -53,6 +53,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "allowlist",
     "audit",
     "keys",
+    "users",
     "public",
     "transparency",
 )

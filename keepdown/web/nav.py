@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("/web/banks", N_("Banks"), STAFF),
     NavItem("/web/reports", N_("Reported URLs"), STAFF),
     NavItem("/web/allow-list", N_("Allow-list"), STAFF),
+    NavItem("/web/users", N_("People"), frozenset({Role.ADMIN})),
     NavItem("/web/keys", N_("API keys"), frozenset({Role.ADMIN})),
     NavItem("/web/audit", N_("Audit log"), frozenset({Role.ADMIN})),
 ]

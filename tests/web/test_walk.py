@@ -29,6 +29,8 @@ _SAMPLE = {
     "name": "no-such-bank",
     "key_id": "0000000000000000",
     "entry_id": "1",
+    "username": "nobody",
+    "action": "unlock",
 }
 
 
