@@ -121,33 +121,36 @@ def urls_(
     bad: list[str] = []
     try:
         for url in wanted:
-            now = services.clock.now()
             try:
-                done = services.reports.intake(
-                    url,
-                    reporter_type=reporter_type,
-                    reporter=reporter,
-                    note=note,
-                    now=now,
-                    scope=asked,
-                )
+                done = _submit(services, url, reporter_type, reporter, note, asked)
             except InvalidInput as exc:
                 bad.append(f"{url[:200]}: {exc.message}")
                 continue
-            services.storage.events.emit(
-                UrlReported(
-                    at=now,
-                    url=done.record.url,
-                    reporter=reporter_type,
-                    source="cli",
-                    crawl_id=str(done.record.crawl_id or ""),
-                )
-            )
             click.echo(f"{done.record.reference}\t{done.outcome}\t{done.record.url}")
     finally:
         services.close()
     if bad:
         raise InvalidInput(f"{len(bad)} of {len(wanted)} URLs were refused", errors=bad)
+
+
+def _submit(
+    services: Any, url: str, reporter_type: str, reporter: str, note: str, scope: ScopeRequest
+) -> Any:
+    """One URL through the intake, and its UrlReported event."""
+    now = services.clock.now()
+    done = services.reports.intake(
+        url, reporter_type=reporter_type, reporter=reporter, note=note, now=now, scope=scope
+    )
+    services.storage.events.emit(
+        UrlReported(
+            at=now,
+            url=done.record.url,
+            reporter=reporter_type,
+            source="cli",
+            crawl_id=str(done.record.crawl_id or ""),
+        )
+    )
+    return done
 
 
 for _name in SUBCOMMAND_MODULES:

@@ -12,10 +12,10 @@ Steps of :meth:`Crawler.run`:
 4. a page: extract links and media; enqueue links in :class:`Scope` at depth + 1 and every
    media URL with the page as ``via``; then hand the page to the ``page_observers``. A "page"
    whose bytes are an image is media after all;
-5. media: hash it in memory (:class:`MediaHasher`), build a :class:`Sighting`, hand both to
-   the sink (awaited when the sink is a coroutine), emit :class:`MediaSeen`, drop the bytes.
-   A ZIP yields a sighting per image entry. A media URL already hashed in this run is not
-   fetched again for the next page (:mod:`mediacache`);
+5. media (:mod:`~keepdown.crawl.media`): hash it in memory, build a :class:`Sighting`, hand
+   both to the sink (awaited when the sink is a coroutine), emit :class:`MediaSeen`, drop the
+   bytes. A ZIP yields a sighting per image entry. A media URL already hashed in this run is
+   not fetched again for the next page;
 6. settle the URL: done, failed (blocked, robots, 4xx, too large), or back to pending with a
    ``not_before`` (a Retry-After too long to wait for, a network error) until
    ``crawl_max_attempts``;
@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
@@ -38,20 +37,19 @@ from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.extract import decode_page, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult
 from keepdown.crawl.frontier import ALREADY_DUE, Frontier, FrontierItem, UrlKind
-from keepdown.crawl.hasher import MediaHasher
-from keepdown.crawl.mediacache import CachedMedia, MediaCache
+from keepdown.crawl.media import MediaPipeline
+from keepdown.crawl.mediacache import CachedMedia
 from keepdown.crawl.observers import PageObserver, PageSeen, notify_observers
 from keepdown.crawl.politeness import Politeness, politeness_from_settings
 from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher
-from keepdown.crawl.sightings import MediaSink, build_sighting
-from keepdown.crawl.sniff import is_html, is_image, is_video, is_zip
+from keepdown.crawl.sightings import MediaSink
+from keepdown.crawl.sniff import is_html, is_image, is_video
 from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.tally import FrontierTally
 from keepdown.crawl.transport import Resolver
 from keepdown.crawl.urls import Scope, host_of
 from keepdown.errors import Conflict, FetchError, KeepdownError
-from keepdown.events import EventSink, MediaSeen, PageFetched
-from keepdown.hashing import HashResult
+from keepdown.events import EventSink, PageFetched
 from keepdown.settings import Settings
 
 __all__ = ["CrawlStats", "Crawler", "RunEnd"]
@@ -102,11 +100,11 @@ class Crawler:
         self.page_observers = tuple(page_observers)
         self.page_limit = int(settings.crawl_max_pages)
         self.extend_pages = extend_pages
-        self.media_cache = MediaCache(settings.crawl_media_cache_entries)
         self.stats = CrawlStats()
-        self.hasher = MediaHasher(settings, self.stats)
+        self.media = MediaPipeline(
+            settings, sink=sink, events=self.events, stats=self.stats, crawl_id=crawl_id
+        )
         self.tally = FrontierTally(frontier)
-        self._fetching: dict[str, asyncio.Event] = {}
         self._leased_at = ALREADY_DUE
         self._extended_at = -1
 
@@ -199,7 +197,7 @@ class Crawler:
             if item.kind is UrlKind.PAGE:
                 await self._fetch_and_handle(item)
                 return
-            async with self._media_claim(item.url) as cached:
+            async with self.media.claim(item.url) as cached:
                 if cached is not None:
                     await self._replay(item, cached)
                 else:
@@ -219,23 +217,6 @@ class Crawler:
             raise
         except KeepdownError as exc:
             self._settle_error(item, exc)
-
-    @contextlib.asynccontextmanager
-    async def _media_claim(self, url: str) -> AsyncIterator[CachedMedia | None]:
-        """The cached outcome for ``url``, or None and the right to fetch it: while one task
-        fetches a media URL, others with the same URL (other pages) wait for its outcome."""
-        while (busy := self._fetching.get(url)) is not None:
-            await busy.wait()
-        cached = self.media_cache.get(url)
-        if cached is not None:
-            yield cached
-            return
-        done = self._fetching[url] = asyncio.Event()
-        try:
-            yield None
-        finally:
-            del self._fetching[url]
-            done.set()
 
     def _slot(self, url: str) -> AbstractAsyncContextManager[None]:
         """The politeness slot of one hop: its host, and its origin's robots Crawl-delay."""
@@ -288,9 +269,9 @@ class Crawler:
         if is_image(result.content_type) or is_video(result.content_type):
             # An image served as a page (often as text/html to dodge filters): the page
             # that linked to it is where it was seen.
-            hashed = [("", await self.hasher.image(result.body))]
+            hashed = [("", await self.media.hasher.image(result.body))]
             page_url = item.via or item.url
-            await self._sink_all(
+            await self.media.deliver(
                 result, hashed, page_url=page_url, found_by="link (served as a page)"
             )
             self.frontier.complete(item, bytes_fetched=len(result.body))
@@ -355,7 +336,7 @@ class Crawler:
         """A media URL already hashed in this run, seen on another page: no second fetch."""
         self.stats.inc("media/cache_hit")
         found_by = item.hint.split(":", 1)[-1]
-        await self._sink_all(
+        await self.media.deliver(
             cached.result, list(cached.hashed), page_url=item.via, found_by=found_by
         )
         self.frontier.complete(item)
@@ -370,54 +351,12 @@ class Crawler:
                 item, error="too_large: larger than crawl_max_media_bytes", bytes_fetched=size
             )
             return
-        hashed = await self._hash_media(result)
+        hashed = await self.media.hash(result)
         if hashed is None:
             self.stats.inc("media/not_media")
             self.frontier.fail(item, error=f"not_media: {result.content_type}", bytes_fetched=size)
             return
-        self.media_cache.put(item.url, result, hashed)
+        self.media.remember(item.url, result, hashed)
         found_by = item.hint.split(":", 1)[-1]
-        await self._sink_all(result, hashed, page_url=item.via, found_by=found_by)
+        await self.media.deliver(result, hashed, page_url=item.via, found_by=found_by)
         self.frontier.complete(item, bytes_fetched=size)
-
-    async def _hash_media(self, result: FetchResult) -> list[tuple[str, HashResult]] | None:
-        """``(archive member or "", hashes)`` per image in the response; None if not media."""
-        kind = result.content_type
-        if is_zip(kind):
-            return await self.hasher.archive(result.body)
-        if is_image(kind):
-            return [("", await self.hasher.image(result.body))]
-        if is_video(kind):
-            return [("", await self.hasher.video(result.body))]
-        return None
-
-    async def _sink_all(
-        self,
-        result: FetchResult,
-        hashed: list[tuple[str, HashResult]],
-        *,
-        page_url: str,
-        found_by: str,
-    ) -> None:
-        for member, hashes in hashed:
-            sighting = build_sighting(
-                self.crawl_id, result, hashes, page_url=page_url, found_by=found_by, member=member
-            )
-            accepted = self.sink.accept(sighting, hashes)
-            if inspect.isawaitable(accepted):
-                await accepted
-            self.stats.inc("media/sighting")
-            self.events.emit(
-                MediaSeen(
-                    at=sighting.seen_at,
-                    crawl_id=self.crawl_id,
-                    page_url=page_url,
-                    media_url=result.url,
-                    sha256=sighting.sha256,
-                    pdq=sighting.pdq,
-                    size=sighting.size,
-                    content_type=sighting.content_type,
-                    server_ip=sighting.server_ip,
-                    archive_member=member,
-                )
-            )

@@ -178,21 +178,26 @@ class Fetcher:
                 redirects.append(current)
                 current = self.vet_url(normalize_url(location, base=current))
                 continue
-            declared = hop.headers.get("content-type", "")
-            return FetchResult(
-                url=url,
-                final_url=current,
-                status=hop.status,
-                declared_type=declared,
-                content_type=effective_type(declared, hop.body[:512]),
-                body=hop.body,
-                truncated=hop.truncated,
-                server_ip=hop.server_ip,
-                http_version=hop.http_version,
-                redirects=tuple(redirects),
-                fetched_at=self.clock.now(),
-                retry_after=retry_after,
-            )
+            return self._result(url, current, hop, redirects, retry_after)
+
+    def _result(
+        self, url: str, final: str, hop: _Hop, redirects: list[str], retry_after: float | None
+    ) -> FetchResult:
+        declared = hop.headers.get("content-type", "")
+        return FetchResult(
+            url=url,
+            final_url=final,
+            status=hop.status,
+            declared_type=declared,
+            content_type=effective_type(declared, hop.body[:512]),
+            body=hop.body,
+            truncated=hop.truncated,
+            server_ip=hop.server_ip,
+            http_version=hop.http_version,
+            redirects=tuple(redirects),
+            fetched_at=self.clock.now(),
+            retry_after=retry_after,
+        )
 
     def _backoff(self, attempt: int) -> float:
         return float(self.settings.crawl_retry_backoff_seconds) * (2**attempt)
