@@ -129,4 +129,12 @@ def _error_page(request: Request, error: KeepdownError) -> Response:
         web_context(request)
     except AttributeError:  # pragma: no cover - the app is always built with a context
         return JSONResponse(error.to_dict(), status_code=error.http_status)
-    return render(request, "error.html", status_code=error.http_status, error=error)
+    # An htmx request shows the error page in place of the whole page (not inside a panel).
+    headers = (
+        {"HX-Retarget": "body", "HX-Reswap": "innerHTML"}
+        if request.headers.get("hx-request")
+        else None
+    )
+    return render(
+        request, "error.html", status_code=error.http_status, error=error, headers=headers
+    )

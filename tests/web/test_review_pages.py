@@ -80,6 +80,9 @@ def test_another_analyst_cannot_see_or_decide_a_held_item(web: Web, seeded) -> N
     assert web.client.get(f"/web/review/{sid}/media").status_code == 403
     refused = web.post(f"/web/review/{sid}/decide", {"decision": "confirm", "category": "csam"})
     assert refused.status_code == 403
+    boosted = web.post(f"/web/review/{sid}/reveal", headers={"HX-Request": "true"})
+    assert boosted.status_code == 403
+    assert boosted.headers["hx-retarget"] == "body"
     assert _states(web)[sid] == "pending_review"
 
 
