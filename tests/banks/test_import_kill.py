@@ -6,8 +6,11 @@ lines on stderr), kills it with SIGKILL, then checks:
 
 1. the bank holds exactly what it held before (the open transaction was rolled back),
 2. the database passes its integrity checks and the import is recorded as still ``running``,
-3. re-running the import completes it, with the same entries as a clean import,
+3. re-running the import completes it, with exactly the file's entries, each once,
 4. running it once more adds nothing.
+
+A million lines on SQLite, as the issue asks (about a minute on the project's 2-core machine
+when it is quiet); 200,000 on PostgreSQL (see ``LINES``).
 """
 
 from __future__ import annotations
@@ -27,14 +30,23 @@ from keepdown.storage import open_storage_url
 
 pytestmark = pytest.mark.slow
 
-LINES = 100_000
+#: Lines of the killed import. SQLite: the issue's million. PostgreSQL imports at ~19,000
+#: lines/s here (docs/performance.md), so a million would take the test past 2.5 minutes
+#: (kill, re-run, re-run again); 200,000 lines (20 batches, the same code path) keep it short.
+LINES = {"sqlite": 1_000_000, "postgresql": 200_000}
 BEFORE = 1_000  # entries the bank holds before the killed import (the file repeats them)
-KILL_AFTER = 30_000  # lines written (3 batches) inside the transaction when the kill lands
+KILL_AT = 0.3  # share of the lines written (in whole batches) inside the transaction at the kill
 
 
-def values(storage, bank_name: str) -> set[str]:
+def values(storage, bank_name: str) -> list[str]:
+    """The bank's values, every row (a duplicate would show), read straight from SQL."""
     bank = storage.banks.get_bank(bank_name)
-    return {e.value for e in storage.banks.iter_entries(bank.id)}
+    with storage.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT value FROM bank_entries WHERE bank_id = "
+            f"{int(bank.id)} AND removed_at IS NULL ORDER BY value"
+        )
+        return [r[0] for r in rows]
 
 
 def start_import(data_dir: Path, url: str, path: Path) -> subprocess.Popen[str]:
@@ -59,13 +71,13 @@ def start_import(data_dir: Path, url: str, path: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_until_importing(process: subprocess.Popen[str]) -> int:
-    """Read progress lines until KILL_AFTER lines are in the open transaction."""
+def wait_until_importing(process: subprocess.Popen[str], kill_after: int) -> int:
+    """Read progress lines until ``kill_after`` lines are in the open transaction."""
     assert process.stderr is not None
     for line in process.stderr:
         if "lines read" in line:
             read = int(line.rsplit(":", 1)[1].split()[0])
-            if read >= KILL_AFTER:
+            if read >= kill_after:
                 return read
     pytest.fail(f"import ended before it could be killed (exit {process.wait()})")
 
@@ -99,7 +111,8 @@ def check_postgres(engine) -> None:
 
 
 def test_killed_import_loses_nothing_and_corrupts_nothing(tmp_path: Path, database_url) -> None:
-    hashes = [hashlib.md5(f"kill-{i}".encode()).hexdigest() for i in range(LINES)]
+    lines = LINES["sqlite" if database_url.startswith("sqlite") else "postgresql"]
+    hashes = [hashlib.md5(f"kill-{i}".encode()).hexdigest() for i in range(lines)]
     big = tmp_path / "big.txt"
     big.write_text("\n".join(hashes) + "\n")
     small = tmp_path / "small.txt"
@@ -112,7 +125,7 @@ def test_killed_import_loses_nothing_and_corrupts_nothing(tmp_path: Path, databa
 
     process = start_import(tmp_path / "data", database_url, big)
     try:
-        assert wait_until_importing(process) < LINES
+        assert wait_until_importing(process, int(lines * KILL_AT)) < lines
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
@@ -120,7 +133,7 @@ def test_killed_import_loses_nothing_and_corrupts_nothing(tmp_path: Path, databa
     assert process.returncode == -signal.SIGKILL
 
     with open_storage_url(database_url) as storage:
-        assert values(storage, "target") == set(hashes[:BEFORE])
+        assert values(storage, "target") == sorted(hashes[:BEFORE])
         killed = storage.banks.list_imports(storage.banks.get_bank("target").id)[0]
         assert (killed.file_name, killed.status, killed.finished_at) == ("big.txt", "running", None)
         if database_url.startswith("sqlite"):
@@ -130,9 +143,8 @@ def test_killed_import_loses_nothing_and_corrupts_nothing(tmp_path: Path, databa
 
         service = BankService(storage.banks, storage.events)
         rerun = service.import_file("target", big, signal_type="md5")
-        assert (rerun.added, rerun.already_present) == (LINES - BEFORE, BEFORE)
-        service.create_bank("clean", owner="t")
-        service.import_file("clean", big, signal_type="md5")
-        assert values(storage, "target") == values(storage, "clean") == set(hashes)
+        assert (rerun.added, rerun.already_present) == (lines - BEFORE, BEFORE)
+        assert values(storage, "target") == sorted(hashes)  # exactly a clean import's rows
         third = service.import_file("target", big, signal_type="md5")
-        assert (third.added, third.already_present) == (0, LINES)
+        assert (third.added, third.already_present) == (0, lines)
+        assert len(values(storage, "target")) == lines
