@@ -16,10 +16,13 @@ into an ASGI app. Routes:
 - Meta HMA compatible ``/h/hash``, ``/m/raw_lookup``, ``/m/lookup``, ``/m/compare``,
   ``/m/index/status``
 
-The OpenAPI document is completed once here rather than route by route: every keyed route may
-answer 503 (a key missing from the cache is read from the database; Redis holds rate-limit
-counters), every route with a body may answer 413 (the body-limit middleware), and FastAPI's
-unused 422 validation schema is dropped (validation errors answer 400).
+The hash lookups (:data:`HOT_PATHS`) are dispatched by :mod:`keepdown.api.hot`, without
+FastAPI's per-request routing and dependency machinery; every other fixed path is found by one
+dict lookup there too. The OpenAPI document is completed once here rather than route by
+route: every keyed route may answer 503 (a key missing from the cache is read from the
+database; Redis holds rate-limit counters), every route with a body may answer 413 (the
+body-limit middleware), and FastAPI's unused 422 validation schema is dropped (validation
+errors answer 400).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import Match
 
 from keepdown.api import (
     admin,
@@ -51,6 +53,7 @@ from keepdown.api import (
 from keepdown.api.context import ApiContext, Matcher, MatchView, UrlFetcher
 from keepdown.api.deps import SECURITY_SCHEMES
 from keepdown.api.errors import ErrorBody, error_responses, install_error_handlers
+from keepdown.api.hot import HotPath, HotRoutes
 from keepdown.api.metrics import ApiMetrics, MetricsMiddleware
 from keepdown.api.uploads import BodyLimitMiddleware
 
@@ -127,7 +130,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.router.middleware_stack = _StaticDispatch(app.router.middleware_stack, api_routes())
+    app.router.middleware_stack = HotRoutes(app.router.middleware_stack, api_routes(), HOT_PATHS)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=int(ctx.settings.max_upload_bytes),
@@ -139,31 +142,12 @@ def create_app(
     return app
 
 
-class _StaticDispatch:
-    """Finds a route without path parameters by one dict lookup, before the router's scan.
-
-    FastAPI matches a request by trying every included router's routes in turn; with ~100
-    routes that cost more than matching a hash did (measured: ~300 us of ~800 us per
-    single-hash lookup). The hot endpoints have fixed paths, so they are looked up here; a
-    path with parameters, a wrong method or anything unusual falls through to the router,
-    which behaves as before (404, 405, redirects)."""
-
-    def __init__(self, fallback: Any, routes: list[APIRoute]) -> None:
-        self.fallback = fallback
-        self.table: dict[str, list[APIRoute]] = {}
-        for route in routes:
-            if not route.param_convertors:
-                self.table.setdefault(route.path, []).append(route)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for route in self.table.get(scope["path"], ()):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
-                    return
-        await self.fallback(scope, receive, send)
+#: Lookups served by :mod:`keepdown.api.hot` (their FastAPI routes document them).
+HOT_PATHS = [
+    HotPath("POST", "/api/v1/match/hashes", body=matching.BatchIn),
+    HotPath("POST", "/v1/pdq/", body=shield_compat.PdqIn),
+    HotPath("GET", "/m/raw_lookup", query=hma_compat.RawLookupQuery),
+]
 
 
 _BODY_METHODS = frozenset({"post", "put", "patch"})

@@ -46,7 +46,7 @@ from keepdown.errors import InvalidInput
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue, SignalType, parse_hash
 
-__all__ = ["router"]
+__all__ = ["RawLookupQuery", "router"]
 
 router = APIRouter(tags=["hma-compatible"])
 
@@ -89,6 +89,15 @@ class BankMatches(RootModel[dict[str, list[MatchWithDistance]]]):
 
 class SignalBankMatches(RootModel[dict[str, dict[str, list[MatchWithDistance]]]]):
     """Signal type -> bank name -> matches."""
+
+
+class RawLookupQuery(BaseModel):
+    """The query of ``/m/raw_lookup`` (validated here when served by keepdown.api.hot)."""
+
+    signal: str = Field(min_length=1, max_length=128)
+    signal_type: str = Field(min_length=1, max_length=32)
+    include_distance: bool = False
+    banks: str | None = Field(default=None, max_length=2000)
 
 
 class CompareIn(RootModel[dict[str, list[str]]]):
