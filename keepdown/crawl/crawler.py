@@ -297,22 +297,22 @@ class Crawler:
         self.frontier.complete(item, bytes_fetched=len(result.body))
 
     def _enqueue_from(self, item: FrontierItem, result: FetchResult, text: str) -> tuple[int, int]:
+        """Links in scope and every media of the page, added to the frontier in one go."""
         found = extract(text, result.final_url)
-        links = 0
-        for link in found.links:
-            if self.scope.follows(link, item.depth + 1):
-                links += self.frontier.add(
-                    link, kind=UrlKind.PAGE, depth=item.depth + 1, via=result.final_url
-                )
-        for ref in found.media:
-            self.frontier.add(
-                ref.url,
-                kind=UrlKind.MEDIA,
-                depth=item.depth + 1,
-                via=result.final_url,
-                hint=f"{ref.kind}:{ref.via}",
+        depth, via = item.depth + 1, result.final_url
+        links = [
+            FrontierItem(url=link, kind=UrlKind.PAGE, depth=depth, via=via)
+            for link in found.links
+            if self.scope.follows(link, depth)
+        ]
+        media = [
+            FrontierItem(
+                url=ref.url, kind=UrlKind.MEDIA, depth=depth, via=via, hint=f"{ref.kind}:{ref.via}"
             )
-        return links, len(found.media)
+            for ref in found.media
+        ]
+        added = self.frontier.add_many([*links, *media])
+        return sum(added[: len(links)]), len(found.media)
 
     def _observe(self, item: FrontierItem, result: FetchResult, text: str) -> None:
         if not self.page_observers:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -92,6 +92,10 @@ class Frontier(Protocol):
         not_before: datetime | None = None,
     ) -> bool:
         """Record a URL as pending; False (and no change) if its key is already known."""
+        ...
+
+    def add_many(self, items: Sequence[FrontierItem]) -> list[bool]:
+        """:meth:`add` for each new item (url, kind, depth, via, hint), in one go."""
         ...
 
     def lease(
@@ -195,6 +199,9 @@ class InMemoryFrontier:
         self._order[item.key] = len(self._order)
         self._put(item)
         return True
+
+    def add_many(self, items: Sequence[FrontierItem]) -> list[bool]:
+        return [self.add(i.url, kind=i.kind, depth=i.depth, via=i.via, hint=i.hint) for i in items]
 
     def _due(self, item: FrontierItem, now: datetime) -> bool:
         if item.state is UrlState.PENDING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,6 +86,19 @@ class SqlFrontier:
         self.crawl_id = crawl_id
         self.max_attempts = max_attempts
 
+    def _values(self, item: FrontierItem) -> dict[str, Any]:
+        return {
+            "crawl_id": self.crawl_id,
+            "key": _key(item.kind, item.url, item.via),
+            "kind": item.kind.value,
+            "url": item.url,
+            "via": item.via,
+            "hint": item.hint[:200],
+            "depth": item.depth,
+            "state": UrlState.PENDING.value,
+            "not_before": item.not_before,
+        }
+
     def add(
         self,
         url: str,
@@ -96,30 +109,51 @@ class SqlFrontier:
         hint: str = "",
         not_before: datetime | None = None,
     ) -> bool:
-        if "\x00" in url or "\x00" in via:
-            return False  # no database text column takes NUL; no real URL contains one
-        key = _key(kind, url, via)
-        values = {
-            "crawl_id": self.crawl_id,
-            "key": key,
-            "kind": kind.value,
-            "url": url,
-            "via": via,
-            "hint": hint[:200],
-            "depth": depth,
-            "state": UrlState.PENDING.value,
-            "not_before": not_before,
-        }
+        item = FrontierItem(url=url, kind=kind, depth=depth, via=via, hint=hint)
+        return self._insert([replace(item, not_before=not_before)])[0]
+
+    def add_many(self, items: Sequence[FrontierItem]) -> list[bool]:
+        """Every new item in one transaction (a page's links and media), not one each."""
+        return self._insert(list(items)) if items else []
+
+    def _insert(self, items: list[FrontierItem]) -> list[bool]:
+        """Insert the items whose keys are new; True for each one inserted."""
+        # No database text column takes NUL; no real URL contains one.
+        rows = [self._values(i) for i in items if "\x00" not in i.url + i.via]
         with self.engine.begin() as conn:
-            mine = and_(_C.crawl_id == self.crawl_id, _C.key == key)
-            if conn.execute(select(_C.id).where(mine)).first() is not None:
-                return False
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(crawl_urls).values(**values))
-            except IntegrityError:
-                return False  # another worker added it between our look and our insert
-        return True
+            keys = [r["key"] for r in rows]
+            known = {
+                k
+                for start in range(0, len(keys), 500)
+                for (k,) in conn.execute(
+                    select(_C.key).where(
+                        _C.crawl_id == self.crawl_id, _C.key.in_(keys[start : start + 500])
+                    )
+                )
+            }
+            fresh = list({r["key"]: r for r in rows if r["key"] not in known}.values())
+            added = self._insert_rows(conn, fresh)
+        return [_key(i.kind, i.url, i.via) in added for i in items]
+
+    @staticmethod
+    def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert all at once; if a racing worker added one meanwhile, one by one."""
+        if not rows:
+            return set()
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(crawl_urls), rows)
+            return {r["key"] for r in rows}
+        except IntegrityError:
+            added = set()
+            for row in rows:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(crawl_urls).values(**row))
+                    added.add(row["key"])
+                except IntegrityError:
+                    continue  # another worker added it between our look and our insert
+            return added
 
     # --- leasing --------------------------------------------------------------------------
 
