@@ -58,6 +58,8 @@ class ApiMetrics:
             "Inputs (uploads, URLs, hashes) that matched at least one bank entry",
             registry=self.registry,
         )
+        self._match_children: dict[tuple[str, str], Any] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.refusals = Counter(
             "keepdown_api_refusals",
             "Requests refused for their key (401) or role (403), by error code",
@@ -77,7 +79,23 @@ class ApiMetrics:
             return
         self.matched_inputs.inc()
         for view in views:
-            self.matches.labels(view.match_type, view.signal_type).inc()
+            key = (view.match_type, view.signal_type)
+            child = self._match_children.get(key)
+            if child is None:  # labels() takes a lock and builds a key: once per pair
+                child = self._match_children[key] = self.matches.labels(*key)
+            child.inc()
+
+    def observe(self, template: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one request (label children cached: this runs on every request)."""
+        key = (template, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(template, method, str(status)),
+                self.latency.labels(template),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def refresh_index(self, status: dict[str, Any]) -> None:
         for signal_type, count in status.get("entries", {}).items():
@@ -115,8 +133,7 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "(unmatched)"
-            self.metrics.requests.labels(template, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - start)
+            self.metrics.observe(template, scope["method"], status, time.perf_counter() - start)
 
 
 @router.get(
