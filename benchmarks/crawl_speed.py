@@ -21,7 +21,7 @@ included; the site server excluded).
     python benchmarks/crawl_speed.py --pages 400 --images 2000
     python benchmarks/crawl_speed.py --pages 10000 --images 50000   # the full size
 
-Where the CPU goes (py-spy samples the crawler process, not the site's)::
+Where the CPU goes (``pip install py-spy``; it samples the crawler process, not the site's)::
 
     py-spy record -r 200 -f raw -o crawl.txt -- python benchmarks/crawl_speed.py \
         --pages 100 --images 500 --only keepdown

@@ -233,7 +233,7 @@ async def _public_limit(request: Request) -> None:
     response_model=PublicReportOut,
     status_code=201,
     summary="Report a URL without a key (the public web form); answers a reference and receipt",
-    responses=error_responses(400, 429),
+    responses=error_responses(400, 429, 503),
 )
 async def create_public_report(request: Request, body: PublicReportIn) -> PublicReportOut:
     await _public_limit(request)
@@ -253,7 +253,7 @@ async def create_public_report(request: Request, body: PublicReportIn) -> Public
     "/reports/public/status",
     response_model=PublicStatusOut,
     summary="The status of one public report, for the holder of its receipt",
-    responses=error_responses(400, 404, 429),
+    responses=error_responses(400, 404, 429, 503),
 )
 async def public_report_status(request: Request, body: PublicStatusIn) -> PublicStatusOut:
     await _public_limit(request)
