@@ -194,7 +194,13 @@ class _PerClientLimiter:
         except ValueError as exc:
             raise ConfigurationError(f"invalid public_report_rate_limit: {exc}") from exc
         storage = (
-            RedisStorage(f"async+{storage_url}", wrap_exceptions=True, socket_timeout=0.5)
+            RedisStorage(
+                f"async+{storage_url}",
+                implementation="redispy",
+                wrap_exceptions=True,
+                socket_connect_timeout=0.5,
+                socket_timeout=0.5,
+            )
             if storage_url.startswith(("redis://", "rediss://"))
             else MemoryStorage()
         )

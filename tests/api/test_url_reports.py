@@ -278,3 +278,45 @@ def test_a_url_reported_again_long_after_its_crawl_is_crawled_again(clocked_api)
     assert store.get(later["crawl_id"]).state == "pending"
     outcomes = [s["outcome"] for s in _store(api).submissions(first["reference"])]
     assert outcomes == ["new", "repeat", "repeat", "recrawl"]
+
+
+def test_the_public_endpoint_fails_closed_without_its_rate_limit_store(tmp_path) -> None:
+    settings = make_settings(tmp_path, rate_limit_storage_url="redis://127.0.0.1:1/0")
+    app, services = build_app(settings, refresh_in_background=False)
+    with TestClient(app) as client:
+        response = client.post("/api/v1/reports/public", json={"url": "http://example.org/"})
+        assert response.status_code == 503, response.text
+        with services.storage.engine.connect() as conn:
+            assert list(conn.execute(crawls.select())) == []  # nothing taken unlimited
+
+
+def test_api_replicas_share_the_public_limit_through_redis(tmp_path) -> None:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("Redis not reachable at 127.0.0.1:6379")
+
+    def forget() -> None:
+        for key in client.scan_iter(match="*keepdown-public-report:testclient*"):
+            client.delete(key)
+
+    forget()
+    try:
+        replicas = []
+        for name in ("a", "b"):
+            settings = make_settings(
+                tmp_path / name, rate_limit_storage_url=url, public_report_rate_limit="3/minute"
+            )
+            replicas.append(build_app(settings, refresh_in_background=False)[0])
+        with TestClient(replicas[0]) as a, TestClient(replicas[1]) as b:
+            codes = [
+                c.post("/api/v1/reports/public", json={"url": f"http://example.org/{i}"})
+                for i, c in enumerate((a, b, a, b))
+            ]
+        assert [r.status_code for r in codes] == [201, 201, 201, 429]
+    finally:
+        forget()
+        client.close()
