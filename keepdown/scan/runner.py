@@ -205,9 +205,15 @@ class Scanner:
                 yield ready(batch)
                 yield hash_batch(source, _hashable(batch), self.settings, self.options)
             return
-        # spawn: fresh interpreters with this process's environment (S3 credentials...), and
-        # no lock held by another thread of this process copied into them, as fork could
-        context = multiprocessing.get_context("spawn")
+        # The first batch is hashed here: it compiles the PDQ kernels in this process, which
+        # the forked hashers then inherit (a fresh interpreter would spend seconds compiling
+        # them again). Forked, they also see this process's environment (S3 credentials).
+        first = next(waiting, None)
+        if first is None:
+            return
+        yield ready(first)
+        yield hash_batch(source, _hashable(first), self.settings, self.options)
+        context = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(
             self.processes,
             mp_context=context,

@@ -225,3 +225,36 @@ def test_images_still_match_through_the_bank_index(video_banks, db_settings):
     services, matcher, _known = video_banks
     image = hash_bytes(synthetic_jpeg(3), settings=db_settings)
     assert matcher.match_result(image) == services.index.match_result(image)
+
+
+def test_the_api_hashes_and_matches_a_video_upload(tmp_path):
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from keepdown.app import build_app
+    from keepdown.auth import Role
+    from tests.api.conftest import make_settings
+
+    settings = make_settings(tmp_path, serve_workers=0)
+    app, services = build_app(settings, refresh_in_background=False)
+    with TestClient(app) as client:
+        services.auth.ensure_organisation("acme")
+        services.banks.create_bank("videos", owner="acme", trust="auto", label="csam")
+        known = hash_bytes(synthetic_video(31, seconds=5, fps=10), settings=settings)
+        services.banks.add_entry("videos", EntryRecord(SignalType.VPDQ, known.vpdq.hex))
+        app.state.ctx.matcher.refresh()  # what the background refresher does every 2 s
+        token = services.auth.issue_key("acme", Role.PLATFORM, expires_in=timedelta(days=1)).token
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "video/webm"}
+        copy = synthetic_video(31, seconds=5, fps=10, fmt="webm")  # re-encoded: another file
+
+        hashed = client.post("/api/v1/hash", content=copy, headers=headers)
+        matched = client.post("/api/v1/match", content=copy, headers=headers)
+
+    assert hashed.status_code == 200, hashed.text
+    assert [f["frame"] for f in hashed.json()["vpdq"]] == [0, 10, 20, 30, 40]
+    body = matched.json()
+    assert body["matched"] is True, body
+    video = next(m for m in body["matches"] if m["signal_type"] == "vpdq")
+    assert video["bank"] == "videos"
+    assert video["query_match_percent"] >= 80
