@@ -20,12 +20,28 @@ def testdata_root() -> Path:
     return Path(os.environ.get("KEEPDOWN_TESTDATA", REPO.parent / "shared" / "testdata"))
 
 
+def required(variable: str) -> bool:
+    """True when ``variable`` (KEEPDOWN_REQUIRE_POSTGRES, KEEPDOWN_REQUIRE_TESTDATA) is set:
+    CI sets them so a missing server or data set fails the run instead of skipping tests."""
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def skip_or_fail(reason: str, variable: str) -> None:
+    """Skip with ``reason`` on a developer's machine; fail when ``variable`` requires it."""
+    if required(variable):
+        pytest.fail(f"{reason} ({variable} is set, so this is an error, not a skip)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pdq_reference() -> Path:
     """The PDQ reference test data folder; tests that need it skip with a reason if absent."""
     root = testdata_root() / "pdq-reference"
     if not (root / "expected" / "pdqhash-pillow-measured.csv").exists():
-        pytest.skip(f"PDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)")
+        skip_or_fail(
+            f"PDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)",
+            "KEEPDOWN_REQUIRE_TESTDATA",
+        )
     return root
 
 
@@ -33,7 +49,10 @@ def pdq_reference() -> Path:
 def vpdq_reference() -> Path:
     root = testdata_root() / "vpdq-reference"
     if not (root / "sample-hashes").exists():
-        pytest.skip(f"vPDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)")
+        skip_or_fail(
+            f"vPDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)",
+            "KEEPDOWN_REQUIRE_TESTDATA",
+        )
     return root
 
 
@@ -63,9 +82,10 @@ def _postgres_schemas() -> Iterator[list[str]]:
             pass
     except sqlalchemy.exc.SQLAlchemyError as exc:
         engine.dispose()
-        pytest.skip(
+        skip_or_fail(
             f"PostgreSQL not reachable at {POSTGRES_URL} ({exc.__class__.__name__}); start it "
-            "with scripts/services.sh or set KEEPDOWN_TEST_POSTGRES_URL"
+            "with scripts/services.sh or set KEEPDOWN_TEST_POSTGRES_URL",
+            "KEEPDOWN_REQUIRE_POSTGRES",
         )
     created: list[str] = []
     yield created
