@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from keepdown.app.accountability import finance_observer
 from keepdown.app.core import open_services
+from keepdown.app.scanning import video_matcher
 from keepdown.app.web import allow_listed
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.attribution import Attributor
@@ -98,7 +99,7 @@ def open_crawl_services(
         storage=services.storage,
         crawls=crawls,
         reports=ReportStore(services.storage.engine, crawls),
-        index=services.index,
+        index=video_matcher(settings, services.storage, services.index),  # videos matched too
         attributor=attributor or registry_attributor(settings, services.storage, resolver=resolver),
         clock=clock,
         resolver=resolver,

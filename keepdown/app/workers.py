@@ -29,6 +29,7 @@ from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.transport import Resolver
 from keepdown.events import TaskRan
+from keepdown.matching.vpdq import VideoMatcher
 from keepdown.notices.senders import Sender
 from keepdown.settings import Settings
 from keepdown.storage.crawl_store import CrawlRecord
@@ -71,15 +72,12 @@ class WorkerJobs:
         resolver: Resolver | None = None,
         senders: dict[str, Sender] | None = None,
     ) -> None:
-        from keepdown.app.scanning import video_matcher
-
         self.settings = settings
         self.clock = clock or SystemClock()
         self.crawl: CrawlServices = open_crawl_services(
             settings, clock=self.clock, resolver=resolver
         )
-        self.matcher = video_matcher(settings, self.crawl.storage, self.crawl.index)
-        self.crawl.index = self.matcher  # type: ignore[assignment]  # videos matched too
+        self.matcher: VideoMatcher = self.crawl.index  # type: ignore[assignment]
         self.notice: NoticeServices = _notice_parts(
             settings,
             self.crawl.storage,
@@ -162,10 +160,7 @@ class WorkerJobs:
         )
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            close = getattr(self.crawl.index, "close", None)
-            if close is not None:
-                close()
+        self.matcher.close()
         self.crawl.close()
 
 

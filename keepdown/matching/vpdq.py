@@ -302,6 +302,17 @@ class VideoMatcher:
     def match_content(self, hashes: ContentHashes) -> list[MatchView]:
         return self.index.match_content(hashes)
 
+    def close(self) -> None:
+        close = getattr(self.index, "close", None)
+        if close is not None:
+            close()
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else of the bank index (its status parts, checkpoints...) as it is."""
+        if name == "index":  # not set yet: no recursion while unpickling or half-built
+            raise AttributeError(name)
+        return getattr(self.index, name)
+
     def match_hashes(self, values: Sequence[HashValue]) -> list[list[MatchView]]:
         return self.index.match_hashes(values)
 

@@ -3,6 +3,7 @@ videos matched per frame and per video through real banks in the database."""
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
@@ -258,3 +259,67 @@ def test_the_api_hashes_and_matches_a_video_upload(tmp_path):
     video = next(m for m in body["matches"] if m["signal_type"] == "vpdq")
     assert video["bank"] == "videos"
     assert video["query_match_percent"] >= 80
+
+
+def test_the_crawler_finds_a_known_video_in_a_video_element(settings):
+    """A page's <video><source src> is fetched, hashed (vPDQ) and matched per video."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from click.testing import CliRunner
+
+    from keepdown.app import open_crawl_services
+    from keepdown.cli import cli
+    from keepdown.cli.crawl_cmd import run_worker
+    from keepdown.storage.crawl_store import list_sightings
+
+    known = synthetic_video(41, seconds=4, fps=10)
+    copy = synthetic_video(41, seconds=4, fps=10, fmt="webm")
+    page = b'<html><body><video controls><source src="/clip.webm" type="video/webm"></video>'
+    routes = {"/": (b"text/html", page), "/clip.webm": (b"video/webm", copy)}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            kind, body = routes.get(self.path, (b"text/plain", b""))
+            self.send_response(200 if self.path in routes else 404)
+            self.send_header("Content-Type", kind.decode())
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "KEEPDOWN_DATA_DIR": str(settings.data_path),
+        "KEEPDOWN_CRAWL_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "KEEPDOWN_CRAWL_RESPECT_ROBOTS": "0",
+        "KEEPDOWN_CRAWL_PER_HOST_DELAY_SECONDS": "0",
+    }
+    crawl_settings = settings.replace(
+        crawl_allowed_networks="127.0.0.1/32", crawl_respect_robots=False
+    )
+    try:
+        services = open_services(crawl_settings, SystemClock())
+        services.auth.ensure_organisation("hotline")
+        services.banks.create_bank("videos", owner="hotline", trust="auto", label="csam")
+        vpdq = hash_bytes(known, settings=settings).vpdq
+        services.banks.add_entry("videos", EntryRecord(SignalType.VPDQ, vpdq.hex))
+        services.storage.close()
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert CliRunner(env=env).invoke(cli, ["report", url]).exit_code == 0
+        crawl = open_crawl_services(crawl_settings)
+        try:
+            run_worker(crawl, once=True, out=io.StringIO())
+            rows = list_sightings(crawl.storage.engine)
+        finally:
+            crawl.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    video = next(r for r in rows if r["media_url"].endswith("/clip.webm"))
+    assert video["signal_type"] == "vpdq"
+    assert video["bank"] == "videos"
+    assert video["state"] == "pending_review"  # a near match: a person confirms it
