@@ -40,6 +40,10 @@ class HashOut(BaseModel):
         default=None, description="PDQ of the 8 rotations and mirrors, when asked"
     )
     pdq_error: dict[str, Any] | None = None
+    vpdq: list[dict[str, Any]] | None = Field(
+        default=None, description="Video: each hashed frame (frame, pdq, quality, timestamp)"
+    )
+    duration_seconds: float | None = None
 
     @classmethod
     def of(cls, result: HashResult) -> HashOut:

@@ -67,6 +67,14 @@ class MatchItem(BaseModel):
     distance: int
     variant: str | None = Field(default=None, description="Which rotation/mirror matched")
     classification: str | None = None
+    frame: int | None = Field(default=None, description="Video: the frame that matched")
+    timestamp: float | None = Field(default=None, description="Video: that frame's time (s)")
+    query_match_percent: float | None = Field(
+        default=None, description="vPDQ: share of the upload's frames matching the bank video"
+    )
+    compared_match_percent: float | None = Field(
+        default=None, description="vPDQ: share of the bank video's frames matching the upload"
+    )
 
 
 class InputHashes(BaseModel):
@@ -131,7 +139,11 @@ def _item(v: MatchView) -> dict[str, Any]:
         "distance": v.distance,
         "variant": v.variant,
         "classification": v.classification,
+        **{k: getattr(v, k) for k in _VIDEO if getattr(v, k, None) is not None},  # videos
     }
+
+
+_VIDEO = ("frame", "timestamp", "query_match_percent", "compared_match_percent")
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:
