@@ -93,6 +93,12 @@ def test_import_export_remove_disable(run, tmp_path: Path) -> None:
     assert [(r["value"], r["removed"]) for r in rows][:2] == [(MD5S[0], True), (MD5S[1], False)]
     stdout_export = run("bank", "export", "local", "--format", "plain", "--exclude-removed")
     assert stdout_export.output.split() == MD5S[1:]
+    assert "warning" not in stdout_export.stderr  # tombstones were asked to be left out
+    pytx = run("bank", "export", "local", "-o", str(tmp_path / "local.txt"), "--format", "pytx")
+    assert "warning: 1 removed entries of bank local are not in this pytx export" in pytx.stderr
+    shown = run("bank", "show", "local").output
+    assert "updated_at:" in shown
+    assert "(removed entry " in shown  # the removal is in the bank's journal
 
     assert "disabled" in run("bank", "disable", "local").output
     assert json.loads(run("bank", "show", "local", "--format", "json").output)["enabled"] is False

@@ -18,6 +18,7 @@ Import, step by step:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,14 @@ from keepdown.errors import InvalidInput, NotFound, UsageError
 from keepdown.events import BankEntryAdded, BankEntryRemoved, BankImported, EventSink
 from keepdown.hashing.types import SignalType, parse_hash
 
-__all__ = ["BankDetails", "BankService", "parse_thresholds"]
+__all__ = ["BankDetails", "BankService", "export_format", "parse_thresholds"]
+
+log = logging.getLogger("keepdown.banks")
+
+_DROPPED = (
+    "%d removed entries of bank %s are not in this %s export (the format cannot carry "
+    "tombstones): peers using it will not learn of those removals; export jsonl or csv for them"
+)
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
@@ -136,34 +144,35 @@ class BankService:
     def import_file(
         self,
         name: str,
-        path: Path,
+        path: Path | str,
         *,
         fmt: str | None = None,
         signal_type: str | None = None,
         skip_invalid: bool = False,
         restore: bool = False,
-        verify_key: Path | None = None,
+        verify_key: Path | str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportResult:
         """Import a bank file (see the module docstring for the steps)."""
+        path = Path(path)
         bank = self.store.get_bank(name)
         if not path.is_file():
             raise NotFound(f"no file at {path}", path=str(path))
         if verify_key is not None:
-            signing.verify_file(path, verify_key)
+            signing.verify_file(path, Path(verify_key))
         source = ImportFile(name=path.name, sha256=_sha256(path))
         items = formats.read_file(
             path, fmt, signal_type=signal_type, default_label=bank.default_label
         )
         result = self.store.import_entries(
-            bank,
-            items,
-            source,
-            self.clock.now(),
-            skip_invalid=skip_invalid,
-            restore=restore,
-            progress=progress,
-        )
+            bank, items, source, self.clock.now(),
+            skip_invalid=skip_invalid, restore=restore, progress=progress,
+        )  # fmt: skip
+        self._imported(bank, result, path.name)
+        return result
+
+    def _imported(self, bank: Bank, result: ImportResult, file_name: str) -> None:
+        """Step 4: one event for the whole import."""
         self.events.emit(
             BankImported(
                 at=self.clock.now(),
@@ -171,10 +180,9 @@ class BankService:
                 added=result.added,
                 already_present=result.already_present,
                 skipped_invalid=result.invalid,
-                source_file=path.name,
+                source_file=file_name,
             )
         )
-        return result
 
     def add_entry(self, name: str, record: EntryRecord, *, restore: bool = False) -> ImportResult:
         """Add one hash (an analyst's or the API's); emits BankEntryAdded if it was new."""
@@ -198,8 +206,14 @@ class BankService:
         return result
 
     def export(self, name: str, stream: TextIO, fmt: str, *, include_removed: bool = True) -> int:
-        """Write the bank's entries (and, by default, its tombstones) to ``stream``."""
+        """Write the bank's entries (and, by default, its tombstones) to ``stream``.
+
+        A format that cannot carry tombstones (plain, pytx, hma) skips them: that is logged as
+        a warning with the count (:meth:`tombstones_dropped` says it before the export)."""
         bank = self.store.get_bank(name)
+        dropped = self._dropped(bank, fmt) if include_removed else 0
+        if dropped:
+            log.warning(_DROPPED, dropped, bank.name, fmt)
         entries = self.store.iter_entries(bank.id, include_removed=include_removed)
         header = {
             "name": bank.name,
@@ -209,17 +223,31 @@ class BankService:
         }
         return formats.write_entries((e.to_record() for e in entries), stream, fmt, bank=header)
 
+    def tombstones_dropped(self, name: str, fmt: str) -> str | None:
+        """The warning an export of ``name`` in ``fmt`` carries, or None: how many removals
+        the format cannot tell peers about."""
+        bank = self.store.get_bank(name)
+        dropped = self._dropped(bank, fmt)
+        return (_DROPPED % (dropped, bank.name, fmt)) if dropped else None
+
+    def _dropped(self, bank: Bank, fmt: str) -> int:
+        if fmt in formats.CARRY_TOMBSTONES:
+            return 0
+        return sum(c["removed"] for c in self.store.entry_counts(bank.id).values())
+
     def export_file(
         self,
         name: str,
-        path: Path,
+        path: Path | str,
         fmt: str | None = None,
         *,
         include_removed: bool = True,
-        sign_key: Path | None = None,
+        sign_key: Path | str | None = None,
     ) -> tuple[int, Path | None]:
         """Export to ``path`` (format from its suffix unless given); with ``sign_key`` also
         write ``path.sig``. Returns (entries written, signature path or None)."""
+        path = Path(path)
+        sign_key = Path(sign_key) if sign_key is not None else None
         fmt = fmt or _format_for_suffix(path)
         with path.open("w", encoding="utf-8", newline="") as stream:
             written = self.export(name, stream, fmt, include_removed=include_removed)
@@ -256,6 +284,13 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def export_format(path: Path | None, fmt: str | None) -> str:
+    """The format an export to ``path`` (None: a stream, JSON Lines by default) will use."""
+    if fmt is not None:
+        return fmt
+    return "jsonl" if path is None else _format_for_suffix(path)
 
 
 def _format_for_suffix(path: Path) -> str:

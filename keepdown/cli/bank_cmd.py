@@ -23,7 +23,7 @@ from keepdown.app.core import storage_auth
 from keepdown.banks import signing
 from keepdown.banks.formats import FORMATS
 from keepdown.banks.model import Bank, RemovalReason
-from keepdown.banks.service import BankDetails, BankService, parse_thresholds
+from keepdown.banks.service import BankDetails, BankService, export_format, parse_thresholds
 from keepdown.errors import UsageError
 from keepdown.settings import Settings
 from keepdown.storage import open_storage
@@ -224,6 +224,9 @@ def export_cmd(
 ) -> None:
     """Export the bank NAME."""
     with _service(settings, "bank.export", name, format=fmt or "jsonl") as service:
+        warning = service.tombstones_dropped(name, export_format(output, fmt))
+        if warning is not None and include_removed:
+            click.echo(f"keepdown: warning: {warning}", err=True)
         if output is None:
             if sign_key is not None:
                 raise UsageError("--sign needs -o FILE (a signature is for a file)")
@@ -325,25 +328,19 @@ def _details_json(details: BankDetails) -> dict[str, Any]:
     }
 
 
+#: The fields ``bank show`` prints, in order, before the thresholds and tables.
+_SHOWN = (
+    "name", "owner", "source", "terms", "label", "category", "maturity", "trust", "enabled",
+    "entries", "removed", "created_at", "updated_at",
+)  # fmt: skip
+
+
 def _print_details(details: BankDetails, output: str) -> None:
-    if output == "json":
-        click.echo(json.dumps(_details_json(details), indent=2))
-        return
     data = _details_json(details)
-    for key in (
-        "name",
-        "owner",
-        "source",
-        "terms",
-        "label",
-        "category",
-        "maturity",
-        "trust",
-        "enabled",
-        "entries",
-        "removed",
-        "created_at",
-    ):
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key in _SHOWN:
         click.echo(f"{key + ':':<12} {'' if data[key] is None else data[key]}")
     click.echo("thresholds:  " + ", ".join(f"{k}={v}" for k, v in data["thresholds"].items()))
     if details.counts:
@@ -352,21 +349,20 @@ def _print_details(details: BankDetails, output: str) -> None:
             [(t, c["active"], c["removed"]) for t, c in sorted(details.counts.items())],
         )
     if details.imports:
-        _table(
-            ("IMPORT", "STARTED", "STATUS", "FILE", "ADDED", "PRESENT", "INVALID"),
-            [
-                (
-                    r.id,
-                    f"{r.started_at:%Y-%m-%d %H:%M}",
-                    r.status,
-                    r.file_name,
-                    r.added,
-                    r.already_present,
-                    r.invalid,
-                )
-                for r in details.imports
-            ],
-        )
+        _print_imports(details)
+
+
+def _print_imports(details: BankDetails) -> None:
+    _table(
+        ("IMPORT", "STARTED", "STATUS", "FILE", "ADDED", "PRESENT", "INVALID", "REMOVED"),
+        [
+            (
+                r.id, f"{r.started_at:%Y-%m-%d %H:%M}", r.status, r.file_name, r.added,
+                r.already_present, r.invalid, r.removed,
+            )
+            for r in details.imports
+        ],
+    )  # fmt: skip
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

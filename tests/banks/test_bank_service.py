@@ -170,3 +170,35 @@ def test_disable(service) -> None:
     service.create_bank("local", owner="o")
     assert service.set_enabled("local", False).enabled is False
     assert service.show_bank("local").bank.enabled is False
+
+
+def test_exports_that_cannot_carry_tombstones_warn_with_the_count(
+    service, tmp_path, caplog
+) -> None:
+    service.create_bank("src", owner="o")
+    service.import_file("src", hashes_file(tmp_path / "in.txt", MD5S), signal_type="md5")
+    for value in MD5S[:2]:
+        service.remove_entry("src", "md5", value, "false-positive")
+    caplog.set_level("WARNING", logger="keepdown.banks")
+    for fmt in ("jsonl", "csv"):
+        assert service.tombstones_dropped("src", fmt) is None
+        service.export("src", io.StringIO(), fmt)
+    assert not caplog.records
+    for fmt in ("plain", "pytx", "hma"):
+        warning = service.tombstones_dropped("src", fmt)
+        assert warning is not None
+        assert warning.startswith(f"2 removed entries of bank src are not in this {fmt} export")
+        assert service.export("src", io.StringIO(), fmt) == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        service.tombstones_dropped("src", f) for f in ("plain", "pytx", "hma")
+    ]
+    service.export("src", io.StringIO(), "plain", include_removed=False)  # asked: no warning
+    assert len(caplog.records) == 3
+
+
+def test_paths_may_be_given_as_strings(service, tmp_path) -> None:
+    service.create_bank("src", owner="o")
+    path = str(hashes_file(tmp_path / "in.txt", MD5S))
+    assert service.import_file("src", path, signal_type="md5").added == 5
+    written, signature = service.export_file("src", str(tmp_path / "out.jsonl"))
+    assert (written, signature) == (5, None)

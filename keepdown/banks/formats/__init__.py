@@ -25,6 +25,7 @@ from keepdown.errors import ImportFormatError, NotFound, UsageError
 from keepdown.hashing.types import SignalType
 
 __all__ = [
+    "CARRY_TOMBSTONES",
     "FORMATS",
     "detect_format",
     "read_entries",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 FORMATS = ("jsonl", "csv", "plain", "pytx", "hma")
+#: Formats that can say "this hash was removed"; the others skip tombstones on export, so a
+#: peer reading them never learns of a removal (exports warn, see BankService.export).
+CARRY_TOMBSTONES = frozenset({"jsonl", "csv"})
 
 _Reader = Callable[..., Iterator[EntryRecord | LineError]]
 _READERS: dict[str, _Reader] = {
