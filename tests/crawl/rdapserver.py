@@ -101,7 +101,7 @@ class RdapServer:
         return max(hits, key=lambda n: ipaddress.ip_network(n.cidr).prefixlen, default=None)
 
     def start(self) -> RdapServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -114,6 +114,11 @@ class RdapServer:
     def log(self, path: str) -> None:
         with self._lock:
             self.requests.append(path)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up on the slow answer is the point of that answer
 
 
 def _handler(rdap: RdapServer) -> type[BaseHTTPRequestHandler]:

@@ -44,7 +44,7 @@ class TinySite:
         return f"http://{host}:{self.port}{path}"
 
     def start(self) -> TinySite:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -63,6 +63,11 @@ class TinySite:
     def leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client hanging up early must not print into another test's output
 
 
 def _handler(site: TinySite) -> type[BaseHTTPRequestHandler]:
