@@ -85,16 +85,7 @@ def command(
     writer = _Writer(fmt, sys.stdout, show_all)
     matched, failures = 0, []
     for item in tqdm(inputs, disable=not progress, file=sys.stderr, unit="file"):
-        try:
-            result = _hash(item, settings, mode)
-        except (InvalidInput, NotFound) as exc:
-            failures.append(Failure(item.label, exc))
-            continue
-        if result.pdq_error is not None:
-            failures.append(Failure(item.label, result.pdq_error))
-        views = index.match_result(result)
-        matched += bool(views)
-        writer.write(item.label, result, views)
+        matched += _match_one(item, index, settings, mode, writer, failures)
     sys.stdout.flush()
     index.close()  # a checkpoint being written on the side (see BankIndex) is finished first
     if failures:
@@ -104,6 +95,27 @@ def command(
         ctx.exit(EXIT_MATCHED)
     if failures:
         ctx.exit(EXIT_FAILED)
+
+
+def _match_one(
+    item: Input,
+    index: BankIndex,
+    settings: Settings,
+    mode: str,
+    writer: _Writer,
+    failures: list[Failure],
+) -> bool:
+    """Steps 3-4 for one input; True if it matched (a failure is appended, not raised)."""
+    try:
+        result = _hash(item, settings, mode)
+    except (InvalidInput, NotFound) as exc:
+        failures.append(Failure(item.label, exc))
+        return False
+    if result.pdq_error is not None:
+        failures.append(Failure(item.label, result.pdq_error))
+    views = index.match_result(result)
+    writer.write(item.label, result, views)
+    return bool(views)
 
 
 def _hash(item: Input, settings: Settings, mode: str) -> HashResult:

@@ -178,27 +178,9 @@ def filter_to_64x64(img, channels, win_rows, win_cols, keep_rows, keep_cols):  #
             _to_lanes(rows, lt, nr)
             _box_lanes(lt, rt, width, win_rows)
             _from_lanes(rt, ring[(t // lanes) % n_blocks], nr)
-        old = t - win_cols
-        sub = ring[(old // lanes) % n_blocks, old % lanes]
-        if t < height:  # step 3: one column-filter step across the row
-            add = ring[(t // lanes) % n_blocks, t % lanes]
-            if old >= 0:
-                for j in range(width):
-                    colsum[j] += add[j]
-                    colsum[j] -= sub[j]
-            else:
-                cnt += 1
-                for j in range(width):
-                    colsum[j] += add[j]
-        else:
-            cnt -= 1
-            for j in range(width):
-                colsum[j] -= sub[j]
+        cnt = _column_step(ring, colsum, t, height, win_cols, cnt)  # step 3
         if t >= half_c - 1:
-            c = np.float32(cnt)
-            dst = c1[lane]
-            for j in range(width):
-                dst[j] = colsum[j] / c
+            _mean_row(colsum, cnt, c1[lane])
             lane += 1
             if lane == lanes or out_row + lane == height:  # step 4 for a block of rows
                 _to_lanes(c1, lt, lane)
@@ -206,6 +188,39 @@ def filter_to_64x64(img, channels, win_rows, win_cols, keep_rows, keep_cols):  #
                 out_row += lane
                 lane = 0
     return _cols_sampled(p, win_cols, keep_rows)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _column_step(ring, colsum, t, height, win_cols, cnt):  # pragma: no cover - compiled
+    """Step 3 for output row ``t``: slide the column box window (add row ``t``, drop row
+    ``t - win_cols``); returns the rows now in the window."""
+    lanes = LANES
+    n_blocks = ring.shape[0]
+    width = colsum.shape[0]
+    old = t - win_cols
+    sub = ring[(old // lanes) % n_blocks, old % lanes]
+    if t < height:
+        add = ring[(t // lanes) % n_blocks, t % lanes]
+        if old >= 0:
+            for j in range(width):
+                colsum[j] += add[j]
+                colsum[j] -= sub[j]
+        else:
+            cnt += 1
+            for j in range(width):
+                colsum[j] += add[j]
+    else:
+        cnt -= 1
+        for j in range(width):
+            colsum[j] -= sub[j]
+    return cnt
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mean_row(colsum, cnt, dst):  # pragma: no cover - compiled
+    c = np.float32(cnt)
+    for j in range(colsum.shape[0]):
+        dst[j] = colsum[j] / c
 
 
 @njit(cache=True, nogil=True)

@@ -15,6 +15,9 @@ Steps:
 4. Write the counts and status ``done`` to the ``imports`` row and commit. A process killed
    before this point leaves no entry behind: the database rolls the transaction back (SQLite's
    WAL and PostgreSQL's log both guarantee it), and the import row stays ``running``.
+
+The ``imports`` rows are also the journal the match index follows (``index_feed``): their
+counters land in the same transaction as the entries, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -72,17 +75,7 @@ def import_entries(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import ``items`` into ``bank`` atomically (see the module docstring for the steps)."""
-    with storage_errors("starting an import"), engine.begin() as conn:
-        import_id = conn.execute(
-            insert(imports).returning(imports.c.id),
-            {
-                "bank_id": bank.id,
-                "file_name": source.name[:500],
-                "sha256": source.sha256,
-                "started_at": now,
-                "status": "running",
-            },
-        ).scalar_one()
+    import_id = _start(engine, bank, source, now)
     tally = _Tally()
     try:
         with storage_errors("importing entries"), engine.begin() as conn:
@@ -109,6 +102,23 @@ def import_entries(
         notes=tuple(tally.notes),
         **_counts(tally),
     )
+
+
+def _start(engine: Engine, bank: Bank, source: ImportFile, now: datetime) -> int:
+    """Step 1: the ``running`` journal row, committed on its own."""
+    with storage_errors("starting an import"), engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(imports).returning(imports.c.id),
+                {
+                    "bank_id": bank.id,
+                    "file_name": source.name[:500],
+                    "sha256": source.sha256,
+                    "started_at": now,
+                    "status": "running",
+                },
+            ).scalar_one()
+        )
 
 
 class _RefusedError(Exception):

@@ -1,0 +1,266 @@
+"""The hashing facade: :func:`hash_bytes` and :func:`hash_file`, bytes or a file to every hash.
+
+Steps:
+
+1. Exact hashes (MD5, SHA-1, SHA-256) of the bytes, always: they match on any file, image
+   or not. A file is streamed in fixed chunks when it is over the image byte limit.
+2. Decode the image within the limits of :mod:`keepdown.hashing.decode` (a video goes to
+   :mod:`keepdown.hashing.video` instead).
+3. PDQ hash and quality of the first frame; on request the 8 rotations and mirrors
+   (``dihedral=True``) and a PDQ per frame of an animated image (``all_frames=True``).
+
+When step 2 fails (not an image, corrupt, truncated, too large) the result still carries the
+exact hashes, ``pdq`` is ``None`` and ``pdq_error`` holds the error from the error tree: a
+scan wants the exact hashes of every file and to hear why a picture could not be hashed.
+Only a file that cannot be read at all raises.
+
+``mode="exact"`` gives PDQ hashes bit-identical to the reference (pdqhash on Pillow's
+decode). ``mode="fast"`` hashes JPEGs through a reduced-scale decode (a few bits of drift,
+several times faster) and falls back to exact for other formats. **Bank entries are always
+hashed in exact mode.**
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from types import MappingProxyType
+from typing import Any, BinaryIO, Literal
+
+from keepdown.errors import (
+    DecodeError,
+    ImageTooLarge,
+    InputTooLarge,
+    InvalidInput,
+    NotFound,
+    UsageError,
+)
+from keepdown.hashing.decode import ImageInfo, decode_image, iter_frames, probe_image
+from keepdown.hashing.exact import ExactHasher, ExactHashes, exact_hashes
+from keepdown.hashing.pdq import (
+    PdqResult,
+    is_jpeg,
+    pdq_dihedral_from_rgb,
+    pdq_fast_from_jpeg,
+    pdq_from_rgb,
+)
+from keepdown.hashing.types import Md5, PdqHash, Sha1, Sha256
+from keepdown.settings import Settings, load_settings
+
+__all__ = ["HashMode", "HashResult", "hash_bytes", "hash_file"]
+
+HashMode = Literal["exact", "fast"]
+_MODES: tuple[str, ...] = ("exact", "fast")
+
+
+@dataclass(frozen=True, slots=True)
+class HashResult:
+    """Every hash of one input. Exact hashes are always set; the PDQ fields when decodable.
+
+    ``mode`` is the PDQ path that actually ran: ``"fast"`` only for a JPEG hashed through
+    the fast path. ``frames`` (when asked) holds one PDQ per frame, the first being ``pdq``.
+    """
+
+    md5: Md5
+    sha1: Sha1
+    sha256: Sha256
+    size_bytes: int
+    mode: HashMode = "exact"
+    pdq: PdqHash | None = None
+    quality: int | None = None
+    dihedral: Mapping[str, PdqResult] | None = None
+    frames: tuple[PdqResult, ...] | None = None
+    media_type: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    pdq_error: InvalidInput | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: hashes as lowercase hex, the error as its ``to_dict()``."""
+        return {
+            "size_bytes": self.size_bytes,
+            "md5": self.md5.hex,
+            "sha1": self.sha1.hex,
+            "sha256": self.sha256.hex,
+            "pdq": self.pdq.hex if self.pdq else None,
+            "quality": self.quality,
+            "mode": self.mode,
+            "media_type": self.media_type,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "dihedral": (
+                {name: _pdq_dict(r) for name, r in self.dihedral.items()}
+                if self.dihedral is not None
+                else None
+            ),
+            "frames": [_pdq_dict(r) for r in self.frames] if self.frames is not None else None,
+            "pdq_error": self.pdq_error.to_dict() if self.pdq_error else None,
+        }
+
+
+def hash_bytes(
+    data: bytes,
+    *,
+    settings: Settings | None = None,
+    mode: HashMode = "exact",
+    dihedral: bool = False,
+    all_frames: bool = False,
+) -> HashResult:
+    """Exact hashes of ``data`` and, when it is a decodable image, its PDQ hash.
+
+    Never raises for undecodable media: see ``pdq_error``. Use ``mode="exact"`` (the
+    default) for anything that goes into a bank. Pass ``settings`` when hashing in a loop.
+    """
+    _check_mode(mode)
+    settings = settings or load_settings()
+    return _result(exact_hashes(data), data, settings, mode, dihedral, all_frames)
+
+
+def hash_file(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    settings: Settings | None = None,
+    mode: HashMode = "exact",
+    dihedral: bool = False,
+    all_frames: bool = False,
+) -> HashResult:
+    """Like :func:`hash_bytes` for a path or a binary file object (read to its end).
+
+    At most ``max_image_bytes + 1`` bytes are held in memory: a larger input is streamed
+    through the exact hashes in chunks and reported with ``pdq_error`` = InputTooLarge.
+    A missing path raises :class:`NotFound`; an unreadable one :class:`InvalidInput`.
+    """
+    _check_mode(mode)
+    settings = settings or load_settings()
+    if not isinstance(source, str | os.PathLike):
+        return _hash_stream(source, settings, mode, dihedral, all_frames)
+    try:
+        with open(source, "rb") as stream:
+            return _hash_stream(stream, settings, mode, dihedral, all_frames)
+    except FileNotFoundError as exc:
+        raise NotFound(f"no such file: {os.fspath(source)}", path=os.fspath(source)) from exc
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read {os.fspath(source)}: {exc.strerror or exc}", path=os.fspath(source)
+        ) from exc
+
+
+def _hash_stream(
+    stream: BinaryIO, settings: Settings, mode: HashMode, dihedral: bool, all_frames: bool
+) -> HashResult:
+    limit = settings.max_image_bytes
+    head = stream.read(limit + 1)
+    if len(head) <= limit:
+        return _result(exact_hashes(head), head, settings, mode, dihedral, all_frames)
+    hasher = ExactHasher()
+    hasher.update(head)
+    del head  # only the exact hashes need the rest: keep memory at one chunk from here on
+    while chunk := stream.read(1024 * 1024):
+        hasher.update(chunk)
+    exact = hasher.result()
+    error = InputTooLarge(
+        f"file is {exact.size_bytes} bytes, over the {limit}-byte image limit "
+        "(max_image_bytes): exact hashes only",
+        size_bytes=exact.size_bytes,
+        limit=limit,
+    )
+    return _exact_only(exact, error)
+
+
+def _result(
+    exact: ExactHashes,
+    data: bytes,
+    settings: Settings,
+    mode: HashMode,
+    dihedral: bool,
+    all_frames: bool,
+) -> HashResult:
+    from keepdown.hashing.video import hash_video, looks_like_video
+
+    if looks_like_video(data[:512]):  # a video is never an image: vPDQ instead (video.py)
+        return hash_video(data, settings=settings, exact=exact)
+    try:
+        if mode == "fast" and not settings.apply_exif_orientation and is_jpeg(data):
+            try:
+                return _fast(exact, data, settings, dihedral, all_frames)
+            except ImageTooLarge:
+                raise
+            except DecodeError:
+                pass  # a JPEG the fast decoder cannot read (e.g. CMYK): Pillow may decode it
+        return _exact(exact, data, settings, dihedral, all_frames)
+    except (DecodeError, InputTooLarge) as exc:
+        return _exact_only(exact, exc)
+
+
+def _exact(
+    exact: ExactHashes, data: bytes, settings: Settings, dihedral: bool, all_frames: bool
+) -> HashResult:
+    decoded = decode_image(data, settings=settings)
+    variants = pdq_dihedral_from_rgb(decoded.rgb) if dihedral else None
+    main = variants["original"] if variants else pdq_from_rgb(decoded.rgb)
+    frames = None
+    if all_frames:
+        later = islice(iter_frames(data, settings=settings), 1, None)
+        frames = (main, *(pdq_from_rgb(rgb) for rgb in later))
+    return _image_result(exact, decoded.info, "exact", main, variants, frames)
+
+
+def _fast(
+    exact: ExactHashes, data: bytes, settings: Settings, dihedral: bool, all_frames: bool
+) -> HashResult:
+    info = probe_image(data, settings=settings)  # header only: format, size, limits
+    out = pdq_fast_from_jpeg(data, max_pixels=settings.max_image_pixels, dihedral=dihedral)
+    if isinstance(out, PdqResult):
+        main, variants = out, None
+    else:
+        main, variants = out["original"], dict(out)
+    frames = (main,) if all_frames else None  # a JPEG has one frame
+    return _image_result(exact, info, "fast", main, variants, frames)
+
+
+def _image_result(
+    exact: ExactHashes,
+    info: ImageInfo,
+    mode: HashMode,
+    main: PdqResult,
+    variants: Mapping[str, PdqResult] | None,
+    frames: tuple[PdqResult, ...] | None,
+) -> HashResult:
+    return HashResult(
+        md5=exact.md5,
+        sha1=exact.sha1,
+        sha256=exact.sha256,
+        size_bytes=exact.size_bytes,
+        mode=mode,
+        pdq=main.hash,
+        quality=main.quality,
+        dihedral=MappingProxyType(dict(variants)) if variants is not None else None,
+        frames=frames,
+        media_type=info.media_type,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+    )
+
+
+def _exact_only(exact: ExactHashes, error: InvalidInput) -> HashResult:
+    return HashResult(
+        md5=exact.md5,
+        sha1=exact.sha1,
+        sha256=exact.sha256,
+        size_bytes=exact.size_bytes,
+        pdq_error=error,
+    )
+
+
+def _pdq_dict(result: PdqResult) -> dict[str, Any]:
+    return {"pdq": result.hash.hex, "quality": result.quality}
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in _MODES:
+        raise UsageError(f"unknown hash mode {mode!r}; expected 'exact' or 'fast'", mode=mode)
