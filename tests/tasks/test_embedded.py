@@ -107,3 +107,30 @@ def test_serve_workers_zero_runs_only_the_api(embedded):
     finally:
         services.storage.close()
     assert app is not None
+
+
+def test_a_bank_import_task_run_twice_adds_once(embedded, tmp_path):
+    import hashlib
+
+    from keepdown.app import open_services
+    from keepdown.clock import SystemClock
+
+    services = open_services(embedded, SystemClock())
+    services.auth.ensure_organisation("hotline")
+    services.banks.create_bank("imported", owner="hotline")
+    listing = tmp_path / "md5.txt"
+    listing.write_text("".join(hashlib.md5(str(i).encode()).hexdigest() + "\n" for i in range(50)))
+    queue = open_queue(embedded.replace(task_queue_url="memory://"), jobs=True)
+    try:
+        for _ in range(2):  # queued twice (a retry, a double click): the same result
+            queue.import_bank("imported", str(listing), {"signal_type": "md5"})
+        ran = 0
+        while (task := queue.huey.dequeue()) is not None:
+            queue.huey.execute(task)
+            ran += 1
+        assert ran == 2
+        assert services.banks.show_bank("imported").active == 50
+        assert services.storage.events.count("task_ran") == 2
+    finally:
+        queue.close()
+        services.storage.close()
