@@ -16,9 +16,13 @@ Everything is measured in one run, on loopback, each server in its own process(e
    - batches of 100: ``POST /api/v1/match/hashes`` with 100 PDQ hashes
    - 1920x1080 JPEG uploads: ``POST /api/v1/match`` (exact-mode PDQ with the 8 dihedral
      variants, as the API matches)
-4. in the same run, in this process: the hashing-only rate of the same JPEG
-   (``hash_bytes(..., dihedral=True)`` on as many threads as there are cores), which is the
-   most the upload scenario could reach if the server cost nothing.
+4. in the same run, in this process, right before each upload scenario (the servers idle): the
+   hashing-only rate of the same JPEG (``hash_bytes(..., dihedral=True)`` on as many threads
+   as there are cores), the most the upload scenario could reach if serving cost nothing.
+
+5. last, in this process: one upload request served through the ASGI app (no network, no
+   load generator) against hashing the same JPEG alone, alternated, to show what serving adds
+   to the hashing an upload costs.
 
 It prints one table per worker count with requests/s, p50 and p99, the ratio to the
 ceiling, the resident memory of the server processes (each worker holds its own index), and
@@ -26,6 +30,7 @@ the load average of the machine before and after (the machine may be shared).
 
     python benchmarks/api_load.py                       # the issue's figures: 1e6, 60 s
     python benchmarks/api_load.py --entries 100000 --seconds 5 --workers 1
+    python benchmarks/api_load.py --workers ''    # only the in-process upload comparison
 """
 
 from __future__ import annotations
@@ -266,24 +271,86 @@ def run_workers(args: argparse.Namespace, folder: Path, token: str, known: str, 
             f"\n## {n} worker process(es): keepdown ready in {ready_s:.0f} s, "
             f"{memory:,.0f} MB resident in {processes} process(es)\n"
         )
-        print(f"load average before: {_load()}")
-        print("| scenario | requests/s | p50 ms | p99 ms | non-2xx | vs ceiling |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        base, ceiling_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ceiling_port}"
-        ceiling_rps = 0.0
-        for s in scenarios(known):
-            r = wrk((ceiling_url if s.ceiling else base) + s.path, token, s, args.seconds)
-            ceiling_rps = r["rps"] if s.ceiling else ceiling_rps
-            ratio = "" if s.ceiling else f"{r['rps'] / ceiling_rps:.0%}"
-            extra = f" ({r['rps'] * 100:,.0f} hashes/s)" if "100" in s.name else ""
-            print(
-                f"| {s.name} | {r['rps']:,.0f}{extra} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
-                f"| {r['errors']} | {ratio} |"
-            )
-        print(f"load average after: {_load()}")
+        urls = {False: f"http://127.0.0.1:{port}", True: f"http://127.0.0.1:{ceiling_port}"}
+        measure(args, urls, token, known)
     finally:
         stop(keepdown)
         stop(ceiling)
+
+
+def measure(args: argparse.Namespace, urls: dict[bool, str], token: str, known: str) -> None:
+    """One table: every scenario against its server, the hashing-only rate before uploads."""
+    print(f"load average before: {_load()}")
+    print("| scenario | requests/s | p50 ms | p99 ms | non-2xx | vs ceiling |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    ceiling_rps, hashing = 0.0, 0.0
+    for s in scenarios(known):
+        if s.content_type == "image/jpeg":
+            hashing = hashing_rate(s.body, min(args.seconds, 20))
+        r = wrk(urls[s.ceiling] + s.path, token, s, args.seconds)
+        ceiling_rps = r["rps"] if s.ceiling else ceiling_rps
+        ratio = "" if s.ceiling else f"{r['rps'] / ceiling_rps:.0%}"
+        extra = f" ({r['rps'] * 100:,.0f} hashes/s)" if "100" in s.name else ""
+        if hashing and s.content_type == "image/jpeg":
+            ratio += f"; {r['rps'] / hashing:.0%} of hashing alone ({hashing:.1f}/s)"
+        print(
+            f"| {s.name} | {r['rps']:,.0f}{extra} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['errors']} | {ratio} |"
+        )
+    print(f"load average after: {_load()}")
+
+
+def upload_overhead(data_dir: Path, token: str, rounds: int = 3, n: int = 20) -> None:
+    """Milliseconds per upload served in-process through the ASGI app vs hashing alone."""
+    import asyncio
+
+    from keepdown.app import build_app
+
+    settings = load_settings(
+        environ={}, overrides={"data_dir": str(data_dir), "rate_limit_platform": ""}
+    )
+    app, services = build_app(settings, refresh_in_background=False)
+    jpeg = synthetic_jpeg(1, 1920, 1080)
+    headers = [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"image/jpeg"),
+        (b"content-length", str(len(jpeg)).encode()),
+    ]
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/match", "headers": headers}
+
+    async def upload() -> None:
+        chunks = [jpeg[i : i + 65536] for i in range(0, len(jpeg), 65536)]
+        status: list[int] = []
+
+        async def receive() -> dict[str, object]:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(int(message["status"]))  # type: ignore[call-overload]
+
+        full = {**scope, "query_string": b"", "client": ("127.0.0.1", 1), "state": {}}
+        await app(full, receive, send)
+        assert status == [200], status
+
+    async def rounds_of_both() -> None:
+        await upload()
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(n):
+                await upload()
+            served = (time.perf_counter() - started) / n
+            started = time.perf_counter()
+            for _ in range(n):
+                hash_bytes(jpeg, settings=settings, mode="exact", dihedral=True)
+            alone = (time.perf_counter() - started) / n
+            print(f"| {1e3 * served:.1f} | {1e3 * alone:.1f} | {served / alone:.2f} | {_load()} |")
+
+    print("\none 1920x1080 JPEG upload, in-process, served through the app vs hashed alone:")
+    print("| served ms | hashing alone ms | ratio | load average |\n| --- | --- | --- | --- |")
+    asyncio.run(rounds_of_both())
+    services.storage.close()
 
 
 def _load() -> str:
@@ -304,14 +371,15 @@ def main() -> None:
             f"\n{args.entries:,} PDQ entries, {args.seconds} s per scenario, wrk -t1, "
             f"32 connections (4 for uploads), {os.cpu_count()} cores"
         )
-        for n in [int(w) for w in args.workers.split(",")]:
+        counts = [int(w) for w in args.workers.split(",") if w.strip()]
+        for n in counts:
             run_workers(args, folder, token, known, n)
-        jpeg = synthetic_jpeg(1, 1920, 1080)
-        rate = hashing_rate(jpeg, min(args.seconds, 20))
-        print(
-            f"\nhashing only, in-process, {os.cpu_count()} threads, the same 1920x1080 JPEG "
-            f"(exact PDQ + 8 dihedral variants + MD5/SHA-1/SHA-256): {rate:.1f} images/s"
-        )
+        if counts:
+            print(
+                f"\nhashing only: in-process, {os.cpu_count()} threads, the upload's JPEG "
+                "(exact PDQ + 8 dihedral variants + MD5/SHA-1/SHA-256), before each upload run"
+            )
+        upload_overhead(folder / "data", token)
         print(f"load average at the end: {_load()}")
 
 
