@@ -129,13 +129,17 @@ def _types(types: str | None) -> tuple[str, ...]:
 
 
 def _hash_map(result: HashResult, types: tuple[str, ...]) -> dict[str, str]:
+    """The asked-for hashes; a PDQ that could not be computed is an error, never left out
+    silently (a lookup would otherwise answer "no match" for a picture it never compared)."""
+    if "pdq" in types and result.pdq is None and result.pdq_error is not None:
+        raise result.pdq_error
     values: dict[str, HashValue | None] = {
         "pdq": result.pdq,
         "md5": result.md5,
         "sha1": result.sha1,
         "sha256": result.sha256,
     }
-    return {t: values[t].hex for t in types if values[t] is not None}  # type: ignore[union-attr]
+    return {t: value.hex for t in types if (value := values[t]) is not None}
 
 
 async def _hash_url(request: Request, url: str) -> HashResult:
@@ -183,7 +187,7 @@ def _banks(banks: str | None) -> set[str] | None:
     "/h/hash",
     response_model=HashMap,
     summary="Hash the media at a URL (HMA compatible)",
-    responses=error_responses(400, 401, 403, 413, 429, 502),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 502),
     dependencies=[_MATCHERS],
 )
 async def hash_url(
@@ -200,7 +204,7 @@ async def hash_url(
     "/h/hash",
     response_model=HashMap,
     summary="Hash an uploaded file (HMA compatible)",
-    responses=error_responses(400, 401, 403, 413, 429),
+    responses=error_responses(400, 401, 403, 413, 422, 429),
     openapi_extra=_PHOTO_FORM,
     dependencies=[_MATCHERS],
 )
@@ -234,7 +238,7 @@ async def raw_lookup(
     "/m/lookup",
     response_model=BankMatches | SignalBankMatches,
     summary="Look up a hash, or the media at a URL (HMA compatible)",
-    responses=error_responses(400, 401, 403, 413, 429, 502),
+    responses=error_responses(400, 401, 403, 413, 422, 429, 502),
     dependencies=[_MATCHERS],
 )
 async def lookup_get(
@@ -264,7 +268,7 @@ async def lookup_get(
     "/m/lookup",
     response_model=SignalBankMatches,
     summary="Look up an uploaded file (HMA compatible)",
-    responses=error_responses(400, 401, 403, 413, 429),
+    responses=error_responses(400, 401, 403, 413, 422, 429),
     openapi_extra=_PHOTO_FORM,
     dependencies=[_MATCHERS],
 )

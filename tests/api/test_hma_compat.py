@@ -153,3 +153,16 @@ def test_an_hma_client_can_carry_the_key_in_its_base_url(api: Api) -> None:
     assert response.status_code == 200, response.text
     assert response.request.headers["Authorization"].startswith("Basic ")
     assert api.client.get("http://testserver/m/index/status").status_code == 401
+
+
+def test_an_undecodable_photo_is_an_error_not_an_empty_answer(api: Api) -> None:
+    broken = ("x.jpg", b"\xff\xd8\xff\xe0 truncated", "image/jpeg")
+    for path in ("/h/hash", "/m/lookup"):
+        response = api.client.post(path, files={"photo": broken}, headers=api.auth(Role.PLATFORM))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "decode_error"
+    exact_only = api.client.post(
+        "/h/hash?types=md5", files={"photo": broken}, headers=api.auth(Role.PLATFORM)
+    )
+    assert exact_only.status_code == 200
+    assert set(exact_only.json()) == {"md5"}
