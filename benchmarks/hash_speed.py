@@ -2,8 +2,10 @@
 
 Steps:
 
-1. Generate ``--n`` benign synthetic q85 JPEGs per size (``keepdown.testing.synthetic_jpeg``)
-   and cache them under ``benchmarks/.cache/hash_speed/``.
+1. Generate ``--n`` benign photo-like q85 JPEGs per size (``benchmarks/scenes.py``: sky,
+   buildings or hills, a street, grain; PDQ quality 77-100 like photographs, so the drift
+   measured is the drift of pictures that can match) and cache them under
+   ``benchmarks/.cache/hash_speed/``.
 2. Pin the process to one CPU with one thread for numba, OpenMP and BLAS.
 3. For every image, round-robin over the contenders (so machine noise hits all alike), time
    each call ``--repeat`` times in CPU time of this thread (the machine is shared: wall time
@@ -18,12 +20,16 @@ Steps:
    - floor: decoding the JPEG at the scale and colour space fast mode uses (fast mode's own
      ``decode_jpeg_scaled``), nothing else.
 
-4. Check every exact hash equals python-threatexchange's, and report fast mode's drift.
-5. With ``--alternatives``: the choices fast mode did not take (decoding at 1/8 when the
-   short side stays >= 128 instead of 256, and decoding the JPEG's Y plane instead of RGB),
+4. Check every exact hash equals python-threatexchange's, and report fast mode's drift (all
+   images, and those of quality >= 50).
+5. With ``--alternatives``: the choices fast mode did not take (RGB and its luma instead of
+   the JPEG's Y plane; decoding at 1/8 when the short side stays >= 128 instead of 256),
    each with its own decode floor and its drift from exact mode on the benchmark images, on
-   the reference JPEGs (``KEEPDOWN_TESTDATA`` or ``../shared/testdata``) and on reference
-   photos resized to 1920x1080 and 1500x1100.
+   the smooth synthetic JPEGs of ``keepdown.testing`` (quality < 50), on the reference JPEGs
+   (``KEEPDOWN_TESTDATA`` or ``../shared/testdata``) and on reference photos resized to
+   1920x1080 and 1500x1100.
+
+Needs the bench extra (``pip install -e '.[bench]'``: pdqhash, threatexchange, imagehash)::
 
     PYTHONPATH=. python benchmarks/hash_speed.py --n 4 --repeat 3 [--alternatives]
 """
@@ -49,7 +55,9 @@ from PIL import Image  # noqa: E402
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_bytes  # noqa: E402
 from threatexchange.signal_type.pdq.signal import PdqSignal  # noqa: E402
 
+from benchmarks.scenes import scene_jpeg  # noqa: E402
 from keepdown.hashing.fast import (  # noqa: E402
+    FAST_COLORSPACE,
     FAST_MIN_SIDE,
     decode_jpeg_scaled,
     scale_aware_64x64,
@@ -69,20 +77,23 @@ MAX_PIXELS = 100_000_000
 CONTENDERS = ("exact", "exact_pillow", "fast", "pytx", "pdqhash", "phash", "floor")
 
 
-def jpegs(width: int, height: int, n: int) -> list[bytes]:
+def jpegs(width: int, height: int, n: int, smooth: bool = False) -> list[bytes]:
+    """The benchmark's photo-like scenes (or, with ``smooth``, keepdown.testing's gradients)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     out = []
     for seed in range(n):
-        path = CACHE / f"{width}x{height}-q85-{seed}.jpg"
+        kind = "smooth" if smooth else "scene"
+        path = CACHE / f"{kind}-{width}x{height}-q85-{seed}.jpg"
         if not path.exists():
-            path.write_bytes(synthetic_jpeg(seed, width, height, quality=85))
+            draw = synthetic_jpeg if smooth else scene_jpeg
+            path.write_bytes(draw(seed, width, height, quality=85))
         out.append(path.read_bytes())
     return out
 
 
 def floor_decode(
-    data: bytes, min_side: int = FAST_MIN_SIDE, colorspace: str = "RGB"
-) -> np.ndarray | None:
+    data: bytes, min_side: int = FAST_MIN_SIDE, colorspace: str = FAST_COLORSPACE
+) -> tuple[np.ndarray, int, int] | None:
     """Decode at the scale and colour space fast mode uses: fast mode's own decode call."""
     return decode_jpeg_scaled(data, max_pixels=MAX_PIXELS, min_side=min_side, colorspace=colorspace)
 
@@ -140,18 +151,18 @@ def drift_line(label: str, bits: list[int]) -> str:
     )
 
 
-ALTERNATIVES = ((FAST_MIN_SIDE, "RGB"), (128, "RGB"), (FAST_MIN_SIDE, "GRAY"), (128, "GRAY"))
+#: (short side kept, colour space): fast mode's choice first, then those it did not take.
+ALTERNATIVES = ((FAST_MIN_SIDE, "GRAY"), (FAST_MIN_SIDE, "RGB"), (128, "GRAY"), (128, "RGB"))
 
 
 def fast_variant(data: bytes, min_side: int, colorspace: str) -> PdqResult:
-    """Fast mode with another scale rule or colour space (luma = JFIF Y for "GRAY")."""
-    pixels, height, width = decode_jpeg_scaled(
+    """Fast mode with another scale rule or colour space ("GRAY": the JPEG's Y plane)."""
+    scaled = decode_jpeg_scaled(
         data, max_pixels=MAX_PIXELS, min_side=min_side, colorspace=colorspace
     )
-    if colorspace == "GRAY":
-        luma = pixels[..., 0].astype(np.float32)
-    else:
-        luma = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert scaled is not None
+    pixels, height, width = scaled
+    luma = pixels[..., 0] if colorspace == "GRAY" else pixels
     return dihedral_from_64x64(scale_aware_64x64(luma, height, width))["original"]
 
 
@@ -194,7 +205,8 @@ def alternatives(n: int, repeat: int) -> None:
         print(f"| {width}x{height} | {cells} |")
     photos = reference_jpegs()
     sets = {
-        "benchmark JPEGs": [d for w, h in SIZES for d in jpegs(w, h, n)],
+        "benchmark scenes": [d for w, h in SIZES for d in jpegs(w, h, n)],
+        "smooth synthetic JPEGs": [d for w, h in SIZES for d in jpegs(w, h, n, smooth=True)],
         "reference JPEGs": photos,
         "reference photos at 1920x1080 q90": resized(photos, 1920, 1080),
         "reference photos at 1500x1100 q90": resized(photos, 1500, 1100),
@@ -224,7 +236,7 @@ def main() -> None:
     warm = jpegs(640, 480, 1)[0]
     for call in calls(warm).values():  # compile / load numba's cache outside the timings
         call()
-    print("images/s on one core (CPU time), median per image; q85 synthetic JPEGs")
+    print("images/s on one core (CPU time), median per image; q85 photo-like scenes")
     print(
         "| size | keepdown exact | keepdown exact (Pillow decode) | keepdown fast | pytx "
         "| pdqhash + Pillow | imagehash phash | floor (scaled decode) "
@@ -250,6 +262,11 @@ def main() -> None:
     )
     print(drift_line("fast-mode drift, all images", [d for d, _ in all_drifts]))
     print(drift_line("fast-mode drift, quality >= 50", [d for d, q in all_drifts if q >= 50]))
+    qualities = [q for _, q in all_drifts]
+    print(
+        f"exact-mode PDQ quality of the benchmark images: min {min(qualities)}, "
+        f"median {statistics.median(qualities):.0f}, max {max(qualities)}"
+    )
     if args.alternatives:
         alternatives(args.n, args.repeat)
 

@@ -3,11 +3,14 @@
 Fast mode steps (:func:`decode_jpeg_scaled`, then :func:`scale_aware_64x64` on its luma):
 
 1. Read the JPEG header only; refuse more than ``max_pixels`` (:class:`ImageTooLarge`).
-2. Decode at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that keeps the short side at
-   least :data:`FAST_MIN_SIDE` pixels: libjpeg-turbo skips most of the IDCT work. We decode
-   to RGB and take luma from it, as exact mode does: the JPEG's own Y plane would be
-   ~6% cheaper to decode but differs from luma of the decoded RGB where colours clip, and
-   measured 2.5x the drift (p95 10 bits against 4 on the reference and benchmark images).
+2. Decode the JPEG's own Y plane (its luma, before any colour conversion) at the smallest
+   DCT scale (1/8, 1/4, 1/2 or 1) that keeps the short side at least :data:`FAST_MIN_SIDE`
+   pixels: libjpeg-turbo skips most of the IDCT work, and the chroma planes are neither
+   upsampled nor converted. Y differs from the luma of the decoded RGB only where the colour
+   conversion clips: on matchable pictures (PDQ quality >= 50) that costs 0-2 bits of drift
+   at p95 against RGB, for 5-30% less time (measured in ``docs/pdq.md``). Decoding at 1/8
+   where the short side would fall to 128 drifts p95 10 / max 18 bits on photographs at
+   1920x1080: not taken.
 3. Filter scale-aware: the reference's two box-filter passes and 64x64 decimation are a
    linear map along each axis. We build that map at full size (window sizes from the full
    image) and give each scaled pixel the summed weight of the full-size pixels it stands
@@ -29,6 +32,7 @@ import simplejpeg
 from keepdown.errors import DecodeError, ImageTooLarge
 
 __all__ = [
+    "FAST_COLORSPACE",
     "FAST_MIN_SIDE",
     "axis_operator",
     "decode_jpeg_rgb",
@@ -40,6 +44,8 @@ __all__ = [
 
 #: Fast mode decodes at a reduced scale only while the short side stays at least this long.
 FAST_MIN_SIDE = 256
+#: What fast mode decodes: the JPEG's Y plane ("GRAY"), or "RGB" and its luma.
+FAST_COLORSPACE = "GRAY"
 _SCALES = (8, 4, 2)  # DCT-domain reductions libjpeg-turbo does cheaply
 _MIN_DIM = 5  # the reference hashes nothing smaller (all-zero hash, quality 0)
 _COLORSPACES = ("YCbCr", "Gray")
@@ -84,14 +90,18 @@ def decode_jpeg_rgb(data: bytes, *, max_pixels: int) -> np.ndarray:
 
 
 def decode_jpeg_scaled(
-    data: bytes, *, max_pixels: int, min_side: int = FAST_MIN_SIDE, colorspace: str = "RGB"
+    data: bytes,
+    *,
+    max_pixels: int,
+    min_side: int = FAST_MIN_SIDE,
+    colorspace: str = FAST_COLORSPACE,
 ) -> tuple[np.ndarray, int, int] | None:
     """Fast mode's decode: (pixels at reduced scale, full height, full width).
 
-    None when the image is below the reference's minimum size (it hashes to zero).
-    ``min_side`` and ``colorspace`` ("RGB" or "GRAY", the JPEG's Y plane as H x W x 1)
-    exist for ``benchmarks/hash_speed.py --alternatives``, which measures the choices fast
-    mode did not take; fast mode itself uses the defaults (see ``docs/pdq.md`` for why).
+    None when the image is below the reference's minimum size (it hashes to zero). Pixels
+    are H x W x 1 for "GRAY" (the JPEG's own Y plane, fast mode's default) and H x W x 3 for
+    "RGB". ``min_side`` and ``colorspace`` exist for ``benchmarks/hash_speed.py
+    --alternatives``, which measures the choices fast mode did not take (``docs/pdq.md``).
     """
     height, width = jpeg_size(data, max_pixels=max_pixels)
     if height < _MIN_DIM or width < _MIN_DIM:
@@ -107,24 +117,34 @@ def decode_jpeg_scaled(
     return pixels, height, width
 
 
-def scale_aware_64x64(luma: np.ndarray, height: int, width: int) -> np.ndarray:
-    """PDQ's 64x64 filtered image from ``luma`` at reduced scale of a ``height x width`` image.
+def scale_aware_64x64(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """PDQ's 64x64 filtered image from ``pixels`` at reduced scale of a ``height x width``
+    image: luma (H x W, float or uint8) or decoded RGB (H x W x 3 uint8).
 
     ``rows @ luma @ cols.T`` with the operators of :func:`axis_operator`, applied as bands:
     each of the 64 outputs only weighs a few neighbouring pixels, so a dense product would
     spend most of its time multiplying zeros (20x more work at 640x480). The bands run in a
     compiled loop (:func:`_banded_64x64`): as numpy statements they cost 0.3-0.5 ms per image
     in temporaries and gathers, a third of fast mode's work after decoding at 640x480.
+
+    RGB goes through the row bands as it is (the three channels interleaved) and becomes luma
+    only on the 64 filtered rows: the operators are linear, so that is the same image, and it
+    saves writing and reading a float luma image as large as the decoded one (a fifth of fast
+    mode's time after decoding at 640x480).
     """
-    row_first, row_weights = _band(height, luma.shape[0])
-    col_first, col_weights = _band(width, luma.shape[1])
+    row_first, row_weights = _band(height, pixels.shape[0])
+    col_first, col_weights = _band(width, pixels.shape[1])
     out = np.empty((64, 64), np.float32)
-    _compiled()(np.ascontiguousarray(luma), row_first, row_weights, col_first, col_weights, out)
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    flat = np.ascontiguousarray(pixels).reshape(pixels.shape[0], pixels.shape[1] * channels)
+    _compiled()(flat, channels, row_first, row_weights, col_first, col_weights, out)
     return out
 
 
-def _banded_64x64(img, row_first, row_weights, col_first, col_weights, out):  # pragma: no cover
-    """Compiled by :func:`_compiled`: ``out = rows @ img @ cols.T`` over the bands only."""
+def _banded_64x64(
+    img, channels, row_first, row_weights, col_first, col_weights, out
+):  # pragma: no cover - compiled by _compiled
+    """``out = rows @ luma(img) @ cols.T`` over the bands only; ``img`` is H x (W*channels)."""
     partial = np.zeros((64, img.shape[1]), np.float32)
     for m in range(64):
         acc = partial[m]
@@ -132,38 +152,98 @@ def _banded_64x64(img, row_first, row_weights, col_first, col_weights, out):  # 
             weight = row_weights[m, k]
             line = img[row_first[m] + k]
             for c in range(acc.shape[0]):
-                acc[c] += weight * line[c]
+                acc[c] += weight * np.float32(line[c])
+    luma = partial
+    if channels == 3:  # the reference's luma weights, on the 64 filtered rows only
+        luma = np.empty((64, img.shape[1] // 3), np.float32)
+        for m in range(64):
+            for c in range(luma.shape[1]):
+                luma[m, c] = (
+                    np.float32(0.299) * partial[m, 3 * c]
+                    + np.float32(0.587) * partial[m, 3 * c + 1]
+                    + np.float32(0.114) * partial[m, 3 * c + 2]
+                )
     for m in range(64):
         for n in range(64):
             total = np.float32(0.0)
             for k in range(col_weights.shape[1]):
-                total += col_weights[n, k] * partial[m, col_first[n] + k]
+                total += col_weights[n, k] * luma[m, col_first[n] + k]
             out[m, n] = total
+
+
+def _band_weights(full, scaled, first, weights):  # pragma: no cover - compiled
+    """Fill ``weights[m, j - first[m]]``: :func:`axis_operator`'s row ``m`` over its band.
+
+    For output ``m`` (kept full-size index ``k``), pass two averages pass one's outputs
+    ``f`` in ``[k - a, k + b]``, each of which averages pixels ``[f - a, f + b]`` (clipped):
+    a density over the few full-size pixels near ``k``. Scaled pixel ``j`` covers full-size
+    ``[j * r, (j + 1) * r)``, ``r = full / scaled``, and gets the density's mass there.
+    """
+    w = (full + 127) // 128
+    half = (w + 2) // 2
+    a, b = w - half, half - 1
+    ratio = full / scaled
+    density = np.zeros(full, np.float64)
+    for m in range(64):
+        k = int(((m + 0.5) * full) / 64)
+        f0, f1 = max(k - a, 0), min(k + b, full - 1)
+        s0, s1 = max(f0 - a, 0), min(f1 + b, full - 1) + 1
+        density[s0:s1] = 0.0
+        for f in range(f0, f1 + 1):
+            lo, hi = max(f - a, 0), min(f + b, full - 1) + 1
+            share = 1.0 / ((f1 - f0 + 1) * (hi - lo))
+            for p in range(lo, hi):
+                density[p] += share
+        for p in range(s0, s1):
+            j = min(int(p / ratio), scaled - 1)
+            while j < scaled and j * ratio < p + 1:
+                overlap = min(p + 1.0, (j + 1) * ratio) - max(float(p), j * ratio)
+                if overlap > 0:
+                    weights[m, j - first[m]] += density[p] * overlap
+                j += 1
+
+
+def _band_first(full: int, scaled: int) -> tuple[np.ndarray, int]:
+    """Each output's first scaled pixel and the band width (every band inside the image)."""
+    w = (full + 127) // 128
+    half = (w + 2) // 2
+    a, b = w - half, half - 1
+    keep = (((np.arange(64) + 0.5) * full) / 64).astype(np.int64)
+    s0 = np.maximum(np.maximum(keep - a, 0) - a, 0)
+    s1 = np.minimum(np.minimum(keep + b, full - 1) + b, full - 1) + 1
+    ratio = full / scaled
+    lo = np.minimum((s0 / ratio).astype(np.int64), scaled - 1)
+    hi = np.minimum(np.ceil(s1 / ratio).astype(np.int64), scaled)
+    width = int((hi - lo).max())
+    return np.minimum(lo, scaled - width), width
 
 
 _kernel: list[Any] = []
 
 
-def _compiled() -> Any:
-    """:func:`_banded_64x64` compiled (cached on disk), numba loaded on first use only."""
+def _compiled(which: int = 0) -> Any:
+    """The compiled loops (cached on disk), numba loaded on first use only: 0 the banded
+    filter, 1 the band weights."""
     if not _kernel:
         from numba import njit
 
         _kernel.append(njit(cache=True, nogil=True)(_banded_64x64))
-    return _kernel[0]
+        _kernel.append(njit(cache=True, nogil=True)(_band_weights))
+    return _kernel[which]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _band(full: int, scaled: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`axis_operator` as (first index, 64 x band weights), padded with zero weights."""
-    op = axis_operator(full, scaled)
-    nonzero = op > 0
-    first = nonzero.argmax(axis=1)
-    last = scaled - 1 - nonzero[:, ::-1].argmax(axis=1)
-    width = int((last - first).max()) + 1
-    first = np.minimum(first, scaled - width)  # keep every band inside the image
-    cols = first[:, None] + np.arange(width)
-    return first, np.take_along_axis(op, cols, axis=1).astype(np.float32)
+    """:func:`axis_operator` as (first index, 64 x band weights), padded with zero weights.
+
+    Computed over each band only, in a compiled loop (microseconds): a scan sees images of
+    every size, and building the dense operator for each new one cost 6-16 ms, more than
+    hashing the image.
+    """
+    first, width = _band_first(full, scaled)
+    weights = np.zeros((64, width), np.float64)
+    _compiled(1)(full, scaled, first, weights)
+    return first, weights.astype(np.float32)
 
 
 def _decode(data: bytes, colorspace: str, min_height: int, min_width: int) -> np.ndarray:

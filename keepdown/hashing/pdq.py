@@ -123,12 +123,12 @@ def pdq_fast_from_jpeg(
     scaled = decode_jpeg_scaled(data, max_pixels=max_pixels)
     if scaled is None:  # smaller than the reference hashes
         return dict.fromkeys(DIHEDRAL_NAMES, _ZERO) if dihedral else _ZERO
-    rgb, height, width = scaled
-    kernels = _kernels()
-    luma = kernels.luma_image(rgb.reshape(rgb.shape[0], rgb.shape[1] * 3), 3)
+    pixels, height, width = scaled
+    luma = pixels[..., 0] if pixels.shape[2] == 1 else pixels  # Y plane, or RGB to weigh
     buf = scale_aware_64x64(luma, height, width)
     if dihedral:
         return dihedral_from_64x64(buf)
+    kernels = _kernels()
     dct = kernels.dct_64_to_16(buf, _dct_matrix())
     return PdqResult(_bits_to_hash(dct), int(kernels.quality(buf)))
 

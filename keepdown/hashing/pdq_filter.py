@@ -266,21 +266,29 @@ def luma_image(img, channels):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def dct_64_to_16(a, d):  # pragma: no cover - compiled
-    """``D A D^T`` restricted to the 16x16 low frequencies, summed in the reference's order."""
-    t = np.empty((16, 64), np.float32)
+    """``D A D^T`` restricted to the 16x16 low frequencies, summed in the reference's order.
+
+    Each output is still the sum over ``k`` in ascending order, from zero, as the reference
+    adds it (so the floats are the same); the loops run ``k`` outside and the output index
+    inside, over contiguous rows, so the compiler adds 8 outputs at a time instead of one.
+    """
+    t = np.zeros((16, 64), np.float32)
     for i in range(16):
-        for j in range(64):
-            s = np.float32(0.0)
-            for k in range(64):
-                s += d[i, k] * a[k, j]
-            t[i, j] = s
-    b = np.empty((16, 16), np.float32)
+        row = t[i]
+        for k in range(64):
+            weight = d[i, k]
+            source = a[k]
+            for j in range(64):
+                row[j] += weight * source[j]
+    dt = np.ascontiguousarray(d.T)  # 64 x 16: dt[k, j] = d[j, k]
+    b = np.zeros((16, 16), np.float32)
     for i in range(16):
-        for j in range(16):
-            s = np.float32(0.0)
-            for k in range(64):
-                s += t[i, k] * d[j, k]
-            b[i, j] = s
+        row = b[i]
+        for k in range(64):
+            weight = t[i, k]
+            source = dt[k]
+            for j in range(16):
+                row[j] += weight * source[j]
     return b
 
 

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.scenes import scene_jpeg
 from keepdown.errors import DecodeError, ImageTooLarge
 from keepdown.hashing.fast import (
+    _band,
     axis_operator,
     decode_jpeg_scaled,
     is_jpeg,
@@ -33,6 +35,7 @@ from keepdown.testing import synthetic_image_array, synthetic_jpeg
 
 BIG = 10**9
 SIZES = [(640, 480), (1280, 720), (1920, 1080), (333, 517), (257, 1500), (1000, 999)]
+BENCH_SIZES = [(640, 480), (1280, 720), (1920, 1080), (4000, 3000)]
 
 
 def drift(data: bytes) -> tuple[int, PdqResult, PdqResult]:
@@ -61,9 +64,32 @@ def test_decodes_at_the_smallest_scale_keeping_256_pixels(width, height, scaled)
     img = Image.new("RGB", (width, height), (90, 140, 200))
     buf = io.BytesIO()
     img.save(buf, "JPEG")
-    rgb, full_h, full_w = decode_jpeg_scaled(buf.getvalue(), max_pixels=BIG)
+    luma, full_h, full_w = decode_jpeg_scaled(buf.getvalue(), max_pixels=BIG)
     assert (full_h, full_w) == (height, width)
+    assert luma.shape == (*scaled, 1)  # the Y plane
+    rgb, _, _ = decode_jpeg_scaled(buf.getvalue(), max_pixels=BIG, colorspace="RGB")
     assert rgb.shape == (*scaled, 3)
+
+
+def test_drift_on_matchable_photo_like_scenes():
+    """Scenes with edges and texture (PDQ quality 77-100, as photographs), every size the
+    benchmark uses: the pictures a match at threshold 31 is about."""
+    drifts = []
+    for seed, (width, height) in enumerate(BENCH_SIZES * 3):
+        bits, exact, fast = drift(scene_jpeg(seed, width, height))
+        assert exact.quality >= 50
+        assert bits <= 10, (width, height, seed)
+        assert abs(exact.quality - fast.quality) <= 3
+        drifts.append(bits)
+    assert np.percentile(drifts, 95) <= 6
+
+
+def test_rgb_is_weighed_to_luma_after_the_row_bands_as_before_them():
+    rgb = synthetic_image_array(4, 640, 480)
+    luma = (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
+    for height, width in [(480, 640), (1080, 1440)]:  # at scale 1, and as if at 1/2.25
+        fused = scale_aware_64x64(rgb, height, width)
+        np.testing.assert_allclose(fused, scale_aware_64x64(luma, height, width), rtol=1e-4)
 
 
 def test_drift_on_generated_jpegs_of_several_sizes():
@@ -169,3 +195,19 @@ def test_cmyk_jpeg_is_left_to_the_general_decoder(pdq_reference):
     data = (pdq_reference / "data/misc-images/modes/CMYK.jpg").read_bytes()
     with pytest.raises(DecodeError, match="CMYK"):
         pdq_fast_from_jpeg(data, max_pixels=BIG)
+
+
+@pytest.mark.parametrize(
+    ("full", "scaled"),
+    [(480, 480), (1080, 270), (3000, 375), (999, 125), (1500, 188), (4032, 504), (127, 16), (5, 5)],
+)
+def test_band_weights_are_the_dense_operator_over_each_band(full, scaled):
+    """The compiled per-band weights (microseconds per new image size) equal the dense
+    operator (milliseconds) at every position, zeros outside the bands included."""
+    first, weights = _band(full, scaled)
+    assert (first >= 0).all()
+    assert (first + weights.shape[1] <= scaled).all()
+    dense = np.zeros((64, scaled), np.float32)
+    for m in range(64):
+        dense[m, first[m] : first[m] + weights.shape[1]] = weights[m]
+    np.testing.assert_array_equal(dense, axis_operator(full, scaled))
