@@ -33,6 +33,7 @@ __all__ = [
     "NoticeDisputed",
     "NoticeDrafted",
     "NoticeEscalated",
+    "NoticeResendRequested",
     "NoticeSent",
     "PageFetched",
     "ReappearanceDetected",
@@ -204,6 +205,9 @@ class SightingRecorded(Event):
     provider: str = ""
     country: str = ""
     detection: str = "crawl"  # "crawl", "upload", "scan", "report"
+    bank_source: str = ""  # the bank's provenance (banks.source), e.g. a hotline's hash list
+    crawl_id: str = ""  # the crawl that saw it ("" outside a crawl)
+    report_ref: str = ""  # the URL report that started that crawl ("" when none)
 
 
 @_register
@@ -243,7 +247,18 @@ class NoticeDrafted(Event):
     country: str = ""
     locations: tuple[str, ...] = ()
     sighting_ids: tuple[str, ...] = ()
-    reappearance: bool = False
+    reappearance: bool = False  # a location is known material back after a confirmed removal
+    #: Aligned with ``locations`` (the i-th value is about the i-th location; docs/notices.md):
+    #: its sighting ("" when a re-check found it), when it was detected (ISO 8601 UTC), its
+    #: bank entry id ("" when unknown) and, for a reappearance, where it was seen before
+    #: ("same_url", "same_provider", "other"; "" when it is not one).
+    location_sightings: tuple[str, ...] = ()
+    location_detected_at: tuple[str, ...] = ()
+    location_entries: tuple[str, ...] = ()
+    location_reappearances: tuple[str, ...] = ()
+    #: Material named in an earlier notice to this same provider (C3P's recidivism); None in
+    #: events recorded before this field existed.
+    repeat_at_provider: bool | None = None
 
 
 @_register
@@ -259,9 +274,40 @@ class NoticeSent(Event):
     channel: str = "email"  # "email", "webhook", "manual"
     locations: tuple[str, ...] = ()  # location ids named in this notice
     renotice: bool = False
-    reappearance: bool = False  # the notice is about material already notified to this provider
-    #: The crawler sightings behind the named locations (detection -> first notice).
+    #: A location is known material back after a confirmed removal, at this provider or at
+    #: another (``ReappearanceDetected`` says where); "already notified to this provider" is
+    #: ``repeat_at_provider``.
+    reappearance: bool = False
+    #: The named locations' sightings (not aligned: a re-check's location has none).
     sighting_ids: tuple[str, ...] = ()
+    resend: bool = False  # an analyst asked for it (NoticeResendRequested)
+    #: Aligned with ``locations`` (the i-th value is about the i-th location; docs/notices.md):
+    #: its sighting ("" when a re-check found it), when it was detected (ISO 8601 UTC), its
+    #: bank entry id ("" when unknown) and, for a reappearance, where it was seen before
+    #: ("same_url", "same_provider", "other"; "" when it is not one).
+    location_sightings: tuple[str, ...] = ()
+    location_detected_at: tuple[str, ...] = ()
+    location_entries: tuple[str, ...] = ()
+    location_reappearances: tuple[str, ...] = ()
+    #: Material named in an earlier notice to this same provider (C3P's recidivism); None in
+    #: events recorded before this field existed.
+    repeat_at_provider: bool | None = None
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class NoticeResendRequested(Event):
+    """An analyst asked for a notice's open ``locations`` to be sent again now: delivery
+    ``delivery_id`` goes through the outbox, and its ``NoticeSent`` has ``resend``."""
+
+    kind: ClassVar[str] = "notice_resend_requested"
+    notice_ref: str
+    provider: str
+    provider_id: str = ""
+    country: str = ""
+    delivery_id: str
+    requested_by: str = ""
+    locations: tuple[str, ...] = ()
 
 
 @_register
