@@ -507,6 +507,13 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("smtp_timeout_seconds", float, 30.0, "Timeout of one SMTP operation."),
+    Setting(
+        "smtp_ca_file",
+        str,
+        "",
+        "PEM file of the certificates trusted for the SMTP server (an internal relay's own CA); "
+        "empty means the system's trust store.",
+    ),
     Setting("webhook_timeout_seconds", float, 10.0, "Timeout of one webhook request."),
     Setting(
         "webhook_retries",

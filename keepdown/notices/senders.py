@@ -106,21 +106,36 @@ def _email(delivery: Delivery, settings: Settings, clock: Clock) -> EmailMessage
     return message
 
 
+def _trust_store(ca_file: str) -> ssl.SSLContext | None:
+    """A TLS context trusting the certificates of ``ca_file`` (None: the system's store).
+
+    Built when the sender is, so a wrong path stops the start, not the first notice."""
+    if not ca_file:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"smtp_ca_file {ca_file!r} is not a readable PEM file of certificates: {exc}",
+            setting="smtp_ca_file",
+        ) from exc
+
+
 class SmtpSender:
     """Sends notice e-mails through the configured SMTP server (module docstring)."""
 
     def __init__(
         self, settings: Settings, clock: Clock, *, tls_context: ssl.SSLContext | None = None
     ) -> None:
-        """``tls_context`` replaces the system's trust store for the server's certificate
-        (an internal relay with its own CA; the tests' self-signed certificate)."""
+        """``tls_context`` replaces the system's trust store for the server's certificate;
+        without one, ``smtp_ca_file`` (an internal relay with its own CA) does."""
         mode = str(settings.smtp_tls).lower()
         if mode not in ("starttls", "tls", "none"):
             raise ConfigurationError("smtp_tls must be 'starttls', 'tls' or 'none'")
         self.settings = settings
         self.clock = clock
         self.mode = mode
-        self.tls_context = tls_context
+        self.tls_context = tls_context or _trust_store(str(settings.smtp_ca_file or ""))
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings

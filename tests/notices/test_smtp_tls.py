@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from keepdown.clock import FrozenClock
-from keepdown.errors import DeliveryError
+from keepdown.errors import ConfigurationError, DeliveryError
 from keepdown.notices.model import Delivery, DeliveryKind, DeliveryState
 from keepdown.notices.providers import Provider
 from keepdown.notices.senders import SmtpSender
@@ -178,3 +178,35 @@ def test_an_untrusted_certificate_is_refused(tmp_path, tls, monkeypatch):
         controller.stop()
     assert not failed.value.details.get("uncertain")  # refused before DATA: safe to retry
     assert not box.messages
+
+
+def test_smtp_ca_file_trusts_the_relays_own_certificate(tmp_path, tls, monkeypatch):
+    """STARTTLS against the self-signed relay, trusted through the ``smtp_ca_file`` setting
+    alone (no tls_context handed in): the notice goes out, AUTH over TLS."""
+    server_ctx, _ = tls
+    box, port = Box(), free_port()
+    controller = run_server(
+        box, port, tls_context=server_ctx, require_starttls=True, auth_require_tls=True
+    )
+    monkeypatch.setenv("KD_TEST_SMTP_PASSWORD", "correct horse")
+    settings = settings_for(tmp_path, port, "starttls").replace(
+        smtp_ca_file=str(tmp_path / "cert.pem")
+    )
+    try:
+        asyncio.run(SmtpSender(settings, FrozenClock(T0)).send(delivery(), Provider(name="Host")))
+    finally:
+        controller.stop()
+    (mail,) = box.messages
+    assert mail["Message-ID"] == "<KDN-2026-000001.notice.x@hotline.test>"
+    assert box.logins == [(b"keepdown", True)]
+
+
+def test_an_unreadable_smtp_ca_file_stops_the_sender_being_built(tmp_path):
+    settings = settings_for(tmp_path, 25, "starttls")
+    with pytest.raises(ConfigurationError) as missing:
+        SmtpSender(settings.replace(smtp_ca_file=str(tmp_path / "nope.pem")), FrozenClock(T0))
+    assert missing.value.details["setting"] == "smtp_ca_file"
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    with pytest.raises(ConfigurationError):
+        SmtpSender(settings.replace(smtp_ca_file=str(not_pem)), FrozenClock(T0))
