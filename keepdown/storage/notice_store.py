@@ -48,6 +48,7 @@ from keepdown.storage.tables_notices import (
     notice_sightings,
     notices,
 )
+from keepdown.storage.tables_people import review_decisions
 
 __all__ = ["SqlNoticeStore", "url_key"]
 
@@ -160,13 +161,24 @@ class SqlNoticeStore(SqlOutbox):
             return [self._notice(conn, row) for row in conn.execute(query).all()]
 
     def candidates(self, *, limit: int = 10_000) -> list[Candidate]:
-        """Confirmed sightings not yet accounted for by any notice, oldest first."""
+        """Confirmed sightings not yet accounted for by any notice, oldest first.
+
+        The category a notice cites is the one the analyst chose when confirming the match
+        (``review_decisions``), else the bank entry's, else the bank's."""
         s = sightings.c
         consumed = select(notice_sightings.c.sighting_id)
+        d = review_decisions.c
+        chosen = (
+            select(d.category)
+            .where(d.sighting_id == s.id, d.decision == "confirm", d.category.is_not(None))
+            .order_by(d.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         query = (
             select(
                 sightings,
-                func.coalesce(bank_entries.c.category, banks.c.category).label("category"),
+                func.coalesce(chosen, bank_entries.c.category, banks.c.category).label("category"),
             )
             .outerjoin(bank_entries, bank_entries.c.id == s.entry_id)
             .outerjoin(banks, banks.c.id == bank_entries.c.bank_id)
