@@ -17,7 +17,7 @@ answers the same 2,000 queries (half near stored hashes); the parent checks that
 after the changes are identical.
 
     python benchmarks/index_startup.py --entries 1e6,1e7 --delta 10000
-    python benchmarks/index_startup.py --entries 1e6 --postgres   # PostgreSQL as well
+    python benchmarks/index_startup.py --entries 1e6 --databases sqlite,postgresql
     python benchmarks/index_startup.py --entries 1e7 --keep-db /tmp  # reuse the filled database
 
 The checkpoint files were just written, so they are in the page cache (as on a machine that
@@ -238,7 +238,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", default="1e6", help="comma-separated sizes, e.g. 1e6,1e7")
     parser.add_argument("--delta", type=int, default=10_000)
-    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument(
+        "--databases", default="sqlite", help="comma-separated: sqlite, postgresql (or both)"
+    )
     parser.add_argument("--workdir", default=None, help="where the databases go (default: tmp)")
     parser.add_argument(
         "--keep-db", default=None, help="folder to keep the filled SQLite databases in, reused"
@@ -246,8 +248,7 @@ def main() -> None:
     args = parser.parse_args()
     keep = Path(args.keep_db) if args.keep_db else None
     for n in (int(float(s)) for s in args.entries.split(",")):
-        backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
-        for backend in backends:
+        for backend in args.databases.split(","):
             with tempfile.TemporaryDirectory(dir=args.workdir) as name:
                 tmp = Path(name)
                 url, cleanup = _database(backend, tmp)

@@ -4,11 +4,14 @@
 - :class:`LinearPdqIndex`: the brute-force reference it is tested against;
 - :class:`ExactIndex`: MD5 / SHA-1 / SHA-256 by equal bytes;
 - :class:`IndexSnapshot` / :class:`LiveIndex`: immutable snapshots with cheap deltas, swapped
-  under a lock; :func:`save_snapshot` / :func:`load_snapshot` to start from disk in seconds.
+  under a lock; :func:`save_snapshot` / :func:`load_snapshot` (memory-mapped, checksummed)
+  and :class:`CheckpointDir` (a folder of checkpoints shared by a machine's processes) to
+  start from disk in seconds.
 
 See ``docs/index.md`` for how it works and why it misses nothing.
 """
 
+from keepdown.index.checkpoint import CheckpointDir
 from keepdown.index.exact import ExactIndex
 from keepdown.index.layers import ExactLayer, PdqLayer
 from keepdown.index.linear import LinearPdqIndex
@@ -29,6 +32,7 @@ from keepdown.index.snapshot import EXACT_SIGNALS, IndexEntry, IndexSnapshot, Li
 __all__ = [
     "EXACT_SIGNALS",
     "MAX_PDQ_THRESHOLD",
+    "CheckpointDir",
     "ChunkLayout",
     "ExactIndex",
     "ExactLayer",
