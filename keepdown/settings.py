@@ -310,9 +310,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("crawl_cap_depth", int, 20, "Deepest crawl a report may ask for (max_depth)."),
     Setting("crawl_cap_pages", int, 100_000, "Most pages a report may ask its crawl for."),
-    Setting(
-        "crawl_cap_bytes", int, 16 * 1024 * MiB, "Most bytes a report may ask its crawl for."
-    ),
+    Setting("crawl_cap_bytes", int, 16 * 1024 * MiB, "Most bytes a report may ask its crawl for."),
     Setting(
         "crawl_recrawl_after_hours",
         float,
