@@ -1,10 +1,13 @@
-"""``keepdown notices``: list and show notices, run due work, confirm deliveries, figures.
+"""``keepdown notices``: list and show notices, run due work, resend, settle deliveries, figures.
 
 ``send-due`` is one pass of the notice worker (recover interrupted deliveries, draft notices
 from confirmed sightings, plan due re-notices and escalations, deliver); ``recheck-due`` runs
 every due re-check. ``keepdown serve`` runs both every ``notice_worker_seconds``; a scheduler
 (cron, systemd timer) can run them instead. Deliveries left ``uncertain`` by a crash
-mid-send, and ``manual`` ones (web-form providers), wait for ``confirm-delivery``.
+mid-send, and ``manual`` ones (web-form providers), wait for ``confirm-delivery``; ``failed``
+ones (given up for good) are not planned again to the same contact: edit the provider's
+contact, or ``retry-delivery``. ``resend`` sends a notice's open locations again now. Actions
+that send or settle something are in the audit log (actor ``cli``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import click
 
 from keepdown.app import NoticeServices, open_notice_services
+from keepdown.app.core import storage_auth
 from keepdown.notices.metrics import removal_figures
 from keepdown.settings import Settings
 
@@ -40,10 +44,14 @@ def _open(settings: Settings) -> NoticeServices:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.pass_obj
 def list_(settings: Settings, state: str | None, provider: str | None, limit: int) -> None:
-    """Reference, provider, state, locations (open/all), first sent."""
+    """Reference, provider, state, locations (open/all), first sent, and "delivery failed (N)"
+    when N of its deliveries were given up for good."""
     services = _open(settings)
     try:
         ids = [services.providers.get(provider).id] if provider else None
+        failed: dict[int, int] = {}
+        for d in services.notices.deliveries(states=["failed"]):
+            failed[d.notice_id] = failed.get(d.notice_id, 0) + 1
         for n in services.notices.list(
             provider_ids=ids, states=[state] if state else None, limit=limit
         ):
@@ -51,6 +59,7 @@ def list_(settings: Settings, state: str | None, provider: str | None, limit: in
             click.echo(
                 f"{n.reference}\t{n.provider}\t{n.state.value}\t"
                 f"{still}/{len(n.locations)}\t{_when(n.first_sent_at)}"
+                + (f"\tdelivery failed ({failed[n.id]})" if n.id in failed else "")
             )
     finally:
         services.close()
@@ -78,7 +87,8 @@ def show(settings: Settings, reference: str) -> None:
             )
         for d in services.notices.deliveries(notice_id=n.id):
             click.echo(
-                f"  delivery {d.id}  {d.kind.value}  {d.channel}  {d.state.value}"
+                f"  delivery {d.id}  {d.kind.value}{' (resend)' if d.resend else ''}"
+                f"  {d.channel}  {d.state.value}"
                 f"  attempts {d.attempts}  sent {_when(d.sent_at)}"
                 + (f"  ({d.last_error})" if d.last_error else "")
             )
@@ -138,6 +148,46 @@ def confirm_delivery(settings: Settings, delivery_id: int, delivered: bool) -> N
     click.echo(f"delivery {d.id} of {d.reference}: {d.state.value}")
 
 
+@command.command("resend")
+@click.argument("reference")
+@click.option(
+    "--request-id",
+    help="Names this request (8-64 letters, digits, - or _): asking again with the same id "
+    "sends nothing more. Default: a new request.",
+)
+@click.pass_obj
+def resend(settings: Settings, reference: str, request_id: str | None) -> None:
+    """Send a notice's open locations again now (a re-notice, through the outbox)."""
+    services = _open(settings)
+    try:
+        with storage_auth(services.storage).audited("notice.resend", target=reference) as found:
+            done = asyncio.run(
+                services.service.resend(reference, requested_by="cli", request_id=request_id)
+            )
+            d = done.delivery
+            found.update(delivery_id=d.id, state=d.state.value, asked_before=done.asked_before)
+    finally:
+        services.close()
+    again = "  (this request was made before: nothing more sent)" if done.asked_before else ""
+    click.echo(f"{d.reference}: delivery {d.id}  {d.channel}  {d.state.value}{again}")
+
+
+@command.command("retry-delivery")
+@click.argument("delivery_id", type=int)
+@click.pass_obj
+def retry_delivery(settings: Settings, delivery_id: int) -> None:
+    """Send a failed delivery again as it was (after fixing the mail server, not the contact)."""
+    services = _open(settings)
+    try:
+        with storage_auth(services.storage).audited(
+            "notice.retry_delivery", target=str(delivery_id)
+        ):
+            d = services.service.retry_delivery(delivery_id)
+    finally:
+        services.close()
+    click.echo(f"delivery {d.id} of {d.reference}: {d.state.value} (the next send pass sends it)")
+
+
 @command.command("review")
 @click.argument("reference")
 @click.argument("location_id", type=int)
@@ -166,7 +216,10 @@ def figures(settings: Settings, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({k: v.__dict__ for k, v in found.items()}, indent=2, default=str))
         return
-    click.echo("provider\tcountry\tnotified\tremoved\tmedian h\tp90 h\t<=24h\t<=7d\t<=42d")
+    click.echo(
+        "provider\tcountry\tnotified\tremoved\tmedian h\tp90 h\t<=24h\t<=7d\t<=42d"
+        "\tdeliveries failed"
+    )
     for f in found.values():
         hours = "\t".join(
             f"{h:.1f}" if h is not None else "-"
@@ -175,4 +228,5 @@ def figures(settings: Settings, as_json: bool) -> None:
         shares = "\t".join(f"{f.share_removed[k]:.0%}" for k in ("24h", "7d", "42d"))
         click.echo(
             f"{f.provider}\t{f.country or '-'}\t{f.notified}\t{f.removed}\t{hours}\t{shares}"
+            f"\t{f.deliveries_failed}"
         )

@@ -12,8 +12,10 @@ Modules, in the order a notice lives:
   and their secrets encrypted at rest;
 - :mod:`~keepdown.notices.service`: one send pass, built from
   :mod:`~keepdown.notices.drafting` (sightings to notices, reappearances),
-  :mod:`~keepdown.notices.outbox` (plan, deliver, exactly once) and
-  :mod:`~keepdown.notices.answers` (the provider's answers, an analyst's review);
+  :mod:`~keepdown.notices.outbox` (plan, deliver, exactly once),
+  :mod:`~keepdown.notices.answers` (the provider's answers, an analyst's review) and
+  :mod:`~keepdown.notices.resend` (an analyst's resend, an operator's retry);
+- :mod:`~keepdown.notices.facts`: what notice events say about each location;
 - :mod:`~keepdown.notices.response_page`: the HTML page of the signed link;
 - :mod:`~keepdown.notices.tracker`, :mod:`~keepdown.notices.verify` and
   :mod:`~keepdown.notices.policy`: re-checks on each provider's cadence;

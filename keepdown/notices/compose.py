@@ -83,12 +83,14 @@ class Composer:
         kind: DeliveryKind,
         locations: list[Location],
         now: datetime,
+        resend: bool,
     ) -> dict[str, Any]:
         """Everything a template may use: facts about the notice, never about content."""
         lang = provider.language.value
         return {
             "reference": notice.reference,
             "kind": kind.value,
+            "resend": resend,
             "reappearance": notice.reappearance,
             "provider": provider.name,
             "operator": self.settings.notice_operator_name,
@@ -111,10 +113,12 @@ class Composer:
         locations: list[Location],
         *,
         now: datetime,
+        resend: bool = False,
     ) -> Message:
-        """The e-mail (subject, text in the provider's language) and the webhook document."""
+        """The e-mail (subject, text in the provider's language) and the webhook document;
+        ``resend``: an analyst asked for it (not the re-notice schedule)."""
         lang = provider.language.value
-        context = self._context(notice, provider, kind, locations, now)
+        context = self._context(notice, provider, kind, locations, now, resend)
         subject = _ENV.get_template(f"subject.{lang}.j2").render(context).strip()
         text = _ENV.get_template(f"body.{lang}.j2").render(context)
         document = {
@@ -123,6 +127,7 @@ class Composer:
             "provider": provider.name,
             "language": lang,
             "reappearance": notice.reappearance,
+            "resend": resend,
             "locations": context["locations"],
             "legal_basis": context["legal_basis"],
             "respond": {

@@ -11,8 +11,9 @@ for the registry) and, per provider:
    *reappearance* location linked to the most recent removed one: ``same_url`` (the same
    place), ``same_provider`` (elsewhere at the same provider) or ``other`` (it moved from
    another provider);
-4. the new locations go into one new drafted notice, with ``NoticeDrafted`` and, for each
-   reappearance, ``ReappearanceDetected``.
+4. the new locations go into one new drafted notice, with ``NoticeDrafted`` (its locations'
+   facts, :mod:`keepdown.notices.facts`, and whether it repeats material already notified to
+   this provider) and, for each reappearance, ``ReappearanceDetected``.
 
 A watch re-check that finds a removed location online again is a ``same_url`` reappearance too:
 :func:`reappearance_draft` makes its notice, which the tracker writes in the same transaction
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 from keepdown.events import Event, NoticeDrafted, ReappearanceDetected
 from keepdown.notices import lifecycle as lc
 from keepdown.notices.attribution import registry_match
+from keepdown.notices.facts import location_facts, repeat_at_provider
 from keepdown.notices.model import (
     Candidate,
     Location,
@@ -94,9 +96,12 @@ def drafted_events(
     provider: Provider,
     at: datetime,
     previous: Callable[[int], tuple[Location, Provider] | None],
+    *,
+    repeat: bool,
 ) -> list[Event]:
     """``NoticeDrafted``, and ``ReappearanceDetected`` for each reappearance location.
-    ``previous`` finds a removed location (and its provider) by id."""
+    ``previous`` finds a removed location (and its provider) by id; ``repeat``: the notice
+    names material already notified to this provider."""
     pid, country = str(provider.id), provider.country
     found: list[Event] = [
         NoticeDrafted(
@@ -105,11 +110,12 @@ def drafted_events(
             provider=provider.name,
             provider_id=pid,
             country=country,
-            locations=tuple(str(loc.id) for loc in notice.locations),
             sighting_ids=tuple(
                 str(loc.sighting_id) for loc in notice.locations if loc.sighting_id is not None
             ),
             reappearance=notice.reappearance,
+            repeat_at_provider=repeat,
+            **location_facts(notice.locations),
         )
     ]
     for loc in notice.locations:
@@ -159,8 +165,9 @@ def reappearance_draft(previous: Location, provider: Provider, at: datetime) -> 
         locations=(new,),
         at=at,
         reappearance=True,
+        # The removed location was notified to this same provider: a repeat by definition.
         events=lambda notice: drafted_events(
-            notice, provider, at, lambda _id: (previous, provider)
+            notice, provider, at, lambda _id: (previous, provider), repeat=True
         ),
     )
 
@@ -237,7 +244,13 @@ class Drafter:
                 locations=tuple(fresh.values()),
                 at=now,
                 reappearance=any(n.reappearance_of is not None for n in fresh.values()),
-                events=lambda notice: drafted_events(notice, provider, now, previous),
+                events=lambda notice: drafted_events(
+                    notice,
+                    provider,
+                    now,
+                    previous,
+                    repeat=repeat_at_provider(notice.locations, provider.id, earlier, before=now),
+                ),
             )
         )
 

@@ -16,7 +16,10 @@ here:
 - **median** and **p90** of time to removal, over the removed locations; p90 is the
   nearest-rank percentile (the smallest value with at least 90 % of values at or below it);
 - **shares removed within 24 h / 7 days / 42 days**: removed within that time, divided by
-  notified (locations still online count in the denominator).
+  notified (locations still online count in the denominator);
+- **deliveries failed**: deliveries given up for good (``DeliveryFailed`` with outcome
+  ``failed``: a permanent refusal, or the last attempt); a provider with only failures is
+  listed too, with nothing notified.
 
 Figures are keyed by the provider's registry id, so a renamed provider keeps its history; the
 name shown is the latest one seen. Nothing here reads the database.
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from keepdown.events import (
+    DeliveryFailed,
     DisputeReviewed,
     Event,
     NoticeAcknowledged,
@@ -60,6 +64,7 @@ class ProviderFigures:
     share_removed: dict[str, float]
     median_detection_to_notice_hours: float | None
     median_notice_to_ack_hours: float | None
+    deliveries_failed: int = 0
 
 
 def _hours(delta: timedelta) -> float:
@@ -86,6 +91,7 @@ class _Seen:
     acknowledged: dict[str, datetime]
     withdrawn: set[str]
     names: dict[str, tuple[str, str]]  # provider id -> (latest name, country)
+    failed: dict[str, int]  # provider id -> deliveries given up
 
 
 def _key(e: Event) -> str:
@@ -94,7 +100,7 @@ def _key(e: Event) -> str:
 
 
 def _read(events: Iterable[Event]) -> _Seen:
-    seen = _Seen({}, {}, {}, {}, {}, {}, set(), {})
+    seen = _Seen({}, {}, {}, {}, {}, {}, set(), {}, defaultdict(int))
     for e in sorted(events, key=lambda e: e.at):
         if isinstance(e, NoticeSent):
             pid = _key(e)
@@ -112,6 +118,9 @@ def _read(events: Iterable[Event]) -> _Seen:
             seen.detected.setdefault(e.sighting_id, e.at)
         elif isinstance(e, DisputeReviewed) and e.outcome == "upheld":
             seen.withdrawn.add(e.location_id)
+        elif isinstance(e, DeliveryFailed) and e.outcome == "failed":
+            seen.names[_key(e)] = (e.provider, e.country)
+            seen.failed[_key(e)] += 1
     return seen
 
 
@@ -133,7 +142,7 @@ def removal_figures(events: Iterable[Event]) -> dict[str, ProviderFigures]:
         if sid in seen.detected:
             durations[pid]["detection"].append(_hours(at - seen.detected[sid]))
     return {
-        pid: _figures(pid, seen.names[pid], notified[pid], durations[pid])
+        pid: _figures(pid, seen.names[pid], notified[pid], durations[pid], seen.failed[pid])
         for pid in sorted(seen.names)
     }
 
@@ -143,7 +152,7 @@ def _median(values: list[float]) -> float | None:
 
 
 def _figures(
-    pid: str, name: tuple[str, str], notified: int, d: dict[str, list[float]]
+    pid: str, name: tuple[str, str], notified: int, d: dict[str, list[float]], failed: int
 ) -> ProviderFigures:
     removal = sorted(d["removal"])
     shares = {
@@ -162,4 +171,5 @@ def _figures(
         share_removed=shares,
         median_detection_to_notice_hours=_median(d["detection"]),
         median_notice_to_ack_hours=_median(d["ack"]),
+        deliveries_failed=failed,
     )

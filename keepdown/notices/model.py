@@ -178,6 +178,11 @@ class Delivery:
     sent_at: datetime | None = None
     last_error: str | None = None
 
+    @property
+    def resend(self) -> bool:
+        """An analyst's resend request (its message key names the request, not a schedule)."""
+        return f"{self.reference}.resend." in self.message_key
+
     def to_public(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -194,6 +199,7 @@ class Delivery:
             "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "last_error": self.last_error,
+            "resend": self.resend,
         }
 
 
@@ -277,9 +283,14 @@ class NoticeStore(Protocol):
         *,
         state: DeliveryState = DeliveryState.PENDING,
         still_due: Callable[[Notice], bool] | None = None,
+        despite_failure: bool = False,
+        events: Callable[[Notice, Delivery], Sequence[Event]] | None = None,
     ) -> Delivery | None:
-        """None when one of this kind is already on its way, or ``still_due`` (asked under
-        the notice's lock, on its current rows) says it is no longer due."""
+        """None when one of this kind is already on its way, ``still_due`` (asked under the
+        notice's lock, on its current rows) says it is no longer due, or the last of its kind
+        failed for good to the same channel and recipients (unless ``despite_failure``). A
+        ``message_key`` recorded before answers that delivery (the same request, asked
+        again). ``events`` are written with the new row."""
         ...
 
     def deliveries(
@@ -288,7 +299,9 @@ class NoticeStore(Protocol):
 
     def get_delivery(self, delivery_id: int) -> Delivery: ...
 
-    def claim(self, now: datetime, lease_seconds: float) -> Delivery | None: ...
+    def claim(
+        self, now: datetime, lease_seconds: float, *, delivery_id: int | None = None
+    ) -> Delivery | None: ...
 
     def settle(self, delivery_id: int, expected: DeliveryState, values: dict[str, Any]) -> bool: ...
 

@@ -23,12 +23,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from keepdown.clock import Clock
 from keepdown.errors import Conflict, DeliveryError
 from keepdown.events import DeliveryFailed, Event, NoticeEscalated, NoticeSent
 from keepdown.notices import lifecycle as lc
 from keepdown.notices.compose import Composer
+from keepdown.notices.facts import location_facts, repeat_at_provider
 from keepdown.notices.model import (
     Delivery,
     DeliveryKind,
@@ -175,15 +177,33 @@ class Outbox:
         locations: list[Location],
         now: datetime,
     ) -> Delivery | None:
-        channel, recipients = _recipients(provider, kind)
-        message = self.composer.render(notice, provider, kind, locations, now=now)
-        domain = str(self.settings.notice_from_address).rpartition("@")[2] or "localhost"
-        token = f"{notice.reference}.{kind.value}.{uuid.uuid4().hex}"
-        key = token if channel is Channel.WEBHOOK else f"<{token}@{domain}>"
-
         def still_due(current: Notice) -> bool:
             return any(k is kind for k, _ in due_deliveries(current, provider, policy, now))
 
+        return self.record_intent(
+            notice, provider, kind, locations, now, token=uuid.uuid4().hex, still_due=still_due
+        )
+
+    def record_intent(
+        self,
+        notice: Notice,
+        provider: Provider,
+        kind: DeliveryKind,
+        locations: list[Location],
+        now: datetime,
+        *,
+        token: str,
+        **options: Any,
+    ) -> Delivery | None:
+        """Render the message once and record the delivery (``options`` go to
+        :meth:`NoticeStore.enqueue`). ``token`` makes the message key: a fresh one for each
+        planned delivery, the request's for a resend (``resend.<request id>``)."""
+        channel, recipients = _recipients(provider, kind)
+        resend = token.startswith("resend.")
+        message = self.composer.render(notice, provider, kind, locations, now=now, resend=resend)
+        domain = str(self.settings.notice_from_address).rpartition("@")[2] or "localhost"
+        name = f"{notice.reference}.{token if resend else f'{kind.value}.{token}'}"
+        key = name if channel is Channel.WEBHOOK else f"<{name}@{domain}>"
         return self.store.enqueue(
             notice.id,
             kind,
@@ -195,7 +215,7 @@ class Outbox:
             message.webhook_body() if channel is Channel.WEBHOOK else message.text,
             now,
             state=DeliveryState.MANUAL if channel is Channel.MANUAL else DeliveryState.PENDING,
-            still_due=still_due,
+            **options,
         )
 
     # --- 4. deliver ----------------------------------------------------------------------
@@ -206,9 +226,10 @@ class Outbox:
             delivery = self.store.claim(self.clock.now(), lease)
             if delivery is None:
                 return
-            await self._deliver_one(delivery, report)
+            await self.deliver_one(delivery, report)
 
-    async def _deliver_one(self, delivery: Delivery, report: DeliveryReport) -> None:
+    async def deliver_one(self, delivery: Delivery, report: DeliveryReport) -> None:
+        """Send one claimed delivery and settle it (a resend sends its own at once)."""
         provider = self._provider_of(delivery)
         sender = self.senders.get(delivery.channel)
         try:
@@ -255,6 +276,7 @@ class Outbox:
         """Mark the delivery sent, apply it to its locations and emit its event, atomically."""
         provider = self._provider_of(delivery)
         policy = policy_for(provider, self.settings)
+        repeat = self._repeat(delivery, provider, at)
 
         def decide(notice: Notice) -> Mutation:
             change = Mutation()
@@ -266,7 +288,7 @@ class Outbox:
                     change.statuses[loc.id] = lc.escalated(loc.status, at)
                 else:
                     change.statuses[loc.id] = lc.sent(loc.status, at, policy)
-            change.events.append(sent_event(notice, provider, delivery, named, at))
+            change.events.append(sent_event(notice, provider, delivery, named, at, repeat))
             if delivery.kind is DeliveryKind.ESCALATION:
                 change.notice["escalated_at"] = notice.escalated_at or at
             else:
@@ -279,6 +301,17 @@ class Outbox:
             delivery.notice_id, decide, delivery=(delivery.id, expected, values)
         )
         return done is not None
+
+    def _repeat(self, delivery: Delivery, provider: Provider, at: datetime) -> bool:
+        """The delivery names material an earlier notice named to this provider (facts)."""
+        notice = self.store.get_by_id(delivery.notice_id)
+        named = [loc for loc in notice.locations if loc.id in set(delivery.location_ids)]
+        earlier = self.store.similar_locations(
+            media_urls=[],
+            sha256s=[loc.sha256 for loc in named],
+            entry_ids=[loc.entry_id for loc in named if loc.entry_id is not None],
+        )
+        return repeat_at_provider(named, provider.id, earlier, before=at, notice_id=notice.id)
 
     def confirm_delivery(self, delivery_id: int, *, delivered: bool) -> Delivery:
         """An operator's word on an ``uncertain`` or ``manual`` delivery."""
@@ -305,8 +338,10 @@ def sent_event(
     delivery: Delivery,
     named: list[Location],
     at: datetime,
+    repeat: bool = False,
 ) -> Event:
-    """``NoticeSent`` (first notice, re-notice) or ``NoticeEscalated`` for a delivery."""
+    """``NoticeSent`` (first notice, re-notice, resend) or ``NoticeEscalated`` for a delivery;
+    ``repeat``: it names material already notified to this provider."""
     ids = tuple(str(loc.id) for loc in named)
     if delivery.kind is DeliveryKind.ESCALATION:
         target = provider.escalation_target
@@ -327,8 +362,10 @@ def sent_event(
         provider_id=str(provider.id),
         country=provider.country,
         channel=delivery.channel,
-        locations=ids,
         renotice=delivery.kind is DeliveryKind.RENOTICE,
-        reappearance=notice.reappearance,
+        reappearance=any(loc.reappearance_of is not None for loc in named),
+        repeat_at_provider=repeat,
+        resend=delivery.resend,
         sighting_ids=tuple(str(loc.sighting_id) for loc in named if loc.sighting_id is not None),
+        **location_facts(named),
     )

@@ -12,7 +12,9 @@
 decides under the notice's row lock, or by a compare-and-set on an outbox row, so a notice is
 drafted, planned and sent once whoever runs it (see docs/notices.md, "Running the work").
 
-The provider's answers and an analyst's review are :mod:`keepdown.notices.answers`.
+The provider's answers and an analyst's review are :mod:`keepdown.notices.answers`; an
+analyst's resend and an operator's retry of a failed delivery are
+:mod:`keepdown.notices.resend`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from keepdown.notices.model import Delivery, NoticeStore
 from keepdown.notices.outbox import DeliveryReport, Outbox
 from keepdown.notices.policy import policy_for
 from keepdown.notices.providers import Provider, ProviderStore
+from keepdown.notices.resend import Resender, Resent
 from keepdown.notices.senders import Sender
 from keepdown.settings import Settings
 
-__all__ = ["DeliveryReport", "NoticeService", "policy_for"]
+__all__ = ["DeliveryReport", "NoticeService", "Resent", "policy_for"]
 
 
 class NoticeService:
@@ -56,6 +59,16 @@ class NoticeService:
         self.report_removed = self.answers.report_removed
         self.dispute = self.answers.dispute
         self.review = self.answers.review
+        self.resender = Resender(store, providers, self.outbox, clock, settings)
+        self.retry_delivery = self.resender.retry_delivery
+
+    async def resend(
+        self, reference: str, *, requested_by: str, request_id: str | None = None
+    ) -> Resent:
+        """Send a notice's open locations again now, once per request (notices.resend)."""
+        return await self.resender.resend(
+            reference, requested_by=requested_by, request_id=request_id
+        )
 
     def policy(self, provider: Provider) -> lc.Policy:
         return policy_for(provider, self.settings)

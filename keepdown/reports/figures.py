@@ -63,6 +63,10 @@ class RemovalFigures:
     p90_hours: float | None
     median_detection_hours: float | None
     p90_detection_hours: float | None
+    #: Reported URLs whose first notice went out in the period, and the median hours from
+    #: the report to that notice (docs/transparency.md).
+    reports_noticed: int
+    median_report_hours: float | None
     removed_within: dict[str, int]
     share_within: dict[str, float | None]
     still_present: int
@@ -96,6 +100,7 @@ class _Tally:
     cohort: list[LocationRecord] = field(default_factory=list)
     removal_hours: list[float] = field(default_factory=list)
     detection_hours: list[float] = field(default_factory=list)
+    report_hours: list[float] = field(default_factory=list)
     still_present: int = 0
     withdrawn: int = 0
     reappearances: Counter[str] = field(default_factory=Counter)
@@ -129,6 +134,9 @@ def _tallies(ledger: Ledger, period: Period, group: Group) -> dict[str, _Tally]:
     for o in ledger.detection_delays:
         if o.at in period:
             t[group(o.provider, o.country)].detection_hours.append(o.value)
+    for o in ledger.report_delays:
+        if o.at in period:
+            t[group(o.provider, o.country)].report_hours.append(o.value)
     for loc in ledger.locations.values():
         tally = t[group(loc.provider, loc.country)] if loc.first_notice_at < end else None
         if tally is None:
@@ -177,6 +185,8 @@ def _figures(key: str, name: str, country: str, t: _Tally, end: Any) -> RemovalF
         p90_hours=p90(removal),
         median_detection_hours=median(t.detection_hours),
         p90_detection_hours=p90(t.detection_hours),
+        reports_noticed=len(t.report_hours),
+        median_report_hours=median(t.report_hours),
         removed_within=within,
         share_within={label: share(n, len(t.cohort)) for label, n in within.items()},
         still_present=t.still_present,

@@ -221,6 +221,8 @@ def _summary(report: TransparencyReport) -> str:
         ["median time to removal (hours)", t.median_hours],
         ["p90 time to removal (hours)", t.p90_hours],
         ["median detection to notice (hours)", t.median_detection_hours],
+        ["reported URLs that led to a notice", t.reports_noticed],
+        ["median report to notice (hours)", t.median_report_hours],
         ["still present at period end", t.still_present],
         ["reappearances", t.reappearances],
     ]

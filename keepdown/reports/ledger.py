@@ -8,21 +8,28 @@ bank, outcomes. It never keeps a URL or a hash, so nothing built on it can leak 
 The facts, and the events they come from:
 
 1. a **location** starts at the first ``NoticeSent`` that names it (its provider and country
-   are that notice's); it is **removed** at the first ``RemovalConfirmed`` for it, and
-   **withdrawn** when a ``DisputeReviewed`` upholds a dispute about it (not the material, or
-   not there);
+   are that notice's; its detection time, bank entry and reappearance are the event's
+   per-location facts, aligned with ``locations``); it is **removed** at the first
+   ``RemovalConfirmed`` for it, and **withdrawn** when a ``DisputeReviewed`` upholds a dispute
+   about it (not the material, or not there);
 2. a **notice** is counted once, at its first ``NoticeSent`` (later ones are re-notices). It
-   is a **repeat notice** when it is about material already named in an earlier notice to the
-   same provider (same bank entry, through the ``SightingRecorded`` of its sightings), or when
-   a ``ReappearanceDetected`` in it links to a removal at the same provider (events without the
-   previous provider fall back to the notice's ``reappearance`` flag);
-3. **detection to notice**: for each sighting a notice names, from its ``SightingRecorded`` to
-   the first ``NoticeSent`` naming it;
-4. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
+   is a **repeat notice** when the event says so (``repeat_at_provider``: material already
+   named in an earlier notice to the same provider). Events recorded before that field
+   existed are inferred: the same bank entry named to that provider before (through the
+   ``SightingRecorded`` of its sightings), or a ``ReappearanceDetected`` in it linking to a
+   removal at the same provider, else the notice's ``reappearance`` flag;
+3. **detection to notice**: for each location, from its detection to the first ``NoticeSent``
+   naming it (older events without per-location facts: for each sighting a notice names, from
+   its ``SightingRecorded``);
+4. **report to notice**: for each reported URL (``UrlReported``, reporter other than
+   ``own_initiative``), from its first report to the first ``NoticeSent`` naming a sighting of
+   the crawl it started (``SightingRecorded.crawl_id``);
+5. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
    escalations (``NoticeEscalated``), removals the provider reported (``RemovalReported``, not
    counted as removed), failed deliveries (``DeliveryFailed``), matches (``SightingRecorded``,
    ``MatchFound``), review decisions (``ReviewDecided``) and uploads (``UploadChecked``) are
-   kept as they happened.
+   kept as they happened. A bank's source (provenance) is the one its ``SightingRecorded`` or
+   ``ReviewDecided`` events name, so auto-confirmed matches have one too.
 
 Providers are keyed by their stable id when events carry one (``provider_id``), else by name;
 :attr:`Ledger.provider_names` gives the latest name for each key.
@@ -49,6 +56,7 @@ from keepdown.events import (
     ReviewDecided,
     SightingRecorded,
     UploadChecked,
+    UrlReported,
 )
 
 __all__ = [
@@ -159,13 +167,15 @@ class Ledger:
     escalations: list[Occurrence] = field(default_factory=list)
     reappearances: list[Occurrence] = field(default_factory=list)
     detection_delays: list[Occurrence] = field(default_factory=list)
+    #: Reported URL to its first notice (``kind`` the reporter type, ``value`` in hours).
+    report_delays: list[Occurrence] = field(default_factory=list)
     removals_reported: list[Occurrence] = field(default_factory=list)
     delivery_failures: list[Occurrence] = field(default_factory=list)
     disputes: list[DisputeRecord] = field(default_factory=list)
     sightings: list[SightingRecord] = field(default_factory=list)
     reviews: list[ReviewRecord] = field(default_factory=list)
     hash_matches: list[tuple[datetime, str, str]] = field(default_factory=list)
-    #: Each bank's source (its provenance, e.g. a hotline), as review decisions name it.
+    #: Each bank's source (its provenance, e.g. a hotline), as sightings and reviews name it.
     bank_sources: dict[str, str] = field(default_factory=dict)
     uploads: list[UploadRecord] = field(default_factory=list)
     provider_names: dict[str, str] = field(default_factory=dict)
@@ -179,8 +189,11 @@ class _Builder:
         self.ledger = Ledger()
         self.sighting_at: dict[str, datetime] = {}
         self.sighting_bank: dict[str, tuple[str, str]] = {}  # id -> (bank, source)
-        self.material: dict[str, tuple[str, int]] = {}  # sighting id -> (bank, entry id)
-        self.notified_material: dict[str, set[tuple[str, int]]] = {}  # provider -> materials
+        self.material: dict[str, str] = {}  # sighting id -> bank entry id
+        self.notified_material: dict[str, set[str]] = {}  # provider -> bank entry ids
+        self.sighting_crawl: dict[str, str] = {}  # sighting id -> crawl id
+        self.reported: dict[str, tuple[datetime, str]] = {}  # crawl id -> (first report, type)
+        self.answered_crawls: set[str] = set()
         self.noticed_sightings: set[str] = set()
         self.open_disputes: dict[str, DisputeRecord] = {}
         # notice ref -> True when a reappearance in it was at the provider that had it before
@@ -208,7 +221,11 @@ class _Builder:
         source = e.detection or "crawl"
         self.sighting_at.setdefault(e.sighting_id, e.at)
         self.sighting_bank[e.sighting_id] = (e.bank, source)
-        self.material[e.sighting_id] = (e.bank, int(e.entry_id))
+        self.material[e.sighting_id] = str(e.entry_id)
+        if e.bank_source:
+            self.ledger.bank_sources[e.bank] = e.bank_source
+        if e.crawl_id:
+            self.sighting_crawl[e.sighting_id] = e.crawl_id
         self.ledger.sightings.append(
             SightingRecord(e.at, e.sighting_id, e.bank, source, e.match_type, e.state)
         )
@@ -223,29 +240,63 @@ class _Builder:
             self.ledger.bank_sources[bank] = e.source
         self.ledger.reviews.append(ReviewRecord(e.at, e.sighting_id, bank, detection, e.decision))
 
+    def on_url_reported(self, e: UrlReported) -> None:
+        if e.crawl_id and e.reporter != "own_initiative":
+            self.reported.setdefault(e.crawl_id, (e.at, e.reporter))
+
     def on_notice_sent(self, e: NoticeSent) -> None:
         key, country = self.provider(e)
         led = self.ledger
+        facts = _aligned(e)
         if e.notice_ref in led.notices:
             led.renotices.append(Occurrence(e.at, key, country, "renotice"))
         else:
-            materials = {self.material[s] for s in e.sighting_ids if s in self.material}
-            seen = self.notified_material.setdefault(key, set())
-            same_provider = self.reappeared_in.get(e.notice_ref)
-            flagged = bool(e.reappearance) if same_provider is None else same_provider
-            repeat = flagged or bool(materials & seen)
-            seen |= materials
             led.notices[e.notice_ref] = NoticeRecord(
-                e.notice_ref, key, country, e.at, len(e.locations), repeat
+                e.notice_ref, key, country, e.at, len(e.locations), self._repeat(e, key, facts)
             )
-        for location_id in e.locations:
-            if location_id not in led.locations:
-                led.locations[location_id] = LocationRecord(
-                    location_id, key, country, e.at, reappearance=bool(e.reappearance)
-                )
-        self._detection_delays(e, key, country)
+        for i, location_id in enumerate(e.locations):
+            if location_id in led.locations:
+                continue
+            record = LocationRecord(location_id, key, country, e.at, bool(e.reappearance))
+            if facts is not None:
+                record.reappearance = bool(facts[i].where)
+                record.detected_at = facts[i].detected_at
+                if record.detected_at is not None:
+                    delay = (e.at - record.detected_at).total_seconds() / 3600.0
+                    led.detection_delays.append(Occurrence(e.at, key, country, "detect", delay))
+            led.locations[location_id] = record
+        if facts is None:
+            self._detection_delays(e, key, country)
+        self._report_delays(e, key, country, facts)
+
+    def _repeat(self, e: NoticeSent, key: str, facts: list[_Facts] | None) -> bool:
+        """Whether a first notice repeats material at its provider (module docstring, 2)."""
+        if facts is not None:
+            materials = {f.entry for f in facts if f.entry}
+        else:
+            materials = {self.material[s] for s in e.sighting_ids if s in self.material}
+        seen = self.notified_material.setdefault(key, set())
+        inferred = bool(materials & seen)
+        seen |= materials
+        if e.repeat_at_provider is not None:
+            return e.repeat_at_provider
+        same_provider = self.reappeared_in.get(e.notice_ref)
+        return inferred or (bool(e.reappearance) if same_provider is None else same_provider)
+
+    def _report_delays(
+        self, e: NoticeSent, key: str, country: str, facts: list[_Facts] | None
+    ) -> None:
+        named = set(e.sighting_ids) | {f.sighting for f in facts or () if f.sighting}
+        for crawl in sorted({self.sighting_crawl[s] for s in named if s in self.sighting_crawl}):
+            if crawl in self.answered_crawls or crawl not in self.reported:
+                continue
+            self.answered_crawls.add(crawl)
+            at, reporter = self.reported[crawl]
+            delay = (e.at - at).total_seconds() / 3600.0
+            self.ledger.report_delays.append(Occurrence(e.at, key, country, reporter, delay))
 
     def _detection_delays(self, e: NoticeSent, key: str, country: str) -> None:
+        """Detection to notice for events without per-location facts (module docstring)."""
         for sid in e.sighting_ids:
             if sid in self.noticed_sightings or sid not in self.sighting_at:
                 continue
@@ -286,6 +337,8 @@ class _Builder:
         self.ledger.removals_reported.append(Occurrence(e.at, key, country, "reported"))
 
     def on_delivery_failed(self, e: DeliveryFailed) -> None:
+        if e.outcome != "failed":  # retried later, or waiting for an operator's word
+            return
         key, country = self.provider(e)
         self.ledger.delivery_failures.append(Occurrence(e.at, key, country, e.outcome))
 
@@ -308,6 +361,33 @@ class _Builder:
         self.ledger.uploads.append(
             UploadRecord(e.at, e.key_id, e.organisation, e.outcome, e.match_type, e.automated)
         )
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """One location's facts in a ``NoticeSent`` (keepdown.notices.facts)."""
+
+    sighting: str
+    detected_at: datetime | None
+    entry: str
+    where: str
+
+
+def _aligned(e: NoticeSent) -> list[_Facts] | None:
+    """The per-location facts of ``e``, or None when it has none (an older event)."""
+    n = len(e.locations)
+    columns = (
+        e.location_sightings,
+        e.location_detected_at,
+        e.location_entries,
+        e.location_reappearances,
+    )
+    if n == 0 or any(len(c) != n for c in columns):
+        return None
+    return [
+        _Facts(s, datetime.fromisoformat(d) if d else None, entry, where)
+        for s, d, entry, where in zip(*columns, strict=True)
+    ]
 
 
 def build_ledger(events: Iterable[Event]) -> Ledger:

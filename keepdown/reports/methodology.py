@@ -50,8 +50,14 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
     ),
     (
         "Detection to notice",
-        "From the moment keepdown recorded a sighting of known material to "
-        "the first notice that named it; counted in the period of that notice.",
+        "From the moment keepdown first recorded known material at a location to "
+        "the first notice that named the location; counted in the period of that notice.",
+    ),
+    (
+        "Report to notice",
+        "For each URL reported to keepdown (by the public, a trusted flagger or a hotline; not "
+        "the operator's own crawls) whose crawl found known material: from its first report to "
+        "the first notice naming what that crawl found; counted in the period of that notice.",
     ),
     (
         "Removed within 24 h / 7 days / 42 days",
@@ -74,8 +80,9 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "Repeat notices",
         "The share of notices about material already named in an earlier "
         "notice to the same provider (the recidivism measure the Canadian Centre for Child "
-        "Protection publishes): the same bank entry, or a reappearance linked to a removal at "
-        "the same provider.",
+        "Protection publishes): the same file or bank entry named to that provider before, "
+        "whether or not it was removed since. Material that comes back at another provider is "
+        "a reappearance there, not a repeat notice.",
     ),
     (
         "Removals reported by the provider",
@@ -102,7 +109,8 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
     (
         "Matches per bank, source and detection",
         "Sightings of known material recorded in the period per bank (with the bank's source, "
-        "its provenance, as review decisions name it) and per detection channel (crawl, "
+        "its provenance, as its sightings and review decisions name it) and per detection "
+        "channel (crawl, "
         "upload, scan, report): exact or near matches, "
         "confirmed automatically (exact match on a trusted bank) or sent to human review.",
     ),

@@ -309,11 +309,19 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         AUS,
         "bose.median_time_to_respond_to_user_reports",
-        "Median time to respond to user reports",
+        "Median time from a reported URL to the notice to its host",
         "hours",
-        None,
-        "user reports are taken by the platform; "
-        "keepdown's URL reports are not linked to their outcome by any event",
+        lambda r: r.totals.median_report_hours,
+        "reports to keepdown (public, trusted flaggers, hotlines; not own-initiative) whose "
+        "crawl found known material: first report to the first notice naming it; a "
+        "platform's own user reports are the platform's",
+    ),
+    FieldSpec(
+        AUS,
+        "bose.user_reports_actioned",
+        "Reported URLs that led to a notice",
+        "count",
+        lambda r: r.totals.reports_noticed,
     ),
 )
 

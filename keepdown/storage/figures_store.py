@@ -32,6 +32,9 @@ REPORT_KINDS = (
     "notice_disputed",
     "dispute_reviewed",
     "upload_checked",
+    "removal_reported",
+    "delivery_failed",
+    "url_reported",
 )
 
 

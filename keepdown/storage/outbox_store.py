@@ -5,9 +5,14 @@ processes on PostgreSQL) never both take one delivery:
 
 1. :meth:`SqlOutbox.enqueue` records the intent (``pending``) under the notice's row lock,
    after asking the caller whether it is still due on the notice's current rows, and refuses
-   a second delivery of one kind while one is on its way;
+   a second delivery of one kind while one is on its way, and one to the same channel and
+   recipients as the last of its kind when that one failed for good (``failed``: planned
+   again once the provider's contact is edited, or an operator retries it). A message key
+   already recorded is the same intent asked twice (an analyst's resend request): the
+   delivery it names is answered, and nothing new is recorded;
 2. :meth:`SqlOutbox.claim` moves one due ``pending`` row to ``sending`` (``UPDATE ... WHERE
-   state = 'pending'``: whoever changes the row has it) and counts the attempt;
+   state = 'pending'``: whoever changes the row has it) and counts the attempt; a resend
+   claims its own delivery by id;
 3. :meth:`SqlOutbox.settle` moves a row out of the state the caller expects (``sent``,
    ``failed``, back to ``pending``...); False when someone else moved it first.
 """
@@ -22,9 +27,10 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from keepdown.errors import NotFound
+from keepdown.events import Event
 from keepdown.notices.model import Delivery, DeliveryKind, DeliveryState, Notice
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.notice_rows import DELIVERY_QUERY, delivery_of
+from keepdown.storage.notice_rows import DELIVERY_QUERY, delivery_of, emit
 from keepdown.storage.tables_notices import notice_deliveries, notices
 
 __all__ = ["SqlOutbox", "settle_in"]
@@ -52,15 +58,41 @@ def settle_in(
 
 
 def _busy(conn: Connection, notice_id: int, kind: DeliveryKind) -> bool:
-    """One of this kind is on its way (or, for the first notice, was ever sent or failed)."""
+    """One of this kind is on its way (or, for the first notice, was ever sent)."""
     d = notice_deliveries.c
     busy = [s.value for s in _UNSETTLED]
     if kind is DeliveryKind.NOTICE:
-        busy += [DeliveryState.SENT.value, DeliveryState.FAILED.value]
+        busy.append(DeliveryState.SENT.value)
     found = conn.execute(
         select(d.id).where(d.notice_id == notice_id, d.kind == kind.value, d.state.in_(busy))
     ).first()
     return found is not None
+
+
+def _failed_there(
+    conn: Connection, notice_id: int, kind: DeliveryKind, channel: str, recipients: Sequence[str]
+) -> bool:
+    """The last settled delivery of this kind failed for good, to the same channel and
+    recipients: planning it again would only fail again."""
+    d = notice_deliveries.c
+    settled = (DeliveryState.SENT.value, DeliveryState.FAILED.value)
+    last = conn.execute(
+        select(d.state, d.channel, d.recipients)
+        .where(d.notice_id == notice_id, d.kind == kind.value, d.state.in_(settled))
+        .order_by(d.id.desc())
+        .limit(1)
+    ).first()
+    return (
+        last is not None
+        and last.state == DeliveryState.FAILED.value
+        and last.channel == channel
+        and list(last.recipients or ()) == list(recipients)
+    )
+
+
+def _by_key(conn: Connection, message_key: str) -> Delivery | None:
+    row = conn.execute(DELIVERY_QUERY.where(notice_deliveries.c.message_key == message_key)).first()
+    return delivery_of(row) if row is not None else None
 
 
 class SqlOutbox:
@@ -85,8 +117,12 @@ class SqlOutbox:
         *,
         state: DeliveryState = DeliveryState.PENDING,
         still_due: Callable[[Notice], bool] | None = None,
+        despite_failure: bool = False,
+        events: Callable[[Notice, Delivery], Sequence[Event]] | None = None,
     ) -> Delivery | None:
-        """Record the intent to deliver (module docstring, step 1)."""
+        """Record the intent to deliver (module docstring, step 1). ``despite_failure``: an
+        analyst asked, so a permanent failure to this contact does not stop it; ``events``
+        are written with the new row, in its transaction."""
         row = {
             "notice_id": notice_id,
             "kind": kind.value,
@@ -103,12 +139,19 @@ class SqlOutbox:
             notice = self._load(conn, notices.c.id == notice_id, lock=True)
             if notice is None:
                 raise NotFound(f"no notice with id {notice_id}")
+            asked_before = _by_key(conn, message_key)
+            if asked_before is not None:
+                return asked_before
             if _busy(conn, notice_id, kind) or (still_due is not None and not still_due(notice)):
                 return None
-            new_id = conn.execute(insert(notice_deliveries).values(**row)).inserted_primary_key[0]
-            found = conn.execute(DELIVERY_QUERY.where(notice_deliveries.c.id == new_id)).first()
-        assert found is not None
-        return delivery_of(found)
+            if not despite_failure and _failed_there(conn, notice_id, kind, channel, recipients):
+                return None
+            conn.execute(insert(notice_deliveries).values(**row))
+            found = _by_key(conn, message_key)
+            assert found is not None
+            if events is not None:
+                emit(conn, events(notice, found))
+        return found
 
     def deliveries(
         self, *, notice_id: int | None = None, states: Sequence[str] | None = None
@@ -128,14 +171,18 @@ class SqlOutbox:
             raise NotFound(f"no delivery with id {delivery_id}", delivery_id=delivery_id)
         return delivery_of(row)
 
-    def claim(self, now: datetime, lease_seconds: float) -> Delivery | None:
-        """Take the oldest due pending delivery (module docstring, step 2), before any byte
-        goes out."""
+    def claim(
+        self, now: datetime, lease_seconds: float, *, delivery_id: int | None = None
+    ) -> Delivery | None:
+        """Take the oldest due pending delivery, or the one named (module docstring, step 2),
+        before any byte goes out."""
         d = notice_deliveries.c
         due = and_(
             d.state == DeliveryState.PENDING.value,
             or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
         )
+        if delivery_id is not None:
+            due = and_(due, d.id == delivery_id)
         with storage_errors("claiming a delivery"), self.engine.begin() as conn:
             for (candidate,) in conn.execute(select(d.id).where(due).order_by(d.id).limit(5)):
                 taken = conn.execute(

@@ -9,7 +9,10 @@ For each hashed media of a crawl, :meth:`SightingRecorder.accept`:
    (awaited: an RDAP lookup never stalls the crawl), cached per (host, ip) for the crawl;
 3. stores one ``sightings`` row (never bytes), unless the same sighting was stored before a
    crash; a host no provider was found for is listed in ``crawl_unknown_hosts``;
-4. emits :class:`MatchFound` per matching entry and one :class:`SightingRecorded` for a match.
+4. emits :class:`MatchFound` per matching entry and one :class:`SightingRecorded` for a match,
+   naming the bank's source (its provenance: an auto-confirmed match has no review decision
+   to name it), the crawl, and the URL report that started the crawl (``url_reports``), so a
+   reported URL can be followed to the notice its sightings went into.
 
 States: ``unmatched``, ``confirmed`` (exact match on a bank with trust ``auto``),
 ``pending_review`` (a near match, or any match on a ``review`` bank), ``rejected`` (analyst).
@@ -28,7 +31,8 @@ from keepdown.crawl.attribution import Attribution, Attributor, CachingAttributo
 from keepdown.crawl.sightings import Sighting
 from keepdown.crawl.urls import host_of
 from keepdown.events import EventSink, MatchFound, SightingRecorded
-from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings
+from keepdown.storage.schema import banks
+from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings, url_reports
 
 __all__ = ["MatchLike", "SightingRecorder", "list_sightings", "sighting_state"]
 
@@ -110,6 +114,24 @@ class SightingRecorder:
         self.now = clock_now
         self.recorded = 0
         self.matched = 0
+        self._sources: dict[str, str] = {}  # bank name -> its source, read once per crawl
+        self._report_ref: str | None = None  # the crawl's URL report, read once
+
+    def _bank_source(self, bank: str) -> str:
+        if bank not in self._sources:
+            with self.engine.connect() as conn:
+                found = conn.execute(select(banks.c.source).where(banks.c.name == bank)).first()
+            self._sources[bank] = str(found[0]) if found is not None else ""
+        return self._sources[bank]
+
+    def _report(self) -> str:
+        """The reference of the first URL report whose crawl this is ("" when none)."""
+        if self._report_ref is None:
+            r = url_reports.c
+            query = select(r.reference).where(r.crawl_id == self.crawl_id).order_by(r.id).limit(1)
+            with self.engine.connect() as conn:
+                self._report_ref = str(conn.execute(query).scalar() or "")
+        return self._report_ref
 
     async def accept(self, sighting: Sighting, hashes: Any) -> None:
         matches = list(self.matcher(hashes))
@@ -170,6 +192,9 @@ class SightingRecorder:
                 state=state,
                 provider=who.provider or "",
                 country=who.country,
+                bank_source=self._bank_source(best.bank),
+                crawl_id=str(self.crawl_id),
+                report_ref=self._report(),
             )
         )
 

@@ -303,6 +303,13 @@ def test_crawl_to_removal_with_every_step(world):
     assert where["Hosting A"].reappearance_where == "same_provider"
     assert where["Hébergeur B"].reappearance_where == "other"
     assert {loc.reappearance_of for loc in where.values()} == {l1.id}
+    # Both are reappearances; only A had this material notified before (C3P's recidivism).
+    flags = {
+        e.provider: (e.reappearance, e.repeat_at_provider)
+        for e in w.one.storage.events.read()
+        if isinstance(e, NoticeSent) and e.notice_ref in {n.reference for n in again}
+    }
+    assert flags == {"Hosting A": (True, True), "Hébergeur B": (True, False)}
     a.answer("/moved/k0.jpg", 404)
     w.tick(124)
     b.answer("/new/k0.jpg", 404)

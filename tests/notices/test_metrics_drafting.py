@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from keepdown.clock import utc
 from keepdown.events import (
+    DeliveryFailed,
     DisputeReviewed,
     NoticeAcknowledged,
     NoticeSent,
@@ -13,6 +15,7 @@ from keepdown.events import (
     SightingRecorded,
 )
 from keepdown.notices.drafting import new_location, reappearance_draft
+from keepdown.notices.facts import location_facts, repeat_at_provider
 from keepdown.notices.lifecycle import LocationState, LocationStatus
 from keepdown.notices.metrics import nearest_rank, removal_figures
 from keepdown.notices.model import Candidate, Location
@@ -164,3 +167,53 @@ def test_a_reappearance_draft_names_its_history():
         "recheck",
     )
     assert (draft.language, draft.reappearance, draft.at) == ("fr", True, T)
+
+
+def test_location_facts_are_aligned_and_repeats_are_material_named_to_this_provider():
+    notified = replace(
+        _removed(5, 1, "http://h.test/a.jpg"),
+        notice_id=1,
+        status=LocationStatus(state=LocationState.NOTIFIED, first_notice_at=T - 24 * H),
+    )
+    here = replace(
+        _removed(8, 1, "http://h.test/other.jpg", sha="bb" * 32),
+        notice_id=2,
+        sighting_id=44,
+        entry_id=11,  # the same bank entry as location 5, another file
+        status=LocationStatus(state=LocationState.DRAFTED, detected_at=T - 2 * H),
+    )
+    back = replace(here, id=9, sighting_id=None, entry_id=None, reappearance_where="other")
+    facts = location_facts([here, back])
+    assert facts == {
+        "locations": ("8", "9"),
+        "location_sightings": ("44", ""),
+        "location_detected_at": ((T - 2 * H).isoformat(),) * 2,
+        "location_entries": ("11", ""),
+        "location_reappearances": ("", "other"),
+    }
+    assert repeat_at_provider([here], 1, [notified], before=T, notice_id=2)
+    assert not repeat_at_provider([here], 2, [notified], before=T)  # another provider
+    assert not repeat_at_provider([back], 1, [notified], before=T)  # other file and entry
+    assert not repeat_at_provider([here], 1, [notified], before=T - 48 * H)  # not yet sent
+    assert not repeat_at_provider([here], 1, [notified], before=T, notice_id=1)  # itself
+    never_sent = replace(notified, status=LocationStatus(state=LocationState.DRAFTED))
+    assert not repeat_at_provider([here], 1, [never_sent], before=T)
+
+
+def test_deliveries_given_up_are_counted_and_name_their_provider():
+    failed = [
+        DeliveryFailed(
+            at=T + i * H,
+            notice_ref="N9",
+            provider="Unreachable",
+            provider_id="4",
+            delivery_id=str(i),
+            delivery_kind="notice",
+            channel="email",
+            attempts=1,
+            outcome=outcome,
+        )
+        for i, outcome in enumerate(("retrying", "failed", "uncertain"))
+    ]
+    (f,) = removal_figures(failed).values()
+    assert (f.provider, f.notified, f.deliveries_failed) == ("Unreachable", 0, 1)

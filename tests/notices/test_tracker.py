@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import update
 
 from keepdown.app import open_notice_services
-from keepdown.app.noticing import _NoticeWorker
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.politeness import InMemoryPoliteness
 from keepdown.crawl.transport import StaticResolver
@@ -288,20 +287,3 @@ def test_a_check_another_process_recorded_is_not_recorded_again(tracked):
     status, _ = lc.checked(later.status, at, CheckResult.GONE, policy)
     done = replace(notice, locations=(replace(later, status=status),))
     assert decide_checks(done, provider, gone, at, policy).statuses == {}
-
-
-def test_the_notice_worker_logs_a_failed_pass_and_carries_on(tracked, caplog):
-    worker = _NoticeWorker(tracked.services, every=0.01)
-    real = tracked.services.service.send_due
-    calls = []
-
-    async def broken():
-        calls.append(1)
-        raise RuntimeError("the database went away")
-
-    tracked.services.service.send_due = broken
-    assert worker.run_once() is False
-    assert "notice pass failed" in caplog.text
-    tracked.services.service.send_due = real
-    assert worker.run_once() is True
-    assert (worker.passes, worker.failures, len(calls)) == (2, 1, 1)

@@ -1,7 +1,9 @@
 """Notices: their state, each location's timeline, and the actions on them.
 
 Staff (admin, analyst) see every notice, its deliveries, and may resend, confirm a delivery,
-review a dispute or mark a location disputed. A provider's people see only the notices of
+review a dispute or mark a location disputed. A resend form carries a request id made when
+the page was drawn: posting it twice (a double click, a reload) sends the notice once
+(:mod:`keepdown.notices.resend`). A provider's people see only the notices of
 the providers linked to their organisation (others answer 404, as if they did not exist) and
 may mark their locations disputed. Every action goes through the notice service and is in
 the audit log.
@@ -9,6 +11,8 @@ the audit log.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -16,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from keepdown.errors import ConfigurationError, InvalidInput, NotFound
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
@@ -131,19 +135,40 @@ def notice(request: Request, reference: str, viewer: SignedIn = _READERS) -> Res
         timeline=TIMELINE,
         deliveries=deliveries,
         staff=staff,
-        can_resend=staff and hasattr(_service(ctx), "resend"),
+        can_resend=staff and found.first_sent_at is not None and _any_open(found),
+        resend_request=uuid.uuid4().hex,
     )
 
 
+def _any_open(notice: Any) -> bool:
+    return any(loc.status.open for loc in notice.locations)
+
+
 @router.post("/notices/{reference}/resend")
-def resend(request: Request, reference: str, viewer: SignedIn = _STAFF) -> Response:
+def resend(
+    request: Request,
+    reference: str,
+    request_id: str = Form("", max_length=64),
+    viewer: SignedIn = _STAFF,
+) -> Response:
+    """Send the open locations again now (a thread of the server's pool runs the send)."""
     ctx = web_context(request)
-    service = _service(ctx)
     _notice(ctx, viewer, reference)
-    if not hasattr(service, "resend"):
-        raise Conflict("this keepdown's notice service cannot resend notices yet")
-    service.resend(reference)
-    _audit(request, viewer, "notice.resend", reference)
+    done = asyncio.run(
+        _service(ctx).resend(
+            reference, requested_by=viewer.user.username, request_id=request_id or None
+        )
+    )
+    d = done.delivery
+    _audit(
+        request,
+        viewer,
+        "notice.resend",
+        reference,
+        delivery_id=d.id,
+        state=d.state.value,
+        asked_before=done.asked_before,
+    )
     return RedirectResponse(f"/web/notices/{reference}?done=resent", status_code=303)
 
 
