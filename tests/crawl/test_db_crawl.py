@@ -37,6 +37,7 @@ from .test_crawler import HOST, _expected
 
 TRUSTED, REVIEW = "trusted-bank", "review-bank"
 KNOWN_IN = {0: TRUSTED, 1: TRUSTED, 2: REVIEW, 3: REVIEW}
+SOURCES = {TRUSTED: "Hotline A hash list", REVIEW: "Partner B hash list"}
 RESOLVER = {HOST: ["127.0.0.1"], "other.test": ["127.0.0.1"]}
 
 
@@ -69,8 +70,8 @@ def seed_banks(settings, site) -> dict[int, int]:
     services = open_services(settings, SystemClock())
     try:
         services.auth.ensure_organisation("hotline")
-        services.banks.create_bank(TRUSTED, owner="hotline", trust="auto")
-        services.banks.create_bank(REVIEW, owner="hotline", trust="review")
+        services.banks.create_bank(TRUSTED, owner="hotline", trust="auto", source=SOURCES[TRUSTED])
+        services.banks.create_bank(REVIEW, owner="hotline", trust="review", source=SOURCES[REVIEW])
         entries: dict[int, int] = {}
         for known, bank in KNOWN_IN.items():
             result = hash_bytes(site.known[known]["original"])
@@ -145,6 +146,12 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
         assert rdap.requests == []  # the registry knew the host
         events = services.storage.events
         assert events.count(SightingRecorded.kind) == len(matched)
+        # Each names its bank's source, its crawl and the report that started it.
+        recorded = list(events.read(SightingRecorded.kind))
+        assert {(e.bank, e.bank_source) for e in recorded} == {
+            (bank, SOURCES[bank]) for bank in {r["bank"] for r in matched}
+        }
+        assert {(e.crawl_id, e.report_ref) for e in recorded} == {("1", reference)}
         assert events.count(MatchFound.kind) >= len(matched)
         assert events.count("url_reported") == 2
         crawl = services.crawls.get(1)
