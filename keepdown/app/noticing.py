@@ -1,15 +1,12 @@
 """The notice worker's parts: providers, notices, senders, the re-check tracker.
 
-``keepdown notices``, ``keepdown provider``, the API and the background notice worker of
-``keepdown serve`` all build them here.
+``keepdown notices``, ``keepdown provider``, the API and the task workers (their notice and
+re-check passes, :mod:`keepdown.app.workers`) all build them here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,8 +30,6 @@ from keepdown.storage.notice_store import SqlNoticeStore
 from keepdown.storage.provider_store import SqlProviderStore
 
 __all__ = ["NoticeServices", "open_notice_services", "provider_registry"]
-
-log = logging.getLogger("keepdown.app")
 
 
 @contextlib.contextmanager
@@ -127,45 +122,3 @@ def open_notice_services(
         senders=senders,
         politeness=politeness,
     )
-
-
-class _NoticeWorker:
-    """Runs a notice pass (send due, re-check due) every ``notice_worker_seconds``.
-
-    A pass that fails, for whatever reason (the database away, a bug), is logged and the next
-    one runs on time: the worker thread never dies quietly. Each pass is idempotent, so a
-    pass cut short is finished by the next."""
-
-    def __init__(self, parts: NoticeServices, every: float) -> None:
-        self.parts = parts
-        self.every = every
-        self.passes = 0
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="keepdown-notices", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    async def _one_pass(self) -> None:
-        await self.parts.service.send_due()
-        await self.parts.tracker.recheck_due()
-
-    def run_once(self) -> bool:
-        """One pass; False (logged) when it failed."""
-        self.passes += 1
-        try:
-            asyncio.run(self._one_pass())
-        except Exception:
-            self.failures += 1
-            log.exception("notice pass failed; trying again in %s s", self.every)
-            return False
-        return True
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.run_once()

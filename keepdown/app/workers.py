@@ -4,8 +4,9 @@
 (embedded SQLite by default, Redis for many machines). A process that runs tasks passes
 ``jobs=True``: its :class:`WorkerJobs` (opened on first use, once per process) holds one
 storage, one match index (kept current by a cheap change-mark check before each crawl slice
-and scan batch, see "Index refresh" in ``docs/architecture.md``), the crawl services and the
-notice services.
+and scan batch, see "Index refresh" in ``docs/architecture.md``), the crawl services, the
+notice services and the finance alerter. A crawl task runs the same
+:class:`~keepdown.app.crawling.CrawlTurn` as ``keepdown crawl``, with the slice's bounds.
 
 :class:`EmbeddedWorkers` is what ``keepdown serve`` starts next to the API on the embedded
 default: ``serve_workers`` consumer threads in the server process, replacing the notice thread
@@ -15,32 +16,26 @@ that ran there before (notice passes still come every ``notice_worker_seconds``)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from keepdown.app.crawling import CrawlServices, open_crawl_services
+from keepdown.app.accountability import accountability_parts
+from keepdown.app.crawling import CrawlServices, CrawlTurn, TurnBounds, open_crawl_services
 from keepdown.app.noticing import NoticeServices, _notice_parts
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
-from keepdown.crawl.frontier import UrlKind, UrlState
-from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.transport import Resolver
 from keepdown.events import TaskRan
 from keepdown.matching.vpdq import VideoMatcher
 from keepdown.notices.senders import Sender
 from keepdown.settings import Settings
-from keepdown.storage.crawl_store import CrawlRecord
 from keepdown.tasks import TaskQueue, open_huey
 from keepdown.tasks.consumer import consumer_for
 
 __all__ = ["EmbeddedWorkers", "WorkerJobs", "open_queue"]
 
 log = logging.getLogger("keepdown.app")
-
-_STARTED = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
 
 
 def open_queue(
@@ -86,6 +81,9 @@ class WorkerJobs:
             resolver=resolver,
             senders=senders,
         )
+        self.accountability = accountability_parts(
+            settings, self.crawl.storage, self.clock, senders=senders, resolver=resolver
+        )
         self.banks = BankService(self.crawl.storage.banks, self.crawl.storage.events, self.clock)
         self._scanner: Any = None
 
@@ -108,7 +106,8 @@ class WorkerJobs:
         if crawl.state == "paused" and crawl.resume_at and crawl.resume_at > self.clock.now():
             return False  # the dispatcher queues it again once its retries are due
         self.matcher.refresh()  # cheap when no bank changed
-        return asyncio.run(_Slice(self.crawl, crawl, self.settings).run())
+        turn = CrawlTurn(self.crawl, crawl, TurnBounds.slice(self.settings))
+        return asyncio.run(turn.run()).more  # the same turn as keepdown crawl's, other bounds
 
     # --- notices ---------------------------------------------------------------------------
 
@@ -120,6 +119,19 @@ class WorkerJobs:
     def recheck_pass(self) -> None:
         self.matcher.refresh()
         asyncio.run(self.notice.tracker.recheck_due())
+
+    def alert_pass(self) -> None:
+        """``keepdown finance alert`` as a task: the same alerter, on this process's stores."""
+        report = asyncio.run(self.accountability.alerter.send_due())
+        if report.planned or report.sent or report.failed or report.uncertain:
+            log.info(
+                "finance alert pass: planned %d sent %d retry %d failed %d uncertain %d",
+                len(report.planned),
+                len(report.sent),
+                len(report.retry),
+                len(report.failed),
+                len(report.uncertain),
+            )
 
     # --- banks and scans -------------------------------------------------------------------
 
@@ -162,70 +174,6 @@ class WorkerJobs:
     def close(self) -> None:
         self.matcher.close()
         self.crawl.close()
-
-
-class _Slice:
-    """One crawl task's share of a crawl: a bounded turn on its SQL frontier.
-
-    The turn ends when ``worker_crawl_slice_urls`` pages were started (by any worker) since
-    it began, after ``worker_crawl_slice_seconds``, or when the crawl is over; the crawl's state
-    then says how (done, paused until a retry is due, or pending for the next slice).
-    """
-
-    def __init__(self, services: CrawlServices, crawl: CrawlRecord, settings: Settings) -> None:
-        self.services = services
-        self.crawl = crawl
-        self.frontier = services.crawls.frontier(crawl.id)
-        self.urls = max(1, int(settings.worker_crawl_slice_urls))
-        self.deadline = time.monotonic() + float(settings.worker_crawl_slice_seconds)
-        self.started = self._pages_started()
-
-    def _pages_started(self) -> int:
-        return self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
-
-    def _extend(self, started: int) -> int:
-        """More pages for this slice, unless its time or URLs are spent."""
-        if time.monotonic() >= self.deadline or started - self.started >= self.urls:
-            return started
-        return min(self.crawl.max_pages, started + self.urls)
-
-    async def run(self) -> bool:
-        """Run the slice; True when the crawl has work left for another one."""
-        self.services.crawls.start_turn(self.crawl.id, now=self.services.clock.now())
-        crawler, _recorder = self.services.crawler(self.crawl, extend_pages=self._extend)
-        crawler.page_limit = min(self.crawl.max_pages, self.started + self.urls)
-        timer = asyncio.create_task(self._time_limit(crawler))
-        try:
-            stats = await crawler.run()
-        finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
-            await crawler.aclose()
-        return self._settle(stats)
-
-    async def _time_limit(self, crawler: Any) -> None:
-        await asyncio.sleep(max(0.0, self.deadline - time.monotonic()))
-        crawler.page_limit = 0  # no new page: the crawler asks _extend, which says no
-
-    def _settle(self, stats: CrawlStats) -> bool:
-        crawls, crawl, now = self.services.crawls, self.crawl, self.services.clock.now()
-        pages = self._pages_started()
-        if stats.ended is RunEnd.EXHAUSTED:
-            crawls.finish(crawl.id, now=now, reason="frontier exhausted")
-            return False
-        if stats.ended is RunEnd.BYTE_BUDGET:
-            crawls.finish(crawl.id, now=now, reason=f"byte budget spent ({crawl.max_bytes})")
-            return False
-        if stats.ended is RunEnd.PAGE_BUDGET and pages >= crawl.max_pages:
-            crawls.finish(crawl.id, now=now, reason=f"page budget spent ({crawl.max_pages})")
-            return False
-        if stats.ended is RunEnd.PAUSED and stats.resume_at is not None:
-            reason = f"only retries due later are left (first at {stats.resume_at:%H:%M:%S})"
-            crawls.pause(crawl.id, until=stats.resume_at, reason=reason)
-            return False
-        crawls.end_turn(crawl.id, reason="slice over")
-        return True
 
 
 class EmbeddedWorkers:

@@ -3,12 +3,9 @@
 The worker takes turns between crawls (``CrawlStore.next_to_run``: the runnable crawl whose
 last turn is oldest, never-run ones first). A turn lasts until the crawl is over, or until
 ``crawl_turn_pages`` pages were fetched while another crawl is waiting; then the crawl goes
-back in line. At the end of a turn the crawl becomes:
-
-- ``done`` (with a reason): its frontier is exhausted, or its page or byte budget is spent;
-- ``paused`` until its first retry is due, when only far-off retries are left (a long
-  Retry-After): the other crawls run meanwhile;
-- ``pending`` again: its turn, or this run's ``--max-pages``, is over.
+back in line. The turn itself, and what the crawl becomes at its end (done, paused until a
+retry is due, or pending again), is :class:`keepdown.app.crawling.CrawlTurn`, which the task
+workers of ``keepdown worker`` and ``keepdown serve`` run too.
 
 Kill the worker at any moment and start it again: the crawl carries on from its frontier, and
 nothing finished is fetched again (leases of the killed worker expire after
@@ -21,7 +18,6 @@ otherwise.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import time
 from typing import Any
@@ -29,14 +25,10 @@ from typing import Any
 import click
 
 from keepdown.app import CrawlServices, open_crawl_services
-from keepdown.crawl.frontier import UrlKind, UrlState
-from keepdown.crawl.stats import CrawlStats, RunEnd
+from keepdown.app.crawling import CrawlTurn, TurnBounds
 from keepdown.settings import Settings
-from keepdown.storage.crawl_store import CrawlRecord
 
 __all__ = ["command", "run_worker"]
-
-_STARTED = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
 
 
 @click.command("crawl")
@@ -89,7 +81,9 @@ def run_worker(
     poll_seconds: float = 5.0,
     out: Any = None,
 ) -> int:
-    """Crawl until nothing is runnable (``once``) or forever; the number of turns run."""
+    """Crawl until nothing is runnable (``once``) or forever; the number of turns run.
+
+    Each turn is a :class:`keepdown.app.crawling.CrawlTurn` (the task workers run the same)."""
     out = out or sys.stdout
     budget = _RunBudget(max_pages)
     turns = 0
@@ -100,98 +94,32 @@ def run_worker(
                 return turns
             time.sleep(poll_seconds)
             continue
-        asyncio.run(_Turn(services, crawl, budget).run(out))
+        bounds = TurnBounds.foreground(services.settings, budget.left(crawl.id))
+        turn = CrawlTurn(services, crawl, bounds, exclude=budget.spent)
+        progress = _Progress(out, crawl.id)
+        end = asyncio.run(turn.run(progress))
+        budget.use(crawl.id, end.pages)
+        progress.show(final=True, note=end.note)
         turns += 1
-
-
-class _Turn:
-    """One worker turn on one crawl: how many pages it may take, and what it leaves."""
-
-    def __init__(self, services: CrawlServices, crawl: CrawlRecord, budget: _RunBudget):
-        self.services = services
-        self.crawl = crawl
-        self.budget = budget
-        self.frontier = services.crawls.frontier(crawl.id)
-        self.started = self._pages_started()
-
-    def _pages_started(self) -> int:
-        return self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
-
-    def limit(self, started: int) -> int:
-        """The page limit from ``started`` on: the crawl's budget, the turn, ``--max-pages``."""
-        cap = self.crawl.max_pages
-        turn_pages = int(self.services.settings.crawl_turn_pages)
-        if turn_pages > 0:
-            cap = min(cap, started + turn_pages)
-        left = self.budget.left(self.crawl.id)
-        if left is not None:
-            cap = min(cap, self.started + left)
-        return cap
-
-    def extend(self, started: int) -> int:
-        """Asked by the crawler at the limit: go on, unless spent or another crawl waits."""
-        more = self.limit(started)
-        if more <= started:
-            return started  # the crawl's budget, or --max-pages for it, is spent
-        waiting = self.services.crawls.others_waiting(
-            self.crawl.id, now=self.services.clock.now(), exclude=self.budget.spent
-        )
-        return started if waiting else more
-
-    async def run(self, out: Any) -> CrawlStats:
-        self.services.crawls.start_turn(self.crawl.id, now=self.services.clock.now())
-        crawler, recorder = self.services.crawler(self.crawl, extend_pages=self.extend)
-        crawler.page_limit = self.limit(self.started)
-        progress = _Progress(out, self.crawl.id, crawler, recorder, self.frontier)
-        ticker = asyncio.create_task(progress.tick_forever())
-        try:
-            await crawler.run()
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-            await crawler.aclose()
-        progress.show(final=True, note=self.settle(crawler.stats))
-        return crawler.stats
-
-    def settle(self, stats: CrawlStats) -> str:
-        """Record how the turn ended in the crawl's state; the note for the progress line."""
-        crawls, crawl = self.services.crawls, self.crawl
-        now = self.services.clock.now()
-        pages = self._pages_started()
-        self.budget.use(crawl.id, pages - self.started)
-        if stats.ended is RunEnd.EXHAUSTED:
-            reason, done = "frontier exhausted", True
-        elif stats.ended is RunEnd.BYTE_BUDGET:
-            reason, done = f"byte budget spent ({crawl.max_bytes} bytes)", True
-        elif stats.ended is RunEnd.PAGE_BUDGET and pages >= crawl.max_pages:
-            reason, done = f"page budget spent ({crawl.max_pages} pages)", True
-        elif stats.ended is RunEnd.PAUSED and stats.resume_at is not None:
-            reason = f"only retries due later are left (first at {stats.resume_at:%H:%M:%S})"
-            crawls.pause(crawl.id, until=stats.resume_at, reason=reason)
-            return "paused: " + reason
-        else:
-            reason, done = "turn over", False
-        if done:
-            crawls.finish(crawl.id, now=now, reason=reason)
-            return "done: " + reason
-        crawls.end_turn(crawl.id, reason=reason)
-        return reason
 
 
 class _Progress:
     """Pages, media, matches, errors and the busiest host queues of the running crawl."""
 
-    def __init__(self, out: Any, crawl_id: int, crawler: Any, recorder: Any, frontier: Any):
+    def __init__(self, out: Any, crawl_id: int):
         self.out = out
         self.crawl_id = crawl_id
-        self.crawler = crawler
-        self.recorder = recorder
-        self.frontier = frontier
+        self.crawler: Any = None
+        self.recorder: Any = None
+        self.frontier: Any = None
         self.tty = bool(getattr(out, "isatty", lambda: False)())
         self.every = 0.5 if self.tty else 5.0
 
-    async def tick_forever(self) -> None:
+    def attach(self, crawler: Any, recorder: Any, frontier: Any) -> None:
+        """What to show (this is the turn's :class:`~keepdown.app.crawling.TurnWatcher`)."""
+        self.crawler, self.recorder, self.frontier = crawler, recorder, frontier
+
+    async def follow(self) -> None:
         while True:
             await asyncio.sleep(self.every)
             self.show()

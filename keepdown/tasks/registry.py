@@ -10,6 +10,9 @@ names), never work the database does not know about, and is safe to run twice:
   delivery under a lease and sends it once;
 - ``keepdown.rechecks()``: re-check the locations that are due; a check is recorded against
   the location's current state;
+- ``keepdown.finance_alerts()``: plan and send the alerts to subscribed financial
+  institutions (``keepdown finance alert``); an alert is planned once per subscription and
+  indicator (a unique key) and claimed under a lease before it is sent, so it is sent once;
 - ``keepdown.import_bank(bank, path, options)``: import a bank file; imports are atomic and
   idempotent (a hash already there is left as it is);
 - ``keepdown.scan_batch(source, items, options)``: hash and match some items of a scan; pure,
@@ -19,7 +22,8 @@ names), never work the database does not know about, and is safe to run twice:
 
 :meth:`TaskQueue.dispatch` is the only place periodic work comes from: every
 ``worker_periodic_seconds`` a worker asks the database which crawls are runnable, and queues
-a notice pass and a re-check pass, skipping what is already waiting in the queue. A queue
+a notice pass, a re-check pass and a finance alert pass (each every
+``notice_worker_seconds``), skipping what is already waiting in the queue. A queue
 that lost its contents (Redis flushed, a worker killed while holding a task) therefore loses
 nothing: the next dispatch finds the same work in the database again.
 
@@ -48,8 +52,9 @@ NOTICES = "keepdown.notices"
 RECHECKS = "keepdown.rechecks"
 IMPORT = "keepdown.import_bank"
 SCAN = "keepdown.scan_batch"
+ALERTS = "keepdown.finance_alerts"
 DISPATCH = "keepdown.dispatch"
-TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, DISPATCH)
+TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, DISPATCH)
 
 
 class Jobs(Protocol):
@@ -62,6 +67,10 @@ class Jobs(Protocol):
     def notice_pass(self) -> None: ...
 
     def recheck_pass(self) -> None: ...
+
+    def alert_pass(self) -> None:
+        """Plan and send due finance alerts (each subscription and indicator once)."""
+        ...
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -124,14 +133,27 @@ class TaskQueue:
         self._rechecks = task(name=RECHECKS)(
             self._timed(RECHECKS, lambda: self.jobs.recheck_pass())
         )
+        self._alerts = task(name=ALERTS)(self._timed(ALERTS, lambda: self.jobs.alert_pass()))
         self._import = task(name=IMPORT, retries=1, retry_delay=10)(self._run_import)
         self._scan = task(name=SCAN, retries=2, retry_delay=1)(self._run_scan)
         self._dispatch = self.huey.periodic_task(_always, name=DISPATCH)(self._run_dispatch)
 
     def _timed(self, name: str, work: Callable[[], None]) -> Callable[[], None]:
+        """A periodic pass: a failure is recorded (a ``failed`` TaskRan event) and raised for
+        the consumer to log; the worker goes on, and the next dispatch queues the pass again
+        (what it had to do is still in the database)."""
+
         def run() -> None:
             started = time.monotonic()
-            work()
+            try:
+                work()
+            except Exception as exc:
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                try:
+                    self.jobs.record(name, "failed", time.monotonic() - started, detail)
+                except Exception:  # the database may be what failed: the log still says so
+                    log.warning("could not record the failed %s pass", name)
+                raise exc
             log.debug("%s took %.2f s", name, time.monotonic() - started)
 
         return run
@@ -171,6 +193,9 @@ class TaskQueue:
     def rechecks(self) -> Any:
         return self._rechecks()
 
+    def finance_alerts(self) -> Any:
+        return self._alerts()
+
     def import_bank(self, bank: str, path: str, options: dict[str, Any] | None = None) -> Any:
         return self._import(bank, path, dict(options or {}))
 
@@ -187,7 +212,7 @@ class TaskQueue:
     def dispatch(self) -> dict[str, int]:
         """Queue the due work the database knows of (module docstring); what was queued."""
         waiting = self.pending()
-        queued = {"crawl": 0, "notices": 0, "rechecks": 0}
+        queued = {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0}
         per_crawl: dict[int, int] = {}
         for name, args in waiting:
             if name == CRAWL and args:
@@ -204,6 +229,9 @@ class TaskQueue:
         if self._notices_due(RECHECKS) and RECHECKS not in names:
             self.rechecks()
             queued["rechecks"] += 1
+        if self._notices_due(ALERTS) and ALERTS not in names:
+            self.finance_alerts()
+            queued["finance_alerts"] += 1
         if any(queued.values()):
             log.info("dispatch queued %s", queued)
         return queued

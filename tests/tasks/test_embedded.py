@@ -87,10 +87,16 @@ def test_dispatch_queues_due_work_once(embedded, site):
         first = queue.dispatch()
         again = queue.dispatch()
         waiting = [name for name, _ in queue.pending()]
-        assert first == {"crawl": 2, "notices": 1, "rechecks": 1}  # parallelism 2
-        assert again == {"crawl": 0, "notices": 0, "rechecks": 0}  # already waiting
+        assert first == {"crawl": 2, "notices": 1, "rechecks": 1, "finance_alerts": 1}
+        assert again == {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0}
         assert sorted(waiting) == sorted(
-            ["keepdown.crawl", "keepdown.crawl", "keepdown.notices", "keepdown.rechecks"]
+            [
+                "keepdown.crawl",
+                "keepdown.crawl",  # worker_crawl_parallelism 2
+                "keepdown.notices",
+                "keepdown.rechecks",
+                "keepdown.finance_alerts",
+            ]
         )
         assert set(waiting) <= set(TASK_NAMES)
         assert all(args == (1,) for name, args in queue.pending() if name == "keepdown.crawl")

@@ -1,0 +1,133 @@
+"""The periodic passes as tasks: a failed notice pass is recorded and the next dispatch runs
+it again; finance alerts go out from the workers' dispatch, once per subscription and
+indicator.
+
+Everything is benign: the crawled site is the loopback test site of stand-in pictures, and the
+payment indicators are the specifications' published example addresses on made-up pages.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from keepdown.app.workers import open_queue
+from keepdown.finance.alerts import Subscription
+from keepdown.finance.extract import Extractor
+from keepdown.finance.observer import FinanceObserver
+from keepdown.storage.indicator_store import SqlIndicatorStore
+from keepdown.tasks.registry import ALERTS, NOTICES
+from tests.finance.conftest import T0, add_crawl, add_sighting
+from tests.finance.vectors import BASE58_VALID
+
+from .conftest import WORKER_SETTINGS, check_notices, prepare, report
+
+BTC = next(iter(BASE58_VALID))
+EVERY = 0.2  # notice_worker_seconds here: how often dispatch queues each pass
+
+
+@pytest.fixture
+def workers(settings, smtp):
+    overrides = {**WORKER_SETTINGS, "notice_worker_seconds": EVERY}
+    return settings.replace(**overrides, smtp_port=smtp.port, task_queue_url="memory://")
+
+
+def _run_waiting(queue) -> list[str]:
+    """Run every queued task, oldest first, as a consumer would; their names."""
+    ran = []
+    while (task := queue.huey.dequeue()) is not None:
+        queue.huey.execute(task)
+        ran.append(task.name)
+    return ran
+
+
+def _dispatch_when_due(queue) -> dict[str, int]:
+    time.sleep(EVERY * 1.5)
+    return queue.dispatch()
+
+
+def test_a_failed_notice_pass_is_recorded_and_the_next_dispatch_runs_it(
+    workers, site, smtp, caplog
+):
+    prepare(workers, site)
+    report(workers, site.url("/index.html"))
+    queue = open_queue(workers, jobs=True)
+    try:
+        jobs = queue.jobs
+        while jobs.crawl_slice(1):
+            pass
+        service = jobs.notice.service
+        real = service.send_due
+
+        async def broken():
+            raise RuntimeError("the database went away")
+
+        service.send_due = broken
+        assert queue.dispatch()["notices"] == 1
+        assert NOTICES in _run_waiting(queue)  # the pass fails
+        assert "Unhandled exception in task" in caplog.text
+        assert smtp.messages == []
+        failed = [e for e in jobs.crawl.storage.events.read("task_ran") if e.outcome == "failed"]
+        assert [(e.task, e.detail) for e in failed] == [
+            (NOTICES, "RuntimeError: the database went away")
+        ]
+
+        service.send_due = real
+        assert _dispatch_when_due(queue)["notices"] == 1  # the failed pass is queued again
+        assert NOTICES in _run_waiting(queue)
+        check_notices(workers, smtp)  # every notice sent, exactly once
+    finally:
+        queue.close()
+
+
+def _indicator_on_confirmed_page(storage) -> None:
+    """A made-up page with a payment address, and two confirmed sightings on it."""
+    crawl = add_crawl(storage.engine)
+
+    class Page:  # what the crawler hands its page observers
+        crawl_id, page_url, final_url = str(crawl), "http://pay.test/1", "http://pay.test/1"
+        fetched_at, status, server_ip, text = T0, 200, "127.0.0.1", f"pay to {BTC}"
+
+    FinanceObserver(SqlIndicatorStore(storage.engine), Extractor())(Page())
+    for n in (1, 2):
+        add_sighting(storage.engine, crawl, "http://pay.test/1", n, "confirmed", T0)
+
+
+def test_finance_alerts_are_sent_by_the_workers_once_per_subscription(workers, smtp):
+    queue = open_queue(workers, jobs=True)
+    try:
+        jobs = queue.jobs
+        _indicator_on_confirmed_page(jobs.crawl.storage)
+        subscribe = jobs.accountability.subscribe
+        subscribe(Subscription("bank-a", "email", "fiu@bank-a.test", threshold=2))
+        subscribe(Subscription("bank-b", "email", "fiu@bank-b.test", threshold=3))
+
+        assert queue.dispatch()["finance_alerts"] == 1
+        assert ALERTS in _run_waiting(queue)
+        assert smtp.recipients == [["fiu@bank-a.test"]]  # bank-b's threshold is not reached
+        assert BTC in smtp.messages[0].get_content()
+
+        for _ in range(2):  # later passes: nothing new, nothing sent again
+            assert _dispatch_when_due(queue)["finance_alerts"] == 1
+            assert ALERTS in _run_waiting(queue)
+        assert len(smtp.messages) == 1
+
+        subscribe(Subscription("bank-c", "email", "fiu@bank-c.test", threshold=1))
+        assert _dispatch_when_due(queue)["finance_alerts"] == 1
+        _run_waiting(queue)
+        assert smtp.recipients == [["fiu@bank-a.test"], ["fiu@bank-c.test"]]
+        sent = jobs.accountability.alerts.alerts()
+        assert sorted((a.subscription_id, a.state) for a in sent) == [(1, "sent"), (3, "sent")]
+    finally:
+        queue.close()
+
+
+def test_no_alert_pass_is_queued_while_one_is_waiting(workers):
+    queue = open_queue(workers, jobs=True)
+    try:
+        assert queue.dispatch()["finance_alerts"] == 1
+        assert _dispatch_when_due(queue)["finance_alerts"] == 0  # one is already waiting
+        assert [name for name, _ in queue.pending()].count(ALERTS) == 1
+    finally:
+        queue.close()
