@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from keepdown.api import notice_links
 from keepdown.api.context import get_context
-from keepdown.api.deps import audit, requires
+from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.api.notice_schemas import (
     AnswerIn,
@@ -105,12 +105,12 @@ async def list_notices(
 )
 async def answer_notice(request: Request, body: AnswerIn) -> NoticeOut:
     service = _service(request)
-    own = await run_in_threadpool(_own_provider_ids, request, request.state.principal)
-    notice = await run_in_threadpool(service.store.get, body.reference)
-    if own is None or notice.provider_id not in own:
-        raise NotFound(f"no notice {body.reference!r}")
-    changed = await run_in_threadpool(_answer, service, notice, body.action, body)
-    audit(request, f"notice.{body.action}", target=body.reference)
+    async with audited(request, f"notice.{body.action}", target=body.reference):
+        own = await run_in_threadpool(_own_provider_ids, request, request.state.principal)
+        notice = await run_in_threadpool(service.store.get, body.reference)
+        if own is None or notice.provider_id not in own:
+            raise NotFound(f"no notice {body.reference!r}")
+        changed = await run_in_threadpool(_answer, service, notice, body.action, body)
     return NoticeOut.of(changed)
 
 
@@ -134,10 +134,11 @@ def _answer(service: Any, notice: Notice, action: str, body: Any) -> Notice:
 )
 async def review_dispute(request: Request, body: ReviewIn) -> NoticeOut:
     service = _service(request)
-    changed = await run_in_threadpool(
-        service.review, body.reference, body.location_id, body.outcome
-    )
-    audit(request, "notice.review", target=body.reference, outcome=body.outcome)
+    details = {"location_id": body.location_id, "decision": body.outcome}
+    async with audited(request, "notice.review", target=body.reference, **details):
+        changed = await run_in_threadpool(
+            service.review, body.reference, body.location_id, body.outcome
+        )
     return NoticeOut.of(changed)
 
 
@@ -169,12 +170,11 @@ async def list_deliveries(
 )
 async def confirm_delivery(request: Request, body: ConfirmIn) -> DeliveryOut:
     service = _service(request)
-    done = await run_in_threadpool(
-        lambda: service.confirm_delivery(body.delivery_id, delivered=body.delivered)
-    )
-    audit(
-        request, "notice.delivery.confirm", target=str(body.delivery_id), delivered=body.delivered
-    )
+    target, delivered = str(body.delivery_id), body.delivered
+    async with audited(request, "notice.delivery.confirm", target=target, delivered=delivered):
+        done = await run_in_threadpool(
+            lambda: service.confirm_delivery(body.delivery_id, delivered=body.delivered)
+        )
     return DeliveryOut(**done.to_public())
 
 

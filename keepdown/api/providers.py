@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import audit, requires
+from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Principal, Role
 from keepdown.errors import ConfigurationError, NotFound
@@ -192,8 +192,8 @@ async def create_provider(request: Request, body: ProviderIn) -> ProviderSecretO
     if body.channel == "webhook" and body.webhook_secret is None:
         made = new_webhook_secret()
     provider = Provider(**{**body.model_dump(), "webhook_secret": made or body.webhook_secret})
-    stored = await run_in_threadpool(_store(request).add, provider, ctx.clock.now())
-    audit(request, "provider.create", target=stored.name, secret_made=made is not None)
+    async with audited(request, "provider.create", target=body.name, secret_made=bool(made)):
+        stored = await run_in_threadpool(_store(request).add, provider, ctx.clock.now())
     return ProviderSecretOut(**stored.to_public(), webhook_secret=made)
 
 
@@ -221,7 +221,6 @@ async def show_provider(request: Request, name: str) -> ProviderOut:
 async def edit_provider(request: Request, name: str, body: ProviderPatch) -> ProviderSecretOut:
     ctx = get_context(request)
     store = _store(request)
-    current = await run_in_threadpool(store.get, name)
     changes = {
         k: v
         for k, v in body.model_dump(exclude_unset=True, exclude={"rotate_webhook_secret"}).items()
@@ -230,8 +229,14 @@ async def edit_provider(request: Request, name: str, body: ProviderPatch) -> Pro
     made = new_webhook_secret() if body.rotate_webhook_secret else None
     if made is not None:
         changes["webhook_secret"] = made
-    stored = await run_in_threadpool(store.update, replace(current, **changes), ctx.clock.now())
-    audit(request, "provider.edit", target=stored.name, fields=sorted(changes))
+
+    def edit() -> Provider:
+        current = store.get(name)
+        return store.update(replace(current, **changes), ctx.clock.now())
+
+    async with audited(request, "provider.edit", target=name, fields=sorted(changes)) as found:
+        stored = await run_in_threadpool(edit)
+        found["name"] = stored.name
     return ProviderSecretOut(**stored.to_public(), webhook_secret=made)
 
 

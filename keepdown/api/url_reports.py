@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import audit, client_ip, requires
+from keepdown.api.deps import audited, client_ip, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
 from keepdown.crawl.scope_request import MAX_PATTERNS, ScopeRequest
@@ -144,18 +144,19 @@ async def create_report(request: Request, body: ReportIn) -> ReportOut:
     store = _store(request)
     now = get_context(request).clock.now()
     scope = ScopeRequest(**body.scope.model_dump()) if body.scope else None
-    done = await run_in_threadpool(
-        lambda: store.intake(
-            body.url,
-            reporter_type=body.reporter_type,
-            reporter=request.state.principal.organisation,
-            note=body.note,
-            now=now,
-            scope=scope,
+    async with audited(request, "report.create", reporter_type=body.reporter_type) as found:
+        done = await run_in_threadpool(
+            lambda: store.intake(
+                body.url,
+                reporter_type=body.reporter_type,
+                reporter=request.state.principal.organisation,
+                note=body.note,
+                now=now,
+                scope=scope,
+            )
         )
-    )
+        found.update(reference=done.record.reference, intake=done.outcome)
     _emit(request, done.record.url, body.reporter_type, done.record.crawl_id, now)
-    audit(request, "report.create", target=done.record.reference, outcome=done.outcome)
     return ReportOut(**done.record.to_dict(), new=done.new, crawl_started=done.crawl_started)
 
 
