@@ -15,11 +15,12 @@ from keepdown.auth import totp
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import AuthError, InvalidInput
 from keepdown.review import Prefs
+from keepdown.web.actions import audited
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.qr import qr_svg
 from keepdown.web.render import render
-from keepdown.web.security import EVERYONE, client_ip, page, session_cookie_name
+from keepdown.web.security import EVERYONE, page, session_cookie_name
 
 __all__ = ["router"]
 
@@ -61,20 +62,19 @@ async def password(
     viewer: SignedIn = _ANYONE,
 ) -> Response:
     ctx = web_context(request)
+
+    def change() -> None:
+        with audited(request, viewer, "web.password_change", viewer.user.username):
+            if new != repeat:
+                raise InvalidInput("the two new passwords differ")
+            ctx.signin.change_password(viewer.user, current, new)
+
     try:
-        if new != repeat:
-            raise InvalidInput("the two new passwords differ")
-        await run_in_threadpool(ctx.signin.change_password, viewer.user, current, new)
+        await run_in_threadpool(change)
     except (AuthError, InvalidInput) as exc:
         return await run_in_threadpool(
             _account, request, viewer, status_code=400, password=exc.message
         )
-    ctx.auth.audit(
-        "web.password_change",
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=viewer.user.username,
-    )
     # Every session ended with the change; sign in again with the new password.
     response = RedirectResponse("/web/login?done=password", status_code=303)
     response.delete_cookie(session_cookie_name(bool(ctx.settings.web_cookie_secure)), path="/")
@@ -89,16 +89,15 @@ async def totp_on(
     viewer: SignedIn = _ANYONE,
 ) -> Response:
     ctx = web_context(request)
+
+    def enrol() -> None:
+        with audited(request, viewer, "web.totp_on", viewer.user.username):
+            ctx.signin.enrol_totp(viewer.user, secret, code)
+
     try:
-        await run_in_threadpool(ctx.signin.enrol_totp, viewer.user, secret, code)
+        await run_in_threadpool(enrol)
     except InvalidInput as exc:
         return await run_in_threadpool(_account, request, viewer, status_code=400, totp=exc.message)
-    ctx.auth.audit(
-        "web.totp_on",
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=viewer.user.username,
-    )
     return RedirectResponse("/web/account?done=totp_on", status_code=303)
 
 
@@ -107,18 +106,18 @@ async def totp_off(
     request: Request, current: str = Form("", max_length=1024), viewer: SignedIn = _ANYONE
 ) -> Response:
     ctx = web_context(request)
-    ok, _ = ctx.signin.passwords.verify(viewer.user.password_hash, current)
-    if not ok:
-        return await run_in_threadpool(
-            _account, request, viewer, status_code=400, totp="the password is wrong"
-        )
-    await run_in_threadpool(ctx.signin.remove_totp, viewer.user.username)
-    ctx.auth.audit(
-        "web.totp_off",
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=viewer.user.username,
-    )
+
+    def remove() -> None:
+        with audited(request, viewer, "web.totp_off", viewer.user.username):
+            ok, _ = ctx.signin.passwords.verify(viewer.user.password_hash, current)
+            if not ok:  # a refusal, recorded as such
+                raise AuthError("the password is wrong")
+            ctx.signin.remove_totp(viewer.user.username)
+
+    try:
+        await run_in_threadpool(remove)  # Argon2 and the database: off the event loop
+    except AuthError as exc:
+        return await run_in_threadpool(_account, request, viewer, status_code=400, totp=exc.message)
     return RedirectResponse("/web/account?done=totp_off", status_code=303)
 
 

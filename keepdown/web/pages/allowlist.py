@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
+from keepdown.web.actions import audited
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.render import render
-from keepdown.web.security import client_ip, page
+from keepdown.web.security import page
 
 __all__ = ["router"]
 
@@ -29,11 +30,6 @@ def allow_list(request: Request, viewer: SignedIn = page(*STAFF)) -> Response:
 @router.post("/allow-list/{entry_id}/remove")
 def remove(request: Request, entry_id: int, viewer: SignedIn = page(Role.ADMIN)) -> Response:
     ctx = web_context(request)
-    ctx.review_store.remove_allow_entry(entry_id)
-    ctx.auth.audit(
-        "allow_list.remove",
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=f"allow:{entry_id}",
-    )
+    with audited(request, viewer, "allow_list.remove", f"allow:{entry_id}"):
+        ctx.review_store.remove_allow_entry(entry_id)
     return RedirectResponse("/web/allow-list?done=removed", status_code=303)

@@ -1,9 +1,13 @@
 """Banks: their entries, tombstones, imports, and (for admins) import, export and removal.
 
 Staff read banks and entries (hash values included: analysts work with them). Only admins
-import a file, export a bank or remove an entry (leaving a tombstone); each is audited.
-An uploaded file is written to a private temporary file for the import (a hash list, never
-media) and deleted at once; an export is streamed from memory.
+import a file, export a bank or remove an entry (leaving a tombstone); each is audited
+write-ahead. An uploaded file is written to a private temporary file for the import (a hash
+list, never media) and deleted at once; an export is streamed from memory.
+
+Scoped as the API is (:mod:`keepdown.web.actions`): the operator organisation reads and
+changes every bank; another organisation reads the banks it owns and those shared with it,
+and its admins change only the banks it owns. A bank a person may not read answers 404.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from fastapi.responses import RedirectResponse, Response
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
 from keepdown.banks.formats import FORMATS
-from keepdown.banks.model import RemovalReason
+from keepdown.banks.model import ImportResult, RemovalReason
+from keepdown.banks.service import BankDetails
 from keepdown.errors import InputTooLarge, InvalidInput
+from keepdown.web.actions import audited, bank_reader, scope_of, visible_bank
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.render import render
-from keepdown.web.security import client_ip, page
+from keepdown.web.security import page
 
 __all__ = ["router"]
 
@@ -35,26 +41,25 @@ _ADMIN = page(Role.ADMIN)
 ENTRIES_PER_PAGE = 100
 
 
-def _audit(request: Request, viewer: SignedIn, action: str, target: str, **details: object) -> None:
-    web_context(request).auth.audit(
-        action,
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=target,
-        **details,
-    )
-
-
 @router.get("/banks")
 def banks(request: Request, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
-    return render(request, "banks.html", banks=ctx.banks.list_banks())
+    reads = bank_reader(request, scope_of(request, viewer))
+    listed: list[BankDetails] = [d for d in ctx.banks.list_banks() if reads(d.bank)]
+    return render(request, "banks.html", banks=listed)
 
 
 def _bank_page(
-    request: Request, name: str, after: int, *, error: str = "", status_code: int = 200
+    request: Request,
+    viewer: SignedIn,
+    name: str,
+    after: int,
+    *,
+    error: str = "",
+    status_code: int = 200,
 ) -> Response:
     ctx = web_context(request)
+    visible_bank(request, scope_of(request, viewer), name)
     details = ctx.banks.show_bank(name, imports=10)
     entries = ctx.bank_store.page_entries(
         details.bank.id, after=max(0, after), limit=ENTRIES_PER_PAGE + 1
@@ -77,7 +82,7 @@ def _bank_page(
 
 @router.get("/banks/{name}")
 def bank(request: Request, name: str, after: int = 0, viewer: SignedIn = _STAFF) -> Response:
-    return _bank_page(request, name, after)
+    return _bank_page(request, viewer, name, after)
 
 
 @router.get("/banks/{name}/export")
@@ -88,8 +93,9 @@ def export(
     if format not in FORMATS:
         raise InvalidInput("unknown export format", field="format")
     stream = io.StringIO()
-    written = ctx.banks.export(name, stream, format)
-    _audit(request, viewer, "bank.export", name, format=format, entries=written)
+    with audited(request, viewer, "bank.export", name, format=format) as found:
+        visible_bank(request, scope_of(request, viewer), name, change=True)
+        found["entries"] = ctx.banks.export(name, stream, format)
     suffix = {"jsonl": "jsonl", "csv": "csv", "hma": "te"}.get(format, "txt")
     return Response(
         stream.getvalue(),
@@ -106,11 +112,25 @@ def import_file(
     format: str = Form(""),
     viewer: SignedIn = _ADMIN,
 ) -> Response:
+    visible_bank(request, scope_of(request, viewer), name, change=True)
+    if format and format not in FORMATS:
+        return _bank_page(request, viewer, name, 0, error="unknown format", status_code=400)
+    safe_name = Path(file.filename or "upload").name[:100] or "upload"
+    try:
+        with audited(request, viewer, "bank.import", name, file=safe_name) as found:
+            result = _import(request, name, file, safe_name, format)
+            found.update(added=result.added, already_present=result.already_present)
+    except InvalidInput as exc:
+        return _bank_page(request, viewer, name, 0, error=exc.message, status_code=400)
+    return RedirectResponse(f"/web/banks/{name}?done=imported", status_code=303)
+
+
+def _import(
+    request: Request, name: str, file: UploadFile, safe_name: str, format: str
+) -> ImportResult:
+    """Copy the upload to a private temporary file (within ``max_upload_bytes``), import it."""
     ctx = web_context(request)
     limit = int(ctx.settings.max_upload_bytes)
-    if format and format not in FORMATS:
-        return _bank_page(request, name, 0, error="unknown format", status_code=400)
-    safe_name = Path(file.filename or "upload").name[:100] or "upload"
     with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
         path = Path(folder) / safe_name
         copied = 0
@@ -121,20 +141,7 @@ def import_file(
                     raise InputTooLarge(f"the file is over {limit} bytes", limit=limit)
                 out.write(chunk)
         os.chmod(path, 0o600)
-        try:
-            result = ctx.banks.import_file(name, path, fmt=format or None)
-        except InvalidInput as exc:
-            return _bank_page(request, name, 0, error=exc.message, status_code=400)
-    _audit(
-        request,
-        viewer,
-        "bank.import",
-        name,
-        file=safe_name,
-        added=result.added,
-        already_present=result.already_present,
-    )
-    return RedirectResponse(f"/web/banks/{name}?done=imported", status_code=303)
+        return ctx.banks.import_file(name, path, fmt=format or None)
 
 
 @router.post("/banks/{name}/entries/remove")
@@ -147,9 +154,11 @@ def remove_entry(
     viewer: SignedIn = _ADMIN,
 ) -> Response:
     ctx = web_context(request)
+    details = {"signal_type": signal_type, "reason": reason}
     try:
-        ctx.banks.remove_entry(name, signal_type, value.strip(), reason)
+        with audited(request, viewer, "bank.remove_entry", name, **details):
+            visible_bank(request, scope_of(request, viewer), name, change=True)
+            ctx.banks.remove_entry(name, signal_type, value.strip(), reason)
     except InvalidInput as exc:
-        return _bank_page(request, name, 0, error=exc.message, status_code=400)
-    _audit(request, viewer, "bank.remove_entry", name, signal_type=signal_type, reason=reason)
+        return _bank_page(request, viewer, name, 0, error=exc.message, status_code=400)
     return RedirectResponse(f"/web/banks/{name}?done=removed", status_code=303)

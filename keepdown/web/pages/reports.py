@@ -13,11 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import ConfigurationError, InvalidInput
+from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.paging import Pager
 from keepdown.web.render import render
-from keepdown.web.security import client_ip, page
+from keepdown.web.security import page
 
 __all__ = ["router"]
 
@@ -66,21 +67,17 @@ def report(
 ) -> Response:
     ctx = web_context(request)
     try:
-        if reporter_type not in STAFF_REPORTER_TYPES:
-            raise InvalidInput("unknown reporter type", field="reporter_type")
-        record, _ = _reports(ctx).submit(
-            url,
-            reporter_type=reporter_type,
-            now=ctx.clock.now(),
-            reporter=viewer.user.username,
-            note=note,
-        )
+        with audited(request, viewer, "report.submit", reporter_type=reporter_type) as found:
+            if reporter_type not in STAFF_REPORTER_TYPES:
+                raise InvalidInput("unknown reporter type", field="reporter_type")
+            record, _ = _reports(ctx).submit(
+                url,
+                reporter_type=reporter_type,
+                now=ctx.clock.now(),
+                reporter=viewer.user.username,
+                note=note,
+            )
+            found["reference"] = record.reference
     except InvalidInput as exc:
         return _page(request, 1, error=exc.message, status_code=400)
-    ctx.auth.audit(
-        "report.submit",
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=record.reference,
-    )
     return RedirectResponse("/web/reports?done=reported", status_code=303)

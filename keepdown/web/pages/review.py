@@ -3,8 +3,9 @@
 ``GET /web/review`` claims (or shows again) the analyst's item: the bank entry's metadata
 beside a blurred, grayscale, small preview (``/web/review/<id>/media``, rendered on the
 server from bytes fetched live through the SSRF guard). Revealing (button or ``R``) is a POST
-that writes the audit record first; only then does ``/web/review/<id>/media/revealed``
-answer. Decisions are POSTs of the item's holder; each is audited and emits ReviewDecided.
+that writes the audit record first (write-ahead, :func:`keepdown.web.actions.audited`); only
+then does ``/web/review/<id>/media/revealed`` answer. Decisions are POSTs of the item's
+holder; each is audited the same way and emits ReviewDecided.
 Keys: C confirm, N not a match, E escalate, S skip, A allow-list, R reveal (js/review.js).
 """
 
@@ -17,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.auth.signin import SignedIn
 from keepdown.banks.classification import Category
 from keepdown.review import Decision, ReviewItem, break_due
+from keepdown.web.actions import audited
 from keepdown.web.context import web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
 from keepdown.web.render import render
-from keepdown.web.security import client_ip, page
+from keepdown.web.security import page
 
 __all__ = ["CATEGORY_LABELS", "router"]
 
@@ -79,29 +81,24 @@ async def review(request: Request, viewer: SignedIn = _REVIEWER) -> Response:
     return await run_in_threadpool(_page, request, viewer)
 
 
-def _audit(
-    request: Request, viewer: SignedIn, action: str, item: ReviewItem, **details: object
-) -> None:
-    web_context(request).auth.audit(
-        action,
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=f"sighting:{item.sighting_id}",
-        bank=item.bank,
-        entry_id=item.entry_id,
-        **details,
-    )
+def _item_details(found: dict[str, object], item: ReviewItem) -> None:
+    """What the audit record says of the item (its bank entry), once it is read."""
+    found.update(bank=item.bank, entry_id=item.entry_id)
 
 
 @router.post("/review/{sighting_id}/reveal")
 async def reveal(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
     ctx = web_context(request)
-    item = await run_in_threadpool(
-        ctx.review.reveal,
-        viewer.user.username,
-        sighting_id,
-        lambda found: _audit(request, viewer, "review.reveal", found),
-    )
+
+    def apply() -> ReviewItem:
+        # Write-ahead: the record is written before the item is even read, so no reveal
+        # happens unrecorded; it is settled ok (with the bank entry) or failed.
+        with audited(request, viewer, "review.reveal", f"sighting:{sighting_id}") as found:
+            return ctx.review.reveal(
+                viewer.user.username, sighting_id, lambda item: _item_details(found, item)
+            )
+
+    item = await run_in_threadpool(apply)
     if request.headers.get("hx-request"):
         return render(request, "partials/media.html", item=item, revealed=True)
     return RedirectResponse("/web/review?revealed=1", status_code=303)
@@ -128,23 +125,22 @@ async def decide(
     ctx = web_context(request)
 
     def apply() -> None:
-        item = ctx.review.decide(
-            viewer.user.username,
-            sighting_id,
-            decision,
-            category=category or None,
-            note=note,
-            allow_list=bool(allow_list),
-        )
-        _audit(
-            request,
-            viewer,
-            "review.decide",
-            item,
-            decision=Decision(decision).value,
-            category=category or item.category or "",
-            allow_listed=bool(allow_list) and decision == Decision.NOT_A_MATCH.value,
-        )
+        details = {
+            "decision": decision,
+            "allow_listed": bool(allow_list) and decision == Decision.NOT_A_MATCH.value,
+        }
+        target = f"sighting:{sighting_id}"
+        with audited(request, viewer, "review.decide", target, **details) as found:
+            item = ctx.review.decide(
+                viewer.user.username,
+                sighting_id,
+                decision,
+                category=category or None,
+                note=note,
+                allow_list=bool(allow_list),
+            )
+            _item_details(found, item)
+            found["category"] = category or item.category or ""
 
     await run_in_threadpool(apply)
     return RedirectResponse("/web/review?done=decided", status_code=303)

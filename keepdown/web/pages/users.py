@@ -1,6 +1,10 @@
 """People (admins): add someone, disable or enable them, reset a password, unlock, remove a
 second factor. A new person's first password and a reset one are random, shown once on the
-answer page, and must be changed at the first sign-in. Every change is audited.
+answer page, and must be changed at the first sign-in. Every change is audited write-ahead.
+
+Scoped as the API is (:mod:`keepdown.web.actions`): the operator organisation's admins manage
+everyone; another organisation's admins see and manage only their own organisation's people
+(another's answers 404).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ import secrets
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from keepdown.auth import Role
+from keepdown.auth import Role, Scope
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import Conflict, InvalidInput, NotFound
+from keepdown.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keepdown.web.actions import audited, scope_of
 from keepdown.web.context import web_context
 from keepdown.web.render import render
-from keepdown.web.security import client_ip, page
+from keepdown.web.security import page
 
 __all__ = ["router"]
 
@@ -27,6 +32,7 @@ ACTIONS = ("disable", "enable", "reset", "unlock", "remove_totp")
 
 def _page(
     request: Request,
+    scope: Scope,
     *,
     shown: tuple[str, str] | None = None,
     error: str = "",
@@ -37,8 +43,8 @@ def _page(
         request,
         "users.html",
         status_code=status_code,
-        people=ctx.signin.store.list_users(),
-        organisations=ctx.auth.store.list_organisations(),
+        people=ctx.signin.store.list_users(scope.filter_organisation(None)),
+        organisations=[o for o in ctx.auth.store.list_organisations() if scope.own(o.name)],
         roles=[r.value for r in Role],
         now=ctx.clock.now(),
         shown=shown,
@@ -46,19 +52,9 @@ def _page(
     )
 
 
-def _audit(request: Request, viewer: SignedIn, action: str, target: str, **details: object) -> None:
-    web_context(request).auth.audit(
-        action,
-        principal=viewer.user.principal(),
-        client_ip=client_ip(request),
-        target=target,
-        **details,
-    )
-
-
 @router.get("/users")
 def users(request: Request, viewer: SignedIn = _ADMIN) -> Response:
-    return _page(request)
+    return _page(request, scope_of(request, viewer))
 
 
 @router.post("/users")
@@ -71,45 +67,56 @@ def add(
     senior: str = Form(""),
     viewer: SignedIn = _ADMIN,
 ) -> Response:
-    ctx = web_context(request)
+    ctx, scope = web_context(request), scope_of(request, viewer)
     temporary = secrets.token_urlsafe(15)
+    details = {"role": role, "organisation": organisation}
     try:
-        if role not in {r.value for r in Role}:
-            raise InvalidInput("unknown role", field="role")
-        user = ctx.signin.add_user(
-            username,
-            temporary,
-            organisation=organisation,
-            role=role,
-            senior=bool(senior),
-            display_name=display_name,
-        )
-        ctx.signin.store.update_user(user.username, must_change_password=True)
+        with audited(request, viewer, "user.add", username[:64], **details):
+            scope.require_own(organisation, "add people")
+            if role not in {r.value for r in Role}:
+                raise InvalidInput("unknown role", field="role")
+            user = ctx.signin.add_user(
+                username,
+                temporary,
+                organisation=organisation,
+                role=role,
+                senior=bool(senior),
+                display_name=display_name,
+            )
+            ctx.signin.store.update_user(user.username, must_change_password=True)
+    except Forbidden as exc:
+        return _page(request, scope, error=exc.message, status_code=403)
     except (InvalidInput, Conflict, NotFound) as exc:
-        return _page(request, error=exc.message, status_code=400)
-    _audit(request, viewer, "user.add", user.username, role=role, organisation=organisation)
-    return _page(request, shown=(user.username, temporary))
+        return _page(request, scope, error=exc.message, status_code=400)
+    return _page(request, scope, shown=(user.username, temporary))
 
 
 @router.post("/users/{username}/{action}")
 def change(request: Request, username: str, action: str, viewer: SignedIn = _ADMIN) -> Response:
-    ctx = web_context(request)
-    signin = ctx.signin
+    scope = scope_of(request, viewer)
     if action not in ACTIONS:
         raise NotFound("no such action")
     if username == viewer.user.username and action == "disable":
-        return _page(request, error="you cannot disable yourself", status_code=409)
-    shown = None
+        return _page(request, scope, error="you cannot disable yourself", status_code=409)
+    with audited(request, viewer, f"user.{action}", username[:64]):
+        shown = _apply(request, scope, username, action)
+    if shown is not None:
+        return _page(request, scope, shown=shown)
+    return RedirectResponse("/web/users?done=saved", status_code=303)
+
+
+def _apply(request: Request, scope: Scope, username: str, action: str) -> tuple[str, str] | None:
+    """Do ``action`` to a person ``scope`` manages; (username, temporary password) on reset."""
+    signin = web_context(request).signin
+    if not scope.own(signin.store.get_user(username).organisation):
+        raise NotFound(f"no person called {username!r}")
     if action in ("disable", "enable"):
         signin.set_disabled(username, action == "disable")
     elif action == "reset":
         user, temporary = signin.reset_password(username)
-        shown = (user.username, temporary)
+        return user.username, temporary
     elif action == "unlock":
         signin.unlock(username)
     else:
         signin.remove_totp(username)
-    _audit(request, viewer, f"user.{action}", username)
-    if shown is not None:
-        return _page(request, shown=shown)
-    return RedirectResponse("/web/users?done=saved", status_code=303)
+    return None
