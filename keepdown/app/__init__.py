@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from keepdown.app.core import Services, auth_service, open_services
 from keepdown.app.crawling import CrawlServices, open_crawl_services, registry_attributor
-from keepdown.app.demo import DEMO_BANK, DEMO_ORG, DemoInfo, seed_demo
+from keepdown.app.demo import DEMO_BANK, DEMO_ORG, DEMO_USER, DemoInfo, seed_demo
 from keepdown.app.noticing import NoticeServices, open_notice_services, provider_registry
 from keepdown.app.server import build_app, serve
 
 __all__ = [
     "DEMO_BANK",
     "DEMO_ORG",
+    "DEMO_USER",
     "CrawlServices",
     "DemoInfo",
     "NoticeServices",

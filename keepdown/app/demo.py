@@ -1,32 +1,39 @@
-"""``keepdown serve --demo``: a demo organisation, a bank of the benign samples and a key.
+"""``keepdown serve --demo``: a demo organisation, a bank of the benign samples, a key and a
+person to sign in to the web pages.
 
 :func:`seed_demo` makes the demo organisation, bank (the benign sample images, hashed in
-exact mode) and a platform key that expires after :data:`DEMO_KEY_LIFETIME` (a demo key left
-behind on a server that later holds real banks must not stay valid); it is idempotent apart
-from the new key.
+exact mode), a platform key that expires after :data:`DEMO_KEY_LIFETIME` (a demo key left
+behind on a server that later holds real banks must not stay valid), and the demo analyst
+(:data:`DEMO_USER`) with a new random password. It is idempotent apart from the new secrets:
+run again, it adds nothing, issues a new key and gives the analyst a new password (which ends
+the analyst's sessions). The key and the password are in the answer only, printed once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from keepdown.app.core import open_services
+from keepdown.app.core import Services, open_services
+from keepdown.app.web import signin_service
 from keepdown.auth import Role
 from keepdown.banks.records import EntryRecord
 from keepdown.banks.service import BankService
 from keepdown.clock import SystemClock
-from keepdown.errors import Conflict
+from keepdown.errors import Conflict, NotFound
 from keepdown.hashing import hash_file
 from keepdown.hashing.types import SignalType
 from keepdown.settings import Settings
 
-__all__ = ["DEMO_BANK", "DEMO_KEY_LIFETIME", "DEMO_ORG", "DemoInfo", "seed_demo"]
+__all__ = ["DEMO_BANK", "DEMO_KEY_LIFETIME", "DEMO_ORG", "DEMO_USER", "DemoInfo", "seed_demo"]
 
 DEMO_ORG = "demo"
 DEMO_BANK = "demo-samples"
+#: The demo analyst who signs in to the web pages.
+DEMO_USER = "demo-analyst"
 #: How long a demo key works.
 DEMO_KEY_LIFETIME = timedelta(days=7)
 
@@ -39,33 +46,64 @@ class DemoInfo:
     token: str
     samples: list[Path]
     expires_at: datetime | None = None
+    web_user: str = DEMO_USER
+    #: The demo analyst's password (new on every run; shown once).
+    web_password: str = ""
 
 
 def seed_demo(settings: Settings) -> DemoInfo:
-    """The demo organisation, bank and a fresh platform key (idempotent apart from the key)."""
+    """The demo organisation, bank, a fresh platform key and the demo analyst with a fresh
+    password (idempotent apart from the key and the password)."""
     from keepdown.testing import sample_image_paths
 
     services = open_services(settings, SystemClock())
     try:
-        services.auth.ensure_organisation(DEMO_ORG)
-        with contextlib.suppress(Conflict):
-            services.banks.create_bank(
-                DEMO_BANK,
-                owner=DEMO_ORG,
-                source="keepdown/samples (benign stand-ins)",
-                label="other",
+        with services.auth.audited("demo.seed", target=DEMO_BANK) as found:
+            services.auth.ensure_organisation(DEMO_ORG)
+            with contextlib.suppress(Conflict):
+                services.banks.create_bank(
+                    DEMO_BANK,
+                    owner=DEMO_ORG,
+                    source="keepdown/samples (benign stand-ins)",
+                    label="other",
+                )
+            samples = sample_image_paths()
+            added = sum(_add_sample(services.banks, path, settings) for path in samples)
+            issued = services.auth.issue_key(
+                DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo"
             )
-        added = 0
-        samples = sample_image_paths()
-        for path in samples:
-            added += _add_sample(services.banks, path, settings)
-        issued = services.auth.issue_key(
-            DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo"
+            password = _demo_analyst(services, settings)
+            found.update(added=added, key_id=issued.key.key_id, web_user=DEMO_USER)
+        return DemoInfo(
+            DEMO_ORG,
+            DEMO_BANK,
+            added,
+            issued.token,
+            samples,
+            issued.key.expires_at,
+            web_user=DEMO_USER,
+            web_password=password,
         )
-        services.auth.audit("demo.seed", target=DEMO_BANK, added=added)
-        return DemoInfo(DEMO_ORG, DEMO_BANK, added, issued.token, samples, issued.key.expires_at)
     finally:
         services.storage.close()
+
+
+def _demo_analyst(services: Services, settings: Settings) -> str:
+    """Create the demo analyst, or give it a new password; the password."""
+    signin = signin_service(services.storage, services.auth, settings)
+    password = secrets.token_urlsafe(15)
+    try:
+        user = signin.store.get_user(DEMO_USER)
+    except NotFound:
+        signin.add_user(
+            DEMO_USER, password, organisation=DEMO_ORG, role=Role.ANALYST, display_name="Demo"
+        )
+        return password
+    if user.organisation != DEMO_ORG:
+        raise Conflict(f"a person called {DEMO_USER!r} exists in another organisation")
+    signin.set_password(DEMO_USER, password)  # also unlocks it and ends its sessions
+    signin.set_disabled(DEMO_USER, False)
+    return password
 
 
 def _add_sample(banks: BankService, path: Path, settings: Settings) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import click
 
 from keepdown import app as composition
@@ -13,7 +15,7 @@ __all__ = ["command"]
 @click.command("serve")
 @click.option("--host", help="Address to listen on (default: api_host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: api_port, 8000).")
-@click.option("--demo", is_flag=True, help="Seed a demo organisation, bank and key first.")
+@click.option("--demo", is_flag=True, help="Seed a demo organisation, bank, key and analyst first.")
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
@@ -28,8 +30,20 @@ def command(
     overrides = {k: v for k, v in options.items() if v is not None}
     settings = settings.replace(**overrides)
     if demo:
+        settings = _demo_settings(settings)
         _print_demo(composition.seed_demo(settings), settings)
     composition.serve(settings)
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    """On a loopback address the demo is served over plain HTTP, where a browser drops a
+    Secure cookie and so could not sign in: the demo's cookies are not marked Secure then.
+    Anywhere else they stay Secure (put HTTPS in front, docs/operations.md)."""
+    try:
+        loopback = ipaddress.ip_address(str(settings.api_host)).is_loopback
+    except ValueError:
+        loopback = str(settings.api_host) == "localhost"
+    return settings.replace(web_cookie_secure=False) if loopback else settings
 
 
 def _print_demo(info: composition.DemoInfo, settings: Settings) -> None:
@@ -39,11 +53,16 @@ def _print_demo(info: composition.DemoInfo, settings: Settings) -> None:
     click.echo(f"demo bank: {info.bank} ({info.entries_added} new entries)")
     expiry = info.expires_at.isoformat(timespec="minutes") if info.expires_at else "never"
     click.echo(f"demo platform key (shown once, expires {expiry}): {info.token}")
+    click.echo(f"demo analyst for the web pages: {info.web_user}")
+    click.echo(f"demo analyst password (shown once): {info.web_password}")
     click.echo("")
     click.echo("try it:")
     click.echo(
         f'  curl -H "Authorization: Bearer {info.token}" --data-binary @{sample} '
         f"-H 'Content-Type: image/jpeg' {base}/api/v1/match"
     )
+    click.echo(f"  open {base}/web/ and sign in as {info.web_user} (banks, reports, review)")
+    if settings.web_cookie_secure:
+        click.echo("  (the web pages' cookies are Secure: open them through HTTPS)")
     click.echo(f"  open {base}/docs for every endpoint")
     click.echo("")

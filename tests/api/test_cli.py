@@ -109,7 +109,7 @@ def test_serve_demo_answers_the_printed_curl(tmp_path: Path) -> None:
     try:
         lines = []
         assert process.stdout is not None
-        while not any("Bearer" in line for line in lines):
+        while not any("/docs" in line for line in lines):  # the last line of the demo's
             line = process.stdout.readline()
             assert line, "".join(lines)
             lines.append(line)
@@ -132,6 +132,24 @@ def test_serve_demo_answers_the_printed_curl(tmp_path: Path) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.json()["matched"] is True
+        _sign_in_as_the_printed_analyst(lines, port)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def _sign_in_as_the_printed_analyst(lines: list[str], port: int) -> None:
+    """The printed web address and password sign the demo analyst in over plain HTTP."""
+    text = "".join(lines)
+    web = next(line for line in lines if "/web/" in line).split()[1]
+    assert web == f"http://127.0.0.1:{port}/web/", text
+    user = next(line for line in lines if "analyst for the web" in line).split(": ")[1].strip()
+    password = next(line for line in lines if "password (shown once)" in line).split(": ")[1]
+    with httpx.Client(base_url=web) as browser:
+        form = browser.get("login")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        signed = browser.post(
+            "login", data={"username": user, "password": password.strip(), "csrf_token": token}
+        )
+        assert signed.status_code == 303, signed.text
+        assert browser.get("banks").text.count(DEMO_BANK) >= 1  # the analyst's pages open
