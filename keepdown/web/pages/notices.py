@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import ConfigurationError, InvalidInput, NotFound
+from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
@@ -154,21 +155,14 @@ def resend(
     """Send the open locations again now (a thread of the server's pool runs the send)."""
     ctx = web_context(request)
     _notice(ctx, viewer, reference)
-    done = asyncio.run(
-        _service(ctx).resend(
-            reference, requested_by=viewer.user.username, request_id=request_id or None
+    with audited(request, viewer, "notice.resend", reference) as found:  # before it is sent
+        done = asyncio.run(
+            _service(ctx).resend(
+                reference, requested_by=viewer.user.username, request_id=request_id or None
+            )
         )
-    )
-    d = done.delivery
-    _audit(
-        request,
-        viewer,
-        "notice.resend",
-        reference,
-        delivery_id=d.id,
-        state=d.state.value,
-        asked_before=done.asked_before,
-    )
+        d = done.delivery
+        found.update(delivery_id=d.id, state=d.state.value, asked_before=done.asked_before)
     return RedirectResponse(f"/web/notices/{reference}?done=resent", status_code=303)
 
 
