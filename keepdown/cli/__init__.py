@@ -39,7 +39,21 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class KeepdownGroup(click.Group):
-    """A click group that turns keepdown errors into clean messages and exit codes."""
+    """A click group that turns keepdown errors into clean messages and exit codes.
+
+    Verbs load on demand: ``keepdown hash`` imports :mod:`keepdown.cli.hash_cmd` alone, not
+    every verb's module (they import the whole application, FastAPI included, which cost
+    4-6 s before the first hash). Each module ``<verb>_cmd`` provides the verb ``<verb>``
+    (tests/test_cli_startup.py checks the names).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *(_verb(name) for name in COMMAND_MODULES)])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _VERBS:
+            self.add_command(importlib.import_module(_VERBS[cmd_name]).command, cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -68,9 +82,11 @@ def cli(
     ctx.obj = load_settings(config_file=config, overrides=overrides)
 
 
-for _name in COMMAND_MODULES:
-    _module = importlib.import_module(f"keepdown.cli.{_name}")
-    cli.add_command(_module.command)
+def _verb(module: str) -> str:
+    return module.removesuffix("_cmd")
+
+
+_VERBS = {_verb(name): f"keepdown.cli.{name}" for name in COMMAND_MODULES}
 
 
 def main(argv: list[str] | None = None) -> int:

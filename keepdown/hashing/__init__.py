@@ -24,7 +24,7 @@ from keepdown.hashing.decode import (
 )
 from keepdown.hashing.exact import ExactHashes, exact_hashes
 from keepdown.hashing.facade import HashMode, HashResult, hash_bytes, hash_file
-from keepdown.hashing.pdq import DIHEDRAL_NAMES, PdqResult
+from keepdown.hashing.pdq import DIHEDRAL_NAMES, PdqResult, warm_up
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -40,4 +40,5 @@ __all__ = [
     "exact_hashes",
     "hash_bytes",
     "hash_file",
+    "warm_up",
 ]

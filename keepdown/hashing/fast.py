@@ -39,6 +39,7 @@ __all__ = [
     "decode_jpeg_scaled",
     "is_jpeg",
     "jpeg_size",
+    "readonly",
     "scale_aware_64x64",
 ]
 
@@ -136,9 +137,19 @@ def scale_aware_64x64(pixels: np.ndarray, height: int, width: int) -> np.ndarray
     col_first, col_weights = _band(width, pixels.shape[1])
     out = np.empty((64, 64), np.float32)
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
-    flat = np.ascontiguousarray(pixels).reshape(pixels.shape[0], pixels.shape[1] * channels)
+    flat = readonly(np.ascontiguousarray(pixels).reshape(pixels.shape[0], -1))
     _compiled()(flat, channels, row_first, row_weights, col_first, col_weights, out)
     return out
+
+
+def readonly(pixels: np.ndarray) -> np.ndarray:
+    """A read-only view of ``pixels``: every caller's array then matches one compiled
+    signature (numba compiles writable and read-only arrays separately)."""
+    if not pixels.flags.writeable:
+        return pixels
+    view = pixels.view()
+    view.flags.writeable = False
+    return view
 
 
 def _banded_64x64(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -33,6 +34,7 @@ from keepdown.hashing.fast import (
     decode_jpeg_rgb,
     decode_jpeg_scaled,
     is_jpeg,
+    readonly,
     scale_aware_64x64,
 )
 from keepdown.hashing.types import PdqHash
@@ -45,6 +47,7 @@ __all__ = [
     "pdq_fast_from_jpeg",
     "pdq_from_jpeg_exact",
     "pdq_from_rgb",
+    "warm_up",
 ]
 
 #: The 8 rotations and mirrors, in ``pdqhash.compute_dihedral``'s order.
@@ -173,20 +176,24 @@ def _bits_to_hash(dct16: np.ndarray) -> PdqHash:
 
 
 def _flat_rows(rgb: np.ndarray) -> tuple[np.ndarray, int]:
-    """Check the array; return it as H x (W * channels) C-contiguous rows and the channels.
+    """Check the array; return it as H x (W * channels) C-contiguous read-only rows and the
+    channels.
 
     Non-contiguous input (a view with strides, reversed channels...) is copied once: the
-    compiled luma reads each row as one flat run of bytes.
+    compiled luma reads each row as one flat run of bytes. The rows are a read-only view
+    whatever the input, so Pillow's arrays (read-only) and simplejpeg's (writable) share one
+    compiled signature: a writable array would cost a second compilation of every kernel
+    (3-10 s, once per machine).
     """
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
         got = rgb.dtype if isinstance(rgb, np.ndarray) else type(rgb).__name__
         raise InvalidInput(f"PDQ needs a uint8 pixel array, got {got}")
     if rgb.ndim == 2:
-        return np.ascontiguousarray(rgb), 1
+        return readonly(np.ascontiguousarray(rgb)), 1
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidInput(f"PDQ needs an H x W x 3 RGB or H x W grey array, got {rgb.shape}")
     height, width = rgb.shape[:2]
-    return np.ascontiguousarray(rgb).reshape(height, width * 3), 3
+    return readonly(np.ascontiguousarray(rgb).reshape(height, width * 3)), 3
 
 
 def _filtered_64x64(img: np.ndarray, channels: int) -> np.ndarray:
@@ -224,6 +231,22 @@ def _kernels() -> ModuleType:
 
             _state["kernels"] = mod = pdq_filter
     return mod  # type: ignore[return-value]
+
+
+def warm_up() -> float:
+    """Load (or, the first time on a machine, compile) every PDQ kernel; returns the seconds.
+
+    A process that hashes pays this once, on its first hash, unless it calls this first:
+    about 0.5-1 s loading numba and its on-disk cache, 8-15 s compiling when there is no
+    cache yet (a new install). A server calls it at start so its first upload is not slow.
+    """
+    start = time.perf_counter()
+    pixels = np.arange(96 * 80 * 3, dtype=np.uint32).astype(np.uint8).reshape(96, 80, 3)
+    pdq_dihedral_from_rgb(pixels)
+    pdq_from_rgb(pixels)
+    pdq_from_rgb(pixels[:64, :64])  # a 64x64 image skips the filter (luma only)
+    dihedral_from_64x64(scale_aware_64x64(pixels[..., 0], 192, 160))  # fast mode's filter
+    return time.perf_counter() - start
 
 
 def _dct_matrix() -> np.ndarray:

@@ -35,7 +35,7 @@ def test_public_surface_is_explicit():
     assert set(hashing.__all__) == {
         "ALLOWED_FORMATS", "DIHEDRAL_NAMES", "MEDIA_TYPES", "DecodedImage", "ExactHashes",
         "HashMode", "HashResult", "ImageInfo", "PdqResult", "decode_image", "exact_hashes",
-        "hash_bytes", "hash_file",
+        "hash_bytes", "hash_file", "warm_up",
     }  # fmt: skip
     assert len(set(hashing.__all__)) == len(hashing.__all__)
     for name in hashing.__all__:

@@ -50,3 +50,18 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path) -> N
     assert path.parent.is_dir()  # the data folder is created on first use
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # WAL is persistent
+
+
+def test_revisions_read_without_alembic_agree_with_alembic(database_url: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from keepdown.storage.migrate import _config, current_revision
+
+    assert head_revision() == ScriptDirectory.from_config(_config()).get_current_head()
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert current_revision(conn) is None
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert current_revision(conn) == MigrationContext.configure(conn).get_current_revision()
+    engine.dispose()
