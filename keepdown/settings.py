@@ -322,8 +322,9 @@ SETTINGS: tuple[Setting, ...] = (
         "public_report_rate_limit",
         str,
         "20/hour",
-        "Reports (and status checks) one client IP may make through the key-less public "
-        "endpoint, in `limits` notation ('' = unlimited).",
+        "Reports (and status checks) one client address may make without a key, through the "
+        "public endpoint and the public web form together, in `limits` notation "
+        "('' = unlimited).",
     ),
     # --- HTTP API (keepdown serve) ---
     Setting(
@@ -361,6 +362,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Where rate-limit counters live: '' keeps them in memory (one process); "
         "redis://host:6379/0 shares them between API replicas.",
+    ),
+    Setting(
+        "trusted_proxies",
+        tuple,
+        (),
+        "Networks (CIDR, comma-separated) of the reverse proxies in front of keepdown whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed. Empty: none; the client address is "
+        "the TCP peer.",
     ),
     Setting(
         "index_refresh_seconds",
@@ -595,12 +604,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_lockout_minutes", int, 15, "How long a locked account stays locked."),
     Setting("web_password_min_length", int, 12, "Shortest password a person may choose."),
     Setting("web_totp_issuer", str, "keepdown", "Issuer name shown by authenticator apps."),
-    Setting(
-        "web_public_reports_per_hour",
-        int,
-        10,
-        "URL reports the public form accepts from one address per hour.",
-    ),
     Setting("web_default_language", str, "en", "Interface language when none is chosen (en, fr)."),
     Setting(
         "review_claim_minutes",

@@ -109,7 +109,8 @@ async def _refused(
 
 
 def client_ip(request: Request) -> str | None:
-    """The peer address of the request (the proxy's, behind a reverse proxy)."""
+    """The client's address: the TCP peer, or the forwarded one when the peer is a trusted
+    proxy (``trusted_proxies``; the app's proxy-headers middleware sets it)."""
     return request.client.host if request.client else None
 
 

@@ -1,9 +1,22 @@
-"""Per-key rate limits with the ``limits`` library, awaited on the event loop.
+"""Rate limits with the ``limits`` library, awaited on the event loop: per API key, and per
+client address for what anyone may do without a key.
 
-Each role has a limit in ``limits`` notation (``rate_limit_<role>`` settings, e.g.
-``600/minute``; empty means unlimited). Counters are per API key, kept in memory by default or
-in Redis when ``rate_limit_storage_url`` names one, so several API replicas (and worker
-processes) share them.
+- :class:`RateLimiter`: each role has a limit in ``limits`` notation (``rate_limit_<role>``
+  settings, e.g. ``600/minute``; empty means unlimited), counted per API key;
+- :class:`ClientLimiter`: one limit per client address, for the key-less public report
+  endpoint and the public web form (``public_report_rate_limit``; one limiter, built by the
+  composition root and handed to both, so the two share one count per address).
+
+Counters are kept in memory by default or in Redis when ``rate_limit_storage_url`` names one,
+so several API replicas (and worker processes) share them.
+
+**The client address** is the TCP peer, unless the peer is one of the ``trusted_proxies``
+networks: then it is the right-most address of ``X-Forwarded-For`` that is not a trusted proxy
+(``keepdown.app.server`` installs uvicorn's proxy-headers middleware with exactly those
+networks, and turns off uvicorn's own, which would trust 127.0.0.1 by default). Behind a
+reverse proxy with ``trusted_proxies`` left empty every client has the proxy's address and
+shares one count; a header from any peer not listed is ignored, so a client cannot choose
+its own address.
 
 Choices, and why:
 
@@ -14,15 +27,17 @@ Choices, and why:
 - **Async storage**: the Redis round trip is awaited, so the event loop serves other requests
   meanwhile; nothing here blocks it.
 - **Redis unreachable**: each call waits at most ``rate_limit_timeout_seconds``; then the
-  request is refused with 503 (:class:`~keepdown.errors.StorageError`, the default) or, with
-  ``rate_limit_fail_open``, let through unlimited with a warning in the log (at most one a
-  minute). Never a raw driver error.
+  request is refused with 503 (:class:`~keepdown.errors.StorageError`, the default) or, for
+  API keys with ``rate_limit_fail_open``, let through unlimited with a warning in the log (at
+  most one a minute). The per-client limit never fails open: a key-less endpoint is never
+  unlimited. Never a raw driver error.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -34,7 +49,7 @@ from keepdown.auth import Principal, Role
 from keepdown.errors import ConfigurationError, RateLimited, StorageError
 from keepdown.settings import Settings
 
-__all__ = ["RateLimiter"]
+__all__ = ["ClientLimiter", "RateLimiter"]
 
 log = logging.getLogger("keepdown.api.ratelimit")
 
@@ -86,10 +101,7 @@ class RateLimiter:
         except LimitsStorageError as exc:
             self._unreachable(exc)
             return
-        raise RateLimited(
-            f"rate limit {item} exceeded for this key",
-            retry_after=max(1, int(stats.reset_time - time.time()) + 1),
-        )
+        raise RateLimited(f"rate limit {item} exceeded for this key", retry_after=_after(stats))
 
     def _unreachable(self, exc: LimitsStorageError) -> None:
         if not self.fail_open:
@@ -101,6 +113,62 @@ class RateLimiter:
         if now - self._last_warning > 60:
             self._last_warning = now
             log.warning("rate-limit store unreachable (%s); admitting requests unlimited", exc)
+
+
+class ClientLimiter:
+    """One limit per client address (module docstring); :meth:`hit` counts one request."""
+
+    def __init__(
+        self,
+        limit: str,
+        storage_url: str = "",
+        *,
+        timeout_seconds: float = 0.5,
+        key_prefix: str = "keepdown-client",
+        what: str = "requests",
+    ) -> None:
+        try:
+            self.item: RateLimitItem | None = parse(limit) if limit.strip() else None
+            storage = _storage(storage_url, timeout_seconds, key_prefix)
+        except (ValueError, LimitsConfigurationError) as exc:
+            raise ConfigurationError(f"invalid per-client rate limit: {exc}") from exc
+        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self.what = what
+
+    @classmethod
+    def public_reports(cls, settings: Settings) -> ClientLimiter:
+        """``public_report_rate_limit``: the public endpoint and the web form, together."""
+        return cls(
+            str(settings.public_report_rate_limit),
+            str(settings.rate_limit_storage_url),
+            timeout_seconds=float(settings.rate_limit_timeout_seconds),
+            key_prefix="keepdown-public-report",
+            what="reports",
+        )
+
+    async def hit(self, client: str | None) -> None:
+        """Count one request from ``client``; RateLimited past the limit, StorageError (503)
+        when the shared store cannot be reached."""
+        if self.item is None:
+            return
+        key = client or "unknown"
+        try:
+            if await self._limiter.hit(self.item, key):
+                return
+            stats = await self._limiter.get_window_stats(self.item, key)
+        except LimitsStorageError as exc:
+            raise StorageError(
+                "the rate-limit store cannot be reached; try again shortly", store="rate_limit"
+            ) from exc
+        raise RateLimited(
+            f"too many {self.what} from this address ({self.item}); try again later",
+            retry_after=_after(stats),
+        )
+
+
+def _after(stats: Any) -> int:
+    """Seconds until the window has room again (the Retry-After header)."""
+    return max(1, int(stats.reset_time - time.time()) + 1)
 
 
 def _storage(url: str, timeout: float, key_prefix: str) -> Storage:

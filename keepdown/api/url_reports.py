@@ -11,8 +11,7 @@ Staff (analyst, admin):
   ago (``"crawl_started": true``);
 - ``GET /api/v1/reports`` lists them (newest first); ``?reference=KD-...`` finds one.
 
-Public, key-less (the web form posts here), limited per client IP by
-``public_report_rate_limit``:
+Public, key-less, limited per client address by ``public_report_rate_limit``:
 
 - ``POST /api/v1/reports/public`` takes a URL and an optional description (JSON, no
   uploads), stored as ``reporter_type = public``; answers the reference, a *receipt* and the
@@ -21,30 +20,28 @@ Public, key-less (the web form posts here), limited per client IP by
   coarse status ``received`` / ``checking`` / ``checked``: nothing else of the report, and
   never whether anything was found. A wrong receipt and an unknown reference get the same 404.
 
-The client IP is the TCP peer (behind a reverse proxy, the proxy's); it is used for the rate
-limit only and not stored. Each report emits :class:`~keepdown.events.UrlReported`.
+The client address (the TCP peer, or the forwarded address when the peer is one of the
+``trusted_proxies``, see :mod:`keepdown.api.ratelimit`) is used for the rate limit only and
+not stored; the public web form counts against the same limit. Each report emits
+:class:`~keepdown.events.UrlReported`.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import StorageError as LimitsStorageError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
 from keepdown.api.deps import audited, client_ip, requires
 from keepdown.api.errors import error_responses
+from keepdown.api.ratelimit import ClientLimiter
 from keepdown.auth import Role
 from keepdown.crawl.scope_request import MAX_PATTERNS, ScopeRequest
-from keepdown.errors import ConfigurationError, RateLimited, StorageError
+from keepdown.errors import ConfigurationError
 from keepdown.events import UrlReported
 
 __all__ = ["router"]
@@ -184,62 +181,23 @@ async def list_reports(
 # --- public -------------------------------------------------------------------------------
 
 
-class _PerClientLimiter:
-    """``public_report_rate_limit`` per client IP (sliding-window counter, awaited), kept where
-    the API keys' counters are: in memory, or in the Redis of ``rate_limit_storage_url`` that
-    API replicas share. Redis unreachable: 503, never an unlimited public endpoint."""
-
-    def __init__(self, limit: str, storage_url: str) -> None:
-        try:
-            self.item: RateLimitItem | None = parse(limit) if limit.strip() else None
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid public_report_rate_limit: {exc}") from exc
-        storage = (
-            RedisStorage(
-                f"async+{storage_url}",
-                implementation="redispy",
-                wrap_exceptions=True,
-                socket_connect_timeout=0.5,
-                socket_timeout=0.5,
-            )
-            if storage_url.startswith(("redis://", "rediss://"))
-            else MemoryStorage()
-        )
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
-
-    async def hit(self, ip: str) -> None:
-        if self.item is None:
-            return
-        key = f"keepdown-public-report:{ip}"
-        try:
-            if await self.limiter.hit(self.item, key):
-                return
-            stats = await self.limiter.get_window_stats(self.item, key)
-        except LimitsStorageError as exc:
-            raise StorageError("the rate-limit store cannot be reached; try again shortly") from exc
-        raise RateLimited(
-            f"too many public reports from this address ({self.item})",
-            retry_after=max(1, int(stats.reset_time - time.time()) + 1),
-        )
-
-
 async def _public_limit(request: Request) -> None:
+    """``public_report_rate_limit`` per client address: the one :class:`ClientLimiter` that
+    the composition root shares with the public web form (built here if it did not)."""
     state = request.app.state
     limiter = getattr(state, "public_report_limiter", None)
     if limiter is None:
-        settings = get_context(request).settings
-        limiter = _PerClientLimiter(
-            str(settings.public_report_rate_limit), str(settings.rate_limit_storage_url)
+        limiter = state.public_report_limiter = ClientLimiter.public_reports(
+            get_context(request).settings
         )
-        state.public_report_limiter = limiter
-    await limiter.hit(client_ip(request) or "unknown")
+    await limiter.hit(client_ip(request))
 
 
 @router.post(
     "/reports/public",
     response_model=PublicReportOut,
     status_code=201,
-    summary="Report a URL without a key (the public web form); answers a reference and receipt",
+    summary="Report a URL without a key; answers a reference and a receipt",
     responses=error_responses(400, 429, 503),
 )
 async def create_public_report(request: Request, body: PublicReportIn) -> PublicReportOut:

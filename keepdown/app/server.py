@@ -6,9 +6,13 @@
 2. build the services: auth (keys, audit log), banks, the hasher, the SSRF-guarded fetcher;
 3. load the match index from the banks, and keep it current: a background thread polls the
    banks' change mark every ``index_refresh_seconds`` and applies what changed (no restart);
-4. wire the notice service and its worker (send due notices, re-check due locations);
+4. wire the notice service and the in-process task workers (``serve_workers``);
 5. hand everything to :func:`keepdown.api.create_app`; the background workers start and stop
-   with the app's lifespan.
+   with the app's lifespan;
+6. mount the web pages, sharing the public report limit per client address with the API
+   (one :class:`~keepdown.api.ratelimit.ClientLimiter`), and believe ``X-Forwarded-For``
+   from the ``trusted_proxies`` networks only (uvicorn's proxy-headers middleware with
+   exactly those networks; uvicorn's own, which trusts 127.0.0.1 by default, is off).
 
 :func:`serve` runs it on uvicorn, in one process or ``api_workers`` processes.
 """
@@ -16,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -24,7 +29,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from keepdown.api import ApiContext, create_app
-from keepdown.api.ratelimit import RateLimiter
+from keepdown.api.ratelimit import ClientLimiter, RateLimiter
 from keepdown.app.accountability import accountability_parts
 from keepdown.app.core import Services, open_services
 from keepdown.app.noticing import _notice_parts
@@ -34,7 +39,7 @@ from keepdown.app.workers import EmbeddedWorkers
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.transport import Resolver
-from keepdown.errors import FetchError, InputTooLarge, StorageError
+from keepdown.errors import ConfigurationError, FetchError, InputTooLarge, StorageError
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.matching.live import BankIndex
 from keepdown.settings import Settings, load_settings
@@ -111,8 +116,27 @@ def build_app(
             services.storage.close()
 
     app = create_app(ctx, lifespan=lifespan)
-    mount_web(app, ctx, services)  # the web pages under /web (keepdown.app.web)
+    public_limit = ClientLimiter.public_reports(settings)  # the API's and the web form's
+    app.state.public_report_limiter = public_limit
+    mount_web(app, ctx, services, public_limit)  # the web pages under /web (keepdown.app.web)
+    _trust_proxies(app, settings)
     return app, services
+
+
+def _trust_proxies(app: Any, settings: Settings) -> None:
+    """Believe the forwarded client address from ``trusted_proxies`` only (module docstring)."""
+    networks = []
+    for text in settings.trusted_proxies:
+        try:
+            networks.append(str(ipaddress.ip_network(str(text).strip(), strict=False)))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"trusted_proxies: {text!r} is not a network (CIDR) or an address"
+            ) from exc
+    if networks:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=networks)
 
 
 class _Worker(Protocol):
@@ -181,6 +205,7 @@ def serve(settings: Settings, **uvicorn_options: Any) -> None:
         "host": str(settings.api_host),
         "port": int(settings.api_port),
         "access_log": bool(settings.api_access_log),
+        "proxy_headers": False,  # the app's own middleware, from trusted_proxies (build_app)
         **uvicorn_options,
     }
     workers = int(settings.api_workers)

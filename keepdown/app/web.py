@@ -51,9 +51,10 @@ def allow_listed(
     return allow_filter(storage, settings).wrap(match)
 
 
-def mount_web(app: FastAPI, api: Any, services: Any) -> Any:
+def mount_web(app: FastAPI, api: Any, services: Any, public_limit: Any) -> Any:
     """Mount the pages on ``app`` (the API built by ``build_app``) from its context ``api``;
-    returns the :class:`keepdown.web.WebContext`."""
+    ``public_limit`` is the per-client limit the public form shares with the API. Returns the
+    :class:`keepdown.web.WebContext`."""
     # Imported here: the crawl and notice commands use allow_listed() without the web stack.
     from keepdown.web import WEB_ROOT, WebContext, create_web_app
 
@@ -74,6 +75,7 @@ def mount_web(app: FastAPI, api: Any, services: Any) -> Any:
         banks=api.banks,
         bank_store=storage.banks,
         fetch_media=api.fetch_url,
+        public_limit=public_limit,
         notices=getattr(api, "notices", None),
         providers=getattr(api, "providers", None),
         url_reports=getattr(api, "url_reports", None),

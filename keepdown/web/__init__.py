@@ -27,7 +27,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keepdown.errors import InvalidInput, KeepdownError, MethodNotAllowed, NotFound
 from keepdown.web.context import WebContext, web_context
-from keepdown.web.ratelimit import AddressLimit
 from keepdown.web.render import render
 from keepdown.web.security import NeedsSignIn, SecurityHeaders
 
@@ -82,7 +81,6 @@ def route_roles(route: APIRoute) -> frozenset[Any] | None:
 def create_web_app(ctx: WebContext) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="keepdown web")
     app.state.web = ctx
-    app.state.public_limit = AddressLimit(int(ctx.settings.web_public_reports_per_hour), ctx.clock)
     for router in _routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

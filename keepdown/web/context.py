@@ -3,14 +3,15 @@
 Pages never build services: the composition root makes a :class:`WebContext` and
 :func:`keepdown.web.create_web_app` stores it on ``app.state.web``. Services another part of
 keepdown may not have wired (notices, providers, reported URLs) are optional; a page whose
-service is missing says so instead of failing.
+service is missing says so instead of failing. The public form's per-client limit is not:
+a key-less form is never unlimited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 
@@ -21,10 +22,18 @@ from keepdown.clock import Clock
 from keepdown.review import ReviewService
 from keepdown.settings import Settings
 
-__all__ = ["MediaFetcher", "WebContext", "web_context"]
+__all__ = ["ClientLimit", "MediaFetcher", "WebContext", "web_context"]
 
 #: Fetches one URL's media through the crawler's SSRF guard: (bytes, content type).
 MediaFetcher = Callable[[str, int], Awaitable[tuple[bytes, str]]]
+
+
+class ClientLimit(Protocol):
+    """A per-client-address limit (``keepdown.api.ratelimit.ClientLimiter``, the same one the
+    key-less API endpoint counts against)."""
+
+    async def hit(self, client: str | None) -> None:
+        """Count one request; RateLimited past the limit."""
 
 
 @dataclass
@@ -40,6 +49,8 @@ class WebContext:
     #: keepdown.storage.bank_store.SqlBankStore (entry pages, imports).
     bank_store: Any
     fetch_media: MediaFetcher
+    #: The public report form's limit per client address.
+    public_limit: ClientLimit
     #: keepdown.notices.service.NoticeService (None: notices not wired).
     notices: Any = None
     #: The provider registry (keepdown.notices.providers.ProviderStore).

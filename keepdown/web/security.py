@@ -84,6 +84,8 @@ def csrf_cookie_name(secure: bool) -> str:
 
 
 def client_ip(request: Request) -> str | None:
+    """The client's address: the TCP peer, or the forwarded one when the peer is one of the
+    ``trusted_proxies`` (the app's proxy-headers middleware sets it; keepdown.api.ratelimit)."""
     return request.client.host if request.client else None
 
 

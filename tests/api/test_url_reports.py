@@ -300,7 +300,7 @@ def test_api_replicas_share_the_public_limit_through_redis(tmp_path) -> None:
         pytest.skip("Redis not reachable at 127.0.0.1:6379")
 
     def forget() -> None:
-        for key in client.scan_iter(match="*keepdown-public-report:testclient*"):
+        for key in client.scan_iter(match="*keepdown-public-report*testclient*"):
             client.delete(key)
 
     forget()

@@ -2,14 +2,16 @@
 
 It never asks for, shows or accepts an image: only the address, and an optional note. Reports
 are stored as ``reporter_type = public`` (a crawl checks them; nothing acts on a public
-report alone), counted per address (:class:`keepdown.web.ratelimit.AddressLimit`), and
-answered with a reference number. The form carries a double-submit CSRF token.
+report alone), counted per client address against ``public_report_rate_limit`` together with
+the key-less API endpoint (``WebContext.public_limit``, see :mod:`keepdown.api.ratelimit`),
+and answered with a reference number. The form carries a double-submit CSRF token.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from keepdown.errors import ConfigurationError, InvalidInput, RateLimited
 from keepdown.web.context import web_context
@@ -29,7 +31,7 @@ def report_form(request: Request) -> Response:
 
 
 @router.post("/report", dependencies=[_FORM])
-def report(
+async def report(
     request: Request,
     url: str = Form("", max_length=4096),
     note: str = Form("", max_length=2000),
@@ -38,9 +40,11 @@ def report(
     if ctx.url_reports is None:
         raise ConfigurationError("reported URLs are not wired into this server")
     try:
-        request.app.state.public_limit.hit(client_ip(request) or "unknown")
-        record, _ = ctx.url_reports.submit(
-            url, reporter_type="public", now=ctx.clock.now(), note=note
+        await ctx.public_limit.hit(client_ip(request))  # awaited: Redis when shared
+        record, _ = await run_in_threadpool(
+            lambda: ctx.url_reports.submit(
+                url, reporter_type="public", now=ctx.clock.now(), note=note
+            )
         )
     except (InvalidInput, RateLimited) as exc:
         return render(
