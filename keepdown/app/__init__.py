@@ -3,8 +3,14 @@
 One module per entry point, all built on :mod:`keepdown.app.core`:
 
 - :mod:`~keepdown.app.server`: ``keepdown serve`` (:func:`build_app`, :func:`serve`);
-- :mod:`~keepdown.app.crawling`: ``keepdown crawl`` and ``keepdown report``;
-- :mod:`~keepdown.app.noticing`: ``keepdown notices``, ``keepdown provider``, the notice worker;
+- :mod:`~keepdown.app.web`: the web pages mounted under ``/web``, ``keepdown user``;
+- :mod:`~keepdown.app.crawling`: ``keepdown crawl`` and ``keepdown report``, and the one crawl
+  turn both the foreground worker and the crawl tasks run;
+- :mod:`~keepdown.app.noticing`: ``keepdown notices``, ``keepdown provider``, the notice and
+  re-check services;
+- :mod:`~keepdown.app.accountability`: transparency reports, payment indicators, finance alerts;
+- :mod:`~keepdown.app.workers`: ``keepdown worker`` and the in-process workers of serve;
+- :mod:`~keepdown.app.scanning`: ``keepdown scan``;
 - :mod:`~keepdown.app.demo`: the demo seed of ``keepdown serve --demo``.
 
 This is the only layer that knows every package; nothing below imports it.
