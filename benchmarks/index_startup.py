@@ -151,11 +151,13 @@ def fill(url: str, n: int, rng: np.random.Generator, keep: Path | None) -> np.nd
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         conn.execute("PRAGMA journal_mode=WAL")
-        sql = "INSERT INTO bank_entries (bank_id, signal_type, value, added_at) VALUES (?,?,?,?)"
+        sql = (
+            "INSERT INTO bank_entries (bank_id, signal_type, value, value_key, added_at) "
+            "VALUES (?,?,?,?,?)"
+        )
         for start in range(0, n, 500_000):
-            rows = [
-                (bank_id, "pdq", r.tobytes().hex(), stamp) for r in raw[start : start + 500_000]
-            ]
+            hexes = [r.tobytes().hex() for r in raw[start : start + 500_000]]
+            rows = [(bank_id, "pdq", h, h, stamp) for h in hexes]  # a PDQ hex is its own key
             conn.executemany(sql, rows)
         conn.execute(
             "INSERT INTO imports (bank_id, file_name, sha256, started_at, finished_at, status, "
@@ -179,10 +181,11 @@ def _fill_postgres(url: str, bank_id: int, raw: np.ndarray, n: int) -> None:
     with engine.begin() as conn:
         cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(
-            "COPY bank_entries (bank_id, signal_type, value, added_at) FROM STDIN"
+            "COPY bank_entries (bank_id, signal_type, value, value_key, added_at) FROM STDIN"
         ) as cp:
             for r in raw:
-                cp.write_row((bank_id, "pdq", r.tobytes().hex(), "2026-01-01T00:00:00Z"))
+                h = r.tobytes().hex()
+                cp.write_row((bank_id, "pdq", h, h, "2026-01-01T00:00:00Z"))
         conn.exec_driver_sql(
             "INSERT INTO imports (bank_id, file_name, sha256, started_at, finished_at, status, "
             "lines, added) VALUES (%s, 'bench', '', now(), now(), 'done', %s, %s)",

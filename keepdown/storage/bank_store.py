@@ -31,7 +31,7 @@ from keepdown.errors import Conflict, NotFound
 from keepdown.hashing.types import PdqHash, SignalType
 from keepdown.storage import bulk_import
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks, imports, organisations
+from keepdown.storage.schema import bank_entries, banks, entry_key, imports, organisations
 
 __all__ = ["SqlBankStore"]
 
@@ -208,8 +208,11 @@ class SqlBankStore:
 
     def get_entry(self, bank_id: int, signal_type: str, value: str) -> Entry:
         c = bank_entries.c
+        wanted = value.lower()
         query = select(bank_entries).where(
-            c.bank_id == bank_id, c.signal_type == str(signal_type), c.value == value.lower()
+            c.bank_id == bank_id,
+            c.signal_type == str(signal_type),
+            c.value_key == entry_key(wanted),
         )
         with storage_errors("reading an entry"), self.engine.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()

@@ -5,7 +5,7 @@ Steps:
 1. Record the import in ``imports`` with status ``running`` and commit, so others can see it
    is under way (and, if the process dies, that it never finished).
 2. In ONE transaction, stream the records in batches of :data:`BATCH_SIZE`:
-   ``INSERT ... ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING`` tells which
+   ``INSERT ... ON CONFLICT (bank_id, signal_type, value_key) DO NOTHING`` tells which
    rows are new; the rest already exist and are looked up to tell "already present" from
    "removed earlier" (a tombstone, kept removed unless ``restore``). A tombstone record in the
    file removes an active entry (a peer's removal reaches us).
@@ -34,7 +34,7 @@ from keepdown.banks.model import Bank, ImportFile, ImportResult, RemovalReason
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.errors import ImportFormatError
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, imports
+from keepdown.storage.schema import bank_entries, entry_key, imports
 
 __all__ = ["BATCH_SIZE", "MAX_REPORTED", "import_entries"]
 
@@ -190,6 +190,7 @@ _COLUMNS = (
     "bank_id",
     "signal_type",
     "value",
+    "value_key",
     "source_label",
     "category",
     "maturity",
@@ -215,7 +216,7 @@ class _Inserter:
         self.sql = (
             f"INSERT INTO bank_entries ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-            "ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
+            "ON CONFLICT (bank_id, signal_type, value_key) DO NOTHING"
         )
         processor = bank_entries.c.added_at.type.dialect_impl(conn.dialect).bind_processor(
             conn.dialect
@@ -236,6 +237,7 @@ class _Inserter:
             self.bank.id,
             str(record.signal_type),
             record.value,
+            entry_key(record.value),
             record.source_label or self.bank.default_label,
             str(classification.category) if classification else None,
             str(classification.maturity) if classification else None,
@@ -268,6 +270,7 @@ _PG_TYPES = (
     "text[]",
     "text[]",
     "text[]",
+    "text[]",
     "timestamptz[]",
     "timestamptz[]",
     "text[]",
@@ -275,7 +278,7 @@ _PG_TYPES = (
 _PG_INSERT = (
     f"INSERT INTO bank_entries ({', '.join(_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"%s::{kind}" for kind in _PG_TYPES)
-    + ") ON CONFLICT (bank_id, signal_type, value) DO NOTHING"
+    + ") ON CONFLICT (bank_id, signal_type, value_key) DO NOTHING"
 )
 
 
@@ -351,7 +354,7 @@ def _existing(
     conn: Connection, bank_id: int, records: list[EntryRecord]
 ) -> dict[tuple[str, str], tuple[int, datetime | None, str | None]]:
     """Current state of the given hashes in one bank, looked up one signal type at a time
-    (so each query walks the unique index on (bank_id, signal_type, value)). Driver-level SQL
+    (so each query walks the unique index on (bank_id, signal_type, value_key)). Driver-level SQL
     for the same reason as :class:`_Inserter`: 10,000 bound values per query."""
     by_type: dict[str, set[str]] = {}
     for record in records:
@@ -371,6 +374,9 @@ _LOOKUP = "SELECT id, value, removed_at, removal_reason FROM bank_entries WHERE 
 
 
 def _lookup(conn: Connection, bank_id: int, signal_type: str, values: set[str]) -> list[Any]:
+    """(id, value, removed_at, removal_reason) of the bank's entries with these values, found
+    by their keys (:func:`~keepdown.storage.schema.entry_key`)."""
+    keys = [entry_key(value) for value in values]
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         # One unique-index probe per value: a LATERAL subquery with LIMIT cannot be flattened
@@ -378,14 +384,14 @@ def _lookup(conn: Connection, bank_id: int, signal_type: str, values: set[str]) 
         # (the table grows inside this very transaction; a planner-chosen join scanned the
         # whole bank for every batch).
         return raw.execute(  # type: ignore[union-attr]
-            "SELECT e.id, v.value, e.removed_at, e.removal_reason "
-            "FROM unnest(%s::text[]) AS v(value) CROSS JOIN LATERAL ("
-            "SELECT id, removed_at, removal_reason FROM bank_entries "
-            "WHERE bank_id = %s AND signal_type = %s AND value = v.value LIMIT 1) AS e",
-            (list(values), bank_id, signal_type),
+            "SELECT e.id, e.value, e.removed_at, e.removal_reason "
+            "FROM unnest(%s::text[]) AS v(k) CROSS JOIN LATERAL ("
+            "SELECT id, value, removed_at, removal_reason FROM bank_entries "
+            "WHERE bank_id = %s AND signal_type = %s AND value_key = v.k LIMIT 1) AS e",
+            (keys, bank_id, signal_type),
             prepare=False,
         ).fetchall()
-    marks = ", ".join("?" * len(values))
+    marks = ", ".join("?" * len(keys))
     return conn.exec_driver_sql(
-        _LOOKUP + f"? AND signal_type = ? AND value IN ({marks})", (bank_id, signal_type, *values)
+        _LOOKUP + f"? AND signal_type = ? AND value_key IN ({marks})", (bank_id, signal_type, *keys)
     ).all()

@@ -2,9 +2,17 @@
 
 SQLite (the embedded default) gets, on every connection: WAL journaling (readers never wait
 for the writer, and a killed writer leaves nothing half-written), foreign keys on, a busy
-timeout (a second process waits for the write lock instead of failing at once) and real
+timeout (a second writer waits for the write lock instead of failing at once) and real
 transactions (``BEGIN`` is issued by SQLAlchemy, not guessed by the driver, so a transaction
 that starts with a read is still one transaction).
+
+Write transactions, the ones stores open with ``engine.begin()``, start with ``BEGIN
+IMMEDIATE``: they take the write lock at once, waiting up to the busy timeout for it. A
+deferred ``BEGIN`` would take it at the first write, and a transaction that read first
+cannot wait there (its snapshot may be stale): SQLite fails it with "database is locked"
+as soon as another writer holds the lock or has committed since, two threads of one
+process included. Reads (``engine.connect()``, and explicit ``conn.begin()`` on such a
+connection, as the index feed does) keep the deferred ``BEGIN`` and never wait for writers.
 
 PostgreSQL URLs are used as given (``postgresql+psycopg://...``); extra query parameters reach
 the driver, so ``?options=-csearch_path%3Dmyschema`` puts keepdown's tables in a schema.
@@ -17,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
@@ -48,9 +56,21 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    engine.__class__ = _SqliteEngine  # begin(): write transactions (module docstring)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+class _SqliteEngine(Engine):
+    """An SQLite engine whose :meth:`begin` opens write transactions (``BEGIN IMMEDIATE``)."""
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -70,8 +90,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+_WRITE = "keepdown_write"  # execution option: this connection's transaction writes
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @contextmanager

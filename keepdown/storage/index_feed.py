@@ -10,9 +10,10 @@ The change mark is cheap on any size: the highest entry id (the primary key's la
 ``bank_entries`` is journaled in ``imports`` in its own transaction: bulk imports and single
 entries (:mod:`keepdown.storage.bulk_import`) and removals (``SqlBankStore.remove_entry``).
 A single removal's journal row names the entry (``(removed entry <id>)``), so removals made one
-by one reach the index without reading anything else. Reading every tombstone scans the entries
-table (there is no index on ``removed_at``): that is done only when the journal says an import
-removed or restored entries (or its totals cannot be explained by single removals).
+by one reach the index without reading anything else. Reading every tombstone walks the
+partial index on ``removed_at`` (tombstones only, migration 0008); it is done only when the
+journal says an import removed or restored entries (or its totals cannot be explained by
+single removals).
 
 Rows are read through the driver's own cursor in id-ordered pages: at ten million rows the
 per-row cost of building SQLAlchemy rows was most of a full read.

@@ -17,6 +17,8 @@ pulls in) cost 0.4-0.6 s of every process's start, for a database that is alread
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,12 +93,44 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             connection.rollback()
             head = head_revision()
             if before != head:
-                from alembic import command
-
-                config = _config()
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-                connection.commit()
+                with _sqlite_foreign_keys_off(connection):
+                    _run_upgrade(connection)
         return before, head
     except SQLAlchemyError as exc:
         raise StorageError(f"could not migrate the database: {exc}") from exc
+
+
+def _run_upgrade(connection: Connection) -> None:
+    from alembic import command
+
+    config = _config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            connection.rollback()
+            raise StorageError(f"the migration would break {len(broken)} foreign keys")
+    connection.commit()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's own recipe for rebuilding a table (its "ALTER TABLE" page): foreign keys off
+    outside the transaction, checked before the commit (:func:`_run_upgrade`), then on again.
+
+    With them on, dropping the old copy of a table that others point at would run their ``ON
+    DELETE`` actions (a bank entry's sightings would lose it). Off and on only work outside a
+    transaction, so they go straight to the driver (in autocommit mode, engine.py).
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

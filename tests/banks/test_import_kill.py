@@ -105,7 +105,7 @@ def check_postgres(engine) -> None:
             .scalars()
             .all()
         )
-        assert len(indexes) == 2  # primary key and the (bank, signal type, value) constraint
+        assert len(indexes) == 3  # primary key, (bank, signal type, value key), tombstones
         for index in indexes:
             conn.exec_driver_sql(f"SELECT {schema}.bt_index_check('{index}'::regclass, true)")
 

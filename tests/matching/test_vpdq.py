@@ -163,11 +163,6 @@ def test_index_search_equals_comparing_each_entry():
 @pytest.fixture
 def video_banks(db_settings):
     """A trusted vPDQ bank holding a benign video, and a PDQ bank holding one of its scenes."""
-    if db_settings.resolved_database_url.startswith("postgresql"):
-        pytest.xfail(
-            "bank_entries.value is VARCHAR(128) on PostgreSQL: a vPDQ signal (one video's frame "
-            "list) needs a wider column, which needs a migration (docs/video.md)"
-        )
     known = synthetic_video(11, seconds=6, fps=10)
     hashed = hash_bytes(known, settings=db_settings)
     services = open_services(db_settings, SystemClock())
