@@ -37,7 +37,6 @@ from keepdown.errors import AuthError
 
 __all__ = [
     "SECURITY_SCHEMES",
-    "audit",
     "audited",
     "client_ip",
     "principal_of",
@@ -128,18 +127,24 @@ def scope_of(request: Request) -> Scope:
 
 @contextlib.asynccontextmanager
 async def audited(
-    request: Request, action: str, target: str = "", **details: Any
+    request: Request,
+    action: str,
+    target: str = "",
+    *,
+    principal: Principal | None = None,
+    **details: Any,
 ) -> AsyncIterator[dict[str, Any]]:
     """Run the ``async with`` block as one audited action (write-ahead, then settled).
 
     The block may add result details (counts) to the dict it is given. If the ``started``
-    record cannot be written, the block does not run (503)."""
+    record cannot be written, the block does not run (503). The actor is the request's key,
+    or ``principal`` when the caller is not a key (a notice's signed link)."""
     auth = get_context(request).auth
     record = await run_in_threadpool(
         functools.partial(
             auth.begin_audit,
             action,
-            principal=getattr(request.state, "principal", None),
+            principal=principal or getattr(request.state, "principal", None),
             client_ip=client_ip(request),
             target=target,
             **details,
@@ -152,16 +157,3 @@ async def audited(
         await run_in_threadpool(functools.partial(auth.settle_audit, record, exc, **found))
         raise
     await run_in_threadpool(functools.partial(auth.settle_audit, record, **found))
-
-
-def audit(request: Request, action: str, target: str = "", **details: Any) -> None:
-    """Record an action that already ended (prefer :func:`audited`, which records first).
-
-    Kept for endpoints that record after the fact; it writes on the calling thread."""
-    get_context(request).auth.audit(
-        action,
-        principal=getattr(request.state, "principal", None),
-        client_ip=client_ip(request),
-        target=target,
-        **details,
-    )

@@ -8,7 +8,8 @@
   institutions subscribed to alerts (a webhook secret is write-only);
 - ``GET /api/v1/finance/alerts``: every alert recorded, its state and when it was sent.
 
-Exports and subscription changes are written to the audit log.
+Exports and subscription changes are written to the audit log before they run (write-ahead),
+then settled with their outcome.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import audit, requires
+from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
 from keepdown.errors import ConfigurationError
@@ -70,8 +71,9 @@ async def export(
     request: Request, format: Literal["stix", "csv"] = "stix", tlp: TlpName | None = None
 ) -> Response:
     services = _services(request)
-    text = await run_in_threadpool(services.export, format, tlp=tlp)
-    audit(request, "finance.export", target=format, tlp=tlp or services.settings.finance_tlp)
+    chosen = tlp or services.settings.finance_tlp
+    async with audited(request, "finance.export", target=format, tlp=chosen):
+        text = await run_in_threadpool(services.export, format, tlp=tlp)
     media = "application/stix+json;version=2.1" if format == "stix" else "text/csv"
     return Response(text, media_type=media)
 
@@ -100,8 +102,8 @@ async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
         types=tuple(body.types),
         secret=body.secret,
     )
-    stored = await run_in_threadpool(services.subscribe, sub)
-    audit(request, "finance.subscribe", target=stored.name, channel=stored.channel)
+    async with audited(request, "finance.subscribe", target=sub.name, channel=sub.channel):
+        stored = await run_in_threadpool(services.subscribe, sub)
     return dict(stored.to_public())
 
 
@@ -114,8 +116,8 @@ async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
 )
 async def unsubscribe(request: Request, name: str) -> Response:
     services = _services(request)
-    await run_in_threadpool(services.alerts.remove_subscription, name)
-    audit(request, "finance.unsubscribe", target=name)
+    async with audited(request, "finance.unsubscribe", target=name):
+        await run_in_threadpool(services.alerts.remove_subscription, name)
     return Response(status_code=204)
 
 

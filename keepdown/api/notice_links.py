@@ -23,6 +23,7 @@ does not leak to other sites or caches.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import client_ip
+from keepdown.api.deps import audited
 from keepdown.api.errors import error_responses
 from keepdown.api.notice_schemas import DisputeIn, LocationIn, NoticeOut
 from keepdown.auth import Principal, Role
@@ -161,12 +162,13 @@ async def _linked_notice(request: Request, claims: LinkClaims) -> tuple[Any, Not
     return service, notice
 
 
-def _audit(request: Request, action: str, notice: Notice, **details: Any) -> None:
-    """Audit an answer given through a signed link (the actor is the link, not a key)."""
+def _audited(
+    request: Request, action: str, notice: Notice, **details: Any
+) -> contextlib.AbstractAsyncContextManager[dict[str, Any]]:
+    """Audit an answer given through a signed link, write-ahead (the actor is the link, not a
+    key): recorded before the answer changes the notice, settled with its outcome."""
     who = Principal(key_id="signed-link", organisation=notice.provider, role=Role.PROVIDER)
-    get_context(request).auth.audit(
-        action, principal=who, client_ip=client_ip(request), target=notice.reference, **details
-    )
+    return audited(request, action, notice.reference, principal=who, **details)
 
 
 def _page_url(request: Request, done: str | None = None) -> str:
@@ -226,10 +228,10 @@ _ACTIONS = ("acknowledge", "removed", "dispute")
 async def acknowledge_linked(request: Request) -> Response:
     service, notice = await _linked_notice(request, request.state.link)
     await _answer(request, None)
-    changed = await run_in_threadpool(
-        lambda: service.acknowledge(notice.reference, provider_id=notice.provider_id)
-    )
-    _audit(request, "notice.acknowledge", notice)
+    async with _audited(request, "notice.acknowledge", notice):
+        changed = await run_in_threadpool(
+            lambda: service.acknowledge(notice.reference, provider_id=notice.provider_id)
+        )
     return _answered(request, changed, "acknowledge")
 
 
@@ -244,12 +246,12 @@ async def acknowledge_linked(request: Request) -> Response:
 async def removed_linked(request: Request) -> Response:
     service, notice = await _linked_notice(request, request.state.link)
     body = await _answer(request, LocationIn)
-    changed = await run_in_threadpool(
-        lambda: service.report_removed(
-            notice.reference, body.location_id, provider_id=notice.provider_id
+    async with _audited(request, "notice.removed", notice, location_id=body.location_id):
+        changed = await run_in_threadpool(
+            lambda: service.report_removed(
+                notice.reference, body.location_id, provider_id=notice.provider_id
+            )
         )
-    )
-    _audit(request, "notice.removed", notice, location_id=body.location_id)
     return _answered(request, changed, "removed")
 
 
@@ -264,10 +266,10 @@ async def removed_linked(request: Request) -> Response:
 async def dispute_linked(request: Request) -> Response:
     service, notice = await _linked_notice(request, request.state.link)
     body = await _answer(request, DisputeIn)
-    changed = await run_in_threadpool(
-        lambda: service.dispute(
-            notice.reference, body.location_id, body.reason, provider_id=notice.provider_id
+    async with _audited(request, "notice.dispute", notice, location_id=body.location_id):
+        changed = await run_in_threadpool(
+            lambda: service.dispute(
+                notice.reference, body.location_id, body.reason, provider_id=notice.provider_id
+            )
         )
-    )
-    _audit(request, "notice.dispute", notice, location_id=body.location_id)
     return _answered(request, changed, "dispute")

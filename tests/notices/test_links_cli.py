@@ -94,6 +94,24 @@ def test_json_answers_and_their_states(linked, clock):
     assert current.location(first.id).status.next_check_at == clock.now()  # checked at once
 
 
+def test_link_answers_are_audited_before_they_change_the_notice(linked):
+    """Each answer is recorded as the signed link acting for the provider, then settled; an
+    answer that fails (an unknown location) is settled as failed, not left as started."""
+    _, client, link, notice = linked
+    base = f"{link.path}/%s?{link.query}"
+    assert client.post(base % "acknowledge", json={}).status_code == 200
+    assert client.post(base % "removed", json={"location_id": 999999}).status_code == 404
+    log = client.app.state.ctx.auth.audit_log
+    records = {
+        r.action: r for r in log.list_records(limit=20) if r.action.startswith("notice.")
+    }
+    ack, removed = records["notice.acknowledge"], records["notice.removed"]
+    assert (ack.actor, ack.organisation, ack.role) == ("signed-link", "Host", "provider")
+    assert (ack.target, ack.outcome) == (notice.reference, "ok")
+    assert (removed.outcome, removed.details["location_id"]) == ("failed", 999999)
+    assert removed.details["error"] == "not_found"
+
+
 def test_a_form_posted_from_another_site_is_refused(linked):
     _, client, link, _ = linked
     refused = client.post(

@@ -187,3 +187,18 @@ def test_api_subscriptions(client):
     stix = c.get("/api/v1/finance/export?format=stix&tlp=red", headers=head)
     assert stix.status_code == 200
     assert "TLP:RED" in stix.text
+    # every change and export was recorded before it ran, then settled with its outcome
+    log = c.app.state.ctx.auth.audit_log
+    found = [
+        (r.action, r.target, r.outcome)
+        for r in reversed(log.list_records(limit=50))
+        if r.action.startswith("finance.")
+    ]
+    assert found == [
+        ("finance.subscribe", "bank", "ok"),
+        ("finance.subscribe", "bank", "failed"),  # the 409
+        ("finance.subscribe", "other", "failed"),  # no secret: refused before storing
+        ("finance.unsubscribe", "bank", "ok"),
+        ("finance.unsubscribe", "bank", "failed"),  # the 404
+        ("finance.export", "stix", "ok"),
+    ]
