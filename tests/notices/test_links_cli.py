@@ -102,9 +102,7 @@ def test_link_answers_are_audited_before_they_change_the_notice(linked):
     assert client.post(base % "acknowledge", json={}).status_code == 200
     assert client.post(base % "removed", json={"location_id": 999999}).status_code == 404
     log = client.app.state.ctx.auth.audit_log
-    records = {
-        r.action: r for r in log.list_records(limit=20) if r.action.startswith("notice.")
-    }
+    records = {r.action: r for r in log.list_records(limit=20) if r.action.startswith("notice.")}
     ack, removed = records["notice.acknowledge"], records["notice.removed"]
     assert (ack.actor, ack.organisation, ack.role) == ("signed-link", "Host", "provider")
     assert (ack.target, ack.outcome) == (notice.reference, "ok")
