@@ -59,6 +59,8 @@ class PdqLayer:
 
     def search(self, queries: np.ndarray, threshold: int) -> PairHits:
         main = self.main.search(queries, threshold)
+        if len(self.hidden) == 0 and len(self.delta) == 0:
+            return main  # the common case between compactions: nothing to merge
         keep = _visible(main.entry_id, self.hidden)
         delta = self.delta.search(queries, threshold)
         return PairHits(*(np.concatenate([m[keep], d]) for m, d in zip(main, delta, strict=True)))
