@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.api.context import get_context
 from keepdown.auth import Principal, Role, Scope
 from keepdown.auth import keys as key_tokens
+from keepdown.auth.scope import check_case_work
 from keepdown.errors import AuthError
 
 __all__ = [
@@ -63,8 +64,11 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
 }
 
 
-def requires(*roles: Role) -> Any:
-    """A dependency admitting keys of ``roles`` only (and returning their principal)."""
+def requires(*roles: Role, case_work: bool = False) -> Any:
+    """A dependency admitting keys of ``roles`` only (and returning their principal).
+
+    ``case_work``: the endpoint is the operator's case work (``keepdown.auth.scope``), so an
+    analyst or admin key of another organisation is refused too."""
     allowed = frozenset(roles)
     audit_refusals = Role.PLATFORM not in allowed
 
@@ -77,6 +81,8 @@ def requires(*roles: Role) -> Any:
             if who is None:
                 who = await run_in_threadpool(ctx.auth.authenticate, token)
             ctx.auth.authorize(who, allowed)
+            if case_work:
+                check_case_work(who.role, who.organisation, str(ctx.settings.operator_organisation))
         except AuthError as exc:
             await _refused(request, exc, token, audit_refusals)
             raise

@@ -31,7 +31,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/finance", tags=["finance"])
 
-_STAFF = requires(Role.ANALYST, Role.ADMIN)
+_STAFF = requires(Role.ANALYST, Role.ADMIN, case_work=True)
 TypeName = Literal["btc", "ltc", "eth", "xmr", "payment_link", "email"]
 TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
 

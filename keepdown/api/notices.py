@@ -41,8 +41,8 @@ signed_link = notice_links.signed_link
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 
-_STAFF = requires(Role.ADMIN, Role.ANALYST)
-_READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER)
+_STAFF = requires(Role.ADMIN, Role.ANALYST, case_work=True)
+_READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER, case_work=True)
 _PROVIDER = requires(Role.PROVIDER)
 _FIGURES = requires(Role.ADMIN, Role.ANALYST, Role.REGULATOR)
 

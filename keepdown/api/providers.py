@@ -33,8 +33,8 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["providers"])
 
-_STAFF = requires(Role.ADMIN, Role.ANALYST)
-_READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER)
+_STAFF = requires(Role.ADMIN, Role.ANALYST, case_work=True)
+_READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER, case_work=True)
 
 ChannelName = Literal["email", "webhook", "manual"]
 LanguageName = Literal["en", "fr"]

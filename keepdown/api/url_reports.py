@@ -109,7 +109,7 @@ class PublicStatusOut(BaseModel):
     status: Literal["received", "checking", "checked"]
 
 
-_STAFF = requires(Role.ANALYST, Role.ADMIN)
+_STAFF = requires(Role.ANALYST, Role.ADMIN, case_work=True)
 
 
 def _store(request: Request) -> Any:

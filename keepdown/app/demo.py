@@ -4,7 +4,9 @@ person to sign in to the web pages.
 :func:`seed_demo` makes the demo organisation, bank (the benign sample images, hashed in
 exact mode), a platform key that expires after :data:`DEMO_KEY_LIFETIME` (a demo key left
 behind on a server that later holds real banks must not stay valid), and the demo analyst
-(:data:`DEMO_USER`) with a new random password. It is idempotent apart from the new secrets:
+(:data:`DEMO_USER`, a person of the operator organisation: the analysts who work the review
+queue and the notices are the operator's, ``keepdown.auth.scope``) with a new random
+password. It is idempotent apart from the new secrets:
 run again, it adds nothing, issues a new key and gives the analyst a new password (which ends
 the analyst's sessions). The key and the password are in the answer only, printed once.
 """
@@ -92,14 +94,16 @@ def _demo_analyst(services: Services, settings: Settings) -> str:
     """Create the demo analyst, or give it a new password; the password."""
     signin = signin_service(services.storage, services.auth, settings)
     password = secrets.token_urlsafe(15)
+    operator = str(settings.operator_organisation)
     try:
         user = signin.store.get_user(DEMO_USER)
     except NotFound:
+        services.auth.ensure_organisation(operator)
         signin.add_user(
-            DEMO_USER, password, organisation=DEMO_ORG, role=Role.ANALYST, display_name="Demo"
+            DEMO_USER, password, organisation=operator, role=Role.ANALYST, display_name="Demo"
         )
         return password
-    if user.organisation != DEMO_ORG:
+    if user.organisation != operator:
         raise Conflict(f"a person called {DEMO_USER!r} exists in another organisation")
     signin.set_password(DEMO_USER, password)  # also unlocks it and ends its sessions
     signin.set_disabled(DEMO_USER, False)

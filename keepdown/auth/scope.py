@@ -12,7 +12,16 @@ keys                   issue, list, revoke for any              its own organisa
 audit log              every record                             its own actors' records only
 banks: change          any bank (create for any owner)          banks it owns
 banks: read            every bank                               banks it owns or shared with it
+case work              its analysts and admins                  refused (403)
 =====================  =======================================  ==============================
+
+Case work is what the operator's hotline does with what it finds: reported URLs and crawls,
+sightings, the review queue and its media, notices, providers, financial indicators. It holds
+the locations of material and, in the review queue, the material itself, so only the
+operator's analysts and admins reach it (:func:`check_case_work`); an admin of another
+organisation, who may issue keys and add people in their own organisation, cannot make
+themselves or anyone an analyst who sees it. Providers still see their own notices and
+regulators the aggregate figures, whatever their organisation.
 
 Roles still apply first (an analyst never changes a bank, whatever its organisation). What a
 principal may not see answers 404, as if it did not exist (names of other organisations'
@@ -26,10 +35,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from keepdown.auth.model import Principal
+from keepdown.auth.model import Principal, Role
 from keepdown.errors import Forbidden, NotFound
 
-__all__ = ["Scope"]
+__all__ = ["CASE_WORK_ROLES", "Scope", "check_case_work"]
+
+#: The roles whose access to case work depends on the organisation (module docstring).
+CASE_WORK_ROLES = frozenset({Role.ANALYST, Role.ADMIN})
+
+
+def check_case_work(role: Role, organisation: str, operator: str) -> None:
+    """Forbidden when an analyst or admin of another organisation than the operator asks for
+    case work (reports, sightings, review, notices, providers, indicators)."""
+    if role in CASE_WORK_ROLES and (not operator or organisation != operator):
+        raise Forbidden(
+            f"case work belongs to the operator organisation; {organisation!r} is not it",
+            organisation=organisation,
+        )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keepdown.auth import Role
+from keepdown.auth.scope import check_case_work
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import AuthError, Forbidden
 from keepdown.web.context import web_context
@@ -135,8 +136,11 @@ async def signed_in(request: Request) -> SignedIn | None:
         return None
 
 
-def page(*roles: Role, allow_pending: bool = False) -> Any:
-    """The dependency of a page admitting ``roles`` (steps in the module docstring)."""
+def page(*roles: Role, allow_pending: bool = False, case_work: bool = False) -> Any:
+    """The dependency of a page admitting ``roles`` (steps in the module docstring).
+
+    ``case_work``: the page is the operator's case work (``keepdown.auth.scope``): analysts
+    and admins of another organisation are refused too."""
     allowed = frozenset(roles)
 
     async def viewer(request: Request) -> SignedIn:
@@ -153,6 +157,9 @@ def page(*roles: Role, allow_pending: bool = False) -> Any:
             raise NeedsSignIn("/web/account")
         if signed.user.role not in allowed:
             raise Forbidden(f"role {signed.user.role.value!r} may not open this page")
+        if case_work:
+            operator = str(web_context(request).settings.operator_organisation)
+            check_case_work(signed.user.role, signed.user.organisation, operator)
         if request.method not in ("GET", "HEAD"):
             await check_csrf(request, signed.session.csrf_token)
         request.state.viewer = signed

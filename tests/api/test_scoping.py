@@ -123,3 +123,31 @@ def test_only_the_operator_creates_banks_for_another_organisation(api: Api, othe
         "/api/v1/banks", json={"name": "nobody", "owner": "nobody"}, headers=api.auth(Role.ADMIN)
     )
     assert unknown.status_code == 404
+
+
+CASE_WORK = (
+    "/api/v1/reports",
+    "/api/v1/notices",
+    "/api/v1/providers",
+    "/api/v1/finance/indicators",
+)
+
+
+def test_case_work_is_the_operators_only(api: Api, other) -> None:
+    """Reports, notices, providers and indicators: an admin or analyst of another
+    organisation is refused (403, and the refusal is audited); the operator's are served; a
+    provider key of any organisation still reads its own notices."""
+    for path in CASE_WORK:
+        for key in (other.admin, other.analyst):
+            refused = api.client.get(path, headers=key)
+            assert refused.status_code == 403, (path, refused.text)
+            assert "operator organisation" in refused.json()["message"]
+        assert api.client.get(path, headers=api.auth(Role.ANALYST)).status_code == 200, path
+    refusals = api.services.auth.audit_log.list_records(limit=100, action="auth.refused")
+    assert len([r for r in refusals if r.target == "GET /api/v1/reports"]) == 2
+    made = api.client.post(
+        "/api/v1/keys", json={"organisation": "other", "role": "analyst"}, headers=other.admin
+    )
+    assert made.status_code == 201  # issuing is allowed; the new key still sees no case work
+    fresh = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert api.client.get("/api/v1/reports", headers=fresh).status_code == 403

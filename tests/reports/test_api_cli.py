@@ -126,7 +126,12 @@ def client(tmp_path, db):
 
     settings = load_settings(
         environ={},
-        overrides={"data_dir": str(tmp_path / "data"), "database_url": db, "auth_cache_seconds": 0},
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "database_url": db,
+            "auth_cache_seconds": 0,
+            "operator_organisation": "acme",
+        },
     )
     app, services = build_app(settings, refresh_in_background=False)
     with TestClient(app) as c:

@@ -32,7 +32,11 @@ def sent(tmp_path: Path, smtp: Mailbox) -> Iterator[tuple[Web, str]]:  # noqa: F
     """The web app sending through the loopback SMTP server, people of every role, and a
     notice of one location sent to Host."""
     app, services, ctx, clock = make_web(
-        tmp_path, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_tls="none"
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_tls="none",
+        operator_organisation="hotline",
     )
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         web = Web(client=client, services=services, ctx=ctx, clock=clock)

@@ -139,3 +139,28 @@ def test_refused_and_allowed_actions_are_recorded_write_ahead(two) -> None:
     assert created == [("refused", "forbidden")]
     (revoked,) = log.list_records(action="key.revoke")
     assert (revoked.outcome, revoked.target, revoked.organisation) == ("ok", keys[PARTNER], PARTNER)
+
+
+CASE_WORK_PAGES = (
+    "/web/review",
+    "/web/sightings",
+    "/web/notices",
+    "/web/reports",
+    "/web/providers",
+    "/web/allow-list",
+)
+
+
+def test_case_work_pages_are_the_operators_only(two) -> None:
+    """The review queue, sightings, notices, reported URLs, providers and the allow-list:
+    refused (403) to the partner's admin and analyst, open to the operator's analyst; the
+    partner's home page shows no queue count."""
+    web, _ = two
+    for person in ("partner-admin", "partner-analyst"):
+        _as(web, person)
+        for path in CASE_WORK_PAGES:
+            assert web.client.get(path).status_code == 403, (person, path)
+        assert "wait for review" not in web.client.get("/web/").text
+    _as(web, "hotline-analyst")
+    for path in CASE_WORK_PAGES:
+        assert web.client.get(path).status_code == 200, path

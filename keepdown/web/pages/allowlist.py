@@ -22,13 +22,15 @@ router = APIRouter()
 
 
 @router.get("/allow-list")
-def allow_list(request: Request, viewer: SignedIn = page(*STAFF)) -> Response:
+def allow_list(request: Request, viewer: SignedIn = page(*STAFF, case_work=True)) -> Response:
     ctx = web_context(request)
     return render(request, "allowlist.html", entries=ctx.review_store.allow_entries())
 
 
 @router.post("/allow-list/{entry_id}/remove")
-def remove(request: Request, entry_id: int, viewer: SignedIn = page(Role.ADMIN)) -> Response:
+def remove(
+    request: Request, entry_id: int, viewer: SignedIn = page(Role.ADMIN, case_work=True)
+) -> Response:
     ctx = web_context(request)
     with audited(request, viewer, "allow_list.remove", f"allow:{entry_id}"):
         ctx.review_store.remove_allow_entry(entry_id)

@@ -20,6 +20,7 @@ router = APIRouter()
 async def home(request: Request, viewer: SignedIn = page(*EVERYONE)) -> Response:
     ctx = web_context(request)
     waiting = None
-    if viewer.user.may_review:
+    operator = str(ctx.settings.operator_organisation)
+    if viewer.user.may_review and viewer.user.organisation == operator:  # case work only
         waiting = await run_in_threadpool(ctx.review.store.waiting, ctx.clock.now())
     return render(request, "home.html", waiting=waiting)

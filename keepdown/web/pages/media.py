@@ -31,7 +31,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_REVIEWER = page(*STAFF)
+_REVIEWER = page(*STAFF, case_work=True)
 
 
 async def _media(

@@ -33,8 +33,8 @@ __all__ = ["TIMELINE", "router"]
 
 router = APIRouter()
 
-_READERS = page(*STAFF, Role.PROVIDER)
-_STAFF = page(*STAFF)
+_READERS = page(*STAFF, Role.PROVIDER, case_work=True)
+_STAFF = page(*STAFF, case_work=True)
 
 STATES = (
     "drafted",

@@ -25,7 +25,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_STAFF = page(*STAFF)
+_STAFF = page(*STAFF, case_work=True)
 
 
 def _figures(ctx: WebContext) -> dict[str, Any]:

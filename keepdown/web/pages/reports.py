@@ -24,7 +24,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_STAFF = page(*STAFF)
+_STAFF = page(*STAFF, case_work=True)
 STAFF_REPORTER_TYPES = ("hotline", "trusted_flagger", "own_initiative")
 
 

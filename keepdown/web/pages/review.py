@@ -29,7 +29,7 @@ __all__ = ["CATEGORY_LABELS", "router"]
 
 router = APIRouter()
 
-_REVIEWER = page(*STAFF)
+_REVIEWER = page(*STAFF, case_work=True)
 
 CATEGORY_LABELS = {
     Category.CSAM.value: N_("Child sexual abuse material"),

@@ -22,7 +22,7 @@ __all__ = ["STATES", "router"]
 
 router = APIRouter()
 
-_STAFF = page(*STAFF)
+_STAFF = page(*STAFF, case_work=True)
 STATES = ("pending_review", "confirmed", "rejected", "unmatched")
 
 
