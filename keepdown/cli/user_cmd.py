@@ -70,6 +70,13 @@ def add(
         )
         signin.auth.audit("user.add", target=user.username, role=role, organisation=organisation)
     click.echo(f"user {user.username} added ({user.role.value} at {user.organisation})")
+    operator = str(settings.operator_organisation)
+    if user.role.value in ("analyst", "admin") and user.organisation != operator:
+        click.echo(
+            f"note: {user.organisation!r} is not the operator organisation ({operator!r}): "
+            "this person will not see reports, sightings, the review queue or notices",
+            err=True,
+        )
 
 
 @command.command("list")
