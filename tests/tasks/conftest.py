@@ -43,6 +43,8 @@ WORKER_SETTINGS = {
     "worker_crawl_slice_urls": 40,
     "worker_crawl_slice_seconds": 8,
     "worker_crawl_parallelism": 2,
+    # the hotline running these workers is the operator: its analysts do the case work
+    "operator_organisation": "hotline",
 }
 
 

@@ -60,7 +60,6 @@ def fleet_settings(tmp_path, postgres_url, smtp, queue_name, redis_db):
         "redis_url": REDIS_URL,
         "worker_concurrency": 2,
         "api_port": free_port(),
-        "operator_organisation": "hotline",
     }
     return load_settings(environ={}, overrides=values)
 
