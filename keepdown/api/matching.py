@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -29,12 +30,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, MatchView, get_context
-from keepdown.api.deps import requires
+from keepdown.api.deps import principal_of, requires
 from keepdown.api.errors import ErrorBody, error_responses
 from keepdown.api.metrics import count_matches
 from keepdown.api.uploads import UPLOAD_BODY, read_upload
-from keepdown.auth import Role
+from keepdown.auth import Principal, Role
 from keepdown.errors import InvalidInput
+from keepdown.events import UploadChecked
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue, parse_hash
 
@@ -202,13 +204,40 @@ async def match_content(
     if data is None:
         data, _media_type = await read_upload(request, int(ctx.settings.max_upload_bytes))
 
+    who = principal_of(request)
+
     def hash_and_match(content: bytes) -> tuple[HashResult, list[MatchView]]:
         result = ctx.hasher(content, dihedral)
-        return result, ctx.matcher.match_result(result)
+        views = ctx.matcher.match_result(result)
+        if ctx.events is not None:
+            ctx.events.emit(upload_checked(who, views, ctx.clock.now()))
+        return result, views
 
     result, views = await run_in_threadpool(hash_and_match, data)
     count_matches(request, views)
     return result, views
+
+
+def upload_checked(who: Principal, views: list[MatchView], at: datetime) -> UploadChecked:
+    """The event of one checked upload, for the per-key transparency figures.
+
+    The verdict is the matcher's (``keepdown.matching.matcher.verdict``): an exact match in a
+    trusted bank blocks without review (automated); any other match is sent to review (a
+    human decides); no match is allowed (automated). Bare hash lookups are not recorded: at
+    thousands per second they would flood the event log (docs/transparency.md)."""
+    if any(v.match_type == "exact" and v.trusted for v in views):
+        outcome = "block"
+    else:
+        outcome = "review" if views else "allow"
+    exact = any(v.match_type == "exact" for v in views)
+    return UploadChecked(
+        at=at,
+        key_id=who.key_id,
+        organisation=who.organisation,
+        outcome=outcome,
+        match_type=("exact" if exact else "near") if views else "",
+        automated=outcome != "review",
+    )
 
 
 async def fetch_and_match(request: Request, url: str) -> tuple[HashResult, list[MatchView]]:

@@ -9,7 +9,10 @@ from fastapi.testclient import TestClient
 
 from keepdown.app import build_app
 from keepdown.auth import Role
+from keepdown.banks.records import EntryRecord
+from keepdown.events import UploadChecked
 from keepdown.hashing import hash_bytes
+from keepdown.hashing.types import SignalType
 from keepdown.testing import flip_bits, synthetic_jpeg
 from tests.api.conftest import OTHER_SEED, Api, known_jpeg, make_settings, seed_known_bank
 
@@ -192,3 +195,31 @@ def test_an_undecodable_picture_is_reported_not_silently_unmatched(api: Api) -> 
     assert shield.status_code == 422
     assert shield.json()["code"] == "decode_error"
     assert shield.json()["detail"] == shield.json()["message"]
+
+
+def test_each_checked_upload_is_an_event_for_the_keys_figures(api: Api) -> None:
+    """Uploads become UploadChecked events (the per-key transparency figures): an exact match
+    in a trusted bank blocks, a match in a review bank goes to review, no match is allowed;
+    bare hash lookups are not recorded."""
+    seed_known_bank(api.services)  # trust "review"
+    platform = api.auth(Role.PLATFORM)
+    assert api.client.post("/api/v1/match", content=known_jpeg(), headers=platform).is_success
+    other = synthetic_jpeg(OTHER_SEED, 640, 480)
+    assert api.client.post("/api/v1/match", content=other, headers=platform).is_success
+    api.services.banks.create_bank("trusted", owner="acme", label="csam", trust="auto")
+    known_sha256 = hash_bytes(known_jpeg(), mode="exact").sha256.hex
+    api.services.banks.add_entry("trusted", EntryRecord(SignalType.SHA256, known_sha256))
+    api.services.index.refresh()
+    assert api.client.post("/api/v1/match", content=known_jpeg(), headers=platform).is_success
+    lookup = {"hashes": [{"signal_type": "pdq", "value": "0" * 64}]}
+    assert api.client.post("/api/v1/match/hashes", json=lookup, headers=platform).is_success
+
+    checked = list(api.services.storage.events.read("upload_checked"))
+    assert all(isinstance(e, UploadChecked) for e in checked)
+    key_id = api.services.auth.authenticate(api.tokens[Role.PLATFORM]).key_id
+    assert [(e.key_id, e.organisation) for e in checked] == [(key_id, "acme")] * 3
+    assert [(e.outcome, e.match_type, e.automated) for e in checked] == [
+        ("review", "exact", False),
+        ("allow", "", True),
+        ("block", "exact", True),
+    ]
