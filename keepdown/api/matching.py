@@ -225,10 +225,12 @@ def upload_checked(who: Principal, views: list[MatchView], at: datetime) -> Uplo
     trusted bank blocks without review (automated); any other match is sent to review (a
     human decides); no match is allowed (automated). Bare hash lookups are not recorded: at
     thousands per second they would flood the event log (docs/transparency.md)."""
-    if any(v.match_type == "exact" and v.trusted for v in views):
+    if not views:
+        outcome = "allow"
+    elif any(v.confirmed for v in views):
         outcome = "block"
     else:
-        outcome = "review" if views else "allow"
+        outcome = "review"
     exact = any(v.match_type == "exact" for v in views)
     return UploadChecked(
         at=at,

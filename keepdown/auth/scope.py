@@ -38,16 +38,21 @@ from dataclasses import dataclass
 from keepdown.auth.model import Principal, Role
 from keepdown.errors import Forbidden, NotFound
 
-__all__ = ["CASE_WORK_ROLES", "Scope", "check_case_work"]
+__all__ = ["CASE_WORK_ROLES", "Scope", "check_case_work", "refused_case_work"]
 
 #: The roles whose access to case work depends on the organisation (module docstring).
 CASE_WORK_ROLES = frozenset({Role.ANALYST, Role.ADMIN})
 
 
+def refused_case_work(role: Role, organisation: str, operator: str) -> bool:
+    """True for an analyst or admin of another organisation than the operator."""
+    return role in CASE_WORK_ROLES and (not operator or organisation != operator)
+
+
 def check_case_work(role: Role, organisation: str, operator: str) -> None:
     """Forbidden when an analyst or admin of another organisation than the operator asks for
     case work (reports, sightings, review, notices, providers, indicators)."""
-    if role in CASE_WORK_ROLES and (not operator or organisation != operator):
+    if refused_case_work(role, organisation, operator):
         raise Forbidden(
             f"case work belongs to the operator organisation; {organisation!r} is not it",
             organisation=organisation,

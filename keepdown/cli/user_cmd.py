@@ -14,6 +14,7 @@ import click
 
 from keepdown.app.web import people
 from keepdown.auth import Role
+from keepdown.auth.scope import refused_case_work
 from keepdown.errors import UsageError
 from keepdown.settings import Settings
 
@@ -71,7 +72,7 @@ def add(
         signin.auth.audit("user.add", target=user.username, role=role, organisation=organisation)
     click.echo(f"user {user.username} added ({user.role.value} at {user.organisation})")
     operator = str(settings.operator_organisation)
-    if user.role.value in ("analyst", "admin") and user.organisation != operator:
+    if refused_case_work(user.role, user.organisation, operator):
         click.echo(
             f"note: {user.organisation!r} is not the operator organisation ({operator!r}): "
             "this person will not see reports, sightings, the review queue or notices",

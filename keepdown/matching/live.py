@@ -62,6 +62,12 @@ class MatchView:
     classification: str | None  # keepdown's category of the bank ("csam", ...)
     trusted: bool
 
+    @property
+    def confirmed(self) -> bool:
+        """True when the match may act without review: exact, in a trusted bank (the rule of
+        ``keepdown.matching.matcher.verdict``)."""
+        return self.match_type == "exact" and self.trusted
+
 
 @dataclass(frozen=True)
 class _State:
