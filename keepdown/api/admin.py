@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
-from keepdown.api.deps import audited, requires, scope_of
+from keepdown.api.deps import ROW_ID_MAX, audited, requires, scope_of
 from keepdown.api.errors import error_responses
 from keepdown.auth import ApiKey, Role, parse_duration
 from keepdown.errors import NotFound
@@ -204,7 +204,7 @@ async def read_audit(
     request: Request,
     limit: int = Query(100, ge=1, le=1000),
     action: str | None = Query(None, max_length=64),
-    before: int | None = Query(None, ge=1, description="Records older than this id"),
+    before: int | None = Query(None, ge=1, le=ROW_ID_MAX, description="Records older than this id"),
 ) -> AuditList:
     ctx, scope = get_context(request), scope_of(request)
     only = None if scope.is_operator else scope.organisation

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, get_context
-from keepdown.api.deps import audited, requires, scope_of
+from keepdown.api.deps import ROW_ID_MAX, audited, requires, scope_of
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role, Scope
 from keepdown.banks.model import Bank, Entry
@@ -334,7 +334,7 @@ async def unshare_bank(request: Request, name: str, organisation: str) -> Shares
 async def list_entries(
     request: Request,
     name: str,
-    after: int = Query(0, ge=0, description="Entries with an id above this"),
+    after: int = Query(0, ge=0, le=ROW_ID_MAX, description="Entries with an id above this"),
     limit: int = Query(100, ge=1, le=1000),
     include_removed: bool = Query(True, description="Include tombstones"),
 ) -> EntryPage:

@@ -37,6 +37,7 @@ from keepdown.auth.scope import check_case_work
 from keepdown.errors import AuthError
 
 __all__ = [
+    "ROW_ID_MAX",
     "SECURITY_SCHEMES",
     "audited",
     "client_ip",
@@ -44,6 +45,11 @@ __all__ = [
     "requires",
     "scope_of",
 ]
+
+
+#: Largest row id a request may name (ids are 64-bit integers in both databases): a larger
+#: ``before``/``after``/``location_id`` is a clear 400, not an overflow in the driver (500).
+ROW_ID_MAX = 2**62
 
 
 #: The two ways to send a key, as OpenAPI security schemes. They are added to the document by

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from keepdown.api.deps import ROW_ID_MAX
 from keepdown.notices.metrics import ProviderFigures
 from keepdown.notices.model import Location, Notice
 
@@ -149,25 +150,25 @@ class DeliveryList(BaseModel):
 
 
 class ConfirmIn(BaseModel):
-    delivery_id: int = Field(ge=1, le=2**62)
+    delivery_id: int = Field(ge=1, le=ROW_ID_MAX)
     delivered: bool = Field(description="True: it reached the provider; false: send it again")
 
 
 class ReviewIn(BaseModel):
     reference: str = Field(min_length=1, max_length=32)
-    location_id: int = Field(ge=1, le=2**62)
+    location_id: int = Field(ge=1, le=ROW_ID_MAX)
     outcome: Literal["upheld", "rejected"]
 
 
 class AnswerIn(BaseModel):
     reference: str = Field(min_length=1, max_length=32)
     action: Literal["acknowledge", "removed", "dispute"]
-    location_id: int | None = Field(default=None, ge=1, le=2**62)
+    location_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)
     reason: str = Field(default="", max_length=4000)
 
 
 class LocationIn(BaseModel):
-    location_id: int = Field(ge=1, le=2**62)
+    location_id: int = Field(ge=1, le=ROW_ID_MAX)
 
 
 class DisputeIn(LocationIn):
