@@ -10,7 +10,7 @@ layer provides a durable sink with the same interface.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -24,7 +24,10 @@ __all__ = [
     "Event",
     "EventLog",
     "EventSink",
+    "EventSource",
+    "EventStore",
     "LocationRechecked",
+    "LocationReopened",
     "MatchFound",
     "MediaHashed",
     "MediaRevealed",
@@ -381,6 +384,23 @@ class DisputeReviewed(Event):
 
 @_register
 @dataclass(frozen=True, kw_only=True)
+class LocationReopened(Event):
+    """An analyst reopened a withdrawn location (its dispute had been upheld): it is open
+    again, re-checked at once and counted as notified again; the dispute stays in its
+    history. ``reason``: the analyst's words (e.g. "seen again at the same URL")."""
+
+    kind: ClassVar[str] = "location_reopened"
+    notice_ref: str
+    provider: str
+    provider_id: str = ""
+    country: str = ""
+    location_id: str
+    reason: str = ""
+    by: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
 class RemovalReported(Event):
     """The provider says it removed a location (it counts as removed only when a check finds
     it gone: see ``RemovalConfirmed``)."""
@@ -396,7 +416,11 @@ class RemovalReported(Event):
 @_register
 @dataclass(frozen=True, kw_only=True)
 class LocationRechecked(Event):
-    """A re-check of an open location: ``result`` is "present", "gone" or "error"."""
+    """A re-check of a location: ``result`` is "present", "gone" or "error"; ``status`` the
+    HTTP status seen (None when there was no answer) and ``answer`` what the answer was
+    (docs/notices.md, "What a re-check decides": ``known``, ``not_found``, ``refused``,
+    ``unmatched``, ``no_such_host``, ``entry_gone``, ``error``...). ``confirming``: the
+    answer suggests removal but waits for a second check before it counts."""
 
     kind: ClassVar[str] = "location_rechecked"
     location_id: str
@@ -405,13 +429,21 @@ class LocationRechecked(Event):
     notice_ref: str = ""
     result: str
     status: int | None = None
+    answer: str = ""
+    confirming: bool = False
 
 
 @_register
 @dataclass(frozen=True, kw_only=True)
 class RemovalConfirmed(Event):
-    """The first check that found a notified location gone. Time to removal = this ``at`` minus
-    ``first_notice_at`` (the first notice that named the location)."""
+    """A notified location was confirmed gone (``at``: the check that settled it).
+
+    Time to removal = ``removed_at`` (the first check that found it gone; the same as ``at``
+    unless the answer needed a confirming second check, or the event predates the field)
+    minus ``first_notice_at`` (the first notice that named the location). ``last_present_at``
+    is the last check before that found it still there (None: none since the first notice),
+    so the true removal lay after it: the figure's precision. ``status`` and ``answer`` are
+    what the check that found it gone saw (an HTTP status, ``not_found``, ``refused``...)."""
 
     kind: ClassVar[str] = "removal_confirmed"
     location_id: str
@@ -421,6 +453,15 @@ class RemovalConfirmed(Event):
     country: str = ""
     first_notice_at: datetime
     detected_at: datetime | None = None
+    removed_at: datetime | None = None
+    last_present_at: datetime | None = None
+    status: int | None = None
+    answer: str = ""
+
+    @property
+    def removal_time(self) -> datetime:
+        """When the location was first found gone (``removed_at``, else ``at``)."""
+        return self.removed_at or self.at
 
 
 @_register
@@ -509,6 +550,23 @@ class EventSink(Protocol):
     def emit(self, event: Event) -> None: ...
 
 
+class EventSource(Protocol):
+    """Anything that gives recorded events back, in the order they were recorded."""
+
+    def read(
+        self,
+        kind: str | None = None,
+        *,
+        since: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Event]: ...
+
+
+class EventStore(EventSink, EventSource, Protocol):
+    """Accepts events and gives them back (``keepdown.storage``'s store; :class:`EventLog`)."""
+
+
 @dataclass
 class EventLog:
     """In-memory event sink: keeps events in order, counts them by kind, notifies subscribers."""
@@ -528,6 +586,20 @@ class EventLog:
 
     def of(self, cls: type[Event]) -> list[Event]:
         return [e for e in self.events if isinstance(e, cls)]
+
+    def read(
+        self,
+        kind: str | None = None,
+        *,
+        since: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Event]:
+        """The events kept, filtered as :class:`EventSource` says."""
+        for e in list(self.events):
+            wanted = (kind is None or e.kind == kind) and (kinds is None or e.kind in kinds)
+            if wanted and (since is None or e.at >= since) and (until is None or e.at < until):
+                yield e
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)

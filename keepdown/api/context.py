@@ -27,7 +27,7 @@ from keepdown.settings import Settings
 
 if TYPE_CHECKING:  # only for annotations: these modules import much more than the API needs
     from keepdown.api.ratelimit import RateLimiter
-    from keepdown.events import EventSink
+    from keepdown.events import EventStore
     from keepdown.notices.links import LinkSigner
     from keepdown.notices.service import NoticeService
     from keepdown.storage.bank_settings import BankChanges
@@ -108,7 +108,7 @@ class ApiContext:
     #: Reported URLs to crawl; None when not wired.
     url_reports: ReportStore | None = None
     #: Where API actions emit lifecycle events; None: nowhere.
-    events: EventSink | None = None
+    events: EventStore | None = None
     #: The provider registry; None when not wired.
     providers: SqlProviderStore | None = None
     #: Notices and their lifecycle; None when not wired.

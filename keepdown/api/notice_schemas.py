@@ -10,7 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from keepdown.api.deps import ROW_ID_MAX
-from keepdown.notices.metrics import ProviderFigures
 from keepdown.notices.model import Location, Notice
 
 __all__ = [
@@ -176,36 +175,49 @@ class DisputeIn(LocationIn):
 
 
 class FiguresOut(BaseModel):
+    """One provider's figures (or the totals), as :func:`keepdown.reports.provider_row`
+    names them: ``keepdown notices figures --json`` prints the same. Hours at full precision;
+    shares are None when nothing was notified."""
+
     provider_id: str
     provider: str
     country: str
+    notices: int
     notified: int
     removed: int
+    still_present: int
+    withdrawn: int
+    reopened: int
     median_removal_hours: float | None
     p90_removal_hours: float | None
-    share_removed_24h: float
-    share_removed_7d: float
-    share_removed_42d: float
+    share_removed_24h: float | None
+    share_removed_7d: float | None
+    share_removed_42d: float | None
+    precision_median_hours: float | None
+    precision_max_hours: float | None
     median_detection_to_notice_hours: float | None
     median_notice_to_ack_hours: float | None
+    renotices: int
+    escalations: int
+    removals_reported: int
+    deliveries_failed: int
+    reappearances: int
+    reappearances_by_where: dict[str, int]
+    disputes_opened: int
+    disputes_upheld: int
+    disputes_rejected: int
+    disputes_pending: int
+    removal_hours: list[float]
+
+
+class PeriodOut(BaseModel):
+    label: str
+    start: str
+    end: str
+    last_day: str
 
 
 class FiguresList(BaseModel):
+    period: PeriodOut
     providers: list[FiguresOut]
-
-
-def figures_out(f: ProviderFigures) -> FiguresOut:
-    return FiguresOut(
-        provider_id=f.provider_id,
-        provider=f.provider,
-        country=f.country,
-        notified=f.notified,
-        removed=f.removed,
-        median_removal_hours=f.median_removal_hours,
-        p90_removal_hours=f.p90_removal_hours,
-        share_removed_24h=f.share_removed["24h"],
-        share_removed_7d=f.share_removed["7d"],
-        share_removed_42d=f.share_removed["42d"],
-        median_detection_to_notice_hours=f.median_detection_to_notice_hours,
-        median_notice_to_ack_hours=f.median_notice_to_ack_hours,
-    )
+    totals: FiguresOut

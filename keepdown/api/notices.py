@@ -28,12 +28,12 @@ from keepdown.api.notice_schemas import (
     NoticeList,
     NoticeOut,
     ReviewIn,
-    figures_out,
 )
 from keepdown.auth import Principal, Role
 from keepdown.errors import ConfigurationError, InvalidInput, NotFound
-from keepdown.notices.metrics import removal_figures
 from keepdown.notices.model import Notice
+from keepdown.reports import RunningFigures, parse_period, running_figures, to_date
+from keepdown.reports.ledger import LEDGER_KINDS
 
 __all__ = ["router", "signed_link"]
 
@@ -181,16 +181,30 @@ async def confirm_delivery(request: Request, body: ConfirmIn) -> DeliveryOut:
 @router.get(
     "/notices/figures",
     response_model=FiguresList,
-    summary="Time to removal per provider, computed from the lifecycle events",
+    summary="Time to removal per provider (the transparency report figures), to now or a period",
     responses=error_responses(400, 401, 403, 429),
     dependencies=[_FIGURES],
 )
-async def figures(request: Request) -> FiguresList:
+async def figures(
+    request: Request,
+    period: str | None = Query(
+        None,
+        min_length=4,
+        max_length=40,
+        description="2026-Q3, 2026-09, 2026-W27, 2026-07-01 or A..B dates; default: all to now.",
+    ),
+) -> FiguresList:
     ctx = get_context(request)
-    if ctx.events is None:
+    events = ctx.events
+    if events is None:
         raise ConfigurationError("events are not wired into this API")
-    found = await run_in_threadpool(lambda: removal_figures(list(ctx.events.read())))
-    return FiguresList(providers=[figures_out(f) for f in found.values()])
+    chosen = parse_period(period) if period else to_date(ctx.clock.now())
+
+    def compute() -> RunningFigures:
+        return running_figures(events.read(kinds=LEDGER_KINDS, until=chosen.end), chosen)
+
+    found = await run_in_threadpool(compute)
+    return FiguresList.model_validate(found.to_dict())
 
 
 # The signed-link routes are served with this router's (their paths carry the full prefix).

@@ -19,7 +19,14 @@ import click
 
 from keepdown.app import NoticeServices, open_notice_services
 from keepdown.app.core import storage_auth
-from keepdown.notices.metrics import removal_figures
+from keepdown.reports import (
+    RemovalFigures,
+    duration_text,
+    parse_period,
+    running_figures,
+    to_date,
+)
+from keepdown.reports.ledger import LEDGER_KINDS
 from keepdown.settings import Settings
 
 __all__ = ["command"]
@@ -204,29 +211,68 @@ def review(settings: Settings, reference: str, location_id: int, upheld: bool) -
 
 
 @command.command("figures")
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="JSON (hours at full precision).")
+@click.option(
+    "--period",
+    help="Only this period (as keepdown report transparency takes it: 2026-Q3, 2026-09, "
+    "2026-W27, 2026-07-01, A..B dates). Default: everything to now.",
+)
 @click.pass_obj
-def figures(settings: Settings, as_json: bool) -> None:
-    """Time to removal per provider, from the events (see docs/notices.md)."""
+def figures(settings: Settings, as_json: bool, period: str | None) -> None:
+    """Time to removal per provider, from the events: the transparency report's rules and
+    numbers (see docs/notices.md). Durations under an hour are shown in minutes."""
     services = _open(settings)
     try:
-        found = removal_figures(list(services.storage.events.read()))
+        chosen = parse_period(period) if period else to_date(services.clock.now())
+        found = running_figures(
+            services.storage.events.read(kinds=LEDGER_KINDS, until=chosen.end), chosen
+        )
     finally:
         services.close()
     if as_json:
-        click.echo(json.dumps({k: v.__dict__ for k, v in found.items()}, indent=2, default=str))
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
         return
-    click.echo(
-        "provider\tcountry\tnotified\tremoved\tmedian h\tp90 h\t<=24h\t<=7d\t<=42d"
-        "\tdeliveries failed"
-    )
-    for f in found.values():
-        hours = "\t".join(
-            f"{h:.1f}" if h is not None else "-"
-            for h in (f.median_removal_hours, f.p90_removal_hours)
-        )
-        shares = "\t".join(f"{f.share_removed[k]:.0%}" for k in ("24h", "7d", "42d"))
-        click.echo(
-            f"{f.provider}\t{f.country or '-'}\t{f.notified}\t{f.removed}\t{hours}\t{shares}"
-            f"\t{f.deliveries_failed}"
-        )
+    click.echo(f"period {chosen.label}")
+    click.echo("\t".join(_COLUMNS))
+    for f in [*found.providers, found.totals]:
+        click.echo("\t".join(_row(f)))
+
+
+_COLUMNS = (
+    "provider",
+    "country",
+    "notified",
+    "removed",
+    "still present",
+    "withdrawn",
+    "median",
+    "p90",
+    "late by at most",
+    "<=24h",
+    "<=7d",
+    "<=42d",
+    "reappearances",
+    "deliveries failed",
+)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _row(f: RemovalFigures) -> list[str]:
+    """One line of the table (the totals line is "all providers")."""
+    return [
+        f.name,
+        f.country or "-",
+        str(f.locations),
+        str(f.removed),
+        str(f.still_present),
+        str(f.withdrawn),
+        duration_text(f.median_hours, missing="-"),
+        duration_text(f.p90_hours, missing="-"),
+        duration_text(f.precision_max_hours, missing="-"),
+        *(_share(f.share_within[k]) for k in ("24h", "7d", "42d")),
+        str(f.reappearances),
+        str(f.delivery_failures),
+    ]

@@ -19,7 +19,6 @@ Modules, in the order a notice lives:
 - :mod:`~keepdown.notices.response_page`: the HTML page of the signed link;
 - :mod:`~keepdown.notices.tracker`, :mod:`~keepdown.notices.verify` and
   :mod:`~keepdown.notices.policy`: re-checks on each provider's cadence;
-- :mod:`~keepdown.notices.metrics`: time to removal and its companions, from events.
 
 See docs/notices.md and docs/providers.md.
 """

@@ -6,6 +6,9 @@ Modules, in the order a report is made:
 - :mod:`~keepdown.reports.ledger`: events folded into facts (no URL, no hash kept);
 - :mod:`~keepdown.reports.figures`: per provider, per country, per bank and source, per
   platform key; which period each fact counts in;
+- :mod:`~keepdown.reports.running`: the same figures as the operator's running view
+  (``keepdown notices figures``, the notices API and web pages read them from here);
+- :mod:`~keepdown.reports.durations`: durations as text (minutes under an hour);
 - :mod:`~keepdown.reports.report`: the league table, distribution, trend, data file;
 - :mod:`~keepdown.reports.html_report`, :mod:`~keepdown.reports.exports`,
   :mod:`~keepdown.reports.charts`: HTML (self-contained, SVG charts), CSV and JSON;
@@ -21,26 +24,35 @@ from datetime import datetime
 
 from keepdown.errors import InvalidInput
 from keepdown.events import Event
+from keepdown.reports.durations import duration_text
 from keepdown.reports.exports import render_csv, render_json, render_locations_csv
+from keepdown.reports.figures import RemovalFigures
 from keepdown.reports.html_report import render_html
-from keepdown.reports.period import Period, parse_period
+from keepdown.reports.period import Period, parse_period, to_date
 from keepdown.reports.regulator import render_regulator_csv, render_regulator_json
 from keepdown.reports.report import TransparencyReport, build_report
+from keepdown.reports.running import RunningFigures, provider_row, running_figures
 
 __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
     "REGULATOR_FORMATS",
     "Period",
+    "RemovalFigures",
+    "RunningFigures",
     "TransparencyReport",
     "build_report",
+    "duration_text",
     "parse_period",
+    "provider_row",
     "render",
     "render_csv",
     "render_html",
     "render_json",
     "render_locations_csv",
     "render_regulator",
+    "running_figures",
+    "to_date",
     "transparency_report",
 ]
 

@@ -8,7 +8,7 @@ table with the same numbers next to each chart. No script, no font, no CDN: the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 __all__ = ["bar_chart", "column_chart", "stacked_bar_chart"]
@@ -37,23 +37,31 @@ def _fmt(value: float) -> str:
 
 
 def bar_chart(
-    title: str, items: Sequence[tuple[str, float]], *, unit: str = "", desc: str = ""
+    title: str,
+    items: Sequence[tuple[str, float]],
+    *,
+    unit: str = "",
+    desc: str = "",
+    text: Callable[[float], str] | None = None,
 ) -> str:
-    """Horizontal bars, one per ``(label, value)``, each labelled with its value."""
+    """Horizontal bars, one per ``(label, value)``, each labelled with its value (as
+    ``text`` writes it: e.g. a duration in minutes or hours; default the number and
+    ``unit``)."""
+    say = text or (lambda v: f"{_fmt(v)}{unit}")
     top = max((v for _, v in items), default=0) or 1
     span = WIDTH - LABEL_W - 80
     height = GAP + len(items) * (BAR + GAP) + GAP
-    spoken = "; ".join(f"{label}: {_fmt(v)}{unit}" for label, v in items) or "no data"
+    spoken = "; ".join(f"{label}: {say(v)}" for label, v in items) or "no data"
     body = []
     for i, (label, value) in enumerate(items):
         y = GAP + i * (BAR + GAP)
         w = round(span * value / top, 1)
-        text = f"{_fmt(value)}{unit}"
+        shown = say(value)
         body.append(
-            f"<g><title>{escape(label)}: {escape(text)}</title>"
+            f"<g><title>{escape(label)}: {escape(shown)}</title>"
             f'<text x="{LABEL_W - 6}" y="{y + BAR * 0.7}" text-anchor="end">{escape(label)}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{w}" height="{BAR}" fill="{PALETTE[0]}"/>'
-            f'<text x="{LABEL_W + w + 6}" y="{y + BAR * 0.7}">{escape(text)}</text></g>'
+            f'<text x="{LABEL_W + w + 6}" y="{y + BAR * 0.7}">{escape(shown)}</text></g>'
         )
     return _svg(title, desc or f"{title}. {spoken}.", max(height, 40), body)
 

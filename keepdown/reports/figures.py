@@ -5,13 +5,23 @@ Which period a fact counts in (the rule every figure follows; docs/transparency.
 - **flows** count in the period in which their event happened: notices (first sent),
   re-notices, locations (first notified), removals (confirmed), and their **time to removal**
   (so a location notified in June and found gone in July counts, with its whole duration, in
-  July's removals and time to removal), reappearances, disputes opened and reviewed;
-- **shares removed within 24 h / 7 days / 42 days** follow the locations first notified in the
-  period (the cohort): removed within the window *and* before the period end. A location whose
-  window runs past the period end and is not yet removed counts as not removed;
+  July's removals and time to removal), reappearances, disputes opened and reviewed,
+  acknowledgements, withdrawn locations reopened;
+- **locations notified** (the cohort) are the locations first notified in the period less
+  those withdrawn (dispute upheld, not reopened) by the period end: a withdrawn location was
+  not the material, or not there, so it is neither notified nor present; ``withdrawn`` counts
+  withdrawals in the period apart;
+- **shares removed within 24 h / 7 days / 42 days** follow the cohort: removed within the
+  window *and* confirmed before the period end. A location whose window runs past the period
+  end and is not yet removed counts as not removed;
 - **still present** is a stock at the period end: every location notified before the end and
   neither removed nor withdrawn before the end, whenever it was notified. A location removed
   after the period end is still present at the period end.
+
+A removal's time ends at the first check that found the location gone (``removed_at``); it
+counts in the period of the check that confirmed it (the same check unless the answer needed
+a second one). Its **precision** is how late that can be: the time since the last check that
+still found the location (or since the first notice); the figures give its median and maximum.
 
 Providers and countries get the same :class:`RemovalFigures`; banks (per detection source)
 get :class:`BankFigures`; platform keys :class:`PlatformFigures`.
@@ -82,6 +92,12 @@ class RemovalFigures:
     disputes_upheld: int
     disputes_rejected: int
     disputes_pending: int
+    #: Notice to its first acknowledgement, median hours (acknowledgements in the period).
+    median_ack_hours: float | None = None
+    #: How late the removals' times may be (median and largest, hours; module docstring).
+    precision_median_hours: float | None = None
+    precision_max_hours: float | None = None
+    reopened: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,8 +113,11 @@ class _Tally:
     escalations: int = 0
     removals_reported: int = 0
     delivery_failures: int = 0
+    reopened: int = 0
     cohort: list[LocationRecord] = field(default_factory=list)
     removal_hours: list[float] = field(default_factory=list)
+    precision_hours: list[float] = field(default_factory=list)
+    ack_hours: list[float] = field(default_factory=list)
     detection_hours: list[float] = field(default_factory=list)
     report_hours: list[float] = field(default_factory=list)
     still_present: int = 0
@@ -122,6 +141,7 @@ def _tallies(ledger: Ledger, period: Period, group: Group) -> dict[str, _Tally]:
         (ledger.escalations, "escalations"),
         (ledger.removals_reported, "removals_reported"),
         (ledger.delivery_failures, "delivery_failures"),
+        (ledger.reopenings, "reopened"),
     )
     for occurrences, attr in flows:
         for o in occurrences:
@@ -137,18 +157,12 @@ def _tallies(ledger: Ledger, period: Period, group: Group) -> dict[str, _Tally]:
     for o in ledger.report_delays:
         if o.at in period:
             t[group(o.provider, o.country)].report_hours.append(o.value)
+    for o in ledger.acknowledgements:
+        if o.at in period:
+            t[group(o.provider, o.country)].ack_hours.append(o.value)
     for loc in ledger.locations.values():
-        tally = t[group(loc.provider, loc.country)] if loc.first_notice_at < end else None
-        if tally is None:
-            continue
-        if loc.first_notice_at in period:
-            tally.cohort.append(loc)
-        if loc.removed_at is not None and loc.removed_at in period:
-            tally.removal_hours.append(hours(loc.removed_at - loc.first_notice_at))
-        if loc.present_at(end):
-            tally.still_present += 1
-        if loc.withdrawn_at is not None and loc.withdrawn_at in period:
-            tally.withdrawn += 1
+        if loc.first_notice_at < end:
+            _count_location(t[group(loc.provider, loc.country)], loc, period)
     for d in ledger.disputes:
         tally = t[group(d.provider, d.country)]
         if d.opened_at in period:
@@ -160,14 +174,29 @@ def _tallies(ledger: Ledger, period: Period, group: Group) -> dict[str, _Tally]:
     return t
 
 
+def _count_location(tally: _Tally, loc: LocationRecord, period: Period) -> None:
+    """One location's part in its group's figures (module docstring)."""
+    end = period.end
+    if loc.first_notice_at in period and not loc.withdrawn_by(end):
+        tally.cohort.append(loc)
+    if loc.confirmed_at is not None and loc.confirmed_at in period:
+        tally.removal_hours.append(loc.removal_hours or 0.0)
+        if loc.precision_hours is not None:
+            tally.precision_hours.append(loc.precision_hours)
+    if loc.present_at(end):
+        tally.still_present += 1
+    if loc.withdrawn_at is not None and loc.withdrawn_at in period:
+        tally.withdrawn += 1
+
+
 def _figures(key: str, name: str, country: str, t: _Tally, end: Any) -> RemovalFigures:
     within = {
         label: sum(
             1
             for loc in t.cohort
             if loc.removed_by(end)
-            and loc.removed_at is not None
-            and loc.removed_at - loc.first_notice_at <= window
+            and loc.removal_hours is not None
+            and loc.removal_hours <= hours(window)
         )
         for label, window in WINDOWS.items()
     }
@@ -202,6 +231,10 @@ def _figures(key: str, name: str, country: str, t: _Tally, end: Any) -> RemovalF
         disputes_upheld=t.disputes["upheld"],
         disputes_rejected=t.disputes["rejected"],
         disputes_pending=t.disputes["pending"],
+        median_ack_hours=median(t.ack_hours),
+        precision_median_hours=median(t.precision_hours),
+        precision_max_hours=max(t.precision_hours, default=None),
+        reopened=t.reopened,
     )
 
 
@@ -216,6 +249,9 @@ def _active(t: _Tally) -> bool:
         or t.renotices
         or t.removals_reported
         or t.delivery_failures
+        or t.withdrawn
+        or t.ack_hours
+        or t.reopened
     )
 
 

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from keepdown.reports.charts import bar_chart, column_chart, stacked_bar_chart
+from keepdown.reports.durations import duration_text
 from keepdown.reports.exports import render_locations_csv
 from keepdown.reports.figures import WINDOWS, RemovalFigures
 from keepdown.reports.report import TransparencyReport
@@ -69,10 +70,12 @@ def _removal_rows(figures: Sequence[RemovalFigures], ranked: bool) -> list[list[
             f.notices,
             f.locations,
             f.removed,
-            f.median_hours,
-            f.p90_hours,
+            duration_text(f.median_hours),
+            duration_text(f.p90_hours),
+            duration_text(f.precision_max_hours),
             *(_pct(f.share_within[w]) for w in WINDOWS),
             f.still_present,
+            f.withdrawn,
             f.reappearances,
             _pct(f.repeat_share),
             f"{f.disputes_opened} / {f.disputes_upheld} / {f.disputes_rejected}",
@@ -87,12 +90,14 @@ REMOVAL_HEADERS = [
     "notices",
     "locations notified",
     "confirmed removed",
-    "median hours to removal",
-    "p90 hours to removal",
+    "median time to removal",
+    "p90 time to removal",
+    "removal times late by at most",
     "removed within 24 h",
     "within 7 days",
     "within 42 days",
     "still present at period end",
+    "withdrawn (dispute upheld)",
     "reappearances",
     "repeat notices",
     "disputes opened / upheld / rejected",
@@ -100,12 +105,8 @@ REMOVAL_HEADERS = [
 
 
 def _league(report: TransparencyReport) -> str:
-    measured = [(f.name, f.median_hours) for f in report.league_table if f.median_hours]
-    chart = bar_chart(
-        "Median time to removal by provider (hours)",
-        [(name, round(h, 1)) for name, h in measured],
-        unit=" h",
-    )
+    measured = [(f.name, f.median_hours) for f in report.league_table if f.median_hours is not None]
+    chart = bar_chart("Median time to removal by provider", measured, text=duration_text)
     table = _table(["rank", *REMOVAL_HEADERS], _removal_rows(report.league_table, True))
     return (
         "<h2>League table: who removes, and how fast</h2>"
@@ -130,9 +131,15 @@ def _trend(report: TransparencyReport) -> str:
         [(r["month"], [r["notified"], r["removed"]]) for r in report.trend],
     )
     table = _table(
-        ["month", "notified", "removed", "median hours to removal", "still present at month end"],
+        ["month", "notified", "removed", "median time to removal", "still present at month end"],
         [
-            [r["month"], r["notified"], r["removed"], r["median_hours"], r["still_present"]]
+            [
+                r["month"],
+                r["notified"],
+                r["removed"],
+                duration_text(r["median_hours"]),
+                r["still_present"],
+            ]
             for r in report.trend
         ],
     )
@@ -212,18 +219,27 @@ def _detection(report: TransparencyReport) -> str:
     )
 
 
+def _precision(f: RemovalFigures) -> str:
+    if f.precision_max_hours is None:
+        return "–"
+    return f"{duration_text(f.precision_median_hours)} / {duration_text(f.precision_max_hours)}"
+
+
 def _summary(report: TransparencyReport) -> str:
     t = report.totals
-    rows = [
+    rows: list[list[Any]] = [
         ["notices sent", t.notices],
         ["locations notified", t.locations],
         ["locations confirmed removed", t.removed],
-        ["median time to removal (hours)", t.median_hours],
-        ["p90 time to removal (hours)", t.p90_hours],
-        ["median detection to notice (hours)", t.median_detection_hours],
+        ["median time to removal", duration_text(t.median_hours)],
+        ["p90 time to removal", duration_text(t.p90_hours)],
+        ["removal times late by at most (median / largest)", _precision(t)],
+        ["median detection to notice", duration_text(t.median_detection_hours)],
         ["reported URLs that led to a notice", t.reports_noticed],
-        ["median report to notice (hours)", t.median_report_hours],
+        ["median report to notice", duration_text(t.median_report_hours)],
+        ["median notice to acknowledgement", duration_text(t.median_ack_hours)],
         ["still present at period end", t.still_present],
+        ["withdrawn in the period (dispute upheld)", t.withdrawn],
         ["reappearances", t.reappearances],
     ]
     return "<h2>Summary</h2>" + _table(["figure", "value"], rows).replace(

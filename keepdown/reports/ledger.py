@@ -10,8 +10,11 @@ The facts, and the events they come from:
 1. a **location** starts at the first ``NoticeSent`` that names it (its provider and country
    are that notice's; its detection time, bank entry and reappearance are the event's
    per-location facts, aligned with ``locations``); it is **removed** at the first
-   ``RemovalConfirmed`` for it, and **withdrawn** when a ``DisputeReviewed`` upholds a dispute
-   about it (not the material, or not there);
+   ``RemovalConfirmed`` for it (``removed_at``: the first check that found it gone, which its
+   time to removal ends at; ``confirmed_at``: the check that settled it, which decides the
+   period; ``last_present_at``: the last check that still found it, the figure's precision),
+   **withdrawn** when a ``DisputeReviewed`` upholds a dispute about it (not the material, or
+   not there), and no longer withdrawn when a ``LocationReopened`` reopens it;
 2. a **notice** is counted once, at its first ``NoticeSent`` (later ones are re-notices). It
    is a **repeat notice** when the event says so (``repeat_at_provider``: material already
    named in an earlier notice to the same provider). Events recorded before that field
@@ -24,7 +27,9 @@ The facts, and the events they come from:
 4. **report to notice**: for each reported URL (``UrlReported``, reporter other than
    ``own_initiative``), from its first report to the first ``NoticeSent`` naming a sighting of
    the crawl it started (``SightingRecorded.crawl_id``);
-5. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
+5. **notice to acknowledgement**: from a notice's first ``NoticeSent`` to its first
+   ``NoticeAcknowledged``, counted in the period of the acknowledgement;
+6. reappearances (``ReappearanceDetected``), disputes (``NoticeDisputed``, ``DisputeReviewed``),
    escalations (``NoticeEscalated``), removals the provider reported (``RemovalReported``, not
    counted as removed), failed deliveries (``DeliveryFailed``), matches (``SightingRecorded``,
    ``MatchFound``), review decisions (``ReviewDecided``) and uploads (``UploadChecked``) are
@@ -46,7 +51,9 @@ from keepdown.events import (
     DeliveryFailed,
     DisputeReviewed,
     Event,
+    LocationReopened,
     MatchFound,
+    NoticeAcknowledged,
     NoticeDisputed,
     NoticeEscalated,
     NoticeSent,
@@ -60,6 +67,7 @@ from keepdown.events import (
 )
 
 __all__ = [
+    "LEDGER_KINDS",
     "DisputeRecord",
     "Ledger",
     "LocationRecord",
@@ -80,11 +88,26 @@ class LocationRecord:
     first_notice_at: datetime
     reappearance: bool = False
     detected_at: datetime | None = None
+    #: The first check that found it gone: its time to removal ends here.
     removed_at: datetime | None = None
+    #: The check that confirmed the removal (the same, unless a second check was needed):
+    #: the removal counts in the period holding this time.
+    confirmed_at: datetime | None = None
+    #: How late ``removed_at`` may be: from the last check that still found the location
+    #: (or the first notice) to ``removed_at``; None when the events do not say.
+    precision_hours: float | None = None
     withdrawn_at: datetime | None = None
 
     def removed_by(self, end: datetime) -> bool:
-        return self.removed_at is not None and self.removed_at < end
+        """Confirmed removed before ``end`` (what a report of a period ending then knows)."""
+        return self.confirmed_at is not None and self.confirmed_at < end
+
+    @property
+    def removal_hours(self) -> float | None:
+        """Time to removal in hours (None when not removed)."""
+        if self.removed_at is None:
+            return None
+        return (self.removed_at - self.first_notice_at).total_seconds() / 3600.0
 
     def withdrawn_by(self, end: datetime) -> bool:
         return self.withdrawn_at is not None and self.withdrawn_at < end
@@ -170,6 +193,10 @@ class Ledger:
     #: Reported URL to its first notice (``kind`` the reporter type, ``value`` in hours).
     report_delays: list[Occurrence] = field(default_factory=list)
     removals_reported: list[Occurrence] = field(default_factory=list)
+    #: Notice to its first acknowledgement (``value`` in hours), at the acknowledgement.
+    acknowledgements: list[Occurrence] = field(default_factory=list)
+    #: Withdrawn locations an analyst reopened.
+    reopenings: list[Occurrence] = field(default_factory=list)
     delivery_failures: list[Occurrence] = field(default_factory=list)
     disputes: list[DisputeRecord] = field(default_factory=list)
     sightings: list[SightingRecord] = field(default_factory=list)
@@ -196,6 +223,7 @@ class _Builder:
         self.answered_crawls: set[str] = set()
         self.noticed_sightings: set[str] = set()
         self.open_disputes: dict[str, DisputeRecord] = {}
+        self.acknowledged: set[str] = set()  # notice refs whose first acknowledgement is kept
         # notice ref -> True when a reappearance in it was at the provider that had it before
         self.reappeared_in: dict[str, bool] = {}
 
@@ -319,10 +347,31 @@ class _Builder:
         if loc is None:  # its NoticeSent is not in this stream: the removal says enough
             loc = LocationRecord(e.location_id, key, country, e.first_notice_at)
             self.ledger.locations[e.location_id] = loc
-        if loc.removed_at is None:
-            loc.removed_at = e.at
+        if loc.confirmed_at is None:
+            loc.removed_at, loc.confirmed_at = e.removal_time, e.at
+            if e.removed_at is not None:  # events that say when it was last seen
+                since = max(e.last_present_at or loc.first_notice_at, loc.first_notice_at)
+                loc.precision_hours = max(0.0, (e.removed_at - since).total_seconds() / 3600.0)
         if loc.detected_at is None and e.detected_at is not None:
             loc.detected_at = e.detected_at
+
+    def on_notice_acknowledged(self, e: NoticeAcknowledged) -> None:
+        notice = self.ledger.notices.get(e.notice_ref)
+        if notice is None or e.notice_ref in self.acknowledged:
+            return
+        self.acknowledged.add(e.notice_ref)
+        self.provider(e)
+        delay = (e.at - notice.first_sent_at).total_seconds() / 3600.0
+        self.ledger.acknowledgements.append(
+            Occurrence(e.at, notice.provider, notice.country, "ack", delay)
+        )
+
+    def on_location_reopened(self, e: LocationReopened) -> None:
+        self.provider(e)
+        loc = self.ledger.locations.get(e.location_id)
+        if loc is not None and loc.withdrawn_at is not None:
+            loc.withdrawn_at = None
+            self.ledger.reopenings.append(Occurrence(e.at, loc.provider, loc.country, "reopen"))
 
     def on_reappearance_detected(self, e: ReappearanceDetected) -> None:
         key, country = self.provider(e)
@@ -388,6 +437,13 @@ def _aligned(e: NoticeSent) -> list[_Facts] | None:
         _Facts(s, datetime.fromisoformat(d) if d else None, entry, where)
         for s, d, entry, where in zip(*columns, strict=True)
     ]
+
+
+#: Every event kind the ledger reads (its ``on_<kind>`` handlers): a store that reads only
+#: these (``keepdown.storage.figures_store``) gives the same figures as reading everything.
+LEDGER_KINDS: tuple[str, ...] = tuple(
+    sorted(name[3:] for name in vars(_Builder) if name.startswith("on_"))
+)
 
 
 def build_ledger(events: Iterable[Event]) -> Ledger:

@@ -35,18 +35,40 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "Removal notices first sent to the provider in the period. Re-notices (the "
         "same notice sent again because the material was still there) are counted separately.",
     ),
-    ("Locations notified", "Locations first named in a notice sent in the period."),
+    (
+        "Locations notified",
+        "Locations first named in a notice sent in the period, less those withdrawn by the "
+        "period end (a dispute upheld: not the material, or not there). A withdrawn location "
+        "that an analyst reopens counts as notified again.",
+    ),
     (
         "Confirmed removed",
-        "Locations that a keepdown re-check found gone in the period. A "
-        "provider saying it removed something does not count until a check confirms it.",
+        "Locations that keepdown re-checks found no longer publicly available, confirmed in the "
+        "period: the media URL answers 404, 410 or 451, its host name no longer exists, or the "
+        "archive no longer holds the file; or, after a second check that agrees (or a removal "
+        "the provider reported), it answers 401/403 or serves something that no longer matches "
+        "(a 'content removed' page). A provider saying it removed something does not count "
+        "until a check confirms it.",
     ),
     (
         "Time to removal",
         "From the first notice that named a location to the first check that "
         "found it gone. Median: the middle value (mean of the two middle values for an even "
         "count). p90: the nearest-rank 90th percentile, the smallest measured time that at least "
-        "90 % of removals took no longer than.",
+        "90 % of removals took no longer than. Times under an hour are shown in minutes; the "
+        "JSON and CSV keep them in hours to the second.",
+    ),
+    (
+        "Precision of time to removal",
+        "A check sees a removal after it happened: each time to removal is late by at most the "
+        "time since the last check that still found the location (or since the first notice). "
+        "The report gives the median and largest of these, per provider; they follow each "
+        "provider's re-check interval.",
+    ),
+    (
+        "Notice to acknowledgement",
+        "From a notice's first sending to the provider's first acknowledgement, counted in the "
+        "period of the acknowledgement.",
     ),
     (
         "Detection to notice",
@@ -98,7 +120,9 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "Disputes",
         "Disputes providers opened in the period, and the outcomes of reviews in the "
         "period: upheld (not the material, or not there: the location is withdrawn) or rejected "
-        "(the notice stands). Pending: opened before the period end and not reviewed by then.",
+        "(the notice stands). Pending: opened before the period end and not reviewed by then. "
+        "A withdrawn location seen again is not notified again unless an analyst reopens it "
+        "(counted as reopened); it stays one location.",
     ),
     (
         "League table",

@@ -33,7 +33,8 @@ __all__ = ["BUCKETS", "TransparencyReport", "build_report", "location_rows"]
 
 #: Time-to-removal buckets of the distribution chart: (label, upper bound in hours, inclusive).
 BUCKETS: tuple[tuple[str, float], ...] = (
-    ("24 h or less", 24.0),
+    ("1 h or less", 1.0),
+    ("1-24 h", 24.0),
     ("1-2 days", 48.0),
     ("2-7 days", 168.0),
     ("7-14 days", 336.0),
@@ -117,6 +118,7 @@ def trend(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
                 "removed": f.removed,
                 "median_hours": f.median_hours,
                 "still_present": f.still_present,
+                "withdrawn": f.withdrawn,
                 "reappearances": f.reappearances,
             }
         )
@@ -125,7 +127,9 @@ def trend(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
 
 def location_rows(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
     """The data file: one row per location notified in the period, removed in it, or still
-    present at its end (durations and times only; rows are numbered, not identified)."""
+    present at its end (durations and times only; rows are numbered, not identified).
+    A location withdrawn by the period end is listed with that status and is not counted
+    as notified (``counted_as_notified``)."""
     end = period.end
     picked = [
         loc
@@ -133,7 +137,7 @@ def location_rows(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
         if loc.first_notice_at < end
         and (
             loc.first_notice_at in period
-            or (loc.removed_at is not None and loc.removed_at in period)
+            or (loc.confirmed_at is not None and loc.confirmed_at in period)
             or loc.present_at(end)
         )
     ]
@@ -151,14 +155,23 @@ def location_rows(ledger: Ledger, period: Period) -> list[dict[str, Any]]:
                 "detected_at": detect.isoformat() if detect else "",
                 "first_notice_at": loc.first_notice_at.isoformat(),
                 "removed_at": removed.isoformat() if removed else "",
+                "confirmed_at": loc.confirmed_at.isoformat()
+                if removed and loc.confirmed_at
+                else "",
                 "hours_to_removal": round(hours(removed - loc.first_notice_at), 4)
                 if removed
+                else None,
+                "precision_hours": round(loc.precision_hours, 4)
+                if removed and loc.precision_hours is not None
                 else None,
                 "hours_detection_to_notice": round(hours(loc.first_notice_at - detect), 4)
                 if detect
                 else None,
                 "notified_in_period": loc.first_notice_at in period,
-                "removed_in_period": removed is not None and removed in period,
+                "counted_as_notified": loc.first_notice_at in period and status != "withdrawn",
+                "removed_in_period": removed is not None
+                and loc.confirmed_at is not None
+                and loc.confirmed_at in period,
                 "status_at_period_end": status,
                 "reappearance": loc.reappearance,
             }

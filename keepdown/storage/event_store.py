@@ -8,7 +8,7 @@ the table, and :meth:`SqlEventStore.read` rebuilds the typed events.
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,13 +33,25 @@ class SqlEventStore:
                 insert(events), {"kind": event.kind, "at": event.at, "payload": event.to_dict()}
             )
 
-    def read(self, kind: str | None = None, *, since: datetime | None = None) -> Iterator[Event]:
-        """Stored events in the order they were recorded, optionally of one kind / from a time."""
+    def read(
+        self,
+        kind: str | None = None,
+        *,
+        since: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Event]:
+        """Stored events in the order they were recorded, optionally of one kind (or of
+        ``kinds``), from ``since`` and before ``until``."""
         query = select(events.c.kind, events.c.payload).order_by(events.c.id)
         if kind is not None:
             query = query.where(events.c.kind == kind)
+        if kinds is not None:
+            query = query.where(events.c.kind.in_(list(kinds)))
         if since is not None:
             query = query.where(events.c.at >= since)
+        if until is not None:
+            query = query.where(events.c.at < until)
         types = event_types()
         with storage_errors("reading events"), self.engine.connect() as conn:
             for row_kind, payload in conn.execute(query):

@@ -14,28 +14,15 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from keepdown.events import Event, event_types
+from keepdown.reports.ledger import LEDGER_KINDS
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.event_store import _rebuild
 from keepdown.storage.schema import events
 
 __all__ = ["REPORT_KINDS", "report_events"]
 
-#: The event kinds keepdown.reports reads (keepdown.reports.ledger).
-REPORT_KINDS = (
-    "sighting_recorded",
-    "match_found",
-    "review_decided",
-    "notice_sent",
-    "notice_escalated",
-    "removal_confirmed",
-    "reappearance_detected",
-    "notice_disputed",
-    "dispute_reviewed",
-    "upload_checked",
-    "removal_reported",
-    "delivery_failed",
-    "url_reported",
-)
+#: The event kinds keepdown.reports reads (its ledger says which: one list, kept there).
+REPORT_KINDS = LEDGER_KINDS
 
 
 def report_events(

@@ -15,6 +15,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from keepdown.reports.durations import duration_text
 from keepdown.web.context import web_context
 from keepdown.web.i18n import (
     LANGUAGE_COOKIE,
@@ -62,6 +63,7 @@ def environment(language: str) -> jinja2.Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: format_time(value, language)
     env.filters["num"] = lambda value: format_number(value, language)
+    env.filters["duration"] = duration_text  # minutes under an hour (keepdown.reports)
     env.globals["languages"] = LANGUAGES
     return env
 

@@ -64,8 +64,8 @@ from keepdown.events import (
     RemovalReported,
 )
 from keepdown.notices.lifecycle import LocationState, NoticeState
-from keepdown.notices.metrics import removal_figures
 from keepdown.notices.providers import Provider
+from keepdown.reports import running_figures, to_date
 from keepdown.testing import synthetic_jpeg
 
 from .conftest import T0, known_image, seed_bank
@@ -418,16 +418,23 @@ def _check_events(w, l1) -> None:
 
 
 def _check_figures(w) -> None:
-    figures = removal_figures(w.one.storage.events.read())
+    now = to_date(w.clock.now())
+    figures = running_figures(w.one.storage.events.read(), now).by_key()
     fa, fb = figures[str(w.pa.id)], figures[str(w.pb.id)]
-    assert (fa.provider, fa.country, fa.notified, fa.removed) == ("Hosting A", "NL", 5, 5)
+    assert (fa.name, fa.country, fa.locations, fa.removed) == ("Hosting A", "NL", 5, 5)
     assert fa.removal_hours == (24.0, 24.0, 24.0, 48.0, 96.0)
-    assert (fa.median_removal_hours, fa.p90_removal_hours) == (24.0, 96.0)
-    assert fa.share_removed == {"24h": 0.6, "7d": 1.0, "42d": 1.0}
-    assert (fb.provider, fb.country, fb.notified, fb.removed) == ("Hébergeur B", "FR", 2, 2)
+    assert (fa.median_hours, fa.p90_hours) == (24.0, 96.0)
+    assert fa.share_within == {"24h": 0.6, "7d": 1.0, "42d": 1.0}
+    assert (fb.name, fb.country, fb.locations, fb.removed, fb.withdrawn) == (
+        "Hébergeur B",
+        "FR",
+        2,
+        2,
+        1,
+    )
     assert fb.removal_hours == (30.0, 48.0)
-    assert (fb.median_removal_hours, fb.p90_removal_hours) == (39.0, 48.0)
-    assert fb.share_removed == {"24h": 0.0, "7d": 1.0, "42d": 1.0}
-    assert fa.median_detection_to_notice_hours == 2.0
-    assert fb.median_detection_to_notice_hours == 2.0
-    assert (fa.median_notice_to_ack_hours, fb.median_notice_to_ack_hours) == (None, 5.0)
+    assert (fb.median_hours, fb.p90_hours) == (39.0, 48.0)
+    assert fb.share_within == {"24h": 0.0, "7d": 1.0, "42d": 1.0}
+    assert fa.median_detection_hours == 2.0
+    assert fb.median_detection_hours == 2.0
+    assert (fa.median_ack_hours, fb.median_ack_hours) == (None, 5.0)

@@ -1,4 +1,5 @@
-"""Figures from events alone (hand-computed), and how drafting links reappearances."""
+"""Running figures from events alone (hand-computed; the transparency report's computation,
+keepdown.reports.running), and how drafting links reappearances."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from keepdown.events import (
 from keepdown.notices.drafting import new_location, reappearance_draft
 from keepdown.notices.facts import location_facts, repeat_at_provider
 from keepdown.notices.lifecycle import LocationState, LocationStatus
-from keepdown.notices.metrics import nearest_rank, removal_figures
 from keepdown.notices.model import Candidate, Location
 from keepdown.notices.providers import Language, Provider
+from keepdown.reports import running_figures, to_date
+from keepdown.reports.stats import p90
 
 T = utc(2026, 5, 1)
 H = timedelta(hours=1)
@@ -72,28 +74,37 @@ def test_figures_by_provider_id_survive_a_rename_and_match_hand_computation():
         removed(T + 30 * H + 20 * H, "5", "7", "New Name"),
         sent(T, "M1", "9", "Other", ["10"], country="FR"),
     ]
-    figures = removal_figures(reversed(events))  # order of arrival does not matter
+    # order of arrival does not matter
+    figures = running_figures(reversed(events), to_date(T + 30 * 24 * H)).by_key()
     assert set(figures) == {"7", "9"}
     f = figures["7"]
     # locations 1, 2, 3, 5 (4 withdrawn); removed after 10 h, 192 h, 20 h; 3 still online
-    assert (f.provider, f.notified, f.removed) == ("New Name", 4, 3)
+    assert (f.name, f.locations, f.removed, f.still_present, f.withdrawn) == (
+        "New Name",
+        4,
+        3,
+        1,
+        1,
+    )
     assert f.removal_hours == (10.0, 20.0, 192.0)
-    assert (f.median_removal_hours, f.p90_removal_hours) == (20.0, 192.0)
-    assert f.share_removed == {"24h": 0.5, "7d": 0.5, "42d": 0.75}
-    assert f.median_detection_to_notice_hours == 3.0
-    assert f.median_notice_to_ack_hours == 2.0
+    assert (f.median_hours, f.p90_hours) == (20.0, 192.0)
+    assert f.share_within == {"24h": 0.5, "7d": 0.5, "42d": 0.75}
+    assert f.median_detection_hours == 3.0
+    assert f.median_ack_hours == 2.0
     o = figures["9"]
-    assert (o.country, o.notified, o.removed, o.median_removal_hours) == ("FR", 1, 0, None)
-    assert o.share_removed == {"24h": 0.0, "7d": 0.0, "42d": 0.0}
+    assert (o.country, o.locations, o.removed, o.median_hours) == ("FR", 1, 0, None)
+    assert o.share_within == {"24h": 0.0, "7d": 0.0, "42d": 0.0}
+    # the same figures a month earlier: only what was known then
+    early = running_figures(events, to_date(T + 24 * H)).by_key()["7"]
+    assert (early.locations, early.removed, early.still_present) == (3, 1, 2)  # no N2 yet
 
 
 def test_nearest_rank_percentile():
-    assert nearest_rank([], 90) is None
-    assert nearest_rank([5.0], 90) == 5.0
+    assert p90([]) is None
+    assert p90([5.0]) == 5.0
     values = [float(v) for v in range(1, 11)]  # 1..10
-    assert nearest_rank(values, 90) == 9.0
-    assert nearest_rank(values, 50) == 5.0
-    assert nearest_rank([3.0, 1.0, 2.0], 90) == 3.0
+    assert p90(values) == 9.0
+    assert p90([3.0, 1.0, 2.0]) == 3.0
 
 
 def _removed(loc_id, provider_id, url, member="", at=T, sha="aa" * 32):
@@ -215,5 +226,5 @@ def test_deliveries_given_up_are_counted_and_name_their_provider():
         )
         for i, outcome in enumerate(("retrying", "failed", "uncertain"))
     ]
-    (f,) = removal_figures(failed).values()
-    assert (f.provider, f.notified, f.deliveries_failed) == ("Unreachable", 0, 1)
+    (f,) = running_figures(failed, to_date(T + 24 * H)).providers
+    assert (f.name, f.locations, f.delivery_failures) == ("Unreachable", 0, 1)

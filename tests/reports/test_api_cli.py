@@ -207,3 +207,50 @@ def test_api_subscriptions(client):
         ("finance.unsubscribe", "bank", "failed"),  # the 404
         ("finance.export", "stix", "ok"),
     ]
+
+
+def _same(row: dict, league: dict) -> None:
+    """A notices-figures row says what the report's league-table row says."""
+    pairs = {
+        "notified": "locations",
+        "removed": "removed",
+        "still_present": "still_present",
+        "withdrawn": "withdrawn",
+        "median_removal_hours": "median_hours",
+        "p90_removal_hours": "p90_hours",
+        "removal_hours": "removal_hours",
+        "reappearances": "reappearances",
+        "precision_max_hours": "precision_max_hours",
+    }
+    for ours, theirs in pairs.items():
+        assert row[ours] == league[theirs], (row["provider"], ours)
+    for window in ("24h", "7d", "42d"):
+        assert row[f"share_removed_{window}"] == league["share_within"][window]
+
+
+def test_notices_figures_are_the_report_figures_in_every_view(db, client):
+    """keepdown notices figures --json, GET /api/v1/notices/figures and the transparency
+    report of the same period give the same numbers (one computation)."""
+    report = json.loads(
+        run(db, "report", "transparency", "--period", "2026-Q3", "--format", "json").output
+    )
+    league = {row["name"]: row for row in report["league_table"]}
+    cli_doc = json.loads(run(db, "notices", "figures", "--period", "2026-Q3", "--json").output)
+    assert {row["provider"] for row in cli_doc["providers"]} == set(league)
+    for row in cli_doc["providers"]:
+        _same(row, league[row["provider"]])
+    _same(cli_doc["totals"], report["totals"])
+    assert cli_doc["totals"]["notified"] == 5  # the withdrawn L5 is not counted
+    c, tokens = client
+    head = {"Authorization": f"Bearer {tokens[Role.REGULATOR]}"}
+    api_doc = c.get("/api/v1/notices/figures?period=2026-Q3", headers=head).json()
+    assert api_doc == cli_doc
+    assert c.get("/api/v1/notices/figures?period=2026-Q9", headers=head).status_code == 400
+    text = run(db, "notices", "figures", "--period", "2026-Q3").output.splitlines()
+    assert text[0] == "period 2026-Q3"
+    a_line = next(line for line in text if line.startswith(A + "\t")).split("\t")
+    # notified, removed, still present, withdrawn, median, p90 (L2 6 h, L1 24 h, L3 240 h)
+    assert a_line[2:8] == ["3", "3", "1", "0", "24.0 h", "240.0 h"]
+    everything = c.get("/api/v1/notices/figures", headers=head).json()
+    assert everything["period"]["label"].startswith("to ")
+    assert everything["totals"]["removed"] == 5  # L4 (October) too

@@ -168,12 +168,12 @@ def _check_report(acc, seen, a, b):
     assert (fa.share_within["7d"], fb.share_within["7d"]) == (0.5, 1.0)
     assert (fa.country, fb.country) == ("NL", "FR")
     assert report.totals.median_detection_hours == 2.0
-    assert dict(report.distribution)["24 h or less"] == 1
+    assert dict(report.distribution)["1-24 h"] == 1
     assert dict(report.distribution)["1-2 days"] == 1
     html = render(report, "html")
     league_svg = re.findall(r"<svg.*?</svg>", html, re.S)[0]
-    assert "Hosting A: 24 h" in league_svg
-    assert "Hébergeur B: 48 h" in league_svg
+    assert "Hosting A: 24.0 h" in league_svg
+    assert "Hébergeur B: 48.0 h" in league_svg
     march = acc.transparency("2026-03")
     assert [(f.name, f.median_hours, f.p90_hours) for f in march.league_table] == [
         ("Hébergeur B", 48.0, 48.0),

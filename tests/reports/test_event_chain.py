@@ -22,6 +22,7 @@ from keepdown.events import (
     NoticeSent,
     SightingRecorded,
     UrlReported,
+    event_types,
 )
 from keepdown.hashing import hash_bytes
 from keepdown.hashing.types import SignalType
@@ -70,6 +71,7 @@ def sent(ref, at, pid, locs, *, detected=(), entries=(), sightings=(), **kw) -> 
 def test_every_kind_the_ledger_reads_is_read_from_the_database():
     handled = {name[3:] for name in dir(_Builder) if name.startswith("on_")}
     assert handled <= set(REPORT_KINDS)
+    assert set(REPORT_KINDS) <= set(event_types())  # no kind the store could not rebuild
 
 
 def test_multi_location_detection_bank_source_report_chain_and_recidivism():

@@ -49,9 +49,11 @@ def test_provider_a_figures_by_hand(report):
 
 def test_provider_b_renotice_dispute_and_withdrawal(report):
     b = by_name(report)[B]
-    assert (b.notices, b.renotices, b.locations, b.removed) == (2, 1, 2, 1)
+    # L5 was withdrawn (dispute upheld) before the end: not notified, not present
+    assert (b.notices, b.renotices, b.locations, b.removed) == (2, 1, 1, 1)
     assert (b.median_hours, b.p90_hours) == (72.0, 72.0)
     assert b.removed_within == {"24h": 0, "7d": 1, "42d": 1}
+    assert b.share_within == {"24h": 0.0, "7d": 1.0, "42d": 1.0}  # of L6 alone
     assert b.still_present == 0  # L5 withdrawn (dispute upheld), L6 removed
     assert b.withdrawn == 1
     assert (b.disputes_opened, b.disputes_upheld, b.disputes_rejected, b.disputes_pending) == (
@@ -75,14 +77,15 @@ def test_provider_c_never_removes_and_comes_last(report):
 
 def test_totals_and_distribution(report):
     t = report.totals
-    assert (t.notices, t.renotices, t.locations, t.removed) == (5, 1, 6, 4)
+    assert (t.notices, t.renotices, t.locations, t.removed) == (5, 1, 5, 4)  # L5 withdrawn
     assert t.removal_hours == (6.0, 24.0, 72.0, 240.0)
     assert t.median_hours == 48.0  # mean of 24 and 72
     assert t.p90_hours == 240.0
     assert t.still_present == 2  # L4 and L7
     assert t.median_detection_hours == 24.0  # 6, 6, 24, 24, 24, 24
     assert dict(report.distribution) == {
-        "24 h or less": 2,
+        "1 h or less": 0,
+        "1-24 h": 2,
         "1-2 days": 0,
         "2-7 days": 1,
         "7-14 days": 1,
@@ -107,7 +110,8 @@ def test_trend_by_month(report):
     assert months["2026-06"]["still_present"] == 1  # L1 at the end of June
     assert (months["2026-07"]["notified"], months["2026-07"]["removed"]) == (2, 3)
     assert months["2026-07"]["median_hours"] == 24.0
-    assert (months["2026-08"]["notified"], months["2026-08"]["removed"]) == (2, 1)
+    assert (months["2026-08"]["notified"], months["2026-08"]["removed"]) == (1, 1)  # L5 out
+    assert months["2026-08"]["withdrawn"] == 1
     assert (months["2026-09"]["notified"], months["2026-09"]["removed"]) == (2, 0)
     assert months["2026-09"]["reappearances"] == 1
     assert months["2025-10"]["notified"] == 0

@@ -4,6 +4,7 @@ is blocked, nothing is loaded from anywhere."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,32 @@ def test_the_report_renders_in_a_browser_under_its_csp(tmp_path):
     assert collapse == "collapse"
     assert bars > 5
     assert requests == [f"{base}/web/transparency?period=2026-Q3"]  # nothing else loaded
+
+
+def _cells(html: str, key: str) -> dict[str, str]:
+    """The figures row of one provider key (or "" for the totals) on the figures page."""
+    row = re.search(rf'<tr data-provider="{re.escape(key)}">(.*?)</tr>', html, re.S)
+    assert row, key
+    return dict(re.findall(r'<td class="([\w-]+)">([^<]*)</td>', row.group(1)))
+
+
+def test_figures_page_shows_the_report_figures(seeded: Web):
+    """The web figures page of a period says what the transparency report of that period
+    says; without a period, everything to now; a bad period is refused clearly."""
+    seeded.clock.set(utc(2026, 10, 5))
+    seeded.sign_in_as(Role.REGULATOR)
+    page = seeded.client.get("/web/figures?period=2026-Q3")
+    assert page.status_code == 200
+    a, b, total = _cells(page.text, A), _cells(page.text, "Hébergeur B"), _cells(page.text, "")
+    assert (a["notified"], a["removed"], a["present"], a["median"], a["p90"]) == (
+        "3",
+        "3",
+        "1",
+        "24.0 h",
+        "240.0 h",
+    )
+    assert (b["notified"], b["withdrawn"], b["present"]) == ("1", "1", "0")  # L5 withdrawn
+    assert (total["notified"], total["removed"], total["present"]) == ("5", "4", "2")
+    assert seeded.client.get("/web/figures?period=2026-Q9").status_code == 400
+    everything = seeded.client.get("/web/figures")
+    assert _cells(everything.text, "")["removed"] == "5"

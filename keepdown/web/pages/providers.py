@@ -1,21 +1,23 @@
 """Providers (contacts, notice channel, cadence, their figures) and the figures page.
 
-Figures are computed from the lifecycle events (:func:`keepdown.notices.metrics.removal_figures`),
-the same way the API and the transparency reports compute them. Regulators see the figures
-only: no contact, no URL.
+Figures are the transparency report's, computed from the lifecycle events by
+:func:`keepdown.reports.running_figures` (everything to now, or the period asked for): the
+same numbers as ``keepdown notices figures`` and ``GET /api/v1/notices/figures``. Regulators
+see the figures only: no contact, no URL.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import ConfigurationError
-from keepdown.notices.metrics import removal_figures
+from keepdown.reports import RemovalFigures, RunningFigures, parse_period, running_figures, to_date
+from keepdown.reports.ledger import LEDGER_KINDS
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.render import render
@@ -28,10 +30,16 @@ router = APIRouter()
 _STAFF = page(*STAFF, case_work=True)
 
 
-def _figures(ctx: WebContext) -> dict[str, Any]:
+def _figures(ctx: WebContext, period: str | None = None) -> RunningFigures | None:
     if ctx.events is None:
-        return {}
-    return removal_figures(list(ctx.events.read()))
+        return None
+    chosen = parse_period(period) if period else to_date(ctx.clock.now())
+    return running_figures(ctx.events.read(kinds=LEDGER_KINDS, until=chosen.end), chosen)
+
+
+def _by_provider(ctx: WebContext) -> dict[str, RemovalFigures]:
+    found = _figures(ctx)
+    return found.by_key() if found is not None else {}
 
 
 def _registry(ctx: WebContext) -> Any:
@@ -43,7 +51,9 @@ def _registry(ctx: WebContext) -> Any:
 @router.get("/providers")
 def providers(request: Request, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
-    return render(request, "providers.html", providers=_registry(ctx).list(), figures=_figures(ctx))
+    return render(
+        request, "providers.html", providers=_registry(ctx).list(), figures=_by_provider(ctx)
+    )
 
 
 @router.get("/providers/{name}")
@@ -55,14 +65,23 @@ def provider(request: Request, name: str, viewer: SignedIn = _STAFF) -> Response
         request,
         "provider.html",
         provider=found,
-        figures=_figures(ctx).get(found.name),
+        figures=_by_provider(ctx).get(str(found.id)),
         notices=notices,
     )
 
 
 @router.get("/figures")
-def figures(request: Request, viewer: SignedIn = page(*STAFF, Role.REGULATOR)) -> Response:
-    ctx = web_context(request)
+def figures(
+    request: Request,
+    period: str | None = Query(None, max_length=40),
+    viewer: SignedIn = page(*STAFF, Role.REGULATOR),
+) -> Response:
+    found = _figures(web_context(request), period or None)
     return render(
-        request, "figures.html", figures=sorted(_figures(ctx).values(), key=lambda f: f.provider)
+        request,
+        "figures.html",
+        figures=found.providers if found else [],
+        totals=found.totals if found else None,
+        period=found.period if found else None,
+        asked=period or "",
     )
