@@ -26,6 +26,7 @@ __all__ = [
     "EventSink",
     "EventSource",
     "EventStore",
+    "HoldDecided",
     "LocationRechecked",
     "LocationReopened",
     "MatchFound",
@@ -41,12 +42,21 @@ __all__ = [
     "PageFetched",
     "ReappearanceDetected",
     "RemovalConfirmed",
+    "RemovalItemFound",
+    "RemovalItemRemoved",
     "RemovalReported",
+    "RemovalRequestClosed",
+    "RemovalRequestWithdrawn",
+    "RemovalRequested",
+    "RemovalSweepFinished",
     "ReviewDecided",
     "ScanFinished",
+    "SelfSubmissionReceived",
+    "SelfSubmissionWithdrawn",
     "SightingRecorded",
     "TaskRan",
     "UploadChecked",
+    "UploadHeld",
     "UrlReported",
     "event_types",
 ]
@@ -496,6 +506,149 @@ class UploadChecked(Event):
     outcome: str
     match_type: str = ""  # "exact", "near" or "" for no match
     automated: bool = True
+
+
+# --- self-submitted hashes and removal requests (keepdown/submissions) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class SelfSubmissionReceived(Event):
+    """A person sent the hashes of their own pictures and videos (counts only: never a hash,
+    never the case number). ``shared``: platforms may use them."""
+
+    kind: ClassVar[str] = "self_submission_received"
+    submission_id: str
+    programme: str  # "minors" or "adults"
+    shared: bool
+    images: int
+    videos: int
+    hashes: int
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class SelfSubmissionWithdrawn(Event):
+    """The person withdrew a submission with its PIN; ``hashes_removed`` bank entries became
+    tombstones (a hash another active submission still holds stays)."""
+
+    kind: ClassVar[str] = "self_submission_withdrawn"
+    submission_id: str
+    programme: str
+    hashes_removed: int
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class UploadHeld(Event):
+    """A platform's upload matched a self-submitted bank: held until an analyst decides."""
+
+    kind: ClassVar[str] = "upload_held"
+    hold_id: str
+    organisation: str
+    bank: str
+    match_type: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class HoldDecided(Event):
+    """An analyst decided a held upload (``decision``: confirm, not_a_match); a confirmed one
+    opens removal request ``request_id``."""
+
+    kind: ClassVar[str] = "hold_decided"
+    hold_id: str
+    decision: str
+    analyst: str
+    bank: str
+    request_id: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalRequested(Event):
+    """A removal request reached keepdown (``origin``: person, self-submission): its clock
+    runs from ``received_at`` and the removal is due by ``due_at``."""
+
+    kind: ClassVar[str] = "removal_requested"
+    request_id: str
+    organisation: str
+    origin: str
+    received_at: datetime
+    due_at: datetime
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalItemFound(Event):
+    """A copy to remove was added to a request (``how``: named, upload, sweep)."""
+
+    kind: ClassVar[str] = "removal_item_found"
+    request_id: str
+    item_id: str
+    how: str
+    match_type: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalItemRemoved(Event):
+    """A copy named in a request was removed (``by``: who recorded it)."""
+
+    kind: ClassVar[str] = "removal_item_removed"
+    request_id: str
+    item_id: str
+    by: str
+    removed_at: datetime
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalRequestClosed(Event):
+    """Every copy a request found is removed: the clock stops at ``closed_at``."""
+
+    kind: ClassVar[str] = "removal_request_closed"
+    request_id: str
+    organisation: str
+    origin: str
+    received_at: datetime
+    due_at: datetime
+    closed_at: datetime
+    items: int
+
+    @property
+    def hours(self) -> float:
+        return (self.closed_at - self.received_at).total_seconds() / 3600
+
+    @property
+    def in_time(self) -> bool:
+        return self.closed_at <= self.due_at
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalRequestWithdrawn(Event):
+    """A request ended without removal (``reason``: the person withdrew, or an analyst found
+    the request invalid)."""
+
+    kind: ClassVar[str] = "removal_request_withdrawn"
+    request_id: str
+    organisation: str
+    origin: str
+    reason: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class RemovalSweepFinished(Event):
+    """A sweep of the platform's stored content for one request's copies ended."""
+
+    kind: ClassVar[str] = "removal_sweep_finished"
+    request_id: str
+    sources: int
+    items_seen: int
+    found: int
+    seconds: float
 
 
 # --- review (keepdown/review) ---

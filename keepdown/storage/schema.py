@@ -238,4 +238,5 @@ from keepdown.storage import (  # noqa: E402, F401
     tables_people,
     tables_providers,
     tables_reports,
+    tables_submissions,
 )
