@@ -207,6 +207,22 @@ class SqlSubmissionStore:
                 found.update((r.signal_type, r.value) for r in conn.execute(base.where(pairs)))
         return found
 
+    def holders(self, bank: str, key: HashKey) -> list[int]:
+        query = (
+            select(subs.c.id)
+            .join(hashes_t, hashes_t.c.submission_id == subs.c.id)
+            .join(banks, banks.c.id == subs.c.bank_id)
+            .where(
+                banks.c.name == bank,
+                subs.c.status == Status.ACTIVE.value,
+                hashes_t.c.signal_type == key[0],
+                hashes_t.c.value == key[1],
+            )
+            .order_by(subs.c.id)
+        )
+        with storage_errors("reading a hash's submissions"), self.engine.connect() as conn:
+            return [int(i) for i in conn.execute(query).scalars()]
+
     def all_keys(self, bank: str) -> tuple[set[HashKey], set[HashKey]]:
         query = (
             select(hashes_t.c.signal_type, hashes_t.c.value, subs.c.status)

@@ -13,8 +13,8 @@ the migration check sees them.
 - ``removal_requests``: a request to remove a person's pictures from a platform using keepdown,
   with its clock (``received_at``, ``due_at``), where it came from, and how it ended.
 - ``removal_request_hashes``: what a sweep of the platform's content looks for.
-- ``removal_items``: every copy found for a request (named, held upload, sweep) and when it
-  was removed.
+- ``removal_items``: every copy found for a request (named, held upload, sweep), when it was
+  removed and by whom, or who dismissed it as not the same picture.
 """
 
 from __future__ import annotations
@@ -172,6 +172,8 @@ removal_items = Table(
     Column("removed_by", String(200), nullable=True),
     Column("removal_note", Text, nullable=False, server_default=""),
     Column("seen_again_at", UtcDateTime, nullable=True),
+    Column("dismissed_at", UtcDateTime, nullable=True),
+    Column("dismissed_by", String(200), nullable=True),
     UniqueConstraint("request_id", "content_ref"),
     CheckConstraint("how IN ('named', 'upload', 'sweep')", name="how"),
 )

@@ -1,4 +1,5 @@
-"""In-memory twins of the submission stores, for tests and single-process tries.
+"""In-memory twins of the submission, hold and removal-request stores, for tests and
+single-process tries.
 
 They keep the same rules as the SQL stores (``keepdown.storage``): a taken case number is a
 Conflict, an unknown one NotFound, wrong PINs lock a case, withdrawing twice changes nothing.
@@ -8,11 +9,12 @@ The contract tests in ``tests/submissions`` run against both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from keepdown.errors import Conflict, NotFound
+from keepdown.submissions.holds import Hold, HoldMatch, HoldState, UploadHashes
 from keepdown.submissions.model import (
     AgeAtTime,
     HashKey,
@@ -22,8 +24,15 @@ from keepdown.submissions.model import (
     Submission,
     SubmittedHash,
 )
+from keepdown.submissions.requests import (
+    NewItem,
+    Origin,
+    RemovalItem,
+    RemovalRequest,
+    RequestState,
+)
 
-__all__ = ["InMemorySubmissionStore"]
+__all__ = ["InMemoryHoldStore", "InMemoryRemovalStore", "InMemorySubmissionStore"]
 
 
 @dataclass
@@ -124,6 +133,15 @@ class InMemorySubmissionStore:
             if h.key in wanted
         }
 
+    def holders(self, bank: str, key: HashKey) -> list[int]:
+        return sorted(
+            row.submission.id
+            for row in self._rows.values()
+            if row.submission.bank == bank
+            and row.submission.active
+            and any(h.key == key for h in row.hashes)
+        )
+
     def all_keys(self, bank: str) -> tuple[set[HashKey], set[HashKey]]:
         active: set[HashKey] = set()
         every: set[HashKey] = set()
@@ -142,3 +160,257 @@ class InMemorySubmissionStore:
             key = f"{row.submission.programme}/{row.submission.status}"
             out[key] = out.get(key, 0) + 1
         return out
+
+
+class InMemoryRemovalStore:
+    """:class:`~keepdown.submissions.requests.RemovalStore` in a dict (organisations are
+    whatever names are given)."""
+
+    def __init__(self) -> None:
+        self._requests: dict[int, RemovalRequest] = {}
+        self._hashes: dict[int, set[HashKey]] = {}
+        self._next_item = 1
+        self._lock = threading.Lock()
+
+    def create(
+        self,
+        *,
+        organisation: str,
+        origin: Origin,
+        received_at: datetime,
+        due_at: datetime,
+        created_by: str,
+        description: str = "",
+        contact: str = "",
+        submission_id: int | None = None,
+        hold_id: int | None = None,
+        hashes: Iterable[HashKey] = (),
+        items: Iterable[NewItem] = (),
+        now: datetime,
+    ) -> RemovalRequest:
+        with self._lock:
+            new_id = len(self._requests) + 1
+            self._requests[new_id] = RemovalRequest(
+                id=new_id,
+                organisation=organisation,
+                origin=origin,
+                submission_id=submission_id,
+                hold_id=hold_id,
+                received_at=received_at,
+                due_at=due_at,
+                state=RequestState.OPEN,
+                closed_at=None,
+                first_closed_at=None,
+                ended_reason=None,
+                description=description,
+                contact=contact,
+                created_by=created_by,
+                last_sweep_at=None,
+            )
+            self._hashes[new_id] = set(hashes)
+        self.add_items(new_id, items, now)
+        return self.get(new_id)
+
+    def get(self, request_id: int) -> RemovalRequest:
+        if request_id not in self._requests:
+            raise NotFound("no such removal request", request=request_id)
+        return self._requests[request_id]
+
+    def requests(
+        self,
+        *,
+        organisation: str | None = None,
+        state: RequestState | None = None,
+        limit: int = 200,
+    ) -> list[RemovalRequest]:
+        found = [
+            r
+            for r in self._requests.values()
+            if (organisation is None or r.organisation == organisation)
+            and (state is None or r.state is state)
+        ]
+        return sorted(found, key=lambda r: -r.id)[:limit]
+
+    def for_submission(self, submission_id: int) -> list[RemovalRequest]:
+        return [r for r in self._requests.values() if r.submission_id == submission_id]
+
+    def hashes(self, request_id: int) -> set[HashKey]:
+        return set(self._hashes.get(request_id, set()))
+
+    def add_hashes(self, request_id: int, hashes: Iterable[HashKey]) -> None:
+        self._hashes.setdefault(request_id, set()).update(hashes)
+
+    def add_items(
+        self, request_id: int, items: Iterable[NewItem], now: datetime
+    ) -> list[RemovalItem]:
+        with self._lock:
+            request = self.get(request_id)
+            known = {i.content_ref for i in request.items}
+            added = []
+            for item in items:
+                if item.content_ref in known:
+                    continue
+                known.add(item.content_ref)
+                added.append(
+                    RemovalItem(
+                        id=self._next_item,
+                        request_id=request_id,
+                        content_ref=item.content_ref,
+                        how=item.how,
+                        source=item.source,
+                        sha256=item.sha256,
+                        pdq=item.pdq,
+                        signal_type=item.signal_type,
+                        match_type=item.match_type,
+                        distance=item.distance,
+                        found_at=now,
+                    )
+                )
+                self._next_item += 1
+            self._requests[request_id] = replace(request, items=(*request.items, *added))
+        return added
+
+    def _change(
+        self, request_id: int, item_id: int, change: Callable[[RemovalItem], RemovalItem]
+    ) -> RemovalItem:
+        with self._lock:
+            request = self.get(request_id)
+            items = list(request.items)
+            for n, item in enumerate(items):
+                if item.id == item_id:
+                    items[n] = change(item)
+                    self._requests[request_id] = replace(request, items=tuple(items))
+                    return items[n]
+        raise NotFound("no such copy on this request", item=item_id)
+
+    def mark_removed(
+        self, request_id: int, item_id: int, *, by: str, at: datetime, note: str = ""
+    ) -> RemovalItem:
+        def change(item: RemovalItem) -> RemovalItem:
+            if item.removed_at is not None:
+                return item
+            return replace(item, removed_at=at, removed_by=by, removal_note=note)
+
+        return self._change(request_id, item_id, change)
+
+    def dismiss(
+        self, request_id: int, item_id: int, *, by: str, at: datetime, note: str
+    ) -> RemovalItem:
+        def change(item: RemovalItem) -> RemovalItem:
+            if item.removed_at is not None:
+                raise Conflict("this copy is recorded as removed; it cannot be dismissed")
+            if item.dismissed_at is not None:
+                return item
+            return replace(item, dismissed_at=at, dismissed_by=by, removal_note=note)
+
+        return self._change(request_id, item_id, change)
+
+    def seen_again(self, request_id: int, item_id: int, at: datetime) -> RemovalItem:
+        def change(item: RemovalItem) -> RemovalItem:
+            if item.removed_at is None:
+                return item
+            return replace(item, removed_at=None, removed_by=None, seen_again_at=at)
+
+        return self._change(request_id, item_id, change)
+
+    def set_state(
+        self, request_id: int, state: RequestState, *, at: datetime, reason: str | None = None
+    ) -> RemovalRequest:
+        with self._lock:
+            request = self.get(request_id)
+            if state is RequestState.CLOSED:
+                changed = replace(
+                    request,
+                    state=state,
+                    closed_at=at,
+                    first_closed_at=request.first_closed_at or at,
+                )
+            elif state is RequestState.OPEN:
+                changed = replace(request, state=state, closed_at=None)
+            else:
+                changed = replace(request, state=state, closed_at=at, ended_reason=reason)
+            self._requests[request_id] = changed
+            return changed
+
+    def record_sweep(self, request_id: int, at: datetime) -> None:
+        with self._lock:
+            self._requests[request_id] = replace(self.get(request_id), last_sweep_at=at)
+
+
+class InMemoryHoldStore:
+    """:class:`~keepdown.submissions.holds.HoldStore` in a dict. ``entries`` maps a bank
+    entry id to its (signal type, value), as the bank's table would; ``requests`` is the
+    removal-request store whose requests point at holds."""
+
+    def __init__(
+        self,
+        entries: Callable[[int], HashKey],
+        requests: InMemoryRemovalStore | None = None,
+    ) -> None:
+        self._holds: dict[int, Hold] = {}
+        self._entries = entries
+        self._requests = requests
+        self._lock = threading.Lock()
+
+    def hold(
+        self,
+        *,
+        organisation: str,
+        key_id: str,
+        content_ref: str,
+        hashes: UploadHashes,
+        match: HoldMatch,
+        now: datetime,
+    ) -> tuple[Hold, bool]:
+        with self._lock:
+            for hold in sorted(self._holds.values(), key=lambda h: h.id):
+                same = (hold.organisation, hold.hashes.sha256, hold.match.bank)
+                if same == (organisation, hashes.sha256, match.bank):
+                    return hold, False
+            new = Hold(
+                id=len(self._holds) + 1,
+                organisation=organisation,
+                key_id=key_id,
+                content_ref=content_ref,
+                hashes=hashes,
+                match=match,
+                state=HoldState.HELD,
+                held_at=now,
+            )
+            self._holds[new.id] = new
+            return new, True
+
+    def get(self, hold_id: int) -> Hold:
+        if hold_id not in self._holds:
+            raise NotFound("no such held upload", hold=hold_id)
+        return self._holds[hold_id]
+
+    def waiting(self, limit: int = 100) -> list[Hold]:
+        held = [h for h in self._holds.values() if h.state is HoldState.HELD]
+        return sorted(held, key=lambda h: (h.held_at, h.id))[:limit]
+
+    def recent(self, *, organisation: str | None = None, limit: int = 100) -> list[Hold]:
+        found = [h for h in self._holds.values() if organisation in (None, h.organisation)]
+        return sorted(found, key=lambda h: -h.id)[:limit]
+
+    def decide(self, hold_id: int, state: HoldState, *, by: str, note: str, now: datetime) -> Hold:
+        with self._lock:
+            hold = self.get(hold_id)
+            if hold.state is not HoldState.HELD:
+                raise Conflict(f"this upload was already decided ({hold.state.value})")
+            decided = replace(hold, state=state, decided_by=by, decided_at=now, note=note)
+            self._holds[hold_id] = decided
+            return decided
+
+    def entry_key(self, hold_id: int) -> HashKey:
+        return self._entries(self.get(hold_id).match.entry_id)
+
+    def confirmed_without_request(self) -> list[Hold]:
+        pointed = set()
+        if self._requests is not None:
+            pointed = {r.hold_id for r in self._requests.requests(limit=10**9)}
+        return [
+            h
+            for h in sorted(self._holds.values(), key=lambda h: h.id)
+            if h.state is HoldState.CONFIRMED and h.id not in pointed
+        ]

@@ -191,6 +191,10 @@ class SubmissionStore(Protocol):
         """Which of ``keys`` an active submission of ``bank`` still holds."""
         ...
 
+    def holders(self, bank: str, key: HashKey) -> list[int]:
+        """The active submissions of ``bank`` holding ``key``, oldest first."""
+        ...
+
     def all_keys(self, bank: str) -> tuple[set[HashKey], set[HashKey]]:
         """(held by an active submission, held only by withdrawn ones) for ``bank``."""
         ...

@@ -102,3 +102,59 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         yield World(service, banks, programme, clock, log, storage)
     finally:
         storage.close()
+
+
+@dataclass
+class Platform:
+    """A platform using keepdown: submissions, held uploads, removal requests, on one store."""
+
+    world: World
+    removals: Any
+    holds: Any
+    organisation: str = "photoshare"
+
+
+@pytest.fixture
+def platform(world: World) -> Platform:
+    """The ``world`` with the removal and hold services (SQL stores when the world is SQL,
+    the in-memory twins otherwise); the platform's organisation exists."""
+    from keepdown.storage.hold_store import SqlHoldStore
+    from keepdown.storage.removal_store import SqlRemovalStore
+    from keepdown.submissions.holds import HoldService
+    from keepdown.submissions.memory import InMemoryHoldStore, InMemoryRemovalStore
+    from keepdown.submissions.removal import ClockPolicy, RemovalService
+
+    engine = world.storage.engine
+    sql = not isinstance(world.service.store, InMemorySubmissionStore)
+    _organisation(world, "photoshare")
+    if sql:
+        requests: Any = SqlRemovalStore(engine)
+        holds_store: Any = SqlHoldStore(engine)
+    else:
+        requests = InMemoryRemovalStore()
+        holds_store = InMemoryHoldStore(lambda entry_id: _entry_key(world, entry_id), requests)
+    removals = RemovalService(requests, world.service.events, world.clock, ClockPolicy())
+    world.service.on_withdrawn = removals.withdraw_for
+    holds = HoldService(
+        holds_store, world.service.store, removals, world.service.events, world.clock
+    )
+    return Platform(world, removals, holds)
+
+
+def _organisation(world: World, name: str) -> None:
+    from sqlalchemy import insert, select
+
+    from keepdown.storage.schema import organisations
+
+    with world.storage.engine.begin() as conn:
+        found = conn.execute(select(organisations.c.id).where(organisations.c.name == name))
+        if found.first() is None:
+            conn.execute(insert(organisations).values(name=name, created_at=world.clock.now()))
+
+
+def _entry_key(world: World, entry_id: int) -> tuple[str, str]:
+    for bank in world.banks.store.list_banks():
+        for entry in world.banks.store.iter_entries(bank.id):
+            if entry.id == entry_id:
+                return (str(entry.signal_type), entry.value)
+    raise KeyError(entry_id)
