@@ -26,6 +26,7 @@ The tree::
     │   ├── BlockedAddress                 403  (SSRF guard refused an address)
     │   └── RobotsDisallowed               403  (robots.txt forbids the URL)
     ├── DeliveryError                      502  exit 69 (a notice could not be delivered)
+    ├── ExchangeError                      502  exit 69 (a hash exchange refused or failed)
     ├── StorageError                       503  exit 74 (EX_IOERR)
     │   └── IndexFileError                 503  (a saved match index is missing or damaged)
     └── ConfigurationError                 500  exit 78 (EX_CONFIG)
@@ -44,6 +45,7 @@ __all__ = [
     "Conflict",
     "DecodeError",
     "DeliveryError",
+    "ExchangeError",
     "FetchError",
     "Forbidden",
     "ImageTooLarge",
@@ -217,6 +219,17 @@ class DeliveryError(KeepdownError):
     http_status = 502
     exit_code = 69
     code = "delivery_error"
+
+
+class ExchangeError(KeepdownError):
+    """A hash exchange (NCMEC, StopNCII, ThreatExchange, a peer keepdown) failed or refused a
+    request. ``details['status']`` is the HTTP status when there was one;
+    ``details['permanent']`` says whether retrying can help (a refused credential, a request
+    the exchange calls malformed) or not (a timeout, a 503)."""
+
+    http_status = 502
+    exit_code = 69
+    code = "exchange_error"
 
 
 class StorageError(KeepdownError):

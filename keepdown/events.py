@@ -21,11 +21,15 @@ __all__ = [
     "BankImported",
     "DeliveryFailed",
     "DisputeReviewed",
+    "EntryQuarantined",
     "Event",
     "EventLog",
     "EventSink",
     "EventSource",
     "EventStore",
+    "FeedSynced",
+    "FeedbackSent",
+    "HashesSubmitted",
     "HoldDecided",
     "LocationRechecked",
     "LocationReopened",
@@ -40,6 +44,7 @@ __all__ = [
     "NoticeResendRequested",
     "NoticeSent",
     "PageFetched",
+    "QuarantineLifted",
     "ReappearanceDetected",
     "RemovalConfirmed",
     "RemovalItemFound",
@@ -666,6 +671,96 @@ class MediaRevealed(Event):
 
 
 # --- reports and finance (keepdown/reports, keepdown/finance) ---
+
+# --- exchanges (keepdown/exchanges) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class FeedSynced(Event):
+    """One run of a feed from a hash exchange ended (``status``: the feed's status after it:
+    idle, retrying, stalled, failed). Counts are bank entries, except ``records`` (exchange
+    records applied), ``stale`` (older than what the feed had) and ``bad`` (unreadable)."""
+
+    kind: ClassVar[str] = "feed_synced"
+    feed: str
+    exchange: str
+    status: str
+    pages: int = 0
+    records: int = 0
+    stale: int = 0
+    bad: int = 0
+    added: int = 0
+    restored: int = 0
+    removed: int = 0
+    guarded: int = 0
+    reconciled: int = 0
+    caught_up: bool = False
+    seconds: float = 0.0
+    error: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class FeedbackSent(Event):
+    """An analyst's decision on a match went back to the exchange the entry came from
+    (``verdict``: positive or negative; ``outcome``: sent, failed)."""
+
+    kind: ClassVar[str] = "feedback_sent"
+    feed: str
+    exchange: str
+    record_key: str
+    signal_type: str
+    verdict: str
+    outcome: str
+    decision_id: str = ""
+    attempts: int = 1
+    error: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class HashesSubmitted(Event):
+    """Hashes of a bank were submitted to an exchange (write-back; ``outcome``: sent, failed)."""
+
+    kind: ClassVar[str] = "hashes_submitted"
+    bank: str
+    feed: str
+    exchange: str
+    count: int
+    outcome: str
+    error: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class EntryQuarantined(Event):
+    """A bank entry matched far more than its baseline and stopped acting alone: its matches go
+    to review until an analyst lifts the quarantine."""
+
+    kind: ClassVar[str] = "entry_quarantined"
+    bank: str
+    entry_id: int
+    signal_type: str
+    matches: int  # in the window
+    baseline: float  # matches per window, usually
+    threshold: int
+    window_seconds: int
+    source: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class QuarantineLifted(Event):
+    """An analyst lifted an entry's quarantine (or removed the entry)."""
+
+    kind: ClassVar[str] = "quarantine_lifted"
+    bank: str
+    entry_id: int
+    analyst: str
+    outcome: str  # "lifted" (the entry acts again) or "removed" (tombstoned as false positive)
+    note: str = ""
+
 
 # --- workers and scans (keepdown/tasks, keepdown/scan) ---
 

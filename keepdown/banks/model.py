@@ -53,6 +53,8 @@ class RemovalReason(StrEnum):
 
     FALSE_POSITIVE = "false-positive"
     SOURCE_WITHDREW = "source-withdrew"
+    #: A feed's guard held the hash back: it would match unrelated pictures (exchanges.guards).
+    LOW_INFORMATION = "low-information"
     OTHER = "other"
 
 

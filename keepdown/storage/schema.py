@@ -234,6 +234,7 @@ audit_log = Table(
 from keepdown.storage import (  # noqa: E402, F401
     tables_auth,
     tables_crawl,
+    tables_exchanges,
     tables_notices,
     tables_people,
     tables_providers,

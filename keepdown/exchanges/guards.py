@@ -1,0 +1,96 @@
+"""Low-information guards: hashes from a source that would match unrelated pictures.
+
+Platforms report third-party entries that match benign images: the PDQ hash of a flat or
+near-uniform picture, of a lattice or grid, of a test card. Such a hash says little about a
+picture (PDQ compares 256 DCT coefficients with their median; when most coefficients are zero
+or repeat, the bits are set by noise or by a few repeating patterns), so it matches pictures
+that only share that emptiness. A guard holds such an entry back when a feed brings it in: it
+is stored as a tombstone with the reason ``low-information`` (so the bank shows it, and the
+next page does not add it again), never matched. :func:`low_information` says why, in words an
+analyst can check.
+
+The measures, on the 256 bits of a PDQ hash (figures in ``docs/exchanges.md``):
+
+1. **balance**: a picture's PDQ hash has as many ones as zeros (the median splits the
+   coefficients), 128; flat pictures tie at zero and give far fewer or far more;
+2. **nibble entropy**: the 64 hex digits of a real picture's hash are spread over all 16
+   values (entropy 3.2-3.9 bits over 200 generated scenes, 3.4 or more over 100,000 random
+   hashes); lattices and test cards repeat a few (2.7 for colour bars, 1.0 for some grids);
+3. **distinct rows**: the 16 rows of 16 bits differ in a real picture (13-16 rows distinct);
+   a lattice repeats them (4-9).
+
+Only PDQ is judged: an exact hash (MD5, SHA-1, SHA-256) names one file and carries no such
+risk. Per feed, :class:`GuardConfig` turns the guard off and sets a quality floor for the
+*queries* matched against the feed's entries (a PDQ of an upload below it does not match them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from keepdown.errors import InvalidInput
+from keepdown.hashing.types import SignalType
+
+__all__ = ["GuardConfig", "low_information"]
+
+#: Bounds of the number of one bits outside which a PDQ hash is degenerate (a picture's is 128).
+BALANCE = (100, 156)
+#: Least Shannon entropy (bits) of the hash's 64 hex digits.
+MIN_NIBBLE_ENTROPY = 3.0
+#: Least number of distinct 16-bit rows among the hash's 16.
+MIN_DISTINCT_ROWS = 10
+
+
+def low_information(signal_type: SignalType | str, value: str) -> str | None:
+    """Why this hash would match unrelated pictures, or None when it looks like a picture's."""
+    if str(signal_type) != SignalType.PDQ.value or len(value) != 64:
+        return None
+    ones = bin(int(value, 16)).count("1")
+    if not BALANCE[0] <= ones <= BALANCE[1]:
+        return f"unbalanced PDQ hash ({ones} of 256 bits set; a picture's has 128): flat picture"
+    counts = Counter(value.lower())
+    entropy = -sum(n / 64 * math.log2(n / 64) for n in counts.values())
+    if entropy < MIN_NIBBLE_ENTROPY:
+        return (
+            f"repetitive PDQ hash (hex digit entropy {entropy:.2f} < {MIN_NIBBLE_ENTROPY} bits): "
+            "lattice, grid or test-card picture"
+        )
+    rows = len({value[i : i + 4] for i in range(0, 64, 4)})
+    if rows < MIN_DISTINCT_ROWS:
+        return f"lattice PDQ hash ({rows} distinct rows of 16, < {MIN_DISTINCT_ROWS})"
+    return None
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """A feed's guards: hold back low-information hashes, and a query quality floor."""
+
+    #: Hold back entries :func:`low_information` flags (stored as tombstones, never matched).
+    low_information: bool = True
+    #: PDQ matches of this feed's entries need a query quality of at least this (None: the
+    #: global ``pdq_quality_floor`` alone).
+    quality_floor: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.quality_floor is not None and not 0 <= self.quality_floor <= 100:
+            raise InvalidInput("a feed's quality floor must be between 0 and 100")
+
+    def holds_back(self, signal_type: SignalType | str, value: str) -> str | None:
+        """Why this feed keeps the hash out of matching, or None."""
+        return low_information(signal_type, value) if self.low_information else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> GuardConfig:
+        data = data or {}
+        floor = data.get("quality_floor")
+        return cls(
+            low_information=bool(data.get("low_information", True)),
+            quality_floor=None if floor is None else int(floor),
+        )
