@@ -90,6 +90,9 @@ class Bank:
     updated_at: datetime
     #: The distance threshold for PDQ-like signals when the bank sets none (a setting).
     default_pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD
+    #: Opted in to ``near (robust)`` matches: entries found through a robust query variant
+    #: (trimmed, un-cropped, turned back), always for review (keepdown.matching.matcher).
+    robust: bool = False
 
     @property
     def trusted(self) -> bool:

@@ -7,7 +7,9 @@ Steps:
 2. Decode the image within the limits of :mod:`keepdown.hashing.decode` (a video goes to
    :mod:`keepdown.hashing.video` instead).
 3. PDQ hash and quality of the first frame; on request the 8 rotations and mirrors
-   (``dihedral=True``) and a PDQ per frame of an animated image (``all_frames=True``).
+   (``dihedral=True``), a PDQ per frame of an animated image (``all_frames=True``) and the
+   robust query variants (``robust=True``: trimmed, un-cropped, turned back; from the same
+   decoded pixels, :mod:`keepdown.hashing.robust`). Never for bank entries.
 
 When step 2 fails (not an image, corrupt, truncated, too large) the result still carries the
 exact hashes, ``pdq`` is ``None`` and ``pdq_error`` holds the error from the error tree: a
@@ -23,7 +25,7 @@ hashed in exact mode.**
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from types import MappingProxyType
@@ -39,13 +41,17 @@ from keepdown.errors import (
 )
 from keepdown.hashing.decode import ImageInfo, decode_image, iter_frames, probe_image
 from keepdown.hashing.exact import ExactHasher, ExactHashes, exact_hashes
+from keepdown.hashing.fast import decode_jpeg_scaled, scale_aware_64x64
 from keepdown.hashing.pdq import (
     PdqResult,
+    dihedral_from_64x64,
     is_jpeg,
     pdq_dihedral_from_rgb,
-    pdq_fast_from_jpeg,
+    pdq_from_64x64,
     pdq_from_rgb,
 )
+from keepdown.hashing.plane import plane_from_rgb, plane_from_scaled
+from keepdown.hashing.robust import CATALOGUE, DEFAULT_VARIANTS, robust_hashes
 from keepdown.hashing.types import Md5, PdqHash, Sha1, Sha256
 from keepdown.settings import Settings, load_settings
 
@@ -61,6 +67,8 @@ class HashResult:
 
     ``mode`` is the PDQ path that actually ran: ``"fast"`` only for a JPEG hashed through
     the fast path. ``frames`` (when asked) holds one PDQ per frame, the first being ``pdq``.
+    ``robust`` (when asked) maps each robust query variant's name to its PDQ: for matching
+    a query only, never to be stored as a bank entry.
     """
 
     md5: Md5
@@ -72,6 +80,7 @@ class HashResult:
     quality: int | None = None
     dihedral: Mapping[str, PdqResult] | None = None
     frames: tuple[PdqResult, ...] | None = None
+    robust: Mapping[str, PdqResult] | None = None
     media_type: str | None = None
     format: str | None = None
     width: int | None = None
@@ -98,8 +107,25 @@ class HashResult:
                 else None
             ),
             "frames": [_pdq_dict(r) for r in self.frames] if self.frames is not None else None,
+            "robust": (
+                {name: _pdq_dict(r) for name, r in self.robust.items()}
+                if self.robust is not None
+                else None
+            ),
             "pdq_error": self.pdq_error.to_dict() if self.pdq_error else None,
         }
+
+
+Robust = bool | Iterable[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What to compute besides the exact hashes and the main PDQ."""
+
+    dihedral: bool = False
+    all_frames: bool = False
+    robust: tuple[str, ...] | None = None  # variant names, None for none
 
 
 def hash_bytes(
@@ -109,15 +135,18 @@ def hash_bytes(
     mode: HashMode = "exact",
     dihedral: bool = False,
     all_frames: bool = False,
+    robust: Robust = False,
 ) -> HashResult:
     """Exact hashes of ``data`` and, when it is a decodable image, its PDQ hash.
 
     Never raises for undecodable media: see ``pdq_error``. Use ``mode="exact"`` (the
     default) for anything that goes into a bank. Pass ``settings`` when hashing in a loop.
+    ``robust`` asks for the robust query variants: True for the default set, or their names.
     """
     _check_mode(mode)
     settings = settings or load_settings()
-    return _result(exact_hashes(data), data, settings, mode, dihedral, all_frames)
+    wanted = _wanted(dihedral, all_frames, robust)
+    return _result(exact_hashes(data), data, settings, mode, wanted)
 
 
 def hash_file(
@@ -127,6 +156,7 @@ def hash_file(
     mode: HashMode = "exact",
     dihedral: bool = False,
     all_frames: bool = False,
+    robust: Robust = False,
 ) -> HashResult:
     """Like :func:`hash_bytes` for a path or a binary file object (read to its end).
 
@@ -136,11 +166,12 @@ def hash_file(
     """
     _check_mode(mode)
     settings = settings or load_settings()
+    wanted = _wanted(dihedral, all_frames, robust)
     if not isinstance(source, str | os.PathLike):
-        return _hash_stream(source, settings, mode, dihedral, all_frames)
+        return _hash_stream(source, settings, mode, wanted)
     try:
         with open(source, "rb") as stream:
-            return _hash_stream(stream, settings, mode, dihedral, all_frames)
+            return _hash_stream(stream, settings, mode, wanted)
     except FileNotFoundError as exc:
         raise NotFound(f"no such file: {os.fspath(source)}", path=os.fspath(source)) from exc
     except OSError as exc:
@@ -149,13 +180,26 @@ def hash_file(
         ) from exc
 
 
+def _wanted(dihedral: bool, all_frames: bool, robust: Robust) -> _Wanted:
+    if robust is True:
+        names: tuple[str, ...] | None = DEFAULT_VARIANTS
+    elif robust is False:
+        names = None
+    else:
+        names = tuple(robust)
+        unknown = [n for n in names if n not in CATALOGUE]
+        if unknown:
+            raise UsageError(f"unknown robust variant {unknown[0]!r}", variant=unknown[0])
+    return _Wanted(dihedral=dihedral, all_frames=all_frames, robust=names)
+
+
 def _hash_stream(
-    stream: BinaryIO, settings: Settings, mode: HashMode, dihedral: bool, all_frames: bool
+    stream: BinaryIO, settings: Settings, mode: HashMode, wanted: _Wanted
 ) -> HashResult:
     limit = settings.max_image_bytes
     head = stream.read(limit + 1)
     if len(head) <= limit:
-        return _result(exact_hashes(head), head, settings, mode, dihedral, all_frames)
+        return _result(exact_hashes(head), head, settings, mode, wanted)
     hasher = ExactHasher()
     hasher.update(head)
     del head  # only the exact hashes need the rest: keep memory at one chunk from here on
@@ -172,12 +216,7 @@ def _hash_stream(
 
 
 def _result(
-    exact: ExactHashes,
-    data: bytes,
-    settings: Settings,
-    mode: HashMode,
-    dihedral: bool,
-    all_frames: bool,
+    exact: ExactHashes, data: bytes, settings: Settings, mode: HashMode, wanted: _Wanted
 ) -> HashResult:
     from keepdown.hashing.video import hash_video, looks_like_video
 
@@ -186,50 +225,56 @@ def _result(
     try:
         if mode == "fast" and not settings.apply_exif_orientation and is_jpeg(data):
             try:
-                return _fast(exact, data, settings, dihedral, all_frames)
+                return _fast(exact, data, settings, wanted)
             except ImageTooLarge:
                 raise
             except DecodeError:
                 pass  # a JPEG the fast decoder cannot read (e.g. CMYK): Pillow may decode it
-        return _exact(exact, data, settings, dihedral, all_frames)
+        return _exact(exact, data, settings, wanted)
     except (DecodeError, InputTooLarge) as exc:
         return _exact_only(exact, exc)
 
 
-def _exact(
-    exact: ExactHashes, data: bytes, settings: Settings, dihedral: bool, all_frames: bool
-) -> HashResult:
+def _exact(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted) -> HashResult:
     decoded = decode_image(data, settings=settings)
-    variants = pdq_dihedral_from_rgb(decoded.rgb) if dihedral else None
+    variants = pdq_dihedral_from_rgb(decoded.rgb) if wanted.dihedral else None
     main = variants["original"] if variants else pdq_from_rgb(decoded.rgb)
     frames = None
-    if all_frames:
+    if wanted.all_frames:
         later = islice(iter_frames(data, settings=settings), 1, None)
         frames = (main, *(pdq_from_rgb(rgb) for rgb in later))
-    return _image_result(exact, decoded.info, "exact", main, variants, frames)
+    robust = None
+    if wanted.robust is not None:
+        robust = robust_hashes(plane_from_rgb(decoded.rgb), wanted.robust)
+    return _image_result(exact, decoded.info, "exact", main, (variants, frames, robust))
 
 
-def _fast(
-    exact: ExactHashes, data: bytes, settings: Settings, dihedral: bool, all_frames: bool
-) -> HashResult:
+def _fast(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted) -> HashResult:
     info = probe_image(data, settings=settings)  # header only: format, size, limits
-    out = pdq_fast_from_jpeg(data, max_pixels=settings.max_image_pixels, dihedral=dihedral)
-    if isinstance(out, PdqResult):
-        main, variants = out, None
-    else:
-        main, variants = out["original"], dict(out)
-    frames = (main,) if all_frames else None  # a JPEG has one frame
-    return _image_result(exact, info, "fast", main, variants, frames)
+    scaled = decode_jpeg_scaled(data, max_pixels=settings.max_image_pixels)
+    if scaled is None:  # smaller than the reference hashes: exact mode says so the same way
+        return _exact(exact, data, settings, wanted)
+    pixels, height, width = scaled
+    luma = pixels[..., 0]
+    buf = scale_aware_64x64(luma, height, width)
+    variants = dihedral_from_64x64(buf) if wanted.dihedral else None
+    main = variants["original"] if variants else pdq_from_64x64(buf)
+    frames = (main,) if wanted.all_frames else None  # a JPEG has one frame
+    robust = None
+    if wanted.robust is not None:
+        robust = robust_hashes(plane_from_scaled(luma, height, width), wanted.robust)
+    return _image_result(exact, info, "fast", main, (variants, frames, robust))
+
+
+_Extras = tuple[
+    Mapping[str, PdqResult] | None, tuple[PdqResult, ...] | None, Mapping[str, PdqResult] | None
+]
 
 
 def _image_result(
-    exact: ExactHashes,
-    info: ImageInfo,
-    mode: HashMode,
-    main: PdqResult,
-    variants: Mapping[str, PdqResult] | None,
-    frames: tuple[PdqResult, ...] | None,
+    exact: ExactHashes, info: ImageInfo, mode: HashMode, main: PdqResult, extras: _Extras
 ) -> HashResult:
+    variants, frames, robust = extras
     return HashResult(
         md5=exact.md5,
         sha1=exact.sha1,
@@ -240,6 +285,7 @@ def _image_result(
         quality=main.quality,
         dihedral=MappingProxyType(dict(variants)) if variants is not None else None,
         frames=frames,
+        robust=MappingProxyType(dict(robust)) if robust is not None else None,
         media_type=info.media_type,
         format=info.format,
         width=info.width,

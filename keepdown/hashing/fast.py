@@ -34,6 +34,7 @@ from keepdown.errors import DecodeError, ImageTooLarge
 __all__ = [
     "FAST_COLORSPACE",
     "FAST_MIN_SIDE",
+    "apply_bands",
     "axis_operator",
     "decode_jpeg_rgb",
     "decode_jpeg_scaled",
@@ -133,12 +134,23 @@ def scale_aware_64x64(pixels: np.ndarray, height: int, width: int) -> np.ndarray
     saves writing and reading a float luma image as large as the decoded one (a fifth of fast
     mode's time after decoding at 640x480).
     """
-    row_first, row_weights = _band(height, pixels.shape[0])
-    col_first, col_weights = _band(width, pixels.shape[1])
+    return apply_bands(pixels, _band(height, pixels.shape[0]), _band(width, pixels.shape[1]))
+
+
+Band = tuple[np.ndarray, np.ndarray]  # (first pixel of each of the 64 outputs, 64 x width)
+
+
+def apply_bands(pixels: np.ndarray, rows: Band, cols: Band) -> np.ndarray:
+    """``rows @ luma(pixels) @ cols.T`` over the bands only: the 64x64 filtered image.
+
+    ``pixels`` is H x W (luma, any numeric type) or H x W x 3 (uint8 RGB, weighed to luma
+    after the row bands); ``rows`` and ``cols`` are (first index, weights) bands over its
+    rows and columns (:func:`_band`, or a framed variant's in :mod:`keepdown.hashing.plane`).
+    """
     out = np.empty((64, 64), np.float32)
     channels = pixels.shape[2] if pixels.ndim == 3 else 1
     flat = readonly(np.ascontiguousarray(pixels).reshape(pixels.shape[0], -1))
-    _compiled()(flat, channels, row_first, row_weights, col_first, col_weights, out)
+    _compiled()(flat, channels, rows[0], rows[1], cols[0], cols[1], out)
     return out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "is_jpeg",
     "pdq_dihedral_from_rgb",
     "pdq_fast_from_jpeg",
+    "pdq_from_64x64",
     "pdq_from_jpeg_exact",
     "pdq_from_rgb",
     "warm_up",
@@ -129,8 +130,11 @@ def pdq_fast_from_jpeg(
     pixels, height, width = scaled
     luma = pixels[..., 0] if pixels.shape[2] == 1 else pixels  # Y plane, or RGB to weigh
     buf = scale_aware_64x64(luma, height, width)
-    if dihedral:
-        return dihedral_from_64x64(buf)
+    return dihedral_from_64x64(buf) if dihedral else pdq_from_64x64(buf)
+
+
+def pdq_from_64x64(buf: np.ndarray) -> PdqResult:
+    """Quality, DCT and bits of a filtered, decimated 64x64 float32 image (one orientation)."""
     kernels = _kernels()
     dct = kernels.dct_64_to_16(buf, _dct_matrix())
     return PdqResult(_bits_to_hash(dct), int(kernels.quality(buf)))

@@ -35,7 +35,7 @@ import numpy as np
 
 from keepdown.banks.model import Bank
 from keepdown.clock import Clock, SystemClock
-from keepdown.hashing.types import HashValue, PdqHash, SignalType
+from keepdown.hashing.types import HashValue, Md5, PdqHash, Sha1, Sha256, SignalType
 from keepdown.index.checkpoint import CheckpointDir
 from keepdown.index.protocol import MAX_PDQ_THRESHOLD, pdq_words
 from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot, LiveIndex
@@ -58,7 +58,9 @@ class MatchView:
     signal_type: str
     distance: int
     variant: str | None
-    match_type: str  # "exact" (a cryptographic hash) or "near" (PDQ, even at distance 0)
+    #: "exact" (a cryptographic hash), "near" (PDQ, even at distance 0) or "near (robust)"
+    #: (PDQ through a robust query variant, named in ``variant``: review only)
+    match_type: str
     classification: str | None  # keepdown's category of the bank ("csam", ...)
     trusted: bool
 
@@ -87,6 +89,7 @@ class BankIndex:
         load_banks: Callable[[], Iterable[Bank]],
         *,
         quality_floor: int = PdqHash.QUALITY_FLOOR,
+        robust_max_distance: int = PdqHash.DEFAULT_THRESHOLD,
         compact_after: int = 50_000,
         checkpoints: CheckpointDir | None = None,
         checkpoint_after: int = 100_000,
@@ -97,6 +100,7 @@ class BankIndex:
         self.feed = feed
         self.load_banks = load_banks
         self.quality_floor = quality_floor
+        self.robust_max_distance = robust_max_distance
         self.compact_after = compact_after
         self.checkpoints = checkpoints
         self.checkpoint_after = checkpoint_after
@@ -149,7 +153,13 @@ class BankIndex:
 
     def match_content(self, hashes: ContentHashes) -> list[MatchView]:
         state, snapshot = self._state, self.live.snapshot
-        found = match_hashes(hashes, snapshot, state.banks, quality_floor=self.quality_floor)
+        found = match_hashes(
+            hashes,
+            snapshot,
+            state.banks,
+            quality_floor=self.quality_floor,
+            robust_max_distance=self.robust_max_distance,
+        )
         return [_view(state.banks[m.bank_id], m) for m in found]
 
     def match_hashes(self, values: Sequence[HashValue]) -> list[list[MatchView]]:
@@ -159,7 +169,7 @@ class BankIndex:
         pdq_rows = [i for i, v in enumerate(values) if isinstance(v, PdqHash)]
         for i, value in enumerate(values):
             if value.signal_type in EXACT_SIGNALS:
-                out[i] = self.match_content(ContentHashes(**{str(value.signal_type): value}))
+                out[i] = self.match_content(_exact_content(value))
         if pdq_rows:
             for row, view in self._pdq_batch(state, snapshot, [values[i] for i in pdq_rows]):
                 out[pdq_rows[row]].append(view)
@@ -364,6 +374,16 @@ class BankIndex:
         thread = self._maintenance
         if thread is not None:
             thread.join(timeout)
+
+
+def _exact_content(value: HashValue) -> ContentHashes:
+    if isinstance(value, Md5):
+        return ContentHashes(md5=value)
+    if isinstance(value, Sha1):
+        return ContentHashes(sha1=value)
+    if isinstance(value, Sha256):
+        return ContentHashes(sha256=value)
+    raise TypeError(f"not an exact hash: {value.signal_type}")
 
 
 def _view(bank: Bank, match: Match) -> MatchView:

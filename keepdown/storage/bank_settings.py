@@ -1,4 +1,5 @@
-"""Change a bank's settings in place: enabled, trust, thresholds, classification label.
+"""Change a bank's settings in place: enabled, trust, thresholds, classification label, and
+whether it accepts ``near (robust)`` matches.
 
 Used by ``PATCH /api/v1/banks/{name}``. Every change moves the bank's ``updated_at``, which is
 part of the index feed's change mark (:mod:`keepdown.storage.index_feed`), so the live match
@@ -33,12 +34,15 @@ class BankChanges:
     trust: str | None = None
     thresholds: Mapping[str, int] | None = None
     label: str | None = None
+    robust: bool | None = None
 
     def values(self) -> dict[str, Any]:
         """The column values these changes set (validated)."""
         values: dict[str, Any] = {}
         if self.enabled is not None:
             values["enabled"] = self.enabled
+        if self.robust is not None:
+            values["robust"] = self.robust
         if self.trust is not None:
             try:
                 values["trust"] = str(TrustLevel(self.trust))

@@ -126,6 +126,7 @@ class SqlBankStore:
             trust=TrustLevel(m["trust"]),
             thresholds=dict(m["thresholds"] or {}),
             enabled=bool(m["enabled"]),
+            robust=bool(m["robust"]),
             created_at=m["created_at"],
             updated_at=m["updated_at"],
             default_pdq_threshold=self.pdq_threshold,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -125,6 +126,8 @@ banks = Table(
     Column("trust", String(16), nullable=False, server_default="review"),
     Column("thresholds", Json, nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=true()),
+    # Opted in to "near (robust)" matches (robust query variants; migration 0012).
+    Column("robust", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("trust IN ('review', 'auto')", name="trust"),

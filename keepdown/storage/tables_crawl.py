@@ -168,8 +168,8 @@ sightings = Table(
     Column("entry_id", BigId, ForeignKey("bank_entries.id", ondelete="SET NULL"), nullable=True),
     Column("signal_type", String(16), nullable=True),
     Column("distance", Integer, nullable=True),
-    Column("variant", String(16), nullable=True),
-    Column("match_type", String(8), nullable=True),
+    Column("variant", String(40), nullable=True),
+    Column("match_type", String(16), nullable=True),
     Column("state", String(16), nullable=False),
     Column("reviewed_at", UtcDateTime, nullable=True),
     Column("reviewed_by", String(200), nullable=True),
@@ -185,7 +185,9 @@ sightings = Table(
     CheckConstraint(
         "state IN ('unmatched', 'confirmed', 'pending_review', 'rejected')", name="state"
     ),
-    CheckConstraint("match_type IS NULL OR match_type IN ('exact', 'near')", name="match_type"),
+    CheckConstraint(
+        "match_type IS NULL OR match_type IN ('exact', 'near', 'near (robust)')", name="match_type"
+    ),
     Index(None, "state", "seen_at"),
     Index(None, "crawl_id"),
     Index(None, "sha256"),

@@ -21,6 +21,7 @@ class Policy:
     enabled: bool = True
     trusted: bool = False
     thresholds: dict[str, int] = field(default_factory=dict)
+    robust: bool = False
 
     def threshold(self, signal_type: str) -> int:
         return self.thresholds.get(signal_type, 31 if signal_type == "pdq" else 0)
