@@ -112,7 +112,7 @@ class Match:
 
     entry_id: int
     bank_id: int
-    signal_type: SignalType
+    signal_type: SignalType | Literal["descriptor"]  # "descriptor": a learned embedding
     distance: int
     variant: str | None
     match_type: MatchType
