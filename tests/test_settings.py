@@ -1,17 +1,84 @@
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 from keepdown.errors import ConfigurationError
-from keepdown.settings import SETTINGS, load_settings
+from keepdown.settings import SETTINGS, Settings, load_settings
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _settings_doc():
+    spec = importlib.util.spec_from_file_location("settings_doc", ROOT / "scripts/settings_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("settings_doc", module)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_every_setting_is_documented():
     text = (DOCS / "settings.md").read_text(encoding="utf-8")
     missing = [s.name for s in SETTINGS if f"`{s.env_var}`" not in text]
     assert not missing, f"settings missing from docs/settings.md: {missing}"
+
+
+def test_settings_page_is_generated_from_the_declarations():
+    rendered = _settings_doc().render()
+    assert (DOCS / "settings.md").read_text(encoding="utf-8") == rendered, (
+        "docs/settings.md is stale: run python scripts/settings_doc.py"
+    )
+
+
+def test_values_are_typed_attributes_and_the_class_holds_the_declarations():
+    s = load_settings(environ={})
+    assert isinstance(s.max_image_pixels, int)
+    assert isinstance(s.crawl_timeout_seconds, float)
+    assert Settings.max_image_pixels.name == "max_image_pixels"
+    with pytest.raises(AttributeError):
+        s.no_such_setting  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("notice_watch_every_hours", "0"),
+        ("notice_watch_every_hours", "-3"),
+        ("notice_watch_every_hours", "0.5"),
+        ("crawl_timeout_seconds", "0"),
+        ("crawl_lease_seconds", "-1"),
+        ("pdq_quality_floor", "101"),
+        ("api_port", "70000"),
+        ("worker_periodic_seconds", "nan"),
+        ("index_refresh_seconds", "inf"),
+        ("max_image_pixels", "\u0661\u0662"),  # Arabic-Indic digits: int() takes them, we don't
+        ("smtp_tls", "ssl"),
+        ("hash_mode", "quick"),
+    ],
+)
+def test_out_of_range_values_name_the_setting(name, raw):
+    variable = "KEEPDOWN_" + name.upper()
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings(environ={variable: raw})
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings(environ={}).replace(**{name: raw})
+
+
+def test_every_duration_and_count_has_a_range():
+    """A number that can be nonsense (a negative duration, a zero cadence) must say what it
+    accepts; only settings where any value means something are exempt."""
+    unbounded = [
+        s.name
+        for s in SETTINGS
+        if s.type in (int, float) and not s.accepts and not s.name.startswith("rate_limit_")
+    ]
+    assert unbounded == []
+
+
+def test_choices_ignore_case():
+    assert load_settings(environ={"KEEPDOWN_SMTP_TLS": " STARTTLS "}).smtp_tls == "starttls"
 
 
 def test_every_setting_has_help_and_a_unique_name():

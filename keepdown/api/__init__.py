@@ -145,9 +145,9 @@ def create_app(
     app.router.middleware_stack = HotRoutes(app.router.middleware_stack, api_routes(), HOT_PATHS)
     app.add_middleware(
         BodyLimitMiddleware,
-        limit=int(ctx.settings.max_upload_bytes),
+        limit=ctx.settings.max_upload_bytes,
         large_path=bank_files.IMPORT_PATH,
-        large_limit=int(ctx.settings.bank_import_max_bytes),
+        large_limit=ctx.settings.bank_import_max_bytes,
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     _complete_openapi(app)

@@ -114,7 +114,7 @@ async def import_entries(
 ) -> ImportOut:
     ctx = get_context(request)
     await changeable_bank(request, name)
-    limit = int(ctx.settings.bank_import_max_bytes)
+    limit = ctx.settings.bank_import_max_bytes
     async with audited(request, "bank.import", target=name) as found:
         with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
             path = Path(folder) / f"upload{_SUFFIX.get(format or '', '.txt')}"

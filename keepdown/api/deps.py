@@ -88,7 +88,7 @@ def requires(*roles: Role, case_work: bool = False) -> Any:
                 who = await run_in_threadpool(ctx.auth.authenticate, token)
             ctx.auth.authorize(who, allowed)
             if case_work:
-                check_case_work(who.role, who.organisation, str(ctx.settings.operator_organisation))
+                check_case_work(who.role, who.organisation, ctx.settings.operator_organisation)
         except AuthError as exc:
             await _refused(request, exc, token, audit_refusals)
             raise

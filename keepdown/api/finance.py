@@ -93,7 +93,7 @@ async def subscriptions(request: Request) -> dict[str, Any]:
 )
 async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
     services = _services(request)
-    threshold = body.threshold or int(services.settings.finance_alert_threshold)
+    threshold = body.threshold or services.settings.finance_alert_threshold
     sub = Subscription(
         name=body.name,
         channel=body.channel,

@@ -54,7 +54,7 @@ class HashOut(BaseModel):
 async def hash_upload(request: Request, *, dihedral: bool = False) -> HashResult:
     """Read the upload (capped) and hash it in the thread pool."""
     ctx = get_context(request)
-    data, _media_type = await read_upload(request, int(ctx.settings.max_upload_bytes))
+    data, _media_type = await read_upload(request, ctx.settings.max_upload_bytes)
     return await run_in_threadpool(ctx.hasher, data, dihedral)
 
 

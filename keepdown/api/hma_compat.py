@@ -144,13 +144,13 @@ def _hash_map(result: HashResult, types: tuple[str, ...]) -> dict[str, str]:
 
 async def _hash_url(request: Request, url: str) -> HashResult:
     ctx = get_context(request)
-    data, _ = await ctx.fetch_url(url, int(ctx.settings.max_upload_bytes))
+    data, _ = await ctx.fetch_url(url, ctx.settings.max_upload_bytes)
     return await run_in_threadpool(ctx.hasher, data, False)
 
 
 async def _hash_form(request: Request) -> HashResult:
     ctx = get_context(request)
-    body = await read_body(request, int(ctx.settings.max_upload_bytes))
+    body = await read_body(request, ctx.settings.max_upload_bytes)
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise InvalidInput("Missing multipart/form-data file upload")

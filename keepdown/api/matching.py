@@ -169,7 +169,7 @@ async def lookup(request: Request, values: Sequence[HashValue]) -> list[list[Mat
 def checked_signals(ctx: ApiContext, result: HashResult) -> list[str]:
     """The signal types an input was compared on (PDQ only when usable)."""
     checked = ["md5", "sha1", "sha256"]
-    if result.pdq is not None and (result.quality or 0) >= int(ctx.settings.pdq_quality_floor):
+    if result.pdq is not None and (result.quality or 0) >= ctx.settings.pdq_quality_floor:
         checked.append("pdq")
     return checked
 
@@ -200,9 +200,9 @@ async def match_content(
 ) -> tuple[HashResult, list[MatchView]]:
     """Hash (an upload when ``data`` is None) and match it, both in one worker thread."""
     ctx = get_context(request)
-    dihedral = bool(ctx.settings.match_dihedral)
+    dihedral = ctx.settings.match_dihedral
     if data is None:
-        data, _media_type = await read_upload(request, int(ctx.settings.max_upload_bytes))
+        data, _media_type = await read_upload(request, ctx.settings.max_upload_bytes)
 
     who = principal_of(request)
 
@@ -245,7 +245,7 @@ def upload_checked(who: Principal, views: list[MatchView], at: datetime) -> Uplo
 async def fetch_and_match(request: Request, url: str) -> tuple[HashResult, list[MatchView]]:
     """Fetch ``url`` through the SSRF guard (capped at ``max_upload_bytes``) and match it."""
     ctx = get_context(request)
-    data, _content_type = await ctx.fetch_url(url, int(ctx.settings.max_upload_bytes))
+    data, _content_type = await ctx.fetch_url(url, ctx.settings.max_upload_bytes)
     return await match_content(request, data)
 
 
@@ -284,7 +284,7 @@ async def match_url(request: Request, body: UrlIn) -> Response:
 async def match_hashes(request: Request, body: BatchIn) -> Response:
     """Each hash is matched on its own; the answer keeps the order of the request."""
     ctx = get_context(request)
-    limit = int(ctx.settings.match_batch_max)
+    limit = ctx.settings.match_batch_max
     if len(body.hashes) > limit:
         raise InvalidInput(f"a batch holds at most {limit} hashes, got {len(body.hashes)}")
     values = [parse_hash(h.signal_type, h.value) for h in body.hashes]

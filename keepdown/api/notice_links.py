@@ -120,7 +120,7 @@ def _check_origin(request: Request) -> None:
     if not origin or origin == "null":
         return
     ctx = get_context(request)
-    public = urlsplit(str(ctx.settings.notice_public_base_url))
+    public = urlsplit(ctx.settings.notice_public_base_url)
     allowed = {f"{public.scheme}://{public.netloc}", str(request.base_url).rstrip("/")}
     if origin.rstrip("/") not in allowed:
         raise Forbidden("this form was posted from another site")

@@ -84,9 +84,9 @@ class RateLimiter:
         limits = {role: str(getattr(settings, f"rate_limit_{role.value}")) for role in Role}
         return cls(
             limits,
-            str(settings.rate_limit_storage_url),
-            fail_open=bool(settings.rate_limit_fail_open),
-            timeout_seconds=float(settings.rate_limit_timeout_seconds),
+            settings.rate_limit_storage_url,
+            fail_open=settings.rate_limit_fail_open,
+            timeout_seconds=settings.rate_limit_timeout_seconds,
         )
 
     async def hit(self, principal: Principal) -> None:
@@ -139,9 +139,9 @@ class ClientLimiter:
     def public_reports(cls, settings: Settings) -> ClientLimiter:
         """``public_report_rate_limit``: the public endpoint and the web form, together."""
         return cls(
-            str(settings.public_report_rate_limit),
-            str(settings.rate_limit_storage_url),
-            timeout_seconds=float(settings.rate_limit_timeout_seconds),
+            settings.public_report_rate_limit,
+            settings.rate_limit_storage_url,
+            timeout_seconds=settings.rate_limit_timeout_seconds,
             key_prefix="keepdown-public-report",
             what="reports",
         )

@@ -117,7 +117,7 @@ def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
 )
 async def scan_media(request: Request) -> ScannedMedia:
     ctx = get_context(request)
-    data = await read_body(request, int(ctx.settings.max_upload_bytes))
+    data = await read_body(request, ctx.settings.max_upload_bytes)
     if not data:
         raise InvalidInput("the request body is empty: send the media bytes")
     result, views = await match_content(request, data)
@@ -145,7 +145,7 @@ async def scan_url(request: Request, body: UrlIn) -> ScannedMedia:
 )
 async def scan_pdq(request: Request, body: PdqIn) -> Response:
     ctx = get_context(request)
-    limit = int(ctx.settings.match_batch_max)
+    limit = ctx.settings.match_batch_max
     if len(body.hashes) > limit:
         raise InvalidInput(f"at most {limit} hashes per request, got {len(body.hashes)}")
     hashes = [PdqHash.from_base64(text) for text in body.hashes]

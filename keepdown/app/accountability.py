@@ -51,9 +51,9 @@ __all__ = [
 
 def extractor_from(settings: Settings) -> Extractor:
     return Extractor(
-        patterns=load_patterns(str(settings.finance_payment_patterns_file) or None),
-        email_window=int(settings.finance_email_window_chars),
-        max_chars=int(settings.finance_max_page_chars),
+        patterns=load_patterns(settings.finance_payment_patterns_file or None),
+        email_window=settings.finance_email_window_chars,
+        max_chars=settings.finance_max_page_chars,
     )
 
 
@@ -123,7 +123,7 @@ class AccountabilityServices:
 
     @property
     def operator(self) -> str:
-        return str(self.settings.notice_operator_name)
+        return self.settings.notice_operator_name
 
     def transparency(self, period: str | Period) -> TransparencyReport:
         """The report of ``period`` from the stored events (only those before its end)."""
@@ -136,7 +136,7 @@ class AccountabilityServices:
 
     def export(self, fmt: str, *, tlp: str | None = None) -> str:
         """Indicators seen where known material was confirmed, as ``stix`` or ``csv``."""
-        level = tlp or str(self.settings.finance_tlp)
+        level = tlp or self.settings.finance_tlp
         found = self.confirmed_indicators()
         if fmt == "stix":
             return stix_bundle(found, operator=self.operator, tlp=level, now=self.clock.now())
@@ -172,17 +172,17 @@ def accountability_parts(
         }
     indicators = SqlIndicatorStore(storage.engine)
     alerts = SqlAlertStore(storage.engine)
-    domain = str(settings.notice_from_address).rsplit("@", 1)[-1] or "localhost"
+    domain = settings.notice_from_address.rsplit("@", 1)[-1] or "localhost"
     alerter = Alerter(
         indicators,
         alerts,
         alert_sender(senders),
         clock,
-        operator=str(settings.notice_operator_name),
-        tlp=str(settings.finance_tlp),
+        operator=settings.notice_operator_name,
+        tlp=settings.finance_tlp,
         domain=domain,
-        lease_seconds=float(settings.notice_delivery_lease_seconds),
-        max_attempts=int(settings.finance_alert_max_attempts),
+        lease_seconds=settings.notice_delivery_lease_seconds,
+        max_attempts=settings.finance_alert_max_attempts,
     )
     return AccountabilityServices(settings, storage, clock, indicators, alerts, alerter, box)
 

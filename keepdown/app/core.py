@@ -39,8 +39,8 @@ def open_services(settings: Settings, clock: Clock) -> Services:
         auth_store,
         auth_store,
         clock=clock,
-        cache_seconds=float(settings.auth_cache_seconds),
-        refusals_per_minute=int(settings.audit_refusals_per_minute),
+        cache_seconds=settings.auth_cache_seconds,
+        refusals_per_minute=settings.audit_refusals_per_minute,
     )
     banks = BankService(storage.banks, storage.events, clock=clock)
     index = BankIndex.from_settings(settings, IndexFeed(storage.engine), storage.banks.list_banks)

@@ -168,14 +168,14 @@ class TurnBounds:
     @classmethod
     def foreground(cls, settings: Settings, pages_left: int | None) -> TurnBounds:
         """``keepdown crawl``: ``crawl_turn_pages`` at a time, then give way; ``--max-pages``."""
-        step = int(settings.crawl_turn_pages)
+        step = settings.crawl_turn_pages
         return cls(pages=pages_left, step=step if step > 0 else None, give_way=True)
 
     @classmethod
     def slice(cls, settings: Settings) -> TurnBounds:
         """A ``keepdown.crawl`` task: ``worker_crawl_slice_urls`` pages or ``..._seconds``."""
-        urls = max(1, int(settings.worker_crawl_slice_urls))
-        return cls(pages=urls, step=urls, seconds=float(settings.worker_crawl_slice_seconds))
+        urls = max(1, settings.worker_crawl_slice_urls)
+        return cls(pages=urls, step=urls, seconds=settings.worker_crawl_slice_seconds)
 
 
 @dataclass(frozen=True)

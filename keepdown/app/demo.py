@@ -94,7 +94,7 @@ def _demo_analyst(services: Services, settings: Settings) -> str:
     """Create the demo analyst, or give it a new password; the password."""
     signin = signin_service(services.storage, services.auth, settings)
     password = secrets.token_urlsafe(15)
-    operator = str(settings.operator_organisation)
+    operator = settings.operator_organisation
     try:
         user = signin.store.get_user(DEMO_USER)
     except NotFound:

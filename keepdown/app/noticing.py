@@ -75,8 +75,8 @@ def _notice_parts(
     links = LinkSigner(
         link_secret(settings),
         clock,
-        valid_for=timedelta(days=int(settings.notice_link_days)),
-        base_url=str(settings.notice_public_base_url),
+        valid_for=timedelta(days=settings.notice_link_days),
+        base_url=settings.notice_public_base_url,
     )
     if senders is None:
         senders = {

@@ -29,7 +29,7 @@ __all__ = ["WorkerScanner", "scan", "video_matcher"]
 
 def video_matcher(settings: Settings, storage: Storage, index: BankIndex) -> VideoMatcher:
     """``index`` plus the vPDQ entries of the banks (refreshed with it)."""
-    vpdq = VpdqIndex(IndexFeed(storage.engine), quality_floor=int(settings.vpdq_quality_floor))
+    vpdq = VpdqIndex(IndexFeed(storage.engine), quality_floor=settings.vpdq_quality_floor)
     matcher = VideoMatcher(index, vpdq, VpdqPolicy.from_settings(settings))
     matcher.refresh()
     return matcher

@@ -98,8 +98,8 @@ def build_app(
     ctx.notices = notice_parts.service
     ctx.notice_links = notice_parts.links
     ctx.accountability = accountability_parts(settings, services.storage, clock, resolver=resolver)
-    workers: list[_Worker] = [_Refresher(ctx.matcher, float(settings.index_refresh_seconds))]
-    if int(settings.serve_workers) > 0:  # task consumers in this process (keepdown.app.workers)
+    workers: list[_Worker] = [_Refresher(ctx.matcher, settings.index_refresh_seconds)]
+    if settings.serve_workers > 0:  # task consumers in this process (keepdown.app.workers)
         workers.append(EmbeddedWorkers(settings, resolver=resolver))
 
     @contextlib.asynccontextmanager
@@ -202,13 +202,13 @@ def serve(settings: Settings, **uvicorn_options: Any) -> None:
     import uvicorn
 
     options: dict[str, Any] = {
-        "host": str(settings.api_host),
-        "port": int(settings.api_port),
-        "access_log": bool(settings.api_access_log),
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "access_log": settings.api_access_log,
         "proxy_headers": False,  # the app's own middleware, from trusted_proxies (build_app)
         **uvicorn_options,
     }
-    workers = int(settings.api_workers)
+    workers = settings.api_workers
     if workers > 1:
         os.environ[SETTINGS_ENV] = json.dumps(settings.as_dict(redact=False), default=str)
         uvicorn.run(

@@ -39,7 +39,7 @@ def allow_filter(
 ) -> AllowListFilter:
     return AllowListFilter(
         SqlReviewStore(storage.engine).allow_entries,
-        pdq_distance=int(settings.review_allowlist_pdq_distance),
+        pdq_distance=settings.review_allowlist_pdq_distance,
         clock=clock,
     )
 

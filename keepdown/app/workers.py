@@ -182,7 +182,7 @@ class EmbeddedWorkers:
     def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.queue = open_queue(settings, jobs=True, resolver=resolver)
-        self.consumer = consumer_for(self.queue, workers=int(settings.serve_workers), embedded=True)
+        self.consumer = consumer_for(self.queue, workers=settings.serve_workers, embedded=True)
 
     def start(self) -> None:
         self.consumer.start()

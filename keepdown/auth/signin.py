@@ -51,12 +51,12 @@ class Policy:
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
         return cls(
-            lock_at=max(1, int(settings.web_login_max_failures)),
-            lock_for=timedelta(minutes=int(settings.web_lockout_minutes)),
-            idle=timedelta(minutes=int(settings.web_session_idle_minutes)),
-            max_age=timedelta(hours=int(settings.web_session_max_hours)),
-            min_password_length=int(settings.web_password_min_length),
-            totp_issuer=str(settings.web_totp_issuer),
+            lock_at=max(1, settings.web_login_max_failures),
+            lock_for=timedelta(minutes=settings.web_lockout_minutes),
+            idle=timedelta(minutes=settings.web_session_idle_minutes),
+            max_age=timedelta(hours=settings.web_session_max_hours),
+            min_password_length=settings.web_password_min_length,
+            totp_issuer=settings.web_totp_issuer,
         )
 
 

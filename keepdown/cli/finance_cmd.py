@@ -54,7 +54,7 @@ def list_(settings: Settings, show_all: bool, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([i.to_public() for i in found], indent=2))
     elif fmt == "csv":
-        click.echo(render_indicators_csv(found, tlp=str(settings.finance_tlp)), nl=False)
+        click.echo(render_indicators_csv(found, tlp=settings.finance_tlp), nl=False)
     else:
         for i in found:
             providers = ",".join(i.providers) or "-"
@@ -111,7 +111,7 @@ def subscribe(
         name=name,
         channel="email" if email else "webhook",
         target=email or webhook or "",
-        threshold=threshold if threshold is not None else int(settings.finance_alert_threshold),
+        threshold=threshold if threshold is not None else settings.finance_alert_threshold,
         types=types,
         secret=secret,
     )

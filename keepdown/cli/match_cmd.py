@@ -122,7 +122,7 @@ def _hash(item: Input, settings: Settings, mode: str) -> HashResult:
     if item.error is not None:
         raise item.error
     source = sys.stdin.buffer if item.path is None else item.path
-    return hash_file(source, settings=settings, mode=mode, dihedral=bool(settings.match_dihedral))  # type: ignore[arg-type]
+    return hash_file(source, settings=settings, mode=mode, dihedral=settings.match_dihedral)  # type: ignore[arg-type]
 
 
 class _Writer:

@@ -67,8 +67,8 @@ def command(
 ) -> None:
     """Scan SOURCE (folder, .zip/.tar, URL list, s3://bucket/prefix) against the banks."""
     options = HashOptions(
-        mode=hash_mode or str(settings.hash_mode),
-        dihedral=bool(settings.match_dihedral),
+        mode=hash_mode or settings.hash_mode,
+        dihedral=settings.match_dihedral,
         video=video,
     )
     summary = scan(

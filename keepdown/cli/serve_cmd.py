@@ -40,9 +40,9 @@ def _demo_settings(settings: Settings) -> Settings:
     Secure cookie and so could not sign in: the demo's cookies are not marked Secure then.
     Anywhere else they stay Secure (put HTTPS in front, docs/operations.md)."""
     try:
-        loopback = ipaddress.ip_address(str(settings.api_host)).is_loopback
+        loopback = ipaddress.ip_address(settings.api_host).is_loopback
     except ValueError:
-        loopback = str(settings.api_host) == "localhost"
+        loopback = settings.api_host == "localhost"
     return settings.replace(web_cookie_secure=False) if loopback else settings
 
 

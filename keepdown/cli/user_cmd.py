@@ -71,7 +71,7 @@ def add(
         )
         signin.auth.audit("user.add", target=user.username, role=role, organisation=organisation)
     click.echo(f"user {user.username} added ({user.role.value} at {user.organisation})")
-    operator = str(settings.operator_organisation)
+    operator = settings.operator_organisation
     if refused_case_work(user.role, user.organisation, operator):
         click.echo(
             f"note: {user.organisation!r} is not the operator organisation ({operator!r}): "

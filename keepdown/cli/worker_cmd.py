@@ -45,7 +45,7 @@ def command(
     )
     logging.getLogger("keepdown").setLevel(logging.INFO)
     queue = open_queue(settings, jobs=True)
-    workers = concurrency or int(settings.worker_concurrency)
+    workers = concurrency or settings.worker_concurrency
     click.echo(
         f"keepdown worker: {workers} {'processes' if processes else 'threads'} on "
         f"{describe_backend(settings)}",

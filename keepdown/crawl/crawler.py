@@ -98,7 +98,7 @@ class Crawler:
             settings, clock=self.clock
         )
         self.page_observers = tuple(page_observers)
-        self.page_limit = int(settings.crawl_max_pages)
+        self.page_limit = settings.crawl_max_pages
         self.extend_pages = extend_pages
         self.stats = CrawlStats()
         self.media = MediaPipeline(
@@ -121,7 +121,7 @@ class Crawler:
         running: set[asyncio.Task[None]] = set()
         try:
             while True:
-                free = int(self.settings.crawl_concurrency) - len(running)
+                free = self.settings.crawl_concurrency - len(running)
                 items = self._lease(free) if free > 0 else []
                 for item in items:
                     running.add(asyncio.create_task(self._process(item)))
@@ -141,7 +141,7 @@ class Crawler:
                 await asyncio.gather(*running, return_exceptions=True)
 
     def _over_bytes(self) -> bool:
-        budget = int(self.settings.crawl_max_bytes)
+        budget = self.settings.crawl_max_bytes
         return self.tally.bytes(limit=budget) >= budget
 
     def _may_start_pages(self, started: int) -> bool:

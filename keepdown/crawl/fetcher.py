@@ -200,11 +200,11 @@ class Fetcher:
         )
 
     def _backoff(self, attempt: int) -> float:
-        return float(self.settings.crawl_retry_backoff_seconds) * (2**attempt)
+        return self.settings.crawl_retry_backoff_seconds * (2**attempt)
 
     async def _fetch_with_retries(self, url: str, max_bytes: int) -> tuple[_Hop, float | None]:
         """One hop with retries; also returns a Retry-After that was too long to wait for."""
-        retries = int(self.settings.crawl_max_retries)
+        retries = self.settings.crawl_max_retries
         for attempt in range(retries + 1):
             try:
                 hop = await self._request(url, max_bytes)
@@ -227,7 +227,7 @@ class Fetcher:
         raise AssertionError("unreachable: the loop returns or raises on its last attempt")
 
     async def _request(self, url: str, max_bytes: int) -> _Hop:
-        deadline = float(self.settings.crawl_max_fetch_seconds)
+        deadline = self.settings.crawl_max_fetch_seconds
         try:
             async with asyncio.timeout(deadline):
                 return await self._stream(url, max_bytes)

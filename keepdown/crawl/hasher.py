@@ -35,7 +35,7 @@ class MediaHasher:
             data,
             settings=self.settings,
             mode=self.settings.hash_mode,
-            dihedral=bool(self.settings.match_dihedral),
+            dihedral=self.settings.match_dihedral,
         )
 
     def _count(self, hashes: HashResult) -> HashResult:

@@ -93,7 +93,7 @@ class InMemoryPoliteness:
 
 def politeness_from_settings(settings: Settings, *, clock: Clock | None = None) -> Politeness:
     """The politeness ``crawl_politeness_backend`` names (module docstring)."""
-    backend = str(settings.crawl_politeness_backend).strip().lower()
+    backend = settings.crawl_politeness_backend.strip().lower()
     if backend == "memory":
         return InMemoryPoliteness.from_settings(settings, clock=clock)
     if backend == "redis":

@@ -107,13 +107,13 @@ class RedisPoliteness:
         if not settings.redis_url:
             raise ConfigurationError("crawl_politeness_backend = redis needs redis_url")
         hold = max(
-            float(settings.crawl_lease_seconds),
-            float(settings.crawl_max_fetch_seconds) * (int(settings.crawl_max_retries) + 1),
+            settings.crawl_lease_seconds,
+            settings.crawl_max_fetch_seconds * (settings.crawl_max_retries + 1),
         )
         return cls(
-            str(settings.redis_url),
-            int(settings.crawl_per_host_concurrency),
-            float(settings.crawl_per_host_delay_seconds),
+            settings.redis_url,
+            settings.crawl_per_host_concurrency,
+            settings.crawl_per_host_delay_seconds,
             hold_seconds=hold,
             **kwargs,
         )

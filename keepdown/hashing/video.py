@@ -113,12 +113,12 @@ class VideoLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> VideoLimits:
         return cls(
-            seconds_per_hash=float(settings.video_seconds_per_hash),
-            downsample=int(settings.video_downsample),
-            max_bytes=int(settings.video_max_bytes),
-            max_seconds=float(settings.video_max_seconds),
-            max_frames=int(settings.video_max_frames),
-            max_pixels=int(settings.video_max_pixels),
+            seconds_per_hash=settings.video_seconds_per_hash,
+            downsample=settings.video_downsample,
+            max_bytes=settings.video_max_bytes,
+            max_seconds=settings.video_max_seconds,
+            max_frames=settings.video_max_frames,
+            max_pixels=settings.video_max_pixels,
         )
 
 

@@ -130,10 +130,10 @@ class BankIndex:
         """The index as ``keepdown serve`` and ``keepdown match`` use it (checkpoints on);
         ``options`` override the other constructor arguments."""
         kwargs: dict[str, Any] = {
-            "quality_floor": int(settings.pdq_quality_floor),
+            "quality_floor": settings.pdq_quality_floor,
             "checkpoints": CheckpointDir(settings.index_path),
-            "checkpoint_after": int(settings.index_checkpoint_after),
-            "verify_checkpoints": bool(settings.index_verify_checkpoints),
+            "checkpoint_after": settings.index_checkpoint_after,
+            "verify_checkpoints": settings.index_verify_checkpoints,
         }
         return cls(feed, load_banks, **{**kwargs, **options})
 

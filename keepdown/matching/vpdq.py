@@ -62,10 +62,10 @@ class VpdqPolicy:
     @classmethod
     def from_settings(cls, settings: Any) -> VpdqPolicy:
         return cls(
-            distance=int(settings.vpdq_match_threshold),
-            quality_floor=int(settings.vpdq_quality_floor),
-            query_match_percent=float(settings.vpdq_query_match_percent),
-            compared_match_percent=float(settings.vpdq_compared_match_percent),
+            distance=settings.vpdq_match_threshold,
+            quality_floor=settings.vpdq_quality_floor,
+            query_match_percent=settings.vpdq_query_match_percent,
+            compared_match_percent=settings.vpdq_compared_match_percent,
         )
 
     def matches(self, comparison: VpdqComparison) -> bool:

@@ -176,7 +176,7 @@ class RdapClient:
     MAX_BYTES = 1024 * 1024
 
     def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
-        self.base = str(settings.rdap_base_url).rstrip("/")
+        self.base = settings.rdap_base_url.rstrip("/")
         self.settings = settings.replace(
             crawl_timeout_seconds=settings.rdap_timeout_seconds,
             crawl_max_fetch_seconds=settings.rdap_timeout_seconds,

@@ -201,7 +201,7 @@ class Outbox:
         channel, recipients = _recipients(provider, kind)
         resend = token.startswith("resend.")
         message = self.composer.render(notice, provider, kind, locations, now=now, resend=resend)
-        domain = str(self.settings.notice_from_address).rpartition("@")[2] or "localhost"
+        domain = self.settings.notice_from_address.rpartition("@")[2] or "localhost"
         name = f"{notice.reference}.{token if resend else f'{kind.value}.{token}'}"
         key = name if channel is Channel.WEBHOOK else f"<{name}@{domain}>"
         return self.store.enqueue(
@@ -221,7 +221,7 @@ class Outbox:
     # --- 4. deliver ----------------------------------------------------------------------
 
     async def deliver(self, report: DeliveryReport, *, limit: int = 1000) -> None:
-        lease = float(self.settings.notice_delivery_lease_seconds)
+        lease = self.settings.notice_delivery_lease_seconds
         for _ in range(limit):
             delivery = self.store.claim(self.clock.now(), lease)
             if delivery is None:
@@ -261,7 +261,7 @@ class Outbox:
             values["state"] = DeliveryState.FAILED
             outcome, target = "failed", report.failed
         else:
-            backoff = float(self.settings.notice_delivery_backoff_seconds) * 2 ** (attempts - 1)
+            backoff = self.settings.notice_delivery_backoff_seconds * 2 ** (attempts - 1)
             values.update(
                 state=DeliveryState.PENDING,
                 next_attempt_at=now + timedelta(seconds=backoff),

@@ -16,7 +16,7 @@ def policy_for(provider: Provider, settings: Settings) -> Policy:
     error retry and reappearance watch (``notice_recheck_error_hours``, ``notice_watch_*``)."""
     return Policy(
         cadence=provider.cadence,
-        error_retry=timedelta(hours=float(settings.notice_recheck_error_hours)),
-        watch_every=timedelta(hours=int(settings.notice_watch_every_hours)),
-        watch_for=timedelta(days=int(settings.notice_watch_days)),
+        error_retry=timedelta(hours=settings.notice_recheck_error_hours),
+        watch_every=timedelta(hours=settings.notice_watch_every_hours),
+        watch_for=timedelta(days=settings.notice_watch_days),
     )

@@ -130,7 +130,7 @@ class Resender:
 
         delivery = self._record(notice, provider, request, requested)
         if made and delivery.state is DeliveryState.PENDING:
-            lease = float(self.settings.notice_delivery_lease_seconds)
+            lease = self.settings.notice_delivery_lease_seconds
             claimed = self.store.claim(self.clock.now(), lease, delivery_id=delivery.id)
             if claimed is not None:
                 await self.outbox.deliver_one(claimed, DeliveryReport())

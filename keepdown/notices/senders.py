@@ -129,7 +129,7 @@ class SmtpSender:
     ) -> None:
         """``tls_context`` replaces the system's trust store for the server's certificate;
         without one, ``smtp_ca_file`` (an internal relay with its own CA) does."""
-        mode = str(settings.smtp_tls).lower()
+        mode = settings.smtp_tls.lower()
         if mode not in ("starttls", "tls", "none"):
             raise ConfigurationError("smtp_tls must be 'starttls', 'tls' or 'none'")
         self.settings = settings
@@ -235,7 +235,7 @@ class WebhookSender:
             transport=GuardedTransport(guard, resolver=self.resolver, http2=False),
             trust_env=False,
             follow_redirects=False,
-            timeout=httpx.Timeout(float(self.settings.webhook_timeout_seconds)),
+            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
             headers={"User-Agent": self.settings.crawl_user_agent},
         )
 
@@ -250,7 +250,7 @@ class WebhookSender:
             raise DeliveryError(exc.message, permanent=True) from exc
         body = delivery.body.encode("utf-8")
         handover()  # a repeat is harmless: every attempt carries the same Idempotency-Key
-        retries = int(self.settings.webhook_retries)
+        retries = self.settings.webhook_retries
         async with self._client() as client:
             for attempt in range(retries + 1):
                 last = await self._post(client, provider, delivery, body, secret)
@@ -259,7 +259,7 @@ class WebhookSender:
                 if last.details.get("permanent"):
                     raise last
                 if attempt < retries:
-                    await self.sleep(float(self.settings.webhook_backoff_seconds) * 2**attempt)
+                    await self.sleep(self.settings.webhook_backoff_seconds * 2**attempt)
         raise last
 
     async def _post(

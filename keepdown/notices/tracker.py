@@ -192,7 +192,7 @@ class Tracker:
         async with self._limit, polite.slot(location.host or "-"):
             try:
                 result = await fetcher.fetch(
-                    location.media_url, max_bytes=int(self.settings.crawl_max_media_bytes)
+                    location.media_url, max_bytes=self.settings.crawl_max_media_bytes
                 )
             except FetchError as exc:
                 return classify_error(exc)

@@ -72,8 +72,8 @@ class HashOptions:
 
     def byte_limit(self, settings: Settings) -> int:
         """Most bytes loaded for one item from a source that is not a local file."""
-        limit = int(settings.max_image_bytes)
-        return max(limit, int(settings.video_max_bytes)) if self.video else limit
+        limit = settings.max_image_bytes
+        return max(limit, settings.video_max_bytes) if self.video else limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ class UrlListSource(_Base):
         from keepdown.crawl.fetcher import Fetcher
 
         fetcher = Fetcher(self.settings)
-        gate = asyncio.Semaphore(max(1, int(self.settings.crawl_concurrency)))
+        gate = asyncio.Semaphore(max(1, self.settings.crawl_concurrency))
         try:
             return list(await asyncio.gather(*(self._one(fetcher, gate, k, limit) for k in keys)))
         finally:

@@ -124,7 +124,7 @@ class Scanner:
         self.settings = settings
         self.matcher = matcher
         self.options = options
-        wanted = int(settings.scan_processes) if processes is None else processes
+        wanted = settings.scan_processes if processes is None else processes
         self.processes = wanted or (os.cpu_count() or 1)
         self.submit = submit
         self.batch_timeout = batch_timeout
@@ -132,7 +132,7 @@ class Scanner:
         self.out = out or sys.stderr
         self.events = events
         self.clock = clock or SystemClock()
-        self.batch_size = max(1, int(settings.scan_batch_size))
+        self.batch_size = max(1, settings.scan_batch_size)
 
     def run(self, spec: str, report_path: Path, *, fresh: bool = False) -> ScanSummary:
         started = time.monotonic()

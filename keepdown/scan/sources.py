@@ -63,10 +63,10 @@ class ArchiveLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> ArchiveLimits:
         return cls(
-            max_members=int(settings.scan_max_archive_members),
-            max_member_bytes=max(int(settings.max_image_bytes), int(settings.video_max_bytes)),
-            max_total_bytes=int(settings.scan_max_archive_bytes),
-            max_ratio=int(settings.scan_max_member_ratio),
+            max_members=settings.scan_max_archive_members,
+            max_member_bytes=max(settings.max_image_bytes, settings.video_max_bytes),
+            max_total_bytes=settings.scan_max_archive_bytes,
+            max_ratio=settings.scan_max_member_ratio,
         )
 
 

@@ -232,7 +232,7 @@ class CrawlStore:
 
     def frontier(self, crawl_id: int) -> SqlFrontier:
         return SqlFrontier(
-            self.engine, crawl_id, max_attempts=int(self.settings.crawl_max_attempts)
+            self.engine, crawl_id, max_attempts=self.settings.crawl_max_attempts
         )
 
     def unknown_hosts(self, crawl_id: int) -> list[tuple[str, str]]:

@@ -237,7 +237,7 @@ class ReportStore:
 
     def _maybe_recrawl(self, record: ReportRecord, scope: ScopeRequest, now: datetime) -> str:
         """``recrawl`` (and a new crawl) if the last crawl finished long enough ago."""
-        hours = float(self.settings.crawl_recrawl_after_hours)
+        hours = self.settings.crawl_recrawl_after_hours
         if hours <= 0:
             return "repeat"
         last = self._last_crawl(record.crawl_id)

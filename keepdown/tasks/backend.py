@@ -31,8 +31,8 @@ def open_huey(settings: Settings) -> Any:
     """The Huey instance ``task_queue_url`` names (module docstring)."""
     import huey
 
-    url = str(settings.task_queue_url).strip()
-    name = str(settings.task_queue_name) or "keepdown"
+    url = settings.task_queue_url.strip()
+    name = settings.task_queue_name or "keepdown"
     scheme = urlsplit(url).scheme.lower() if url else ""
     if not url:
         path = settings.data_path / "tasks.sqlite3"
@@ -62,7 +62,7 @@ def _redis(huey: Any, name: str, url: str) -> Any:
 
 def describe_backend(settings: Settings) -> str:
     """A one-line description for logs and ``keepdown worker`` (no password shown)."""
-    url = str(settings.task_queue_url).strip()
+    url = settings.task_queue_url.strip()
     if not url:
         return f"embedded SQLite queue {Path(settings.data_path) / 'tasks.sqlite3'}"
     return f"{urlsplit(url).scheme} queue {_safe(url)} (name {settings.task_queue_name})"

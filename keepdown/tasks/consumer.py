@@ -58,7 +58,7 @@ def consumer_for(
     embedded: bool = False,
 ) -> Any:
     """A Huey consumer for ``queue`` (not started). ``kind``: ``thread`` or ``process``."""
-    seconds = max(1.0, float(queue.settings.worker_periodic_seconds))
+    seconds = max(1.0, queue.settings.worker_periodic_seconds)
     scheduler = type("Scheduler", (KeepdownScheduler,), {"periodic_task_seconds": seconds})
     base = EmbeddedConsumer if embedded else Consumer
     cls = type("KeepdownConsumer", (base,), {"scheduler_class": scheduler})

@@ -217,7 +217,7 @@ class TaskQueue:
         for name, args in waiting:
             if name == CRAWL and args:
                 per_crawl[int(args[0])] = per_crawl.get(int(args[0]), 0) + 1
-        parallel = max(1, int(self.settings.worker_crawl_parallelism))
+        parallel = max(1, self.settings.worker_crawl_parallelism)
         for crawl_id in self.jobs.runnable_crawls(limit=1000):
             for _ in range(parallel - per_crawl.get(crawl_id, 0)):
                 self.crawl(crawl_id)
@@ -239,7 +239,7 @@ class TaskQueue:
     def _notices_due(self, which: str = NOTICES) -> bool:
         """``notice_worker_seconds`` apart (0: never, as before workers ran on a queue);
         the time of the last pass is shared through the queue's key-value store."""
-        every = float(self.settings.notice_worker_seconds)
+        every = self.settings.notice_worker_seconds
         if every <= 0:
             return False
         key = f"{which}.last_queued"

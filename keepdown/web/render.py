@@ -75,7 +75,7 @@ def language_of(request: Request) -> str:
         user=viewer.user.language if viewer else "",
         cookie=request.cookies.get(LANGUAGE_COOKIE),
         accept=request.headers.get("accept-language", ""),
-        default=str(ctx.settings.web_default_language),
+        default=ctx.settings.web_default_language,
     )
 
 
@@ -91,7 +91,7 @@ def render(
     ctx = web_context(request)
     lang = language_of(request)
     viewer = getattr(request.state, "viewer", None)
-    secure = bool(ctx.settings.web_cookie_secure)
+    secure = ctx.settings.web_cookie_secure
     fresh_cookie = None
     if viewer is not None:
         csrf = viewer.session.csrf_token

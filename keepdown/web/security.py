@@ -127,7 +127,7 @@ async def check_csrf(request: Request, expected: str) -> None:
 async def signed_in(request: Request) -> SignedIn | None:
     """The request's live session, or None (no exception: for pages that work either way)."""
     ctx = web_context(request)
-    token = request.cookies.get(session_cookie_name(bool(ctx.settings.web_cookie_secure)))
+    token = request.cookies.get(session_cookie_name(ctx.settings.web_cookie_secure))
     if not token:
         return None
     try:
@@ -183,7 +183,7 @@ def public_form() -> Any:
             await check_csrf(request, signed.session.csrf_token)
             return
         ctx = web_context(request)
-        cookie = request.cookies.get(csrf_cookie_name(bool(ctx.settings.web_cookie_secure)))
+        cookie = request.cookies.get(csrf_cookie_name(ctx.settings.web_cookie_secure))
         if not cookie:
             raise Forbidden("the form's security token is missing; reload the page")
         await check_csrf(request, cookie)

@@ -77,7 +77,7 @@ async def password(
         )
     # Every session ended with the change; sign in again with the new password.
     response = RedirectResponse("/web/login?done=password", status_code=303)
-    response.delete_cookie(session_cookie_name(bool(ctx.settings.web_cookie_secure)), path="/")
+    response.delete_cookie(session_cookie_name(ctx.settings.web_cookie_secure), path="/")
     return response
 
 

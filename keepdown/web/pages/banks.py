@@ -130,7 +130,7 @@ def _import(
 ) -> ImportResult:
     """Copy the upload to a private temporary file (within ``max_upload_bytes``), import it."""
     ctx = web_context(request)
-    limit = int(ctx.settings.max_upload_bytes)
+    limit = ctx.settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
         path = Path(folder) / safe_name
         copied = 0

@@ -21,7 +21,7 @@ router = APIRouter()
 async def home(request: Request, viewer: SignedIn = page(*EVERYONE)) -> Response:
     ctx = web_context(request)
     waiting = None
-    operator = str(ctx.settings.operator_organisation)
+    operator = ctx.settings.operator_organisation
     user = viewer.user
     if user.may_review and not refused_case_work(user.role, user.organisation, operator):
         waiting = await run_in_threadpool(ctx.review.store.waiting, ctx.clock.now())

@@ -44,7 +44,7 @@ async def _media(
     prefs = await run_in_threadpool(ctx.review.prefs, viewer.user.username)
     settings = ctx.settings
     try:
-        data, _ = await ctx.fetch_media(item.media_url, int(settings.review_media_max_bytes))
+        data, _ = await ctx.fetch_media(item.media_url, settings.review_media_max_bytes)
         preview = await run_in_threadpool(
             lambda: render_preview(
                 data,

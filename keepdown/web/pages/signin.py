@@ -42,11 +42,11 @@ def _safe_next(value: str | None) -> str:
 
 def _set_session(response: Response, request: Request, token: str) -> None:
     ctx = web_context(request)
-    secure = bool(ctx.settings.web_cookie_secure)
+    secure = ctx.settings.web_cookie_secure
     response.set_cookie(
         session_cookie_name(secure),
         token,
-        max_age=int(ctx.settings.web_session_max_hours) * 3600,
+        max_age=ctx.settings.web_session_max_hours * 3600,
         httponly=True,
         secure=secure,
         samesite="lax",
@@ -119,7 +119,7 @@ async def logout(request: Request, viewer: SignedIn = _PENDING) -> Response:
     ctx = web_context(request)
     await run_in_threadpool(ctx.signin.sign_out, viewer, client_ip=client_ip(request))
     response = RedirectResponse("/web/login?done=signed_out", status_code=303)
-    response.delete_cookie(session_cookie_name(bool(ctx.settings.web_cookie_secure)), path="/")
+    response.delete_cookie(session_cookie_name(ctx.settings.web_cookie_secure), path="/")
     return response
 
 
@@ -140,7 +140,7 @@ async def language(
         lang,
         max_age=365 * 86400,
         httponly=True,
-        secure=bool(ctx.settings.web_cookie_secure),
+        secure=ctx.settings.web_cookie_secure,
         samesite="lax",
         path="/",
     )

@@ -1,0 +1,77 @@
+"""Where things live, hashing and matching (keepdown.hashing, keepdown.index, keepdown.matching).
+
+Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.md lists them.
+"""
+
+from __future__ import annotations
+
+from keepdown.settings.setting import MiB, flag, integer, text
+
+__all__ = ["HashingSettings"]
+
+
+class HashingSettings:
+    """Where things live, hashing and matching."""
+
+    data_dir = text(
+        "~/.local/share/keepdown",
+        "Folder for the embedded database, saved indexes and signing keys.",
+    )
+    database_url = text(
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite at <data_dir>/keepdown.sqlite3. "
+        "Use postgresql+psycopg://... for PostgreSQL.",
+    )
+    max_image_bytes = integer(
+        50 * MiB,
+        "Largest image file keepdown will decode, in bytes.",
+        minimum=1,
+    )
+    max_image_pixels = integer(
+        100_000_000,
+        "Largest image, in pixels (width x height), keepdown will decode; larger is refused "
+        "before any pixel is allocated (decompression bombs).",
+        minimum=1,
+    )
+    max_gif_frames = integer(
+        500,
+        "Most frames hashed from one animated image when every frame is asked for.",
+        minimum=1,
+    )
+    pdq_quality_floor = integer(
+        50,
+        "PDQ hashes with a quality below this are not matched (the reference recommends 50).",
+        minimum=0,
+        maximum=100,
+    )
+    hash_mode = text(
+        "exact",
+        "Default PDQ mode for scanning: 'exact' (bit-identical to the reference) or 'fast' "
+        "(reduced-scale JPEG decode). Bank entries are always hashed in exact mode.",
+        choices=("exact", "fast"),
+    )
+    apply_exif_orientation = flag(
+        False,
+        "Rotate images by their EXIF orientation before hashing. Off by default, as the "
+        "reference does not, so hashes agree with existing hash lists.",
+    )
+    pdq_match_threshold = integer(
+        31,
+        "Default largest Hamming distance at which two PDQ hashes match (per bank overridable).",
+        minimum=0,
+        maximum=256,
+    )
+    match_dihedral = flag(True, "Also match the 8 rotations and mirrors of each image's PDQ hash.")
+    index_dir = text("", "Folder for saved match indexes; empty means <data_dir>/index.")
+    index_checkpoint_after = integer(
+        100_000,
+        "Write a new match index checkpoint to index_dir once this many entry changes were "
+        "applied since the last one (so the next start loads it instead of rebuilding); 0: only "
+        "by `keepdown index save`.",
+        minimum=0,
+    )
+    index_verify_checkpoints = flag(
+        True,
+        "Check every file of a match index checkpoint against its SHA-256 before using it "
+        "(about a second per GB); off checks only sizes and headers.",
+    )
