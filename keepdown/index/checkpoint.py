@@ -7,7 +7,11 @@ Layout of ``root`` (the ``index_dir`` setting)::
     .lock              held by the one process writing a checkpoint
 
 Writing (:meth:`CheckpointDir.save`):
-1. take ``.lock`` (``flock``); if another process holds it, skip: it is writing one already;
+1. take ``.lock`` (``flock``); if another process holds it, it is writing one already: wait
+   for it to finish and write nothing (its checkpoint is as recent as ours would be). Waiting
+   matters: a process that skipped at once retried at its next refresh, so one long write
+   (a large index, a loaded disk) made the other skip again and again, then write a
+   near-duplicate as soon as the lock was free;
 2. write the index into ``.tmp-...``, rename it to a fresh ``ck-...`` name;
 3. point ``CURRENT`` at it with an atomic ``os.replace``;
 4. delete the checkpoints older than the previous one (a reader that read ``CURRENT`` a moment
@@ -71,8 +75,9 @@ class CheckpointDir:
         *,
         wait: bool = False,
     ) -> str | None:
-        """Write a checkpoint; returns its name, or None when another process is writing one
-        (unless ``wait``, which waits for it and then writes)."""
+        """Write a checkpoint; returns its name, or None when another process was writing one
+        (returned once that one is complete, so ``CURRENT`` then names it). With ``wait``,
+        wait for the other writer and then write anyway."""
         self.root.mkdir(parents=True, exist_ok=True)
         with self._locked(wait) as locked:
             if not locked:
@@ -99,6 +104,7 @@ class CheckpointDir:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 locked = False
+                fcntl.flock(fd, fcntl.LOCK_SH)  # returns once the writer has finished
             yield locked
         finally:
             os.close(fd)  # closing the descriptor releases the lock

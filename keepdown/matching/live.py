@@ -331,9 +331,10 @@ class BankIndex:
     def checkpoint(self, *, wait: bool = False, compact: bool = False) -> str | None:
         """Write the current index and its database position to ``index_dir``.
 
-        Returns the checkpoint's name, or None when another process is writing one (unless
-        ``wait``). ``compact`` first folds every delta into the main part, so loading it
-        rebuilds nothing.
+        Returns the checkpoint's name, or None when another process was writing one (then its
+        checkpoint, complete when this returns, counts as this one; unless ``wait``).
+        ``compact`` first folds every delta into the main part, so loading it rebuilds
+        nothing.
         """
         if self.checkpoints is None:
             raise ValueError("this index has no checkpoint folder")
@@ -354,13 +355,14 @@ class BankIndex:
             now=self.clock.now(),
             wait=wait,
         )
-        if name is None:
-            log.info("another process is writing a match index checkpoint; skipped")
-            return None
-        with self._lock:
+        with self._lock:  # ours, or the one another process wrote meanwhile: due again later
             self._since_checkpoint -= counted
             self._checkpoint_refused = False
-            self.checkpoint_name = name
+            if name is not None:
+                self.checkpoint_name = name
+        if name is None:
+            log.info("another process wrote a match index checkpoint meanwhile; not writing one")
+            return None
         log.info(
             "match index checkpoint %s written in %.1f s (%s)",
             name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -42,16 +43,31 @@ def test_only_the_current_and_previous_checkpoints_are_kept(snapshot, tmp_path):
     assert folder.load().saved.meta["i"] == 3
 
 
-def test_a_writer_holding_the_lock_makes_others_skip(snapshot, tmp_path):
+def test_a_writer_holding_the_lock_makes_others_wait_for_it_and_write_nothing(snapshot, tmp_path):
+    """A second writer waits for the one writing (then uses its checkpoint) instead of
+    skipping at once and trying again while it is still writing (the flaky
+    test_two_processes_share_one_index_dir: one slow write, several skips)."""
     folder = CheckpointDir(tmp_path / "idx")
     folder.root.mkdir()
     fd = os.open(folder.root / ".lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: as another process
-    try:
-        assert folder.save(snapshot, {}) is None
-        assert folder.current() is None
-    finally:
-        os.close(fd)
+    order: list[str] = []
+    results: list[str | None] = []
+
+    def second_writer() -> None:
+        results.append(folder.save(snapshot, {}))
+        order.append("returned")
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(0.2)
+    assert thread.is_alive()  # waiting for the writer, not skipped at once
+    order.append("released")
+    os.close(fd)
+    thread.join(10)
+    assert order == ["released", "returned"]
+    assert results == [None]
+    assert folder.current() is None  # it wrote nothing of its own
     assert folder.save(snapshot, {}) is not None
 
 
