@@ -50,7 +50,7 @@ class HotRoutes:
 
     def __init__(self, fallback: Any, routes: list[APIRoute], hot: list[HotPath]) -> None:
         self.fallback = fallback
-        by_key = {(m, r.path): r for r in routes for m in r.methods}
+        by_key = {(m, r.path): r for r in routes for m in r.methods or ()}
         self.table: dict[tuple[str, str], tuple[APIRoute, HotPath]] = {
             (h.method, h.path): (by_key[(h.method, h.path)], h) for h in hot
         }

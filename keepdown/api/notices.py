@@ -59,7 +59,7 @@ def _own_provider_ids(request: Request, who: Principal) -> list[int] | None:
     if who.role is not Role.PROVIDER:
         return None
     store = get_context(request).providers
-    return [p.id for p in store.list(organisation=who.organisation)]
+    return [p.id for p in store.list_providers(organisation=who.organisation)]
 
 
 @router.get(
@@ -86,7 +86,7 @@ async def list_notices(
         found = [n for n in found if own is None or n.provider_id in own]
     else:
         found = await run_in_threadpool(
-            lambda: service.store.list(
+            lambda: service.store.list_notices(
                 provider_ids=own,
                 states=[state] if state else None,
                 limit=limit,

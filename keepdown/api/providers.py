@@ -170,7 +170,7 @@ def _visible(provider: Provider, who: Principal) -> bool:
 async def list_providers(request: Request) -> ProviderList:
     who: Principal = request.state.principal
     org = who.organisation if who.role is Role.PROVIDER else None
-    found = await run_in_threadpool(lambda: _store(request).list(organisation=org))
+    found = await run_in_threadpool(lambda: _store(request).list_providers(organisation=org))
     return ProviderList(providers=[ProviderOut.of(p) for p in found])
 
 

@@ -174,7 +174,7 @@ async def list_reports(
     if reference is not None:
         found = await run_in_threadpool(store.find, reference)
         return ReportList(reports=[ReportOut(**found.to_dict())] if found else [])
-    records = await run_in_threadpool(lambda: store.list(limit=limit, offset=offset))
+    records = await run_in_threadpool(lambda: store.list_reports(limit=limit, offset=offset))
     return ReportList(reports=[ReportOut(**r.to_dict()) for r in records])
 
 

@@ -63,7 +63,7 @@ def finance_observer(settings: Settings, storage: Storage) -> FinanceObserver:
     registry = SqlProviderStore(storage.engine, secret_box(settings))
 
     def provider_of(host: str, ip: str | None) -> str | None:
-        found = registry_match(registry.list(), host, ip)
+        found = registry_match(registry.list_providers(), host, ip)
         return found.name if found is not None else None
 
     return FinanceObserver(

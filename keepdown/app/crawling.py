@@ -144,7 +144,7 @@ def registry_attributor(
 ) -> Attributor:
     """The provider registry, then RDAP when ``rdap_base_url`` is set (keepdown.notices)."""
     rdap = RdapClient(settings, resolver=resolver) if settings.rdap_base_url else None
-    return RegistryAttributor(SqlProviderStore(storage.engine).list, rdap=rdap)
+    return RegistryAttributor(SqlProviderStore(storage.engine).list_providers, rdap=rdap)
 
 
 # --- one turn on one crawl ------------------------------------------------------------------

@@ -59,7 +59,7 @@ def list_(settings: Settings, state: str | None, provider: str | None, limit: in
         failed: dict[int, int] = {}
         for d in services.notices.deliveries(states=["failed"]):
             failed[d.notice_id] = failed.get(d.notice_id, 0) + 1
-        for n in services.notices.list(
+        for n in services.notices.list_notices(
             provider_ids=ids, states=[state] if state else None, limit=limit
         ):
             still = sum(1 for loc in n.locations if loc.status.open)

@@ -141,7 +141,7 @@ def new_key_cmd() -> None:
 def list_(settings: Settings) -> None:
     """List providers: name, channel, language, country, IP ranges, domains."""
     with provider_registry(settings) as store:
-        for p in store.list():
+        for p in store.list_providers():
             click.echo(_line(p))
 
 

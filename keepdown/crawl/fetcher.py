@@ -200,7 +200,7 @@ class Fetcher:
         )
 
     def _backoff(self, attempt: int) -> float:
-        return self.settings.crawl_retry_backoff_seconds * (2**attempt)
+        return self.settings.crawl_retry_backoff_seconds * 2.0**attempt
 
     async def _fetch_with_retries(self, url: str, max_bytes: int) -> tuple[_Hop, float | None]:
         """One hop with retries; also returns a Retry-After that was too long to wait for."""

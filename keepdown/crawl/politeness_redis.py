@@ -146,7 +146,7 @@ class RedisPoliteness:
     async def _reserve(self, host: str, token: str, gap: float) -> float:
         """Take a slot (polling while the host is full); seconds to wait before starting."""
         keys = self._keys(host)
-        args = [token, self.concurrency, int(gap * 1000), self.hold_ms]
+        args: list[str | int] = [token, self.concurrency, int(gap * 1000), self.hold_ms]
         pause = 0.01
         while True:
             granted, wait_ms = await self._take(keys=keys, args=args)

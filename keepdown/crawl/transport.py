@@ -183,7 +183,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             await self._stream.aclose()
 
 
-_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+_ERRORS: tuple[tuple[type[Exception], type[httpx.RequestError]], ...] = (
     (httpcore.ConnectTimeout, httpx.ConnectTimeout),
     (httpcore.ReadTimeout, httpx.ReadTimeout),
     (httpcore.WriteTimeout, httpx.WriteTimeout),
@@ -231,7 +231,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 target=request.url.raw_path,
             ),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
+            content=request.stream,
             extensions=request.extensions,
         )
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +67,10 @@ class CryptocurrencyWallet:
     """A cryptocurrency address (keepdown's ``new-sco`` extension)."""
 
 
+#: The wallet's constructor: stix2's decorator gives the class its keyword properties.
+_new_wallet: Callable[..., Any] = CryptocurrencyWallet
+
+
 def tlp_marking(level: str) -> stix2.MarkingDefinition:
     """The TLP 2.0 marking definition of ``level`` (clear, green, amber, amber+strict, red)."""
     key = level.strip().lower().removeprefix("tlp:")
@@ -94,7 +98,7 @@ def _observable(ind: Indicator, marks: list[str]) -> tuple[Any, str]:
     if ind.type == "payment_link":
         sco = stix2.URL(value=ind.value, object_marking_refs=marks)
         return sco, f"[url:value = '{_quote(ind.value)}']"
-    sco = CryptocurrencyWallet(address=ind.value, currency=ind.type, object_marking_refs=marks)
+    sco = _new_wallet(address=ind.value, currency=ind.type, object_marking_refs=marks)
     return sco, f"[cryptocurrency-wallet:address = '{_quote(ind.value)}']"
 
 

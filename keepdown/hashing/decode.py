@@ -21,17 +21,21 @@ stays at one frame whatever the frame count.
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from keepdown.errors import ConfigurationError, DecodeError, ImageTooLarge, InputTooLarge
-from keepdown.settings import Settings, load_settings
+from keepdown.settings import Settings, process_settings
+
+T = TypeVar("T")
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -83,13 +87,13 @@ class DecodedImage:
 
 def probe_image(data: bytes, *, settings: Settings | None = None) -> ImageInfo:
     """Steps 1-3 only: identify the image and check its limits, decoding no pixel."""
-    with _open(data, settings or load_settings()) as im:
+    with _open(data, settings or process_settings()) as im:
         return _info(im)
 
 
 def decode_image(data: bytes, *, settings: Settings | None = None) -> DecodedImage:
     """Decode the first frame of ``data`` to RGB within the configured limits."""
-    settings = settings or load_settings()
+    settings = settings or process_settings()
     with _open(data, settings) as im:
         info = _info(im)
         return DecodedImage(info=info, rgb=_frame_rgb(im, settings))
@@ -113,10 +117,10 @@ def iter_frames(data: bytes, *, settings: Settings | None = None) -> Iterator[np
     Frames are decoded one at a time (Pillow composes each GIF frame onto the previous ones,
     as a browser shows it), so memory holds one frame whatever the animation's length.
     """
-    settings = settings or load_settings()
+    settings = settings or process_settings()
     with _open(data, settings) as im:
         for index in range(settings.max_gif_frames):
-            if index and not _pillow_call(lambda i=index: _seek(im, i), f"frame {index}"):
+            if index and not _pillow_call(functools.partial(_seek, im, index), f"frame {index}"):
                 return
             yield _frame_rgb(im, settings)
 
@@ -244,7 +248,7 @@ def _align_pillow_limit(limit: int) -> None:
         Image.MAX_IMAGE_PIXELS = limit
 
 
-def _pillow_call(call, what: str, data: bytes | None = None):  # type: ignore[no-untyped-def]
+def _pillow_call(call: Callable[[], T], what: str, data: bytes | None = None) -> T:
     """Run one Pillow call, turning whatever it raises on bad input into our errors.
 
     Pillow's plugins raise many kinds of exception on malformed input (OSError,

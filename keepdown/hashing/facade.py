@@ -53,12 +53,11 @@ from keepdown.hashing.pdq import (
 from keepdown.hashing.plane import plane_from_rgb, plane_from_scaled
 from keepdown.hashing.robust import CATALOGUE, DEFAULT_VARIANTS, robust_hashes
 from keepdown.hashing.types import Md5, PdqHash, Sha1, Sha256
-from keepdown.settings import Settings, load_settings
+from keepdown.settings import Settings, process_settings
 
 __all__ = ["HashMode", "HashResult", "hash_bytes", "hash_file"]
 
 HashMode = Literal["exact", "fast"]
-_MODES: tuple[str, ...] = ("exact", "fast")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +131,7 @@ def hash_bytes(
     data: bytes,
     *,
     settings: Settings | None = None,
-    mode: HashMode = "exact",
+    mode: str = "exact",
     dihedral: bool = False,
     all_frames: bool = False,
     robust: Robust = False,
@@ -143,17 +142,17 @@ def hash_bytes(
     default) for anything that goes into a bank. Pass ``settings`` when hashing in a loop.
     ``robust`` asks for the robust query variants: True for the default set, or their names.
     """
-    _check_mode(mode)
-    settings = settings or load_settings()
+    checked = _check_mode(mode)
+    settings = settings or process_settings()
     wanted = _wanted(dihedral, all_frames, robust)
-    return _result(exact_hashes(data), data, settings, mode, wanted)
+    return _result(exact_hashes(data), data, settings, checked, wanted)
 
 
 def hash_file(
     source: str | os.PathLike[str] | BinaryIO,
     *,
     settings: Settings | None = None,
-    mode: HashMode = "exact",
+    mode: str = "exact",
     dihedral: bool = False,
     all_frames: bool = False,
     robust: Robust = False,
@@ -164,14 +163,14 @@ def hash_file(
     through the exact hashes in chunks and reported with ``pdq_error`` = InputTooLarge.
     A missing path raises :class:`NotFound`; an unreadable one :class:`InvalidInput`.
     """
-    _check_mode(mode)
-    settings = settings or load_settings()
+    checked = _check_mode(mode)
+    settings = settings or process_settings()
     wanted = _wanted(dihedral, all_frames, robust)
     if not isinstance(source, str | os.PathLike):
-        return _hash_stream(source, settings, mode, wanted)
+        return _hash_stream(source, settings, checked, wanted)
     try:
         with open(source, "rb") as stream:
-            return _hash_stream(stream, settings, mode, wanted)
+            return _hash_stream(stream, settings, checked, wanted)
     except FileNotFoundError as exc:
         raise NotFound(f"no such file: {os.fspath(source)}", path=os.fspath(source)) from exc
     except OSError as exc:
@@ -307,6 +306,9 @@ def _pdq_dict(result: PdqResult) -> dict[str, Any]:
     return {"pdq": result.hash.hex, "quality": result.quality}
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in _MODES:
-        raise UsageError(f"unknown hash mode {mode!r}; expected 'exact' or 'fast'", mode=mode)
+def _check_mode(mode: str) -> HashMode:
+    if mode == "exact":
+        return "exact"
+    if mode == "fast":
+        return "fast"
+    raise UsageError(f"unknown hash mode {mode!r}; expected 'exact' or 'fast'", mode=mode)

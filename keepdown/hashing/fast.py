@@ -165,8 +165,14 @@ def readonly(pixels: np.ndarray) -> np.ndarray:
 
 
 def _banded_64x64(
-    img, channels, row_first, row_weights, col_first, col_weights, out
-):  # pragma: no cover - compiled by _compiled
+    img: np.ndarray,
+    channels: int,
+    row_first: np.ndarray,
+    row_weights: np.ndarray,
+    col_first: np.ndarray,
+    col_weights: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled by _compiled
     """``out = rows @ luma(img) @ cols.T`` over the bands only; ``img`` is H x (W*channels)."""
     partial = np.zeros((64, img.shape[1]), np.float32)
     for m in range(64):
@@ -194,7 +200,9 @@ def _banded_64x64(
             out[m, n] = total
 
 
-def _band_weights(full, scaled, first, weights):  # pragma: no cover - compiled
+def _band_weights(
+    full: int, scaled: int, first: np.ndarray, weights: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """Fill ``weights[m, j - first[m]]``: :func:`axis_operator`'s row ``m`` over its band.
 
     For output ``m`` (kept full-size index ``k``), pass two averages pass one's outputs
@@ -271,11 +279,12 @@ def _band(full: int, scaled: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _decode(data: bytes, colorspace: str, min_height: int, min_width: int) -> np.ndarray:
     try:
-        return simplejpeg.decode_jpeg(
+        pixels: np.ndarray = simplejpeg.decode_jpeg(
             data, colorspace=colorspace, min_height=min_height, min_width=min_width, strict=True
         )
     except (ValueError, TypeError, RuntimeError) as exc:
         raise DecodeError(f"corrupt or truncated JPEG: {exc}", format="JPEG") from exc
+    return pixels
 
 
 @lru_cache(maxsize=64)

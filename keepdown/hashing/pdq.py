@@ -202,7 +202,7 @@ def _flat_rows(rgb: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _filtered_64x64(img: np.ndarray, channels: int) -> np.ndarray:
     height, width = img.shape[0], img.shape[1] // channels
-    return _kernels().filter_to_64x64(
+    filtered: np.ndarray = _kernels().filter_to_64x64(
         img,
         channels,
         jarosz_window(width),
@@ -210,6 +210,7 @@ def _filtered_64x64(img: np.ndarray, channels: int) -> np.ndarray:
         decimation_indices(height),
         decimation_indices(width),
     )
+    return filtered
 
 
 def jarosz_window(size: int) -> int:

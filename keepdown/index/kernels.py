@@ -18,6 +18,9 @@ later chunks that also reach it skip it, so no de-duplication pass is needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
@@ -30,7 +33,7 @@ __all__ = [
 
 
 @intrinsic
-def _ctpop(typingctx, x):
+def _ctpop_intrinsic(typingctx, x):
     """LLVM's population count: one POPCNT instruction on the host CPU."""
     sig = types.uint64(types.uint64)
 
@@ -39,6 +42,11 @@ def _ctpop(typingctx, x):
         return builder.call(fn, args)
 
     return sig, codegen
+
+
+#: The kernels' name for it: numba passes the typing context itself, so a call takes one
+#: argument (mypy sees the two-argument Python function otherwise).
+_ctpop = cast(Callable[[Any], Any], _ctpop_intrinsic)
 
 
 @njit(cache=True, inline="always")

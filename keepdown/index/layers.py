@@ -33,7 +33,8 @@ def _visible(entry_ids: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     if len(hidden) == 0:
         return np.ones(len(entry_ids), dtype=bool)
     pos = np.searchsorted(hidden, entry_ids).clip(max=len(hidden) - 1)
-    return hidden[pos] != entry_ids
+    visible: np.ndarray = hidden[pos] != entry_ids
+    return visible
 
 
 _NO_IDS = np.zeros(0, dtype=np.int64)

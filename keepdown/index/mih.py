@@ -232,10 +232,12 @@ class MihPdqIndex:
             empty = np.zeros(0, np.int64)
             return empty, empty, empty
         plan = self._plan(t)
+        hits: tuple[np.ndarray, np.ndarray, np.ndarray]
         if plan is None:
-            return kernels.linear_search(self._words, q, t)
+            hits = kernels.linear_search(self._words, q, t)
+            return hits
         masks, mask_count = plan
-        return kernels.mih_search(
+        hits = kernels.mih_search(
             self._words,
             self.tables,
             self.offsets,
@@ -248,6 +250,7 @@ class MihPdqIndex:
             t,
             t // len(self._chunk_off),
         )
+        return hits
 
     def search(self, queries: np.ndarray, threshold: int = 31) -> PairHits:
         return self.rows.pairs(*self.search_rows(queries, threshold))

@@ -225,7 +225,8 @@ def _check_files(root: Path, files: Mapping[str, Mapping[str, Any]], verify: boo
 
 
 def _load(path: Path, mmap: bool) -> np.ndarray:
-    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    array: np.ndarray = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    return array
 
 
 def _load_rows(root: Path, prefix: str, mmap: bool) -> PdqRows:

@@ -139,7 +139,7 @@ class IndexSnapshot:
     @property
     def has_deltas(self) -> bool:
         """True when some change sits in a delta or hides a main row (compaction would help)."""
-        layers = [self.pdq, *self.exact.values()]
+        layers: list[PdqLayer | ExactLayer] = [self.pdq, *self.exact.values()]
         return any(len(layer.delta) or len(layer.hidden) for layer in layers)
 
     def compacted(self) -> IndexSnapshot:

@@ -169,7 +169,7 @@ class BankIndex:
         pdq_rows = [i for i, v in enumerate(values) if isinstance(v, PdqHash)]
         for i, value in enumerate(values):
             if value.signal_type in EXACT_SIGNALS:
-                out[i] = self.match_content(_exact_content(value))
+                out[i] = self.match_content(ContentHashes.of(value))
         if pdq_rows:
             for row, view in self._pdq_batch(state, snapshot, [values[i] for i in pdq_rows]):
                 out[pdq_rows[row]].append(view)
@@ -376,16 +376,6 @@ class BankIndex:
         thread = self._maintenance
         if thread is not None:
             thread.join(timeout)
-
-
-def _exact_content(value: HashValue) -> ContentHashes:
-    if isinstance(value, Md5):
-        return ContentHashes(md5=value)
-    if isinstance(value, Sha1):
-        return ContentHashes(sha1=value)
-    if isinstance(value, Sha256):
-        return ContentHashes(sha256=value)
-    raise TypeError(f"not an exact hash: {value.signal_type}")
 
 
 def _view(bank: Bank, match: Match) -> MatchView:

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from keepdown.errors import InvalidHash
-from keepdown.hashing.types import Md5, PdqHash, Sha1, Sha256, SignalType
+from keepdown.hashing.types import HashValue, Md5, PdqHash, Sha1, Sha256, SignalType
 from keepdown.index.protocol import PairHits, query_words
 from keepdown.index.rows import hits_from_pairs
 from keepdown.index.snapshot import IndexSnapshot
@@ -50,9 +50,14 @@ ROBUST: MatchType = "near (robust)"
 class BankPolicy(Protocol):
     """What matching needs to know about a bank (``keepdown.banks.Bank`` satisfies it)."""
 
-    id: int
-    name: str
-    enabled: bool
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool: ...
 
     @property
     def trusted(self) -> bool: ...
@@ -80,6 +85,19 @@ class ContentHashes:
     md5: Md5 | None = None
     sha1: Sha1 | None = None
     sha256: Sha256 | None = None
+
+    @classmethod
+    def of(cls, value: HashValue) -> ContentHashes:
+        """One bare hash (an API hash lookup), in the field of its signal type."""
+        if isinstance(value, PdqHash):
+            return cls(pdq=value)
+        if isinstance(value, Md5):
+            return cls(md5=value)
+        if isinstance(value, Sha1):
+            return cls(sha1=value)
+        if isinstance(value, Sha256):
+            return cls(sha256=value)
+        raise TypeError(f"no content field for {value.signal_type} hashes")
 
     @classmethod
     def from_result(cls, result: Any) -> ContentHashes:

@@ -137,7 +137,7 @@ def _network_of(data: dict[str, Any]) -> str | None:
     try:
         start = ipaddress.ip_address(data["startAddress"])
         end = ipaddress.ip_address(data["endAddress"])
-        return str(next(ipaddress.summarize_address_range(start, end)))  # type: ignore[arg-type]
+        return str(next(ipaddress.summarize_address_range(start, end)))
     except (KeyError, ValueError, TypeError, StopIteration):
         return None
 

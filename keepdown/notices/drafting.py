@@ -180,7 +180,7 @@ class Drafter:
         self.providers = providers
 
     def draft(self, now: datetime) -> list[Notice]:
-        registry = self.providers.list()
+        registry = self.providers.list_providers()
         by_id = {p.id: p for p in registry}
         groups: dict[int, list[Candidate]] = defaultdict(list)
         for c in self.store.candidates():
@@ -256,7 +256,7 @@ class Drafter:
 
     def unattributed(self) -> list[dict[str, object]]:
         """Hosts of confirmed sightings that no registry entry covers, for an analyst."""
-        registry = self.providers.list()
+        registry = self.providers.list_providers()
         known = {p.id for p in registry}
         hosts: dict[tuple[str, str | None], dict[str, object]] = {}
         for c in self.store.candidates():

@@ -250,7 +250,7 @@ class NoticeStore(Protocol):
 
     def get_by_id(self, notice_id: int) -> Notice: ...
 
-    def list(
+    def list_notices(
         self,
         *,
         provider_ids: Sequence[int] | None = None,

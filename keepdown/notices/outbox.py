@@ -111,6 +111,7 @@ class Outbox:
 
     def recover(self, report: DeliveryReport) -> None:
         for d in self.store.expired_claims(self.clock.now()):
+            values: dict[str, object]
             if d.handover_at is None or d.channel == Channel.WEBHOOK.value:
                 values = {"state": DeliveryState.PENDING, "lease_expires": None}
                 values["last_error"] = "sender interrupted; sending again"

@@ -253,14 +253,12 @@ class WebhookSender:
         retries = self.settings.webhook_retries
         async with self._client() as client:
             for attempt in range(retries + 1):
-                last = await self._post(client, provider, delivery, body, secret)
-                if last is None:
+                failed = await self._post(client, provider, delivery, body, secret)
+                if failed is None:
                     return
-                if last.details.get("permanent"):
-                    raise last
-                if attempt < retries:
-                    await self.sleep(self.settings.webhook_backoff_seconds * 2**attempt)
-        raise last
+                if failed.details.get("permanent") or attempt == retries:
+                    raise failed
+                await self.sleep(self.settings.webhook_backoff_seconds * 2**attempt)
 
     async def _post(
         self,

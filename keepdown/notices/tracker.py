@@ -204,15 +204,16 @@ class Tracker:
         if not result.ok or result.truncated:
             detail = f"HTTP {result.status}" + (" (truncated)" if result.truncated else "")
             return Check(lc.CheckResult.ERROR, result.status, detail, result.retry_after)
-        body: bytes | None = result.body
+        body = result.body
         if location.archive_member:
             try:
-                body = archive_entry(result.body, location.archive_member, self.limits)
+                member = archive_entry(result.body, location.archive_member, self.limits)
             except InputTooLarge as exc:
                 return Check(lc.CheckResult.ERROR, result.status, exc.message)
-            if body is None:
+            if member is None:
                 detail = f"the archive no longer holds {location.archive_member!r}"
                 return Check(lc.CheckResult.GONE, result.status, detail[:500])
+            body = member
         known = await asyncio.to_thread(self.verifier.still_known, body, location)
         del body
         if known:

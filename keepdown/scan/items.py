@@ -151,13 +151,13 @@ def _hash_path(path: Path, settings: Settings, options: HashOptions) -> HashResu
         if options.video:
             return hash_video(path, settings=settings)
         return _not_as_video(exact_hashes_of_path(path))
-    return hash_file(path, settings=settings, mode=options.mode, dihedral=options.dihedral)  # type: ignore[arg-type]
+    return hash_file(path, settings=settings, mode=options.mode, dihedral=options.dihedral)
 
 
 def _hash_bytes(data: bytes, settings: Settings, options: HashOptions) -> HashResult:
     if looks_like_video(data[:512]) and not options.video:
         return _not_as_video(exact_hashes(data))
-    return hash_bytes(data, settings=settings, mode=options.mode, dihedral=options.dihedral)  # type: ignore[arg-type]
+    return hash_bytes(data, settings=settings, mode=options.mode, dihedral=options.dihedral)
 
 
 def _not_as_video(exact: Any) -> HashResult:

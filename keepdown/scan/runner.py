@@ -265,9 +265,9 @@ class Scanner:
                 if tries >= 3:
                     yield [_lost(k, tries) for k in keys]
                 else:  # its worker died with it: queue it again (hashing is pure)
-                    running.append(
-                        (keys, self.submit(spec, keys, options), time.monotonic(), tries + 1)
-                    )  # type: ignore[misc]
+                    assert self.submit is not None  # only distributed scans have handles
+                    again = self.submit(spec, keys, options)
+                    running.append((keys, again, time.monotonic(), tries + 1))
         time.sleep(0.05)
 
     def _emit(self, summary: ScanSummary) -> None:

@@ -20,6 +20,7 @@ variable* that holds the secret, so configuration files and logs never carry one
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -36,7 +37,15 @@ from keepdown.settings.setting import ENV_PREFIX, Setting
 from keepdown.settings.web import WebSettings
 from keepdown.settings.workers import WorkerSettings
 
-__all__ = ["ENV_PREFIX", "GROUPS", "SETTINGS", "Setting", "Settings", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "GROUPS",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "process_settings",
+]
 
 _GROUPS: tuple[type, ...] = (
     HashingSettings,
@@ -149,3 +158,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from exc
     section = data.get("keepdown", data)
     return {name: _declared(name).parse(raw) for name, raw in section.items()}
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """The settings of this process's environment, read once: what library calls that are
+    given no settings use (``keepdown.hash_file(path)``), so a hash in a loop does not read
+    the environment and every variable again."""
+    return load_settings()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keepdown.auth.model import ApiKey, AuditRecord, Organisation, Role
 from keepdown.errors import Conflict, NotFound, StorageError
+from keepdown.storage.engine import inserted_id
 from keepdown.storage.schema import api_keys, audit_log, banks, organisations
 from keepdown.storage.tables_auth import bank_shares
 
@@ -55,9 +56,9 @@ class SqlAuthStore:
     def add_organisation(self, name: str, now: datetime) -> Organisation:
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(
-                    organisations.insert().values(name=name, created_at=now)
-                ).inserted_primary_key[0]
+                new_id = inserted_id(
+                    conn.execute(organisations.insert().values(name=name, created_at=now))
+                )
         except IntegrityError as exc:
             raise Conflict(f"organisation {name!r} already exists", organisation=name) from exc
         except SQLAlchemyError as exc:
@@ -192,19 +193,21 @@ class SqlAuthStore:
     def record(self, entry: AuditRecord) -> int:
         try:
             with self.engine.begin() as conn:
-                new_id = conn.execute(
-                    audit_log.insert().values(
-                        at=entry.at,
-                        action=entry.action,
-                        actor=entry.actor,
-                        organisation=entry.organisation,
-                        role=entry.role,
-                        client_ip=entry.client_ip,
-                        target=entry.target[:500],
-                        outcome=entry.outcome,
-                        details=entry.details,
+                new_id = inserted_id(
+                    conn.execute(
+                        audit_log.insert().values(
+                            at=entry.at,
+                            action=entry.action,
+                            actor=entry.actor,
+                            organisation=entry.organisation,
+                            role=entry.role,
+                            client_ip=entry.client_ip,
+                            target=entry.target[:500],
+                            outcome=entry.outcome,
+                            details=entry.details,
+                        )
                     )
-                ).inserted_primary_key[0]
+                )
         except SQLAlchemyError as exc:
             raise StorageError(f"could not write the audit log: {exc}") from exc
         return int(new_id)

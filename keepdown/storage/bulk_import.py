@@ -255,8 +255,10 @@ class _Inserter:
             # One statement per batch, each column as one array: far fewer protocol messages
             # than executemany's one INSERT per row.
             raw = conn.connection.driver_connection
-            cursor = raw.execute(_PG_INSERT, [list(column) for column in zip(*rows, strict=True)])  # type: ignore[union-attr]
-            return max(cursor.rowcount, 0)
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            cursor = raw.execute(_PG_INSERT, columns)  # type: ignore[union-attr]
+            added: int = cursor.rowcount
+            return max(added, 0)
         result = conn.exec_driver_sql(self.sql, rows)  # sqlite3 sums executemany's row counts
         return max(result.rowcount, 0)
 
@@ -383,7 +385,7 @@ def _lookup(conn: Connection, bank_id: int, signal_type: str, values: set[str]) 
         # into a join, so the plan does not depend on statistics, which are stale mid-import
         # (the table grows inside this very transaction; a planner-chosen join scanned the
         # whole bank for every batch).
-        return raw.execute(  # type: ignore[union-attr]
+        found: list[Any] = raw.execute(  # type: ignore[union-attr]
             "SELECT e.id, e.value, e.removed_at, e.removal_reason "
             "FROM unnest(%s::text[]) AS v(k) CROSS JOIN LATERAL ("
             "SELECT id, value, removed_at, removal_reason FROM bank_entries "
@@ -391,7 +393,11 @@ def _lookup(conn: Connection, bank_id: int, signal_type: str, values: set[str]) 
             (keys, bank_id, signal_type),
             prepare=False,
         ).fetchall()
+        return found
     marks = ", ".join("?" * len(keys))
-    return conn.exec_driver_sql(
-        _LOOKUP + f"? AND signal_type = ? AND value_key IN ({marks})", (bank_id, signal_type, *keys)
-    ).all()
+    return list(
+        conn.exec_driver_sql(
+            _LOOKUP + f"? AND signal_type = ? AND value_key IN ({marks})",
+            (bank_id, signal_type, *keys),
+        ).all()
+    )

@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, case, exists, insert, o
 from keepdown.crawl.urls import Scope, normalize_url
 from keepdown.errors import NotFound
 from keepdown.settings import Settings
+from keepdown.storage.engine import inserted_id
 from keepdown.storage.frontier_store import SqlFrontier
 from keepdown.storage.report_store import (
     REPORTER_TYPES,
@@ -152,7 +153,7 @@ class CrawlStore:
             "created_at": now,
         }
         with self.engine.begin() as conn:
-            new_id = conn.execute(insert(crawls).values(**values)).inserted_primary_key[0]
+            new_id = inserted_id(conn.execute(insert(crawls).values(**values)))
         return self.get(int(new_id))
 
     def get(self, crawl_id: int) -> CrawlRecord:
@@ -231,9 +232,7 @@ class CrawlStore:
     # --- parts ----------------------------------------------------------------------------
 
     def frontier(self, crawl_id: int) -> SqlFrontier:
-        return SqlFrontier(
-            self.engine, crawl_id, max_attempts=self.settings.crawl_max_attempts
-        )
+        return SqlFrontier(self.engine, crawl_id, max_attempts=self.settings.crawl_max_attempts)
 
     def unknown_hosts(self, crawl_id: int) -> list[tuple[str, str]]:
         """Hosts of this crawl no provider was found for: (host, ip), for an analyst."""

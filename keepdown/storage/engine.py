@@ -25,13 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from keepdown.errors import ConfigurationError, StorageError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_S", "make_engine", "storage_errors"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_S", "inserted_id", "make_engine", "storage_errors"]
 
 #: How long a SQLite connection waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -107,3 +107,11 @@ def storage_errors(what: str) -> Iterator[None]:
         raise
     except SQLAlchemyError as exc:
         raise StorageError(f"database error while {what}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key an ``INSERT`` just made (every keepdown table has one integer id)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise StorageError("the database returned no id for the new row")
+    return int(key[0])

@@ -73,9 +73,8 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 def _aware(value: Any) -> datetime:
     # min() over a UtcDateTime column comes back untyped on SQLite (a string).
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class SqlFrontier:

@@ -82,7 +82,7 @@ class FeedView:
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql.replace("?", self._mark), tuple(params))
-            return cursor.fetchall()
+            return list(cursor.fetchall())
         except self.conn.dialect.loaded_dbapi.Error as exc:
             raise StorageError(f"could not read the banks for the match index: {exc}") from exc
         finally:

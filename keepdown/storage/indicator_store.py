@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from keepdown.errors import Conflict, NotFound
 from keepdown.finance.alerts import Alert, Subscription
 from keepdown.finance.model import Indicator, PageRecord
-from keepdown.storage.engine import storage_errors
+from keepdown.storage.engine import inserted_id, storage_errors
 from keepdown.storage.tables_crawl import sightings
 from keepdown.storage.tables_reports import (
     finance_alerts,
@@ -209,18 +209,20 @@ class SqlAlertStore:
         with storage_errors("adding a subscription"), self.engine.begin() as conn:
             if conn.execute(select(t.c.id).where(t.c.name == sub.name)).first():
                 raise Conflict(f"a subscription named {sub.name!r} exists", name=sub.name)
-            new_id = conn.execute(
-                t.insert().values(
-                    name=sub.name,
-                    channel=sub.channel,
-                    target=sub.target,
-                    secret=sub.secret,
-                    threshold=sub.threshold,
-                    types=list(sub.types),
-                    active=sub.active,
-                    created_at=now,
+            new_id = inserted_id(
+                conn.execute(
+                    t.insert().values(
+                        name=sub.name,
+                        channel=sub.channel,
+                        target=sub.target,
+                        secret=sub.secret,
+                        threshold=sub.threshold,
+                        types=list(sub.types),
+                        active=sub.active,
+                        created_at=now,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             return _subscription(conn.execute(select(t).where(t.c.id == new_id)).one())
 
     def subscriptions(self, *, active_only: bool = True) -> list[Subscription]:

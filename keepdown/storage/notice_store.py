@@ -37,7 +37,7 @@ from keepdown.notices.model import (
     Notice,
     NoticeDraft,
 )
-from keepdown.storage.engine import storage_errors
+from keepdown.storage.engine import inserted_id, storage_errors
 from keepdown.storage.notice_rows import NOTICE_QUERY, emit, location_of, status_values, url_key
 from keepdown.storage.outbox_store import SqlOutbox, settle_in
 from keepdown.storage.schema import bank_entries, banks
@@ -132,7 +132,7 @@ class SqlNoticeStore(SqlOutbox):
             raise NotFound(f"no notice with id {notice_id}")
         return found
 
-    def list(
+    def list_notices(
         self,
         *,
         provider_ids: Sequence[int] | None = None,
@@ -220,16 +220,18 @@ class SqlNoticeStore(SqlOutbox):
 
     def _create(self, conn: Connection, draft: NoticeDraft) -> Notice:
         now = draft.at
-        notice_id = conn.execute(
-            insert(notices).values(
-                reference=f"tmp-{secrets.token_hex(8)}",
-                provider_id=draft.provider_id,
-                state=NoticeState.DRAFTED.value,
-                language=draft.language,
-                reappearance=draft.reappearance,
-                created_at=now,
+        notice_id = inserted_id(
+            conn.execute(
+                insert(notices).values(
+                    reference=f"tmp-{secrets.token_hex(8)}",
+                    provider_id=draft.provider_id,
+                    state=NoticeState.DRAFTED.value,
+                    language=draft.language,
+                    reappearance=draft.reappearance,
+                    created_at=now,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         conn.execute(
             update(notices)
             .where(notices.c.id == notice_id)
@@ -246,29 +248,31 @@ class SqlNoticeStore(SqlOutbox):
     def _insert_location(
         self, conn: Connection, notice_id: int, provider_id: int, new: NewLocation, now: datetime
     ) -> int:
-        location_id = conn.execute(
-            insert(notice_locations).values(
-                notice_id=notice_id,
-                provider_id=provider_id,
-                sighting_id=new.sighting_ids[0] if new.sighting_ids else None,
-                media_url=new.media_url,
-                archive_member=new.archive_member,
-                page_url=new.page_url,
-                url_key=url_key(new.media_url),
-                host=new.host[:255],
-                sha256=new.sha256,
-                md5=new.md5,
-                pdq=new.pdq,
-                bank=new.bank,
-                entry_id=new.entry_id,
-                category=new.category,
-                detection=new.detection,
-                state=LocationState.DRAFTED.value,
-                detected_at=new.detected_at,
-                reappearance_of=new.reappearance_of,
-                reappearance_where=new.reappearance_where,
+        location_id = inserted_id(
+            conn.execute(
+                insert(notice_locations).values(
+                    notice_id=notice_id,
+                    provider_id=provider_id,
+                    sighting_id=new.sighting_ids[0] if new.sighting_ids else None,
+                    media_url=new.media_url,
+                    archive_member=new.archive_member,
+                    page_url=new.page_url,
+                    url_key=url_key(new.media_url),
+                    host=new.host[:255],
+                    sha256=new.sha256,
+                    md5=new.md5,
+                    pdq=new.pdq,
+                    bank=new.bank,
+                    entry_id=new.entry_id,
+                    category=new.category,
+                    detection=new.detection,
+                    state=LocationState.DRAFTED.value,
+                    detected_at=new.detected_at,
+                    reappearance_of=new.reappearance_of,
+                    reappearance_where=new.reappearance_where,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         for sighting_id in new.sighting_ids:
             conn.execute(
                 insert(notice_sightings).values(
@@ -337,8 +341,6 @@ class SqlNoticeStore(SqlOutbox):
         state = notice_state(statuses, acknowledged=acknowledged)
         values = {"state": state.value, **change.notice}
         if all(s.state in CLOSED for s in statuses) and notice.closed_at is None:
-            values["closed_at"] = max(
-                (s.removed_at or s.reviewed_at for s in statuses if s.removed_at or s.reviewed_at),
-                default=None,
-            )
+            ends = [s.removed_at or s.reviewed_at for s in statuses]
+            values["closed_at"] = max((end for end in ends if end is not None), default=None)
         conn.execute(update(notices).where(notices.c.id == notice.id).values(**values))

@@ -25,7 +25,7 @@ from keepdown.notices.providers import (
     validate_provider,
 )
 from keepdown.notices.sealing import SecretBox
-from keepdown.storage.engine import storage_errors
+from keepdown.storage.engine import inserted_id, storage_errors
 from keepdown.storage.schema import organisations
 from keepdown.storage.tables_providers import providers
 
@@ -113,9 +113,9 @@ class SqlProviderStore:
         try:
             with storage_errors("adding a provider"), self.engine.begin() as conn:
                 values = self._values(conn, provider)
-                new_id = conn.execute(
-                    insert(providers).values(**values, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]
+                new_id = inserted_id(
+                    conn.execute(insert(providers).values(**values, created_at=now, updated_at=now))
+                )
         except IntegrityError as exc:
             raise Conflict(
                 f"provider {provider.name!r} already exists", name=provider.name
@@ -161,7 +161,7 @@ class SqlProviderStore:
     def get_by_id(self, provider_id: int) -> Provider:
         return self._one(providers.c.id == provider_id, f"with id {provider_id}")
 
-    def list(self, *, organisation: str | None = None) -> list[Provider]:
+    def list_providers(self, *, organisation: str | None = None) -> list[Provider]:
         query = _QUERY.order_by(providers.c.name)
         if organisation is not None:
             query = query.where(organisations.c.name == organisation)

@@ -308,7 +308,7 @@ class ReportStore:
         except NotFound:
             return None
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[ReportRecord]:
+    def list_reports(self, *, limit: int = 100, offset: int = 0) -> list[ReportRecord]:
         query = (
             select(url_reports)
             .order_by(_R.id.desc())

@@ -31,6 +31,7 @@ from keepdown.crawl.attribution import Attribution, Attributor, CachingAttributo
 from keepdown.crawl.sightings import Sighting
 from keepdown.crawl.urls import host_of
 from keepdown.events import EventSink, MatchFound, SightingRecorded
+from keepdown.storage.engine import inserted_id
 from keepdown.storage.schema import banks
 from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings, url_reports
 
@@ -154,7 +155,7 @@ class SightingRecorder:
             key = sightings.c.sighting_key == row["sighting_key"]
             if conn.execute(select(sightings.c.id).where(key)).first():
                 return None
-            new_id = conn.execute(insert(sightings).values(**row)).inserted_primary_key[0]
+            new_id = inserted_id(conn.execute(insert(sightings).values(**row)))
             if unknown:
                 self._note_unknown(conn, host, ip)
         return int(new_id)

@@ -30,13 +30,13 @@ __all__ = ["EmbeddedConsumer", "KeepdownScheduler", "consumer_for"]
 log = logging.getLogger("keepdown.tasks")
 
 
-class KeepdownScheduler(Scheduler):  # type: ignore[misc]
+class KeepdownScheduler(Scheduler):
     """Huey's scheduler with the periodic tick from ``worker_periodic_seconds``."""
 
     periodic_task_seconds: float = 30.0
 
 
-class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class EmbeddedConsumer(Consumer):
     """A consumer on threads of a process that owns its signals (module docstring)."""
 
     def _set_signal_handlers(self) -> None:

@@ -261,7 +261,7 @@ def test_recorded_sightings_carry_attribution_and_unknown_hosts_are_listed(
             storage.engine,
             crawl.id,
             matcher=lambda hashes: [],
-            attributor=RegistryAttributor(registry.list, rdap=RdapClient(rdap_settings)),
+            attributor=RegistryAttributor(registry.list_providers, rdap=RdapClient(rdap_settings)),
             events=storage.events,
             clock_now=SystemClock().now,
         )

@@ -33,7 +33,7 @@ def test_urls_from_a_file_and_stdin_deduplicated(settings, tmp_path):
     assert again.output.split("\t")[:2] == [lines[2][0], "repeat"]
     services = open_crawl_services(settings.replace(database_url=db))
     try:
-        reports = services.reports.list()
+        reports = services.reports.list_reports()
         assert {(r.url, r.times_reported, r.reporter_type) for r in reports} == {
             ("http://a.example/x", 2, "hotline"),
             ("http://b.example/", 2, "hotline"),
@@ -72,7 +72,7 @@ def test_scope_options_shape_the_crawl_and_caps_hold(settings):
     assert result.exit_code == 0, result.output
     services = open_crawl_services(settings.replace(database_url=db))
     try:
-        crawl = services.crawls.get(services.reports.list()[0].crawl_id)
+        crawl = services.crawls.get(services.reports.list_reports()[0].crawl_id)
         assert (crawl.max_depth, crawl.max_pages, crawl.max_bytes, crawl.same_site) == (
             2,
             40,

@@ -92,5 +92,5 @@ def test_bad_reports_store_nothing(stores):
     ):
         with pytest.raises(InvalidInput):
             reports.intake(now=T0, **bad)
-    assert reports.list() == []
+    assert reports.list_reports() == []
     assert crawls.next_to_run(now=T0) is None

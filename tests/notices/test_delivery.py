@@ -76,7 +76,7 @@ def test_notices_by_email_in_the_providers_language(world, smtp, clock):
 
     assert len(report.drafted) == 2
     assert len(report.sent) == 2
-    notices = {n.provider: n for n in services.notices.list()}
+    notices = {n.provider: n for n in services.notices.list_notices()}
     assert set(notices) == {"Hosting A", "Hébergeur B"}
     for provider, urls, lang in (("Hosting A", urls_a, "en"), ("Hébergeur B", [url_b], "fr")):
         notice = notices[provider]
@@ -151,7 +151,7 @@ def test_webhook_is_signed_and_retried_with_the_same_idempotency_key(world, rece
     assert len(keys) == 1
     assert len(receiver.effects) == 1
     doc = receiver.calls[-1].document
-    (notice,) = services.notices.list(provider_ids=[hook.id])
+    (notice,) = services.notices.list_notices(provider_ids=[hook.id])
     assert doc["reference"] == notice.reference
     assert doc["type"] == "keepdown.notice"
     assert [loc["media_url"] for loc in doc["locations"]] == [url]
@@ -180,7 +180,7 @@ def test_webhook_refused_with_4xx_fails_without_retry(world, receiver, clock):
     (d,) = services.notices.deliveries()
     assert d.state is DeliveryState.FAILED
     assert "HTTP 400" in d.last_error
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.DRAFTED
     assert not [e for e in services.storage.events.read() if isinstance(e, NoticeSent)]
 
@@ -248,7 +248,7 @@ def test_manual_channel_waits_for_an_analyst(world, clock):
     assert "form.test/a.jpg" in d.body  # the text to paste into the provider's form
     clock.advance(timedelta(hours=2))
     services.service.confirm_delivery(d.id, delivered=True)
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.SENT
     assert notice.first_sent_at == T0 + timedelta(hours=2)
     (event,) = [e for e in services.storage.events.read() if isinstance(e, NoticeSent)]

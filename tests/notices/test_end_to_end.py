@@ -221,7 +221,7 @@ def test_crawl_to_removal_with_every_step(world):
 
     # --- h 0: first notices --------------------------------------------------------------
     w.tick(0)
-    notices = {n.provider: n for n in w.one.notices.list()}
+    notices = {n.provider: n for n in w.one.notices.list_notices()}
     na, nb = notices["Hosting A"], notices["Hébergeur B"]
     assert na.state is NoticeState.SENT
     assert nb.state is NoticeState.SENT
@@ -297,7 +297,7 @@ def test_crawl_to_removal_with_every_step(world):
     w.clock.set(T0 + 100 * H)
     w.crawl(w.url_a("/moved.html"), w.url_b("/new.html"))
     w.tick(100)
-    again = [n for n in w.one.notices.list() if n.reappearance]
+    again = [n for n in w.one.notices.list_notices() if n.reappearance]
     assert len(again) == 2
     where = {n.provider: n.locations[0] for n in again}
     assert where["Hosting A"].reappearance_where == "same_provider"
@@ -319,7 +319,7 @@ def test_crawl_to_removal_with_every_step(world):
     a.put("/img/k0.jpg", k[0])
     w.tick(192)
     same_url = [
-        n for n in w.one.notices.list() if n.reappearance and n.locations[0].detection == "recheck"
+        n for n in w.one.notices.list_notices() if n.reappearance and n.locations[0].detection == "recheck"
     ]
     (nsu,) = same_url
     assert (nsu.locations[0].reappearance_where, nsu.locations[0].reappearance_of) == (

@@ -114,7 +114,7 @@ def test_a_permanently_failed_renotice_waits_for_the_contact_to_be_edited(
     report = send(services)
     assert len(report.sent) == 1
     assert smtp.recipients[-1] == ["abuse@h.test"]
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.RENOTICED
     assert send(services).planned == []  # and the schedule is back to normal
 
@@ -123,14 +123,14 @@ def test_a_failed_first_notice_goes_out_once_the_contact_is_edited(hosted, smtp,
     services = hosted
     smtp.refuse = [REFUSED]
     assert len(send(services).failed) == 1
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.DRAFTED
     clock.advance(H)
     assert send(services).planned == []
     edit_contact(services, "abuse@h.test")
     report = send(services)
     assert len(report.sent) == 1
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.SENT
     assert notice.first_sent_at == T0 + H
     sent = [e for e in services.storage.events.read() if isinstance(e, NoticeSent)]
@@ -151,7 +151,7 @@ def test_an_operator_retries_a_failed_delivery_as_it_was(
     assert (d.state, d.attempts, d.next_attempt_at) == (DeliveryState.PENDING, 0, None)
     assert send(services).sent == [failed]
     assert smtp.recipients == [["a@h.test"]]  # the same message to the same contact
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert notice.state is NoticeState.SENT
     with pytest.raises(Conflict):  # only a failed delivery can be retried
         services.service.retry_delivery(failed)

@@ -45,7 +45,7 @@ def linked(nsettings, clock):
     link = next(line.strip() for line in delivery.body.splitlines() if "token=" in line)
     app, app_services = build_app(nsettings, clock=clock, refresh_in_background=False)
     client = TestClient(app)
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     yield services, client, urlsplit(link), notice
     client.close()
     app_services.storage.close()

@@ -106,7 +106,7 @@ def test_kill_where_the_record_is_unambiguous(prepared, nsettings, smtp, receive
         assert delivered_before == 1  # sent and recorded before the kill; not sent again
         assert len(receiver.calls) == 1
     assert len(sent_events(prepared)) == 2
-    assert {n.state for n in prepared.notices.list()} == {NoticeState.SENT}
+    assert {n.state for n in prepared.notices.list_notices()} == {NoticeState.SENT}
 
 
 def test_kill_after_handover_before_the_message_left(prepared, nsettings, smtp, receiver, clock):
@@ -156,4 +156,4 @@ def test_kill_after_the_server_accepted_before_recording(
     assert len(events) == 2
     (mail_event,) = [e for e in events if e.channel == "email"]
     assert mail_event.at == T0  # the claim time, not the confirmation time
-    assert {n.state for n in prepared.notices.list()} == {NoticeState.SENT}
+    assert {n.state for n in prepared.notices.list_notices()} == {NoticeState.SENT}

@@ -43,7 +43,7 @@ def sent_notice(nsettings, clock, smtp):
             seen_at=T0 - H,
         )
     asyncio.run(services.service.send_due())
-    (notice,) = services.notices.list()
+    (notice,) = services.notices.list_notices()
     assert len(smtp.by_reference(notice.reference)) == 1
     yield services, notice
     services.close()

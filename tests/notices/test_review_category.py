@@ -52,7 +52,7 @@ def test_the_notice_says_the_category_the_analyst_confirmed(nsettings, clock, sm
         report = asyncio.run(services.service.send_due())
 
         assert len(report.sent) == 1
-        (notice,) = services.notices.list()
+        (notice,) = services.notices.list_notices()
         by_url = {loc.media_url: loc for loc in notice.locations}
         assert by_url[reviewed_url].category == "harmful-abusive"
         assert by_url[auto_url].category == "csam"

@@ -81,7 +81,7 @@ class Tracked:
                         update(sightings).where(sightings.c.id == sid).values(archive_member=member)
                     )
         asyncio.run(self.services.service.send_due())
-        (notice,) = self.services.notices.list()
+        (notice,) = self.services.notices.list_notices()
         return {
             loc.media_url.rsplit("/", 1)[-1] + loc.archive_member: loc.id
             for loc in notice.locations
@@ -91,7 +91,7 @@ class Tracked:
         return asyncio.run(self.services.tracker.recheck_due())
 
     def location(self, location_id: int):
-        (notice,) = [n for n in self.services.notices.list() if not n.reappearance]
+        (notice,) = [n for n in self.services.notices.list_notices() if not n.reappearance]
         return notice.location(location_id)
 
 
@@ -276,7 +276,7 @@ def test_a_watched_location_back_online_is_a_same_url_reappearance(tracked):
 def test_a_check_another_process_recorded_is_not_recorded_again(tracked):
     tracked.site.put("/a.jpg", known_image(0))
     ids = tracked.notify(("/a.jpg", 0, ""))
-    (notice,) = tracked.services.notices.list()
+    (notice,) = tracked.services.notices.list_notices()
     provider = tracked.services.providers.get("Host")
     policy = tracked.services.service.policy(provider)
     at = T0 + 24 * H

@@ -124,7 +124,7 @@ def check_notices(settings: Any, smtp: Mailbox) -> list[Any]:  # noqa: F811
     """Every confirmed sighting in a notice; every notice e-mailed exactly once."""
     notices = open_notice_services(settings)
     try:
-        made = notices.notices.list(limit=10_000)
+        made = notices.notices.list_notices(limit=10_000)
         assert made, "no notice was drafted"
         for notice in made:
             mails = smtp.by_reference(notice.reference)

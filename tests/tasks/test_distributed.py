@@ -100,7 +100,7 @@ def _settled(settings, smtp) -> bool:
     try:
         if crawls.crawls.get(1).state != "done" or notices.notices.candidates():
             return False
-        made = notices.notices.list(limit=10_000)
+        made = notices.notices.list_notices(limit=10_000)
         return bool(made) and len(smtp.messages) >= len(made)
     finally:
         crawls.close()

@@ -57,7 +57,7 @@ def sent(tmp_path: Path, smtp: Mailbox) -> Iterator[tuple[Web, str]]:  # noqa: F
             seen_at=clock.now(),
         )
         asyncio.run(ctx.notices.send_due())
-        (notice,) = ctx.notices.store.list()
+        (notice,) = ctx.notices.store.list_notices()
         yield web, notice.reference
 
 

@@ -72,7 +72,7 @@ def format_time(moment: datetime | None) -> str:
     return "" if moment is None else moment.isoformat()
 
 
-def parse_bool(text: str | bool | None, field: str = "removed") -> bool:
+def parse_bool(text: object, field: str = "removed") -> bool:
     if isinstance(text, bool):
         return text
     word = "" if text is None else str(text).strip().lower()

@@ -55,7 +55,7 @@ def _json_line(
 ) -> Iterator[EntryRecord | LineError]:
     try:
         obj = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         yield LineError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
         return
     if not isinstance(obj, dict) or not obj:
@@ -82,7 +82,7 @@ def _te_row(
         return LineError(number, f".te row has {len(row)} fields; HMA writes 5 (pytx CLI 4)")
     if signal_type is None:
         return LineError(number, "the signal type of a .te row comes from its file name; give it")
-    fields = {
+    fields: dict[str, object] = {
         "signal_type": signal_type.value,
         "value": value,
         "source_id": indicator_id,

@@ -85,7 +85,7 @@ def read(
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             yield LineError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
             continue
         if not isinstance(obj, dict):

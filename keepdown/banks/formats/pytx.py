@@ -91,7 +91,11 @@ def _text_line(
         kind = from_pytx_name(kind_name)
     except InvalidInput as exc:
         return LineError(number, exc.message)
-    fields = {"signal_type": kind.value, "value": value, "notes": f"pytx: {tail}" if tail else None}
+    fields: dict[str, object] = {
+        "signal_type": kind.value,
+        "value": value,
+        "notes": f"pytx: {tail}" if tail else None,
+    }
     return build_record(number, fields, signal_type=None, default=default)
 
 

@@ -76,7 +76,7 @@ def _own_providers(ctx: WebContext, viewer: SignedIn) -> list[int] | None:
         return None
     if ctx.providers is None:
         return []
-    return [p.id for p in ctx.providers.list(organisation=viewer.user.organisation)]
+    return [p.id for p in ctx.providers.list_providers(organisation=viewer.user.organisation)]
 
 
 def _notice(ctx: WebContext, viewer: SignedIn, reference: str) -> Any:
@@ -105,7 +105,7 @@ def notices(
     if state and state not in STATES:
         raise InvalidInput("unknown notice state", field="state")
     pager = Pager.of(page, {"state": state}, per_page=30)
-    found = _service(ctx).store.list(
+    found = _service(ctx).store.list_notices(
         provider_ids=_own_providers(ctx, viewer),
         states=[state] if state else None,
         limit=pager.per_page + 1,

@@ -52,7 +52,7 @@ def _registry(ctx: WebContext) -> Any:
 def providers(request: Request, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     return render(
-        request, "providers.html", providers=_registry(ctx).list(), figures=_by_provider(ctx)
+        request, "providers.html", providers=_registry(ctx).list_providers(), figures=_by_provider(ctx)
     )
 
 
@@ -60,7 +60,9 @@ def providers(request: Request, viewer: SignedIn = _STAFF) -> Response:
 def provider(request: Request, name: str, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     found = _registry(ctx).get(name)
-    notices = ctx.notices.store.list(provider_ids=[found.id], limit=20) if ctx.notices else []
+    notices = (
+        ctx.notices.store.list_notices(provider_ids=[found.id], limit=20) if ctx.notices else []
+    )
     return render(
         request,
         "provider.html",

@@ -39,7 +39,7 @@ def _page(
 ) -> Response:
     ctx = web_context(request)
     pager = Pager.of(page_number, {}, per_page=50)
-    found = _reports(ctx).list(limit=pager.per_page + 1, offset=pager.offset)
+    found = _reports(ctx).list_reports(limit=pager.per_page + 1, offset=pager.offset)
     return render(
         request,
         "reports.html",
