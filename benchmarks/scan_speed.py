@@ -27,6 +27,7 @@ Steps:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -36,7 +37,6 @@ import time
 from pathlib import Path
 
 from keepdown.app import open_services
-from keepdown.app.scanning import video_matcher
 from keepdown.clock import SystemClock
 from keepdown.hashing import hash_file
 from keepdown.scan import HashOptions, Scanner
@@ -76,17 +76,15 @@ def make_bank(data_dir: Path, folder: Path, size: int) -> tuple[object, list[str
     lines = data_dir / "bank.txt"
     lines.write_text("\n".join(values) + "\n")
     services.banks.import_file("bench", lines, signal_type="pdq")
-    services.storage.close()
+    services.close()
     return settings, values
 
 
 def run_keepdown(settings, folder: Path, processes: int, mode: str, out: Path) -> tuple[float, set]:
     services = open_services(settings, SystemClock())
-    services.index.refresh()
-    matcher = video_matcher(settings, services.storage, services.index)
     scanner = Scanner(
         settings,
-        matcher,
+        functools.partial(services.matcher.match_result, door="scan"),
         options=HashOptions(mode=mode, dihedral=False, video=False),
         processes=processes,
         progress=False,
@@ -95,7 +93,7 @@ def run_keepdown(settings, folder: Path, processes: int, mode: str, out: Path) -
     summary = scanner.run(str(folder), out, fresh=True)
     seconds = time.perf_counter() - started
     CPU[processes] = _cpu() - cpu
-    services.storage.close()
+    services.close()
     matched = {
         row["path"]
         for row in (json.loads(line) for line in out.read_text().splitlines())

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 __all__ = [
+    "BankChanged",
     "BankEntryAdded",
     "BankEntryRemoved",
     "BankImported",
@@ -141,6 +142,18 @@ class BankEntryRemoved(Event):
     signal_type: str
     value: str
     reason: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BankChanged(Event):
+    """A bank's settings changed (enabled, trust, thresholds, label): ``changes`` names what
+    and the new values; ``by`` who (a key id, a person, ``cli``)."""
+
+    kind: ClassVar[str] = "bank_changed"
+    bank: str
+    changes: dict[str, Any]
+    by: str = ""
 
 
 @_register

@@ -51,7 +51,7 @@ from keepdown.api import (
     shield_compat,
     url_reports,
 )
-from keepdown.api.context import ApiContext, Matcher, MatchView, UrlFetcher
+from keepdown.api.context import ApiContext, MatchView, UrlFetcher
 from keepdown.api.deps import SECURITY_SCHEMES
 from keepdown.api.errors import ErrorBody, error_responses, install_error_handlers
 from keepdown.api.hot import HotPath, HotRoutes
@@ -61,7 +61,6 @@ from keepdown.api.uploads import BodyLimitMiddleware
 __all__ = [
     "ApiContext",
     "MatchView",
-    "Matcher",
     "UrlFetcher",
     "api_routes",
     "create_app",
@@ -202,7 +201,7 @@ def _complete_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = base_openapi()
         for route in api_routes():
-            for method in route.methods:
+            for method in route.methods or ():
                 operation = schema["paths"][route.path_format].get(method.lower())
                 if operation is not None:
                     _document_operation(operation, route, method.lower())

@@ -11,6 +11,7 @@ organisation answers 404, as if it did not exist.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -145,7 +146,7 @@ async def create_key(request: Request, body: KeyIn) -> IssuedKeyOut:
     scope_of(request).require_own(body.organisation, "issue keys")
     expires = parse_duration(body.expires_in) if body.expires_in else None
     auth = get_context(request).auth
-    details = {"role": body.role.value, "organisation": body.organisation}
+    details: dict[str, Any] = {"role": body.role.value, "organisation": body.organisation}
     async with audited(request, "key.create", **details) as found:
         issued = await run_in_threadpool(
             lambda: auth.issue_key(

@@ -22,11 +22,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, get_context
-from keepdown.api.deps import ROW_ID_MAX, audited, requires, scope_of
+from keepdown.api.deps import ROW_ID_MAX, audited, principal_of, requires, scope_of
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role, Scope
 from keepdown.banks.model import Bank, Entry
-from keepdown.storage.bank_settings import BankChanges
 
 __all__ = ["BankOut", "bank_out", "changeable_bank", "readable_bank", "router"]
 
@@ -204,7 +203,7 @@ async def create_bank(request: Request, body: BankIn) -> BankOut:
             terms=body.terms,
             label=body.label,
             trust=body.trust,
-            thresholds=dict(body.thresholds),
+            thresholds={str(k): v for k, v in body.thresholds.items()},
         )
         return bank_out(ctx, bank)
 
@@ -266,16 +265,22 @@ async def update_bank(request: Request, name: str, body: BankPatch) -> BankOut:
     """The match index picks the change up on its next refresh (``index_refresh_seconds``)."""
     ctx = get_context(request)
     await changeable_bank(request, name)
-    changes = BankChanges(
-        enabled=body.enabled,
-        trust=body.trust,
-        thresholds=dict(body.thresholds) if body.thresholds is not None else None,
-        label=body.label,
-    )
+    who = principal_of(request)
 
     def update() -> BankOut:
-        ctx.bank_settings.update(name, changes, ctx.clock.now())
-        return bank_out(ctx, ctx.bank_reader.get_bank(name))
+        bank = ctx.banks.change(
+            name,
+            enabled=body.enabled,
+            trust=body.trust,
+            thresholds=(
+                {str(k): v for k, v in body.thresholds.items()}
+                if body.thresholds is not None
+                else None
+            ),
+            label=body.label,
+            by=who.key_id,
+        )
+        return bank_out(ctx, bank)
 
     async with audited(request, "bank.update", target=name, **body.model_dump(exclude_none=True)):
         return await run_in_threadpool(update)

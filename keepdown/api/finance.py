@@ -24,8 +24,7 @@ from keepdown.api.context import get_context
 from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
-from keepdown.errors import ConfigurationError
-from keepdown.finance.alerts import Subscription
+from keepdown.finance.alerts import FinanceDesk, Subscription
 
 __all__ = ["router"]
 
@@ -47,17 +46,14 @@ class SubscriptionIn(BaseModel):
     )
 
 
-def _services(request: Request) -> Any:
-    services = get_context(request).accountability
-    if services is None:
-        raise ConfigurationError("financial indicators are not wired into this API")
-    return services
+def _desk(request: Request) -> FinanceDesk:
+    return get_context(request).finance
 
 
 @router.get("/indicators", dependencies=[_STAFF], responses=error_responses(401, 403))
 async def indicators(request: Request, all: bool = False) -> dict[str, Any]:
-    services = _services(request)
-    found = await run_in_threadpool(services.confirmed_indicators, include_unconfirmed=all)
+    desk = _desk(request)
+    found = await run_in_threadpool(desk.confirmed_indicators, include_unconfirmed=all)
     return {"indicators": [i.to_public(with_pages=True) for i in found]}
 
 
@@ -70,18 +66,18 @@ async def indicators(request: Request, all: bool = False) -> dict[str, Any]:
 async def export(
     request: Request, format: Literal["stix", "csv"] = "stix", tlp: TlpName | None = None
 ) -> Response:
-    services = _services(request)
-    chosen = tlp or services.settings.finance_tlp
+    desk = _desk(request)
+    chosen = tlp or get_context(request).settings.finance_tlp
     async with audited(request, "finance.export", target=format, tlp=chosen):
-        text = await run_in_threadpool(services.export, format, tlp=tlp)
+        text = await run_in_threadpool(desk.export, format, tlp=tlp)
     media = "application/stix+json;version=2.1" if format == "stix" else "text/csv"
     return Response(text, media_type=media)
 
 
 @router.get("/subscriptions", dependencies=[_STAFF], responses=error_responses(401, 403))
 async def subscriptions(request: Request) -> dict[str, Any]:
-    services = _services(request)
-    subs = await run_in_threadpool(services.alerts.subscriptions, active_only=False)
+    desk = _desk(request)
+    subs = await run_in_threadpool(desk.alerts.subscriptions, active_only=False)
     return {"subscriptions": [s.to_public() for s in subs]}
 
 
@@ -92,8 +88,8 @@ async def subscriptions(request: Request) -> dict[str, Any]:
     responses=error_responses(400, 401, 403, 409),
 )
 async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
-    services = _services(request)
-    threshold = body.threshold or services.settings.finance_alert_threshold
+    desk = _desk(request)
+    threshold = body.threshold or get_context(request).settings.finance_alert_threshold
     sub = Subscription(
         name=body.name,
         channel=body.channel,
@@ -103,7 +99,7 @@ async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
         secret=body.secret,
     )
     async with audited(request, "finance.subscribe", target=sub.name, channel=sub.channel):
-        stored = await run_in_threadpool(services.subscribe, sub)
+        stored = await run_in_threadpool(desk.subscribe, sub)
     return dict(stored.to_public())
 
 
@@ -115,14 +111,14 @@ async def subscribe(request: Request, body: SubscriptionIn) -> dict[str, Any]:
     responses=error_responses(401, 403, 404),
 )
 async def unsubscribe(request: Request, name: str) -> Response:
-    services = _services(request)
+    desk = _desk(request)
     async with audited(request, "finance.unsubscribe", target=name):
-        await run_in_threadpool(services.alerts.remove_subscription, name)
+        await run_in_threadpool(desk.alerts.remove_subscription, name)
     return Response(status_code=204)
 
 
 @router.get("/alerts", dependencies=[_STAFF], responses=error_responses(401, 403))
 async def alerts(request: Request) -> dict[str, Any]:
-    services = _services(request)
-    found = await run_in_threadpool(services.alerts.alerts)
+    desk = _desk(request)
+    found = await run_in_threadpool(desk.alerts.alerts)
     return {"alerts": [a.to_public() for a in found]}

@@ -48,7 +48,7 @@ class HashOut(BaseModel):
     @classmethod
     def of(cls, result: HashResult) -> HashOut:
         data = result.to_dict()
-        return cls(**{k: data.get(k) for k in cls.model_fields})
+        return cls.model_validate({k: data.get(k) for k in cls.model_fields})
 
 
 async def hash_upload(request: Request, *, dihedral: bool = False) -> HashResult:

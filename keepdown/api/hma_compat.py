@@ -21,6 +21,12 @@ so HMA clients can point at keepdown:
 ``photo`` content hashes to ``pdq`` by default; ``types`` may also ask for ``md5``, ``sha1``
 and ``sha256`` (keepdown's exact signals). Errors carry ``message`` as HMA's do.
 
+A lookup of content (an uploaded ``photo`` or a URL) is matched through keepdown's one match
+chain, exactly as ``POST /api/v1/match`` matches it (the 8 rotations and mirrors, video
+frames, exact hashes, the allow-list): the answer groups those matches by signal type, so the
+same picture gets the same verdict through HMA's door as through every other. It is recorded
+as a checked upload like the other content checks.
+
 HMA itself has no API keys (deployments put it behind their own gateway), so its clients send
 no ``Authorization`` header by default. Give them a keepdown key either as a header their HTTP
 client adds (``Authorization: Bearer kd_...``) or in the base URL, which most HTTP clients turn
@@ -39,7 +45,7 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
 from keepdown.api.errors import error_responses
-from keepdown.api.matching import json_response, lookup
+from keepdown.api.matching import fetch_and_match, json_response, lookup, match_content
 from keepdown.api.uploads import multipart_parts, read_body
 from keepdown.auth import Role
 from keepdown.errors import InvalidInput
@@ -148,7 +154,7 @@ async def _hash_url(request: Request, url: str) -> HashResult:
     return await run_in_threadpool(ctx.hasher, data, False)
 
 
-async def _hash_form(request: Request) -> HashResult:
+async def _form_file(request: Request) -> bytes:
     ctx = get_context(request)
     body = await read_body(request, ctx.settings.max_upload_bytes)
     content_type = request.headers.get("content-type", "")
@@ -159,7 +165,26 @@ async def _hash_form(request: Request) -> HashResult:
         raise InvalidInput("Only one file allowed per request" if parts else "no file uploaded")
     if parts[0].name != "photo":
         raise InvalidInput(f"no such content_type: '{parts[0].name}'")
-    return await run_in_threadpool(ctx.hasher, parts[0].data, False)
+    return parts[0].data
+
+
+async def _hash_form(request: Request) -> HashResult:
+    data = await _form_file(request)
+    return await run_in_threadpool(get_context(request).hasher, data, False)
+
+
+def _by_signal(
+    result: HashResult, views: list[MatchView], types: str | None, banks: set[str] | None
+) -> dict[str, dict[str, list[MatchWithDistance]]]:
+    """The content's matches, from the one match chain, grouped as HMA groups them: by signal
+    type (``types``, or ``pdq`` and every signal type that matched), then bank."""
+    chosen = _types(types) if types else ("pdq", *sorted({v.signal_type for v in views}))
+    if "pdq" in chosen and result.pdq is None and result.pdq_error is not None:
+        raise result.pdq_error  # never "no match" for a picture that was never compared
+    return {
+        st: _by_bank([v for v in views if v.signal_type == st], banks)
+        for st in dict.fromkeys(chosen)
+    }
 
 
 def _by_bank(views: list[MatchView], banks: set[str] | None) -> dict[str, list[MatchWithDistance]]:
@@ -253,9 +278,9 @@ async def lookup_get(
     bypass_coinflip: bool = Query(False),
 ) -> BankMatches | SignalBankMatches:
     wanted = _banks(banks)
-    if url:
-        hashes = _hash_map(await _hash_url(request, url), _types(types))
-        by_type = {st: _by_bank(await _lookup(request, st, v), wanted) for st, v in hashes.items()}
+    if url:  # the media's matches through the one match chain, as /api/v1/match/url
+        result, views = await fetch_and_match(request, url)
+        by_type = _by_signal(result, views, types, wanted)
         if signal_type is not None:
             return BankMatches(by_type.get(signal_type, {}))
         return SignalBankMatches(by_type)
@@ -278,11 +303,8 @@ async def lookup_post(
     types: str | None = Query(None, max_length=200),
     bypass_coinflip: bool = Query(False),
 ) -> SignalBankMatches:
-    hashes = _hash_map(await _hash_form(request), _types(types))
-    wanted = _banks(banks)
-    return SignalBankMatches(
-        {st: _by_bank(await _lookup(request, st, v), wanted) for st, v in hashes.items()}
-    )
+    result, views = await match_content(request, await _form_file(request))
+    return SignalBankMatches(_by_signal(result, views, types, _banks(banks)))
 
 
 @router.post(

@@ -20,6 +20,7 @@ JSON bytes (the ``response_model`` still documents them).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -39,6 +40,8 @@ from keepdown.errors import InvalidInput
 from keepdown.events import UploadChecked
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue, parse_hash
+from keepdown.matching.matcher import Verdict
+from keepdown.matching.views import verdict_of
 
 __all__ = [
     "INLINE_BATCH",
@@ -77,6 +80,17 @@ class MatchItem(BaseModel):
     compared_match_percent: float | None = Field(
         default=None, description="vPDQ: share of the bank video's frames matching the upload"
     )
+    review_only: bool = Field(
+        default=False, description="A policy sent this match to review: it never acts alone"
+    )
+    review_why: str | None = Field(default=None, description="Which policy, and why")
+
+
+VerdictName = Literal["confirmed", "review", "no_match"]
+_VERDICT_HELP = (
+    "What the matches call for, the same at every door: confirmed (an exact match in a trusted "
+    "bank, may be acted on without review), review (a person decides), no_match"
+)
 
 
 class InputHashes(BaseModel):
@@ -92,6 +106,7 @@ class MatchOut(BaseModel):
     """Whether the input matched, and every match."""
 
     matched: bool
+    verdict: VerdictName = Field(description=_VERDICT_HELP)
     hashes: InputHashes
     matches: list[MatchItem]
     checked: list[str] = Field(description="Signal types compared with the banks")
@@ -121,6 +136,7 @@ class HashMatches(BaseModel):
     signal_type: str
     value: str
     matched: bool
+    verdict: VerdictName = Field(description=_VERDICT_HELP)
     matches: list[MatchItem]
 
 
@@ -142,6 +158,7 @@ def _item(v: MatchView) -> dict[str, Any]:
         "variant": v.variant,
         "classification": v.classification,
         **{k: getattr(v, k) for k in _VIDEO if getattr(v, k, None) is not None},  # videos
+        **({"review_only": True, "review_why": v.review_why} if v.review_only else {}),
     }
 
 
@@ -156,11 +173,15 @@ def json_response(body: Any, status_code: int = 200) -> Response:
 
 async def lookup(request: Request, values: Sequence[HashValue]) -> list[list[MatchView]]:
     """Match ``values``: inline when few, in a worker thread otherwise; counted in metrics."""
-    matcher = get_context(request).matcher
+    match = functools.partial(
+        get_context(request).matcher.match_hashes,
+        door="lookup",
+        organisation=principal_of(request).organisation,
+    )
     if len(values) <= INLINE_BATCH:
-        found = matcher.match_hashes(values)
+        found = match(values)
     else:
-        found = await run_in_threadpool(matcher.match_hashes, values)
+        found = await run_in_threadpool(match, values)
     for views in found:
         count_matches(request, views)
     return found
@@ -188,6 +209,7 @@ def _input_hashes(result: HashResult) -> InputHashes:
 def _match_out(ctx: ApiContext, result: HashResult, views: list[MatchView]) -> dict[str, Any]:
     return {
         "matched": bool(views),
+        "verdict": str(verdict_of(views)),
         "hashes": _input_hashes(result).model_dump(),
         "matches": [_item(v) for v in views],
         "checked": checked_signals(ctx, result),
@@ -208,7 +230,7 @@ async def match_content(
 
     def hash_and_match(content: bytes) -> tuple[HashResult, list[MatchView]]:
         result = ctx.hasher(content, dihedral)
-        views = ctx.matcher.match_result(result)
+        views = ctx.matcher.match_result(result, door="upload", organisation=who.organisation)
         if ctx.events is not None:
             ctx.events.emit(upload_checked(who, views, ctx.clock.now()))
         return result, views
@@ -218,19 +240,19 @@ async def match_content(
     return result, views
 
 
+#: What an upload's verdict does on a platform.
+_UPLOAD_OUTCOME = {Verdict.CONFIRMED: "block", Verdict.REVIEW: "review", Verdict.NO_MATCH: "allow"}
+
+
 def upload_checked(who: Principal, views: list[MatchView], at: datetime) -> UploadChecked:
     """The event of one checked upload, for the per-key transparency figures.
 
-    The verdict is the matcher's (``keepdown.matching.matcher.verdict``): an exact match in a
-    trusted bank blocks without review (automated); any other match is sent to review (a
-    human decides); no match is allowed (automated). Bare hash lookups are not recorded: at
-    thousands per second they would flood the event log (docs/transparency.md)."""
-    if not views:
-        outcome = "allow"
-    elif any(v.confirmed for v in views):
-        outcome = "block"
-    else:
-        outcome = "review"
+    The verdict is the match chain's one rule (:func:`keepdown.matching.views.verdict_of`):
+    a confirmed match (exact, in a trusted bank, not sent to review by any policy) blocks
+    without review (automated); any other match is sent to review (a human decides); no match
+    is allowed (automated). Bare hash lookups are not recorded: at thousands per second they
+    would flood the event log (docs/transparency.md)."""
+    outcome = _UPLOAD_OUTCOME[verdict_of(views)]
     exact = any(v.match_type == "exact" for v in views)
     return UploadChecked(
         at=at,
@@ -294,6 +316,7 @@ async def match_hashes(request: Request, body: BatchIn) -> Response:
             "signal_type": str(v.signal_type),
             "value": v.hex,
             "matched": bool(views),
+            "verdict": str(verdict_of(views)),
             "matches": [_item(m) for m in views],
         }
         for v, views in zip(values, found, strict=True)

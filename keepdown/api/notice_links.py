@@ -40,10 +40,11 @@ from keepdown.api.errors import error_responses
 from keepdown.api.notice_schemas import DisputeIn, LocationIn, NoticeOut
 from keepdown.auth import Principal, Role
 from keepdown.auth import keys as key_tokens
-from keepdown.errors import AuthError, ConfigurationError, Forbidden, InvalidInput, NotFound
+from keepdown.errors import AuthError, Forbidden, InvalidInput, NotFound
 from keepdown.notices.links import LinkClaims
 from keepdown.notices.model import Notice
 from keepdown.notices.response_page import render_response_page
+from keepdown.notices.service import NoticeService
 
 __all__ = ["router", "signed_link"]
 
@@ -82,8 +83,6 @@ def signed_link() -> Any:
             # No link: a valid API key is the wrong credential (403); anything else is 401.
             ctx.auth.authenticate(key_tokens.from_header(request.headers.get("authorization")))
             raise Forbidden("this endpoint takes a notice's signed link, not an API key")
-        if ctx.notice_links is None:
-            raise ConfigurationError("notices are not wired into this API")
         if len(token) > 1000:
             raise AuthError("this response link is not valid")
         found = ctx.notice_links.check(token)
@@ -149,10 +148,8 @@ async def _answer(request: Request, model: type[BaseModel] | None) -> Any:
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
 
 
-async def _linked_notice(request: Request, claims: LinkClaims) -> tuple[Any, Notice]:
+async def _linked_notice(request: Request, claims: LinkClaims) -> tuple[NoticeService, Notice]:
     service = get_context(request).notices
-    if service is None:
-        raise ConfigurationError("notices are not wired into this API")
     try:
         notice = await run_in_threadpool(service.store.get, claims.reference)
     except NotFound:

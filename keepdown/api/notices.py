@@ -30,8 +30,9 @@ from keepdown.api.notice_schemas import (
     ReviewIn,
 )
 from keepdown.auth import Principal, Role
-from keepdown.errors import ConfigurationError, InvalidInput, NotFound
+from keepdown.errors import InvalidInput, NotFound
 from keepdown.notices.model import Notice
+from keepdown.notices.service import NoticeService
 from keepdown.reports import RunningFigures, parse_period, running_figures, to_date
 from keepdown.reports.ledger import LEDGER_KINDS
 
@@ -47,11 +48,8 @@ _PROVIDER = requires(Role.PROVIDER)
 _FIGURES = requires(Role.ADMIN, Role.ANALYST, Role.REGULATOR)
 
 
-def _service(request: Request) -> Any:
-    service = get_context(request).notices
-    if service is None:
-        raise ConfigurationError("notices are not wired into this API")
-    return service
+def _service(request: Request) -> NoticeService:
+    return get_context(request).notices
 
 
 def _own_provider_ids(request: Request, who: Principal) -> list[int] | None:
@@ -114,7 +112,7 @@ async def answer_notice(request: Request, body: AnswerIn) -> NoticeOut:
     return NoticeOut.of(changed)
 
 
-def _answer(service: Any, notice: Notice, action: str, body: Any) -> Notice:
+def _answer(service: NoticeService, notice: Notice, action: str, body: AnswerIn) -> Notice:
     ref, pid = notice.reference, notice.provider_id
     if action == "acknowledge":
         return service.acknowledge(ref, provider_id=pid)
@@ -134,7 +132,7 @@ def _answer(service: Any, notice: Notice, action: str, body: Any) -> Notice:
 )
 async def review_dispute(request: Request, body: ReviewIn) -> NoticeOut:
     service = _service(request)
-    details = {"location_id": body.location_id, "decision": body.outcome}
+    details: dict[str, Any] = {"location_id": body.location_id, "decision": body.outcome}
     async with audited(request, "notice.review", target=body.reference, **details):
         changed = await run_in_threadpool(
             service.review, body.reference, body.location_id, body.outcome
@@ -196,8 +194,6 @@ async def figures(
 ) -> FiguresList:
     ctx = get_context(request)
     events = ctx.events
-    if events is None:
-        raise ConfigurationError("events are not wired into this API")
     chosen = parse_period(period) if period else to_date(ctx.clock.now())
 
     def compute() -> RunningFigures:

@@ -14,7 +14,7 @@ analyst can add the provider (then the next send pass drafts their notices).
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,8 +26,8 @@ from keepdown.api.context import get_context
 from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Principal, Role
-from keepdown.errors import ConfigurationError, NotFound
-from keepdown.notices.providers import Provider
+from keepdown.errors import NotFound
+from keepdown.notices.providers import Provider, ProviderStore
 
 __all__ = ["router"]
 
@@ -39,7 +39,7 @@ _READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER, case_work=True)
 ChannelName = Literal["email", "webhook", "manual"]
 LanguageName = Literal["en", "fr"]
 TargetName = Literal["upstream", "registrar", "cdn", "hotline", "regulator"]
-_LIST = Field(default_factory=list, max_length=1000)
+_LIST: Any = Field(default_factory=list, max_length=1000)
 #: Fields a PATCH may clear with null; null for any other field means "unchanged".
 _NULLABLE = frozenset({"webhook_url", "escalation_target", "escalation_contact", "organisation"})
 
@@ -149,11 +149,8 @@ class UnattributedList(BaseModel):
     hosts: list[UnattributedOut]
 
 
-def _store(request: Request) -> Any:
-    store = get_context(request).providers
-    if store is None:
-        raise ConfigurationError("the provider registry is not wired into this API")
-    return store
+def _store(request: Request) -> ProviderStore:
+    return get_context(request).providers
 
 
 def _visible(provider: Provider, who: Principal) -> bool:
@@ -248,8 +245,5 @@ async def edit_provider(request: Request, name: str, body: ProviderPatch) -> Pro
     dependencies=[_STAFF],
 )
 async def unattributed(request: Request) -> UnattributedList:
-    service = get_context(request).notices
-    if service is None:
-        raise ConfigurationError("notices are not wired into this API")
-    hosts = await run_in_threadpool(service.unattributed)
-    return UnattributedList(hosts=[UnattributedOut(**h) for h in hosts])
+    hosts = await run_in_threadpool(get_context(request).notices.unattributed)
+    return UnattributedList(hosts=[UnattributedOut(**asdict(h)) for h in hosts])

@@ -11,7 +11,7 @@ request (keepdown.reports), in a worker thread.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,6 @@ from keepdown.api.context import get_context
 from keepdown.api.deps import requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
-from keepdown.errors import ConfigurationError
 from keepdown.reports import MEDIA_TYPES, render, render_regulator
 
 __all__ = ["router"]
@@ -31,13 +30,6 @@ _READERS = requires(Role.REGULATOR, Role.ANALYST, Role.ADMIN)
 _PERIOD = Query(
     min_length=4, max_length=40, description="2026, 2026-H2, 2026-Q3, 2026-09 or A..B dates."
 )
-
-
-def _services(request: Request) -> Any:
-    services = get_context(request).accountability
-    if services is None:
-        raise ConfigurationError("transparency reports are not wired into this API")
-    return services
 
 
 @router.get(
@@ -52,8 +44,7 @@ async def transparency(
     period: str = _PERIOD,
     format: Literal["json", "csv", "html", "data-csv"] = "json",
 ) -> Response:
-    services = _services(request)
-    report = await run_in_threadpool(services.transparency, period)
+    report = await run_in_threadpool(get_context(request).transparency.transparency, period)
     return Response(render(report, format), media_type=MEDIA_TYPES[format])
 
 
@@ -67,6 +58,5 @@ async def transparency(
 async def regulator(
     request: Request, period: str = _PERIOD, format: Literal["json", "csv"] = "json"
 ) -> Response:
-    services = _services(request)
-    report = await run_in_threadpool(services.transparency, period)
+    report = await run_in_threadpool(get_context(request).transparency.transparency, period)
     return Response(render_regulator(report, format), media_type=MEDIA_TYPES[format])

@@ -40,8 +40,8 @@ from keepdown.api.deps import audited, client_ip, requires
 from keepdown.api.errors import error_responses
 from keepdown.api.ratelimit import ClientLimiter
 from keepdown.auth import Role
+from keepdown.crawl.reported import ReportedUrls
 from keepdown.crawl.scope_request import MAX_PATTERNS, ScopeRequest
-from keepdown.errors import ConfigurationError
 from keepdown.events import UrlReported
 
 __all__ = ["router"]
@@ -112,11 +112,8 @@ class PublicStatusOut(BaseModel):
 _STAFF = requires(Role.ANALYST, Role.ADMIN, case_work=True)
 
 
-def _store(request: Request) -> Any:
-    store = get_context(request).url_reports
-    if store is None:
-        raise ConfigurationError("URL reports are not wired into this API")
-    return store
+def _store(request: Request) -> ReportedUrls:
+    return get_context(request).url_reports
 
 
 def _emit(request: Request, url: str, reporter_type: str, crawl_id: int | None, at: Any) -> None:
@@ -224,4 +221,4 @@ async def public_report_status(request: Request, body: PublicStatusIn) -> Public
     await _public_limit(request)
     store = _store(request)
     status = await run_in_threadpool(store.public_status, body.reference, body.receipt)
-    return PublicStatusOut(reference=body.reference, status=status)
+    return PublicStatusOut.model_validate({"reference": body.reference, "status": status})

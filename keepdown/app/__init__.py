@@ -1,6 +1,8 @@
-"""The composition root: settings -> stores -> services -> the ASGI app and the workers.
+"""The composition root: settings -> one runtime -> every entry point's parts.
 
-One module per entry point, all built on :mod:`keepdown.app.core`:
+:class:`~keepdown.app.runtime.Runtime` builds storage and every service once per process
+(the one match chain included); each other module takes its parts from it for one entry
+point:
 
 - :mod:`~keepdown.app.server`: ``keepdown serve`` (:func:`build_app`, :func:`serve`);
 - :mod:`~keepdown.app.web`: the web pages mounted under ``/web``, ``keepdown user``;
@@ -18,27 +20,33 @@ This is the only layer that knows every package; nothing below imports it.
 
 from __future__ import annotations
 
-from keepdown.app.core import Services, auth_service, open_services
-from keepdown.app.crawling import CrawlServices, open_crawl_services, registry_attributor
-from keepdown.app.demo import DEMO_BANK, DEMO_ORG, DEMO_USER, DemoInfo, seed_demo
-from keepdown.app.noticing import NoticeServices, open_notice_services, provider_registry
-from keepdown.app.server import build_app, serve
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEMO_BANK",
-    "DEMO_ORG",
-    "DEMO_USER",
-    "CrawlServices",
-    "DemoInfo",
-    "NoticeServices",
-    "Services",
-    "auth_service",
-    "build_app",
-    "open_crawl_services",
-    "open_notice_services",
-    "open_services",
-    "provider_registry",
-    "registry_attributor",
-    "seed_demo",
-    "serve",
-]
+#: Where each public name lives: loaded on first use, so a CLI verb that needs the runtime
+#: alone (``keepdown bank``, ``keepdown match``) never imports the web stack of the server.
+_WHERE = {
+    "DEMO_BANK": "demo",
+    "DEMO_ORG": "demo",
+    "DEMO_USER": "demo",
+    "DemoInfo": "demo",
+    "seed_demo": "demo",
+    "CrawlServices": "crawling",
+    "open_crawl_services": "crawling",
+    "registry_attributor": "crawling",
+    "NoticeServices": "noticing",
+    "open_notice_services": "noticing",
+    "provider_registry": "noticing",
+    "Runtime": "runtime",
+    "open_services": "runtime",
+    "build_app": "server",
+    "serve": "server",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'keepdown.app' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"keepdown.app.{_WHERE[name]}"), name)

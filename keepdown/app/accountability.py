@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from keepdown.clock import Clock, SystemClock
+from keepdown.app.runtime import Runtime
+from keepdown.clock import Clock
 from keepdown.crawl.transport import Resolver
 from keepdown.errors import DeliveryError, InvalidInput
 from keepdown.finance.alerts import Alert, Alerter, Deliver, Subscription, validate_subscription
@@ -30,18 +31,18 @@ from keepdown.notices.attribution import registry_match
 from keepdown.notices.model import Delivery, DeliveryKind, DeliveryState
 from keepdown.notices.providers import Provider
 from keepdown.notices.sealing import SecretBox, secret_box
-from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
+from keepdown.notices.senders import Sender
 from keepdown.reports import Period, TransparencyReport, transparency_report
 from keepdown.reports.period import parse_period
 from keepdown.settings import Settings
-from keepdown.storage import Storage, open_storage
+from keepdown.storage import Storage
 from keepdown.storage.figures_store import report_events
 from keepdown.storage.indicator_store import SqlAlertStore, SqlIndicatorStore
 from keepdown.storage.provider_store import SqlProviderStore
 
 __all__ = [
     "AccountabilityServices",
-    "accountability_parts",
+    "accountability_services",
     "alert_sender",
     "extractor_from",
     "finance_observer",
@@ -120,6 +121,7 @@ class AccountabilityServices:
     alerts: SqlAlertStore
     alerter: Alerter
     box: SecretBox
+    runtime: Runtime
 
     @property
     def operator(self) -> str:
@@ -153,38 +155,30 @@ class AccountabilityServices:
         return self.alerts.add_subscription(checked, self.clock.now())
 
     def close(self) -> None:
-        self.storage.close()
+        """Close the runtime these parts belong to."""
+        self.runtime.close()
 
 
-def accountability_parts(
-    settings: Settings,
-    storage: Storage,
-    clock: Clock,
-    *,
-    senders: Mapping[str, Sender] | None = None,
-    resolver: Resolver | None = None,
-) -> AccountabilityServices:
-    box = secret_box(settings)
-    if senders is None:
-        senders = {
-            "email": SmtpSender(settings, clock),
-            "webhook": WebhookSender(settings, clock, box, resolver=resolver),
-        }
+def accountability_services(runtime: Runtime) -> AccountabilityServices:
+    """The accountability parts of ``runtime`` (:attr:`Runtime.accountability`)."""
+    settings, storage = runtime.settings, runtime.storage
     indicators = SqlIndicatorStore(storage.engine)
     alerts = SqlAlertStore(storage.engine)
     domain = settings.notice_from_address.rsplit("@", 1)[-1] or "localhost"
     alerter = Alerter(
         indicators,
         alerts,
-        alert_sender(senders),
-        clock,
+        alert_sender(runtime.senders),
+        runtime.clock,
         operator=settings.notice_operator_name,
         tlp=settings.finance_tlp,
         domain=domain,
         lease_seconds=settings.notice_delivery_lease_seconds,
         max_attempts=settings.finance_alert_max_attempts,
     )
-    return AccountabilityServices(settings, storage, clock, indicators, alerts, alerter, box)
+    return AccountabilityServices(
+        settings, storage, runtime.clock, indicators, alerts, alerter, secret_box(settings), runtime
+    )
 
 
 def open_accountability(
@@ -194,7 +188,6 @@ def open_accountability(
     senders: Mapping[str, Sender] | None = None,
     resolver: Resolver | None = None,
 ) -> AccountabilityServices:
-    """Storage (migrated), the indicator and alert stores, the alerter."""
-    return accountability_parts(
-        settings, open_storage(settings), clock or SystemClock(), senders=senders, resolver=resolver
-    )
+    """The accountability parts of a new :class:`Runtime` (closed with ``.close()``)."""
+    chosen = dict(senders) if senders is not None else None
+    return Runtime(settings, clock=clock, resolver=resolver, senders=chosen).accountability

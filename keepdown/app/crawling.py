@@ -1,7 +1,8 @@
-"""The crawl worker's parts: stores, the live index, host attribution, and one crawl turn.
+"""The crawl parts of the runtime: stores, the match chain, host attribution, one crawl turn.
 
-``keepdown crawl`` and ``keepdown report`` build their services here; the crawler itself and
-its SQL frontier live in :mod:`keepdown.crawl` and :mod:`keepdown.storage.crawl_store`.
+:func:`crawl_services` builds them for :attr:`keepdown.app.runtime.Runtime.crawling`
+(``keepdown crawl``, ``keepdown report`` and the crawl tasks use those); the crawler itself
+and its SQL frontier live in :mod:`keepdown.crawl` and :mod:`keepdown.storage.crawl_store`.
 
 :class:`CrawlTurn` is the one implementation of a worker's turn on one crawl, used by the
 foreground worker (``keepdown crawl``: turns of ``crawl_turn_pages`` that give way to a
@@ -19,23 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from keepdown.app.accountability import finance_observer
-from keepdown.app.core import open_services
-from keepdown.app.scanning import video_matcher
-from keepdown.app.web import allow_listed
-from keepdown.clock import Clock, SystemClock
+from keepdown.app.runtime import Runtime
+from keepdown.clock import Clock
 from keepdown.crawl.attribution import Attributor
 from keepdown.crawl.crawler import Crawler, PageExtender
 from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.observers import PageObserver
 from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.transport import Resolver
-from keepdown.matching.live import BankIndex
+from keepdown.matching.chain import MatchChain
 from keepdown.notices.attribution import RdapClient, RegistryAttributor
 from keepdown.settings import Settings
 from keepdown.storage import Storage
@@ -54,6 +54,7 @@ __all__ = [
     "TurnBounds",
     "TurnEnd",
     "TurnWatcher",
+    "crawl_services",
     "open_crawl_services",
     "registry_attributor",
 ]
@@ -61,10 +62,11 @@ __all__ = [
 
 @dataclass
 class CrawlServices:
-    """What ``keepdown crawl`` and ``keepdown report`` need: stores, the index, attribution.
+    """What ``keepdown crawl``, ``keepdown report`` and the crawl tasks need: stores, the
+    runtime's match chain, attribution.
 
     :meth:`crawler` builds the :class:`Crawler` of one stored crawl: its SQL frontier, and a
-    :class:`SightingRecorder` that matches through the bank index (``match_result``) and
+    :class:`SightingRecorder` that matches through the match chain (door ``crawl``) and
     attributes hosts through ``attributor`` (the registry + RDAP of keepdown.notices by
     default). ``page_observers`` get every fetched HTML page (:class:`PageSeen`): this is where
     the composition root plugs in readers of pages such as the financial indicators.
@@ -74,9 +76,10 @@ class CrawlServices:
     storage: Storage
     crawls: CrawlStore
     reports: ReportStore
-    index: BankIndex
+    matcher: MatchChain
     attributor: Attributor
     clock: Clock
+    runtime: Runtime
     resolver: Resolver | None = None
     page_observers: Sequence[PageObserver] = field(default_factory=tuple)
 
@@ -89,7 +92,7 @@ class CrawlServices:
         recorder = SightingRecorder(
             self.storage.engine,
             crawl.id,
-            matcher=allow_listed(self.storage, self.settings, self.index.match_result),
+            matcher=functools.partial(self.matcher.match_result, door="crawl"),
             attributor=self.attributor,
             events=self.storage.events,
             clock_now=self.clock.now,
@@ -109,7 +112,27 @@ class CrawlServices:
         return crawler, recorder
 
     def close(self) -> None:
-        self.storage.close()
+        """Close the runtime these parts belong to."""
+        self.runtime.close()
+
+
+def crawl_services(runtime: Runtime) -> CrawlServices:
+    """The crawl parts of ``runtime`` (:attr:`Runtime.crawling` builds them once)."""
+    settings, storage = runtime.settings, runtime.storage
+    crawls = CrawlStore(storage.engine, settings)
+    return CrawlServices(
+        settings=settings,
+        storage=storage,
+        crawls=crawls,
+        reports=ReportStore(storage.engine, crawls),
+        matcher=runtime.matcher,
+        attributor=registry_attributor(settings, storage, resolver=runtime.resolver),
+        clock=runtime.clock,
+        runtime=runtime,
+        resolver=runtime.resolver,
+        # The payment indicators of every page (keepdown.finance).
+        page_observers=(finance_observer(settings, storage),),
+    )
 
 
 def open_crawl_services(
@@ -120,22 +143,13 @@ def open_crawl_services(
     resolver: Resolver | None = None,
     page_observers: Sequence[PageObserver] = (),
 ) -> CrawlServices:
-    """Storage, crawl and report stores, the match index loaded from the banks, attribution."""
-    clock = clock or SystemClock()
-    services = open_services(settings, clock)
-    services.index.refresh()
-    crawls = CrawlStore(services.storage.engine, settings)
-    return CrawlServices(
-        settings=settings,
-        storage=services.storage,
-        crawls=crawls,
-        reports=ReportStore(services.storage.engine, crawls),
-        index=video_matcher(settings, services.storage, services.index),  # videos matched too
-        attributor=attributor or registry_attributor(settings, services.storage, resolver=resolver),
-        clock=clock,
-        resolver=resolver,
-        # The payment indicators of every page (keepdown.finance), then the caller's observers.
-        page_observers=(finance_observer(settings, services.storage), *page_observers),
+    """The crawl parts of a new :class:`Runtime` (closed with ``.close()``); ``attributor``
+    replaces the registry's, ``page_observers`` come after the financial indicators'."""
+    services = Runtime(settings, clock=clock, resolver=resolver).crawling
+    return replace(
+        services,
+        attributor=attributor or services.attributor,
+        page_observers=(*services.page_observers, *page_observers),
     )
 
 

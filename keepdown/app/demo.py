@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from keepdown.app.core import Services, open_services
-from keepdown.app.web import signin_service
+from keepdown.app.runtime import Runtime
 from keepdown.auth import Role
 from keepdown.banks.records import EntryRecord
 from keepdown.banks.service import BankService
-from keepdown.clock import SystemClock
 from keepdown.errors import Conflict, NotFound
 from keepdown.hashing import hash_file
 from keepdown.hashing.types import SignalType
@@ -53,52 +51,47 @@ class DemoInfo:
     web_password: str = ""
 
 
-def seed_demo(settings: Settings) -> DemoInfo:
+def seed_demo(runtime: Runtime) -> DemoInfo:
     """The demo organisation, bank, a fresh platform key and the demo analyst with a fresh
     password (idempotent apart from the key and the password)."""
     from keepdown.testing import sample_image_paths
 
-    services = open_services(settings, SystemClock())
-    try:
-        with services.auth.audited("demo.seed", target=DEMO_BANK) as found:
-            services.auth.ensure_organisation(DEMO_ORG)
-            with contextlib.suppress(Conflict):
-                services.banks.create_bank(
-                    DEMO_BANK,
-                    owner=DEMO_ORG,
-                    source="keepdown/samples (benign stand-ins)",
-                    label="other",
-                )
-            samples = sample_image_paths()
-            added = sum(_add_sample(services.banks, path, settings) for path in samples)
-            issued = services.auth.issue_key(
-                DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo"
+    auth, banks, settings = runtime.auth, runtime.banks, runtime.settings
+    with auth.audited("demo.seed", target=DEMO_BANK) as found:
+        auth.ensure_organisation(DEMO_ORG)
+        with contextlib.suppress(Conflict):
+            banks.create_bank(
+                DEMO_BANK,
+                owner=DEMO_ORG,
+                source="keepdown/samples (benign stand-ins)",
+                label="other",
             )
-            password = _demo_analyst(services, settings)
-            found.update(added=added, key_id=issued.key.key_id, web_user=DEMO_USER)
-        return DemoInfo(
-            DEMO_ORG,
-            DEMO_BANK,
-            added,
-            issued.token,
-            samples,
-            issued.key.expires_at,
-            web_user=DEMO_USER,
-            web_password=password,
-        )
-    finally:
-        services.storage.close()
+        samples = sample_image_paths()
+        added = sum(_add_sample(banks, path, settings) for path in samples)
+        issued = auth.issue_key(DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo")
+        password = _demo_analyst(runtime)
+        found.update(added=added, key_id=issued.key.key_id, web_user=DEMO_USER)
+    return DemoInfo(
+        DEMO_ORG,
+        DEMO_BANK,
+        added,
+        issued.token,
+        samples,
+        issued.key.expires_at,
+        web_user=DEMO_USER,
+        web_password=password,
+    )
 
 
-def _demo_analyst(services: Services, settings: Settings) -> str:
+def _demo_analyst(runtime: Runtime) -> str:
     """Create the demo analyst, or give it a new password; the password."""
-    signin = signin_service(services.storage, services.auth, settings)
+    signin, settings = runtime.signin, runtime.settings
     password = secrets.token_urlsafe(15)
     operator = settings.operator_organisation
     try:
         user = signin.store.get_user(DEMO_USER)
     except NotFound:
-        services.auth.ensure_organisation(operator)
+        runtime.auth.ensure_organisation(operator)
         signin.add_user(
             DEMO_USER, password, organisation=operator, role=Role.ANALYST, display_name="Demo"
         )

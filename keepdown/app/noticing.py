@@ -1,45 +1,43 @@
-"""The notice worker's parts: providers, notices, senders, the re-check tracker.
+"""The notice parts of the runtime: providers, notices, the outbox, the re-check tracker.
 
-``keepdown notices``, ``keepdown provider``, the API and the task workers (their notice and
-re-check passes, :mod:`keepdown.app.workers`) all build them here.
+:func:`notice_services` builds them for :attr:`keepdown.app.runtime.Runtime.notices`; the
+API, ``keepdown notices``, ``keepdown provider`` and the task workers' notice and re-check
+passes all use those. Re-checks match through the runtime's one match chain.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from keepdown.app.core import open_services
-from keepdown.clock import Clock, SystemClock
+from keepdown.app.runtime import Runtime
+from keepdown.clock import Clock
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
-from keepdown.matching.live import BankIndex
 from keepdown.notices.compose import Composer
 from keepdown.notices.links import LinkSigner, link_secret
 from keepdown.notices.sealing import secret_box
-from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
+from keepdown.notices.senders import Sender
 from keepdown.notices.service import NoticeService
 from keepdown.notices.tracker import Tracker
 from keepdown.notices.verify import BankVerifier
 from keepdown.settings import Settings
-from keepdown.storage import Storage, open_storage
+from keepdown.storage import Storage
 from keepdown.storage.notice_store import SqlNoticeStore
 from keepdown.storage.provider_store import SqlProviderStore
 
-__all__ = ["NoticeServices", "open_notice_services", "provider_registry"]
+__all__ = ["NoticeServices", "notice_services", "open_notice_services", "provider_registry"]
 
 
 @contextlib.contextmanager
 def provider_registry(settings: Settings) -> Iterator[SqlProviderStore]:
     """The provider registry on the configured database (for ``keepdown provider``)."""
-    storage = open_storage(settings)
-    try:
-        yield SqlProviderStore(storage.engine, secret_box(settings))
-    finally:
-        storage.close()
+    with Runtime.open(settings) as runtime:
+        yield runtime.notices.providers
 
 
 @dataclass
@@ -54,23 +52,17 @@ class NoticeServices:
     service: NoticeService
     tracker: Tracker
     clock: Clock
+    runtime: Runtime
 
     def close(self) -> None:
-        self.storage.close()
+        """Close the runtime these parts belong to."""
+        self.runtime.close()
 
 
-def _notice_parts(
-    settings: Settings,
-    storage: Storage,
-    index: BankIndex,
-    clock: Clock,
-    *,
-    resolver: Resolver | None = None,
-    senders: dict[str, Sender] | None = None,
-    politeness: Callable[[], Politeness] | None = None,
-) -> NoticeServices:
-    box = secret_box(settings)
-    providers = SqlProviderStore(storage.engine, box)
+def notice_services(runtime: Runtime) -> NoticeServices:
+    """The notice parts of ``runtime`` (:attr:`Runtime.notices` builds them once)."""
+    settings, clock, storage = runtime.settings, runtime.clock, runtime.storage
+    providers = SqlProviderStore(storage.engine, secret_box(settings))
     notices = SqlNoticeStore(storage.engine)
     links = LinkSigner(
         link_secret(settings),
@@ -78,22 +70,21 @@ def _notice_parts(
         valid_for=timedelta(days=settings.notice_link_days),
         base_url=settings.notice_public_base_url,
     )
-    if senders is None:
-        senders = {
-            "email": SmtpSender(settings, clock),
-            "webhook": WebhookSender(settings, clock, box, resolver=resolver),
-        }
-    service = NoticeService(notices, providers, Composer(settings, links), senders, clock, settings)
+    composer = Composer(settings, links)
+    service = NoticeService(notices, providers, composer, runtime.senders, clock, settings)
+    resolver = runtime.resolver
     tracker = Tracker(
         notices,
         providers,
         lambda: Fetcher(settings, resolver=resolver, clock=clock),
-        BankVerifier(settings, index.match_result),
+        BankVerifier(settings, functools.partial(runtime.matcher.match_result, door="recheck")),
         clock,
         settings,
-        politeness=politeness,
+        politeness=runtime.politeness,
     )
-    return NoticeServices(settings, storage, providers, notices, links, service, tracker, clock)
+    return NoticeServices(
+        settings, storage, providers, notices, links, service, tracker, clock, runtime
+    )
 
 
 def open_notice_services(
@@ -104,21 +95,13 @@ def open_notice_services(
     senders: dict[str, Sender] | None = None,
     politeness: Callable[[], Politeness] | None = None,
 ) -> NoticeServices:
-    """Storage, the provider registry, the notice service and the re-check tracker.
+    """The notice parts of a new :class:`Runtime` (closed with ``.close()``).
 
     ``senders`` replaces the SMTP and webhook senders (by channel name); ``resolver`` is used
     by re-checks and webhooks (tests map made-up names to loopback); ``politeness`` makes the
     per-host limiter of each re-check pass (default: in-process, from the crawl settings; a
     shared one, e.g. on Redis, spaces re-checks of one host across processes)."""
-    clock = clock or SystemClock()
-    services = open_services(settings, clock)
-    services.index.refresh()
-    return _notice_parts(
-        settings,
-        services.storage,
-        services.index,
-        clock,
-        resolver=resolver,
-        senders=senders,
-        politeness=politeness,
+    runtime = Runtime(
+        settings, clock=clock, resolver=resolver, senders=senders, politeness=politeness
     )
+    return runtime.notices

@@ -1,38 +1,25 @@
-"""The scan's parts: the match index (with videos), the scanner, and scans as tasks.
+"""The scan's parts: scans on the runtime's match chain, locally or as tasks.
 
-- :func:`video_matcher`: the :class:`~keepdown.matching.vpdq.VideoMatcher` around a process's
-  bank index, so the API, the crawler, the workers and scans all match videos the same way;
-- :func:`scan`: what ``keepdown scan`` runs: storage, the index loaded once, a
-  :class:`~keepdown.scan.Scanner`, hashing on the local cores or (``distributed``) as
-  ``keepdown.scan_batch`` tasks on the queue;
+- :func:`scan`: what ``keepdown scan`` runs: a :class:`~keepdown.app.runtime.Runtime`, its
+  match chain (door ``scan``), a :class:`~keepdown.scan.Scanner`, hashing on the local cores
+  or (``distributed``) as ``keepdown.scan_batch`` tasks on the queue;
 - :class:`WorkerScanner`: a worker's side of a distributed scan: open the source from its spec
-  (once per process), hash and match a batch, give the rows back.
+  (once per process), hash and match a batch through the worker's runtime, give the rows back.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-from keepdown.app.core import open_services
-from keepdown.clock import SystemClock
-from keepdown.matching.live import BankIndex
-from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
+from keepdown.app.runtime import Runtime
+from keepdown.matching.chain import MatchChain
 from keepdown.scan import HashOptions, Scanner, ScanSummary, hash_batch, open_source, report_row
 from keepdown.scan.sources import Item, Source
 from keepdown.settings import Settings
-from keepdown.storage import Storage
-from keepdown.storage.index_feed import IndexFeed
 
-__all__ = ["WorkerScanner", "scan", "video_matcher"]
-
-
-def video_matcher(settings: Settings, storage: Storage, index: BankIndex) -> VideoMatcher:
-    """``index`` plus the vPDQ entries of the banks (refreshed with it)."""
-    vpdq = VpdqIndex(IndexFeed(storage.engine), quality_floor=settings.vpdq_quality_floor)
-    matcher = VideoMatcher(index, vpdq, VpdqPolicy.from_settings(settings))
-    matcher.refresh()
-    return matcher
+__all__ = ["WorkerScanner", "scan"]
 
 
 class _QueuedBatch:
@@ -45,9 +32,10 @@ class _QueuedBatch:
         from huey.exceptions import TaskException
 
         try:
-            return self.result.get(blocking=False)  # type: ignore[no-any-return]
+            rows: list[dict[str, Any]] = self.result.get(blocking=False)
         except TaskException:
             return None  # the task failed for good: the scan re-queues it after the timeout
+        return rows
 
 
 def scan(
@@ -63,10 +51,7 @@ def scan(
     batch_timeout: float = 600.0,
 ) -> ScanSummary:
     """Run one scan (``keepdown scan``); see :mod:`keepdown.scan.runner` for the steps."""
-    services = open_services(settings, SystemClock())
-    try:
-        services.index.refresh()
-        matcher = video_matcher(settings, services.storage, services.index)
+    with Runtime.open(settings) as runtime:
         submit = None
         if distributed:
             from keepdown.app.workers import open_queue
@@ -78,26 +63,21 @@ def scan(
 
         scanner = Scanner(
             settings,
-            matcher,
+            functools.partial(runtime.matcher.match_result, door="scan"),
             options=options,
             processes=processes,
             submit=submit,
             batch_timeout=batch_timeout,
             progress=progress,
-            events=services.storage.events,
+            events=runtime.storage.events,
         )
         return scanner.run(source, report, fresh=fresh)
-    finally:
-        close = getattr(services.index, "close", None)
-        if close is not None:
-            close()
-        services.storage.close()
 
 
 class WorkerScanner:
     """A worker's side of ``keepdown scan --distributed`` (module docstring)."""
 
-    def __init__(self, settings: Settings, matcher: VideoMatcher) -> None:
+    def __init__(self, settings: Settings, matcher: MatchChain) -> None:
         self.settings = settings
         self.matcher = matcher
         self._sources: dict[str, Source] = {}
@@ -109,6 +89,9 @@ class WorkerScanner:
         items = [Item(key) for key in keys]
         hashed = hash_batch(source, items, self.settings, HashOptions.from_dict(options))
         return [
-            report_row(h, self.matcher.match_result(h.result) if h.result is not None else [])
+            report_row(
+                h,
+                self.matcher.match_result(h.result, door="scan") if h.result is not None else [],
+            )
             for h in hashed
         ]

@@ -1,15 +1,16 @@
-"""The API server: settings -> services -> live index -> ASGI app, and ``keepdown serve``.
+"""The API server: settings -> runtime -> ASGI app, and ``keepdown serve``.
 
 :func:`build_app` is what ``keepdown serve`` runs and what the API tests use:
 
-1. open storage (SQLite in the data dir by default; migrated to the current schema);
-2. build the services: auth (keys, audit log), banks, the hasher, the SSRF-guarded fetcher;
-3. load the match index from the banks, and keep it current: a background thread polls the
+1. open the :class:`~keepdown.app.runtime.Runtime` (storage, migrated to the current schema);
+2. take its parts: auth (keys, audit log), banks, the hasher, the SSRF-guarded fetcher, and
+   the one match chain, loaded now and kept current by a background thread that polls the
    banks' change mark every ``index_refresh_seconds`` and applies what changed (no restart);
-4. wire the notice service and the in-process task workers (``serve_workers``);
-5. hand everything to :func:`keepdown.api.create_app`; the background workers start and stop
+3. take the notice, crawl and accountability parts, and start ``serve_workers`` task workers
+   in this process **on the same runtime**, so the API and the workers share one index;
+4. hand everything to :func:`keepdown.api.create_app`; the background workers start and stop
    with the app's lifespan;
-6. mount the web pages, sharing the public report limit per client address with the API
+5. mount the web pages, sharing the public report limit per client address with the API
    (one :class:`~keepdown.api.ratelimit.ClientLimiter`), and believe ``X-Forwarded-For``
    from the ``trusted_proxies`` networks only (uvicorn's proxy-headers middleware with
    exactly those networks; uvicorn's own, which trusts 127.0.0.1 by default, is off).
@@ -30,23 +31,16 @@ from typing import Any, Protocol
 
 from keepdown.api import ApiContext, create_app
 from keepdown.api.ratelimit import ClientLimiter, RateLimiter
-from keepdown.app.accountability import accountability_parts
-from keepdown.app.core import Services, open_services
-from keepdown.app.noticing import _notice_parts
-from keepdown.app.scanning import video_matcher
+from keepdown.app.runtime import Runtime
 from keepdown.app.web import mount_web
 from keepdown.app.workers import EmbeddedWorkers
-from keepdown.clock import Clock, SystemClock
+from keepdown.clock import Clock
 from keepdown.crawl.fetcher import Fetcher
 from keepdown.crawl.transport import Resolver
 from keepdown.errors import ConfigurationError, FetchError, InputTooLarge, StorageError
 from keepdown.hashing import HashResult, hash_bytes
-from keepdown.matching.live import BankIndex
+from keepdown.matching.chain import MatchChain
 from keepdown.settings import Settings, load_settings
-from keepdown.storage import Storage
-from keepdown.storage.bank_settings import SqlBankSettings
-from keepdown.storage.crawl_store import CrawlStore, ReportStore
-from keepdown.storage.index_feed import ping
 
 __all__ = ["build_app", "serve"]
 
@@ -54,10 +48,10 @@ log = logging.getLogger("keepdown.app")
 
 
 class _Refresher:
-    """Polls the banks and refreshes the live index on a daemon thread."""
+    """Polls the banks and refreshes the match chain on a daemon thread."""
 
-    def __init__(self, index: BankIndex, every: float) -> None:
-        self.index = index
+    def __init__(self, matcher: MatchChain, every: float) -> None:
+        self.matcher = matcher
         self.every = every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="keepdown-index", daemon=True)
@@ -72,7 +66,7 @@ class _Refresher:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self.index.refresh()
+                self.matcher.refresh()
             except StorageError:
                 log.exception("match index refresh failed; keeping the current index")
 
@@ -83,24 +77,16 @@ def build_app(
     clock: Clock | None = None,
     resolver: Resolver | None = None,
     refresh_in_background: bool = True,
-) -> tuple[Any, Services]:
-    """The ASGI app and the services behind it (steps in the module docstring)."""
-    clock = clock or SystemClock()
-    services = open_services(settings, clock)
-    services.index.refresh()
-    fetcher = Fetcher(settings, resolver=resolver, clock=clock)
-    ctx = _context(settings, services, fetcher, clock)
-    ctx.matcher = video_matcher(settings, services.storage, services.index)  # videos too
-    notice_parts = _notice_parts(
-        settings, services.storage, services.index, clock, resolver=resolver
-    )
-    ctx.providers = notice_parts.providers
-    ctx.notices = notice_parts.service
-    ctx.notice_links = notice_parts.links
-    ctx.accountability = accountability_parts(settings, services.storage, clock, resolver=resolver)
-    workers: list[_Worker] = [_Refresher(ctx.matcher, settings.index_refresh_seconds)]
-    if settings.serve_workers > 0:  # task consumers in this process (keepdown.app.workers)
-        workers.append(EmbeddedWorkers(settings, resolver=resolver))
+    runtime: Runtime | None = None,
+) -> tuple[Any, Runtime]:
+    """The ASGI app and the runtime behind it (steps in the module docstring)."""
+    runtime = runtime or Runtime(settings, clock=clock, resolver=resolver)
+    matcher = runtime.matcher  # built now: the index loads before the app answers
+    fetcher = Fetcher(settings, resolver=runtime.resolver, clock=runtime.clock)
+    ctx = _context(runtime, fetcher)
+    workers: list[_Worker] = [_Refresher(matcher, settings.index_refresh_seconds)]
+    if settings.serve_workers > 0:  # task consumers in this process, on this runtime
+        workers.append(EmbeddedWorkers(runtime))
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
@@ -113,14 +99,14 @@ def build_app(
             for worker in reversed(started):
                 worker.stop()
             await fetcher.aclose()
-            services.storage.close()
+            runtime.close()
 
     app = create_app(ctx, lifespan=lifespan)
     public_limit = ClientLimiter.public_reports(settings)  # the API's and the web form's
     app.state.public_report_limiter = public_limit
-    mount_web(app, ctx, services, public_limit)  # the web pages under /web (keepdown.app.web)
+    mount_web(app, ctx, runtime, public_limit)  # the web pages under /web (keepdown.app.web)
     _trust_proxies(app, settings)
-    return app, services
+    return app, runtime
 
 
 def _trust_proxies(app: Any, settings: Settings) -> None:
@@ -147,8 +133,9 @@ class _Worker(Protocol):
     def stop(self) -> None: ...
 
 
-def _context(settings: Settings, services: Services, fetcher: Fetcher, clock: Clock) -> ApiContext:
-    """The API's view of the services."""
+def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
+    """The API's view of the runtime."""
+    settings = runtime.settings
 
     def hasher(data: bytes, dihedral: bool) -> HashResult:
         return hash_bytes(data, settings=settings, mode=settings.hash_mode, dihedral=dihedral)
@@ -161,25 +148,26 @@ def _context(settings: Settings, services: Services, fetcher: Fetcher, clock: Cl
             raise FetchError(f"{url} answered HTTP {result.status}", url=url, status=result.status)
         return result.body, result.content_type
 
+    notices = runtime.notices
     return ApiContext(
         settings=settings,
-        auth=services.auth,
-        banks=services.banks,
-        bank_reader=services.storage.banks,
-        bank_settings=SqlBankSettings(services.storage.engine),
-        matcher=services.index,
+        auth=runtime.auth,
+        banks=runtime.banks,
+        bank_reader=runtime.storage.banks,
+        matcher=runtime.matcher,
         hasher=hasher,
         fetch_url=fetch_url,
-        clock=clock,
+        clock=runtime.clock,
         limiter=RateLimiter.from_settings(settings),
-        check_database=lambda: ping(services.storage.engine),
-        url_reports=_report_store(settings, services.storage),
-        events=services.storage.events,
+        check_database=runtime.check_database,
+        url_reports=runtime.crawling.reports,
+        events=runtime.storage.events,
+        providers=notices.providers,
+        notices=notices.service,
+        notice_links=notices.links,
+        transparency=runtime.accountability,
+        finance=runtime.accountability,
     )
-
-
-def _report_store(settings: Settings, storage: Storage) -> ReportStore:
-    return ReportStore(storage.engine, CrawlStore(storage.engine, settings))
 
 
 #: Where ``serve`` hands its settings to worker processes (each builds its own app).

@@ -2,10 +2,12 @@
 
 :func:`open_queue` gives the :class:`~keepdown.tasks.TaskQueue` of the configured backend
 (embedded SQLite by default, Redis for many machines). A process that runs tasks passes
-``jobs=True``: its :class:`WorkerJobs` (opened on first use, once per process) holds one
-storage, one match index (kept current by a cheap change-mark check before each crawl slice
-and scan batch, see "Index refresh" in ``docs/architecture.md``), the crawl services, the
-notice services and the finance alerter. A crawl task runs the same
+``jobs=True``: its :class:`WorkerJobs` take their parts from one
+:class:`~keepdown.app.runtime.Runtime` (the server's, for ``serve``'s embedded workers; their
+own, opened on first use, for ``keepdown worker``): one storage, one match chain (kept current
+by a cheap change-mark check before each crawl slice, re-check pass and scan batch, see "Index
+refresh" in ``docs/architecture.md``), the crawl services, the notice services and the finance
+alerter. A crawl task runs the same
 :class:`~keepdown.app.crawling.CrawlTurn` as ``keepdown crawl``, with the slice's bounds.
 
 :class:`EmbeddedWorkers` is what ``keepdown serve`` starts next to the API on the embedded
@@ -20,14 +22,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from keepdown.app.accountability import accountability_parts
-from keepdown.app.crawling import CrawlServices, CrawlTurn, TurnBounds, open_crawl_services
-from keepdown.app.noticing import NoticeServices, _notice_parts
-from keepdown.banks.service import BankService
-from keepdown.clock import Clock, SystemClock
+from keepdown.app.crawling import CrawlServices, CrawlTurn, TurnBounds
+from keepdown.app.noticing import NoticeServices
+from keepdown.app.runtime import Runtime
+from keepdown.app.scanning import WorkerScanner
+from keepdown.clock import Clock
 from keepdown.crawl.transport import Resolver
 from keepdown.events import TaskRan
-from keepdown.matching.vpdq import VideoMatcher
 from keepdown.notices.senders import Sender
 from keepdown.settings import Settings
 from keepdown.tasks import TaskQueue, open_huey
@@ -42,50 +43,41 @@ def open_queue(
     settings: Settings,
     *,
     jobs: bool = False,
+    runtime: Runtime | None = None,
     clock: Clock | None = None,
     resolver: Resolver | None = None,
     senders: dict[str, Sender] | None = None,
 ) -> TaskQueue:
-    """The task queue; with ``jobs`` this process can run tasks too."""
+    """The task queue; with ``jobs`` this process can run tasks too, on ``runtime`` (the
+    server's, so its workers share its index) or on a runtime of their own, opened on first
+    use with ``clock``, ``resolver`` and ``senders``."""
     factory = None
     if jobs:
 
         def factory() -> WorkerJobs:
-            return WorkerJobs(settings, clock=clock, resolver=resolver, senders=senders)
+            if runtime is not None:
+                return WorkerJobs(runtime)
+            own = Runtime(settings, clock=clock, resolver=resolver, senders=senders)
+            return WorkerJobs(own, owned=True)
 
     return TaskQueue(open_huey(settings), settings, factory)
 
 
 class WorkerJobs:
-    """What each task does (``keepdown.tasks.Jobs``), on this process's stores."""
+    """What each task does (``keepdown.tasks.Jobs``), on one runtime's parts (``owned``: the
+    jobs opened it and close it)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Clock | None = None,
-        resolver: Resolver | None = None,
-        senders: dict[str, Sender] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock or SystemClock()
-        self.crawl: CrawlServices = open_crawl_services(
-            settings, clock=self.clock, resolver=resolver
-        )
-        self.matcher: VideoMatcher = self.crawl.index  # type: ignore[assignment]
-        self.notice: NoticeServices = _notice_parts(
-            settings,
-            self.crawl.storage,
-            self.matcher,  # type: ignore[arg-type]
-            self.clock,
-            resolver=resolver,
-            senders=senders,
-        )
-        self.accountability = accountability_parts(
-            settings, self.crawl.storage, self.clock, senders=senders, resolver=resolver
-        )
-        self.banks = BankService(self.crawl.storage.banks, self.crawl.storage.events, self.clock)
-        self._scanner: Any = None
+    def __init__(self, runtime: Runtime, *, owned: bool = False) -> None:
+        self.runtime = runtime
+        self.owned = owned
+        self.settings = runtime.settings
+        self.clock = runtime.clock
+        self.matcher = runtime.matcher
+        self.crawl: CrawlServices = runtime.crawling
+        self.notice: NoticeServices = runtime.notices
+        self.accountability = runtime.accountability
+        self.banks = runtime.banks
+        self._scanner: WorkerScanner | None = None
 
     # --- crawls ----------------------------------------------------------------------------
 
@@ -151,8 +143,6 @@ class WorkerJobs:
     def scan_batch(
         self, source: str, items: list[str], options: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        from keepdown.app.scanning import WorkerScanner
-
         if self._scanner is None:
             self._scanner = WorkerScanner(self.settings, self.matcher)
         self.matcher.refresh()
@@ -161,7 +151,7 @@ class WorkerJobs:
     # --- bookkeeping -----------------------------------------------------------------------
 
     def record(self, task: str, outcome: str, seconds: float, detail: str = "") -> None:
-        self.crawl.storage.events.emit(
+        self.runtime.storage.events.emit(
             TaskRan(
                 at=self.clock.now(),
                 task=task,
@@ -172,17 +162,20 @@ class WorkerJobs:
         )
 
     def close(self) -> None:
-        self.matcher.close()
-        self.crawl.close()
+        if self.owned:
+            self.runtime.close()
 
 
 class EmbeddedWorkers:
-    """``serve_workers`` consumer threads inside the ``keepdown serve`` process."""
+    """``serve_workers`` consumer threads inside the ``keepdown serve`` process, on the
+    server's runtime (one index, one match chain for the API and the workers)."""
 
-    def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
-        self.settings = settings
-        self.queue = open_queue(settings, jobs=True, resolver=resolver)
-        self.consumer = consumer_for(self.queue, workers=settings.serve_workers, embedded=True)
+    def __init__(self, runtime: Runtime) -> None:
+        self.settings = runtime.settings
+        self.queue = open_queue(runtime.settings, jobs=True, runtime=runtime)
+        self.consumer = consumer_for(
+            self.queue, workers=runtime.settings.serve_workers, embedded=True
+        )
 
     def start(self) -> None:
         self.consumer.start()

@@ -24,6 +24,8 @@ from keepdown.hashing.types import PdqHash, SignalType
 
 __all__ = [
     "Bank",
+    "BankReader",
+    "BankSettingsChange",
     "BankSpec",
     "BankStore",
     "Entry",
@@ -197,6 +199,35 @@ class ImportRun:
     removed: int
 
 
+@dataclass(frozen=True)
+class BankSettingsChange:
+    """New values of a bank's settings, checked by ``BankService.change``; None leaves a
+    setting as it is. ``thresholds`` replaces the per-signal overrides; ``label`` is the
+    source's label, kept verbatim with the classification it maps to."""
+
+    enabled: bool | None = None
+    trust: TrustLevel | None = None
+    thresholds: Mapping[str, int] | None = None
+    label: str | None = None
+    classification: Classification | None = None
+    robust: bool | None = None
+
+    def described(self) -> dict[str, object]:
+        """What changes, for the event and the audit log."""
+        out: dict[str, object] = {}
+        if self.enabled is not None:
+            out["enabled"] = self.enabled
+        if self.trust is not None:
+            out["trust"] = str(self.trust)
+        if self.thresholds is not None:
+            out["thresholds"] = dict(self.thresholds)
+        if self.label is not None:
+            out["label"] = self.label
+        if self.robust is not None:
+            out["robust"] = self.robust
+        return out
+
+
 class BankStore(Protocol):
     """Persistence for banks and entries (implemented by ``keepdown.storage``)."""
 
@@ -210,7 +241,9 @@ class BankStore(Protocol):
 
     def list_banks(self) -> list[Bank]: ...
 
-    def set_enabled(self, name: str, enabled: bool, now: datetime) -> Bank: ...
+    def change_settings(self, name: str, change: BankSettingsChange, now: datetime) -> Bank:
+        """Apply a checked change; NotFound if there is no such bank."""
+        ...
 
     def entry_counts(self, bank_id: int) -> dict[str, dict[str, int]]:
         """{signal type: {"active": n, "removed": m}} for one bank."""
@@ -241,3 +274,19 @@ class BankStore(Protocol):
     def remove_entry(
         self, bank: Bank, signal_type: str, value: str, reason: RemovalReason, now: datetime
     ) -> Tombstone: ...
+
+
+class BankReader(Protocol):
+    """What the API and the web pages read of banks (``BankStore`` is one)."""
+
+    def get_bank(self, name: str) -> Bank: ...
+
+    def list_banks(self) -> list[Bank]: ...
+
+    def entry_counts(self, bank_id: int) -> dict[str, dict[str, int]]: ...
+
+    def page_entries(
+        self, bank_id: int, *, after: int = 0, limit: int = 100, include_removed: bool = True
+    ) -> list[Entry]:
+        """One page of a bank's entries by id (after ``after``), oldest first."""
+        ...

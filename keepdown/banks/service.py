@@ -1,4 +1,4 @@
-"""Bank flows: create, list, show, import, export, remove an entry, disable.
+"""Bank flows: create, change settings, list, show, import, export, remove an entry.
 
 The service holds the rules; a :class:`~keepdown.banks.model.BankStore` keeps the data and an
 :class:`~keepdown.events.EventSink` records what happened. Both are handed in by the caller (the
@@ -28,6 +28,7 @@ from keepdown.banks import formats, signing
 from keepdown.banks.classification import map_label
 from keepdown.banks.model import (
     Bank,
+    BankSettingsChange,
     BankSpec,
     BankStore,
     ImportFile,
@@ -40,10 +41,16 @@ from keepdown.banks.model import (
 from keepdown.banks.records import EntryRecord
 from keepdown.clock import Clock, SystemClock
 from keepdown.errors import InvalidInput, NotFound, UsageError
-from keepdown.events import BankEntryAdded, BankEntryRemoved, BankImported, EventSink
+from keepdown.events import (
+    BankChanged,
+    BankEntryAdded,
+    BankEntryRemoved,
+    BankImported,
+    EventSink,
+)
 from keepdown.hashing.types import SignalType, parse_hash
 
-__all__ = ["BankDetails", "BankService", "export_format", "parse_thresholds"]
+__all__ = ["MAX_THRESHOLD", "BankDetails", "BankService", "export_format", "parse_thresholds"]
 
 log = logging.getLogger("keepdown.banks")
 
@@ -70,6 +77,33 @@ class BankDetails:
     @property
     def removed(self) -> int:
         return sum(c["removed"] for c in self.counts.values())
+
+
+#: The largest per-bank distance threshold (256 bits: any PDQ hash matches any other).
+MAX_THRESHOLD = 256
+
+
+def _trust(value: str) -> TrustLevel:
+    try:
+        return TrustLevel(value)
+    except ValueError:
+        raise InvalidInput(f"trust must be 'review' or 'auto', not {value!r}") from None
+
+
+def _thresholds(thresholds: Mapping[str, int]) -> dict[str, int]:
+    """Per-signal thresholds, checked: a known signal type and a distance it can have."""
+    checked: dict[str, int] = {}
+    for name, value in thresholds.items():
+        try:
+            signal_type = SignalType(name)
+        except ValueError:
+            raise InvalidInput(f"no signal type {name!r} for a threshold") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"threshold {name}={value!r}: give a whole number")
+        if not 0 <= value <= MAX_THRESHOLD:
+            raise InvalidInput(f"threshold {name}={value}: give a number from 0 to {MAX_THRESHOLD}")
+        checked[str(signal_type)] = value
+    return checked
 
 
 def parse_thresholds(pairs: list[str] | tuple[str, ...]) -> dict[str, int]:
@@ -112,10 +146,6 @@ class BankService:
             raise InvalidInput(
                 f"bank name {name!r} must be 1-200 letters, digits, '-', '_' or '.'", bank=name
             )
-        try:
-            trust_level = TrustLevel(trust)
-        except ValueError:
-            raise InvalidInput(f"trust must be 'review' or 'auto', not {trust!r}") from None
         spec = BankSpec(
             name=name,
             owner=owner,
@@ -123,8 +153,8 @@ class BankService:
             source_terms=terms,
             classification=map_label(label) if label else None,
             default_label=label,
-            trust=trust_level,
-            thresholds=dict(thresholds or {}),
+            trust=_trust(trust),
+            thresholds=_thresholds(thresholds or {}),
         )
         return self.store.create_bank(spec, self.clock.now())
 
@@ -138,8 +168,38 @@ class BankService:
         runs = self.store.list_imports(bank.id, imports) if imports else []
         return BankDetails(bank=bank, counts=self.store.entry_counts(bank.id), imports=runs)
 
-    def set_enabled(self, name: str, enabled: bool) -> Bank:
-        return self.store.set_enabled(name, enabled, self.clock.now())
+    def set_enabled(self, name: str, enabled: bool, *, by: str = "") -> Bank:
+        return self.change(name, enabled=enabled, by=by)
+
+    def change(
+        self,
+        name: str,
+        *,
+        enabled: bool | None = None,
+        trust: str | None = None,
+        thresholds: Mapping[str, int] | None = None,
+        label: str | None = None,
+        robust: bool | None = None,
+        by: str = "",
+    ) -> Bank:
+        """Change a bank's settings (the API's PATCH, the CLI, the web): checked here, stored,
+        and recorded as one :class:`~keepdown.events.BankChanged`. The live index picks the
+        new settings up on its next refresh; entries keep the label they were imported with.
+        """
+        change = BankSettingsChange(
+            enabled=enabled,
+            trust=_trust(trust) if trust is not None else None,
+            thresholds=_thresholds(thresholds) if thresholds is not None else None,
+            label=label,
+            classification=map_label(label) if label is not None else None,
+            robust=robust,
+        )
+        bank = self.store.change_settings(name, change, self.clock.now())
+        if change.described():
+            self.events.emit(
+                BankChanged(at=self.clock.now(), bank=name, changes=change.described(), by=by)
+            )
+        return bank
 
     def import_file(
         self,

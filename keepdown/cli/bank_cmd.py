@@ -19,14 +19,13 @@ from typing import Any
 
 import click
 
-from keepdown.app.core import storage_auth
+from keepdown.app.runtime import Runtime
 from keepdown.banks import signing
 from keepdown.banks.formats import FORMATS
 from keepdown.banks.model import Bank, RemovalReason
 from keepdown.banks.service import BankDetails, BankService, export_format, parse_thresholds
 from keepdown.errors import UsageError
 from keepdown.settings import Settings
-from keepdown.storage import open_storage
 
 __all__ = ["command"]
 
@@ -39,13 +38,12 @@ def _service(
     settings: Settings, action: str | None = None, target: str = "", **details: Any
 ) -> Iterator[BankService]:
     """The bank service; with ``action``, the block runs as one audited CLI action."""
-    with open_storage(settings) as storage:
-        service = BankService(storage.banks, storage.events)
+    with Runtime.open(settings) as runtime:
         if action is None:
-            yield service
+            yield runtime.banks
             return
-        with storage_auth(storage).audited(action, target=target, **details):
-            yield service
+        with runtime.auth.audited(action, target=target, **details):
+            yield runtime.banks
 
 
 @click.group("bank")

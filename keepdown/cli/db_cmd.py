@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import click
 
+from keepdown.app.maintenance import database_revision, upgrade_database
 from keepdown.settings import Settings
-from keepdown.storage import head_revision, make_engine, upgrade
-from keepdown.storage.migrate import read_revision
 
 __all__ = ["command"]
 
@@ -25,11 +24,7 @@ def command() -> None:
 @click.pass_obj
 def upgrade_cmd(settings: Settings) -> None:
     """Apply every pending migration (creates a new database at the current schema)."""
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        before, after = upgrade(engine)
-    finally:
-        engine.dispose()
+    before, after = upgrade_database(settings)
     if before == after:
         click.echo(f"database is up to date (revision {after})")
     else:
@@ -40,11 +35,6 @@ def upgrade_cmd(settings: Settings) -> None:
 @click.pass_obj
 def status_cmd(settings: Settings) -> None:
     """Print the database's revision and the newest one this keepdown ships."""
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        current = read_revision(engine)
-    finally:
-        engine.dispose()
-    head = head_revision()
+    current, head = database_revision(settings)
     state = "up to date" if current == head else "needs `keepdown db upgrade`"
     click.echo(f"revision {current or 'empty'} (newest {head}): {state}")

@@ -18,12 +18,10 @@ import time
 
 import click
 
+from keepdown.app.maintenance import checkpoint_status
+from keepdown.app.runtime import Runtime
 from keepdown.index.checkpoint import CheckpointDir
-from keepdown.matching import checkpoints
-from keepdown.matching.live import BankIndex
 from keepdown.settings import Settings
-from keepdown.storage import open_storage
-from keepdown.storage.index_feed import IndexFeed
 
 __all__ = ["command"]
 
@@ -38,13 +36,10 @@ def command() -> None:
 def save_cmd(settings: Settings) -> None:
     """Bring the match index up to date and write a checkpoint to index_dir."""
     started = time.perf_counter()
-    with open_storage(settings) as storage:
-        index = BankIndex.from_settings(
-            settings, IndexFeed(storage.engine), storage.banks.list_banks, checkpoint_after=0
-        )
-        index.refresh()
-    loaded = time.perf_counter() - started
-    name = index.checkpoint(wait=True, compact=True)
+    with Runtime.open(settings) as runtime:
+        index = runtime.index
+        loaded = time.perf_counter() - started
+        name = index.checkpoint(wait=True, compact=True)
     directory = CheckpointDir(settings.index_path)
     entries = ", ".join(f"{k} {v:,}" for k, v in index.status()["entries"].items() if v)
     click.echo(
@@ -59,16 +54,12 @@ def save_cmd(settings: Settings) -> None:
 @click.pass_obj
 def status_cmd(settings: Settings) -> None:
     """The checkpoint in index_dir, the changes since it, and whether it would be used."""
-    directory = CheckpointDir(settings.index_path)
-    with open_storage(settings) as storage:
-        banks = storage.banks.list_banks()
-        with IndexFeed(storage.engine).view() as view:
-            found = checkpoints.inspect(directory, view, banks)
-            if found is None:
-                click.echo(f"no checkpoint in {directory.root}: a start reads every entry")
-                return
-            mark = view.mark()
-            newer = view.count_active_after(found.mark.max_entry_id) if not found.refused else 0
+    with Runtime.open(settings) as runtime:
+        status = checkpoint_status(runtime)
+    directory, found = status.directory, status.found
+    if found is None:
+        click.echo(f"no checkpoint in {directory.root}: a start reads every entry")
+        return
     meta = found.meta
     entries = ", ".join(f"{k} {v:,}" for k, v in meta.get("entries", {}).items() if v)
     click.echo(f"checkpoint {found.name} in {directory.root}")
@@ -76,11 +67,10 @@ def status_cmd(settings: Settings) -> None:
     if found.refused:
         click.echo(f"  would be refused (a start rebuilds from the database): {found.refused}")
         return
-    removals = mark.journal[2:] != found.mark.journal[2:]
     click.echo(
         f"  up to entry id {found.mark.max_entry_id:,}; the database is at "
-        f"{mark.max_entry_id:,}: {newer:,} newer active entries"
-        f"{', and removals or restores' if removals else ''} to apply at start"
+        f"{status.database_max_entry_id:,}: {status.newer_active:,} newer active entries"
+        f"{', and removals or restores' if status.removals_since else ''} to apply at start"
     )
     click.echo("  usable: a start loads it and applies the changes since")
 

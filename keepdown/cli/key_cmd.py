@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from keepdown.app import auth_service
+from keepdown.app.runtime import auth_service
 from keepdown.auth import Role, parse_duration
 from keepdown.settings import Settings
 

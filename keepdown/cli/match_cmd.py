@@ -2,10 +2,11 @@
 
 Steps:
 
-1. Load the match index of the banks (every enabled bank, each with its own thresholds), the
-   same :class:`~keepdown.matching.live.BankIndex` the API serves from: from the checkpoint in
-   ``index_dir`` plus the database's changes since when it is valid, else from every entry
-   (and a large rebuild writes a checkpoint on the side for the next run).
+1. Take the runtime's match chain (:mod:`keepdown.matching.chain`), the same one the API,
+   the crawler and scans ask: every enabled bank with its own thresholds, videos, the
+   allow-list; its index comes from the checkpoint in ``index_dir`` plus the database's
+   changes since when it is valid, else from every entry (and a large rebuild writes a
+   checkpoint on the side for the next run).
 2. Expand the arguments as ``keepdown hash`` does (files, folders recursively, ``-``).
 3. Hash each input (exact hashes always; PDQ with its 8 rotations and mirrors when the
    ``match_dihedral`` setting is on) and match it.
@@ -32,13 +33,13 @@ from typing import TextIO
 import click
 from tqdm import tqdm
 
+from keepdown.app.runtime import Runtime
 from keepdown.cli.inputs import Failure, Input, expand, format_option, hash_mode, summarise_failures
 from keepdown.errors import InvalidInput, NotFound
 from keepdown.hashing import HashResult, hash_file
-from keepdown.matching.live import BankIndex, MatchView
+from keepdown.matching.chain import MatchChain
+from keepdown.matching.views import MatchView, verdict_of
 from keepdown.settings import Settings
-from keepdown.storage import open_storage
-from keepdown.storage.index_feed import IndexFeed
 
 __all__ = ["command"]
 
@@ -75,19 +76,18 @@ def command(
     """Match files, folders (recursively) and '-' against the banks; exit 1 on any match."""
     settings: Settings = ctx.obj
     mode = hash_mode(mode, settings)
-    with open_storage(settings) as storage:
-        feed = IndexFeed(storage.engine)
-        index = BankIndex.from_settings(settings, feed, storage.banks.list_banks)
-        index.refresh()  # from the checkpoint in index_dir plus the changes since, if valid
     inputs = list(expand(paths))
     if progress is None:
         progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
     writer = _Writer(fmt, sys.stdout, show_all)
-    matched, failures = 0, []
-    for item in tqdm(inputs, disable=not progress, file=sys.stderr, unit="file"):
-        matched += _match_one(item, index, settings, mode, writer, failures)
-    sys.stdout.flush()
-    index.close()  # a checkpoint being written on the side (see BankIndex) is finished first
+    matched, failures = 0, list[Failure]()
+    # The runtime's match chain: the index from the checkpoint in index_dir plus the changes
+    # since, if valid; closing it finishes a checkpoint being written on the side first.
+    with Runtime.open(settings) as runtime:
+        matcher = runtime.matcher
+        for item in tqdm(inputs, disable=not progress, file=sys.stderr, unit="file"):
+            matched += _match_one(item, matcher, settings, mode, writer, failures)
+        sys.stdout.flush()
     if failures:
         summarise_failures("keepdown match", failures, len(inputs))
     if matched:
@@ -99,7 +99,7 @@ def command(
 
 def _match_one(
     item: Input,
-    index: BankIndex,
+    matcher: MatchChain,
     settings: Settings,
     mode: str,
     writer: _Writer,
@@ -113,7 +113,7 @@ def _match_one(
         return False
     if result.pdq_error is not None:
         failures.append(Failure(item.label, result.pdq_error))
-    views = index.match_result(result)
+    views = matcher.match_result(result, door="match")
     writer.write(item.label, result, views)
     return bool(views)
 
@@ -122,7 +122,7 @@ def _hash(item: Input, settings: Settings, mode: str) -> HashResult:
     if item.error is not None:
         raise item.error
     source = sys.stdin.buffer if item.path is None else item.path
-    return hash_file(source, settings=settings, mode=mode, dihedral=settings.match_dihedral)  # type: ignore[arg-type]
+    return hash_file(source, settings=settings, mode=mode, dihedral=settings.match_dihedral)
 
 
 class _Writer:
@@ -144,6 +144,7 @@ class _Writer:
                     "sha256": result.sha256.hex,
                     "pdq": result.pdq.hex if result.pdq else None,
                     "quality": result.quality,
+                    "verdict": str(verdict_of(views)),
                     "matches": [_match_dict(v) for v in views],
                 }
                 self.out.write(json.dumps(record) + "\n")

@@ -18,7 +18,6 @@ import json
 import click
 
 from keepdown.app import NoticeServices, open_notice_services
-from keepdown.app.core import storage_auth
 from keepdown.reports import (
     RemovalFigures,
     duration_text,
@@ -167,7 +166,7 @@ def resend(settings: Settings, reference: str, request_id: str | None) -> None:
     """Send a notice's open locations again now (a re-notice, through the outbox)."""
     services = _open(settings)
     try:
-        with storage_auth(services.storage).audited("notice.resend", target=reference) as found:
+        with services.runtime.auth.audited("notice.resend", target=reference) as found:
             done = asyncio.run(
                 services.service.resend(reference, requested_by="cli", request_id=request_id)
             )
@@ -186,9 +185,7 @@ def retry_delivery(settings: Settings, delivery_id: int) -> None:
     """Send a failed delivery again as it was (after fixing the mail server, not the contact)."""
     services = _open(settings)
     try:
-        with storage_auth(services.storage).audited(
-            "notice.retry_delivery", target=str(delivery_id)
-        ):
+        with services.runtime.auth.audited("notice.retry_delivery", target=str(delivery_id)):
             d = services.service.retry_delivery(delivery_id)
     finally:
         services.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from keepdown.app import auth_service
+from keepdown.app.runtime import auth_service
 from keepdown.settings import Settings
 
 __all__ = ["command"]

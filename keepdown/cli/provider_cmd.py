@@ -86,7 +86,7 @@ def command() -> None:
 @click.argument("name")
 @_options
 @click.pass_obj
-def add(settings: Settings, name: str, **values: Any) -> None:
+def add(settings: Settings, /, name: str, **values: Any) -> None:
     """Add provider NAME."""
     provider = replace(Provider(name=name), **_changes(values))
     made = None
@@ -113,7 +113,12 @@ def _show_once(secret: str | None) -> None:
 @_options
 @click.pass_obj
 def edit(
-    settings: Settings, name: str, rename: str | None, rotate_webhook_secret: bool, **values: Any
+    settings: Settings,
+    /,
+    name: str,
+    rename: str | None,
+    rotate_webhook_secret: bool,
+    **values: Any,
 ) -> None:
     """Change provider NAME (only the options given; list options replace the list)."""
     changes = _changes(values)
@@ -162,9 +167,9 @@ def unknown(settings: Settings) -> None:
     try:
         for h in services.service.unattributed():
             click.echo(
-                f"{h['host']}\t{h['server_ip'] or '-'}\t{h['sightings']} sightings\t"
-                f"rdap: {h['rdap_provider'] or '-'} AS{h['asn'] or '-'} "
-                f"{h['network'] or '-'} {h['abuse_email'] or '-'}"
+                f"{h.host}\t{h.server_ip or '-'}\t{h.sightings} sightings\t"
+                f"rdap: {h.rdap_provider or '-'} AS{h.asn or '-'} "
+                f"{h.network or '-'} {h.abuse_email or '-'}"
             )
     finally:
         services.close()

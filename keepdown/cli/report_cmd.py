@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from keepdown.app import open_crawl_services
+from keepdown.crawl.reported import REPORTER_TYPES
 from keepdown.crawl.scope_request import ScopeRequest
 from keepdown.errors import InvalidInput
 from keepdown.events import UrlReported
@@ -35,7 +36,6 @@ __all__ = ["SUBCOMMAND_MODULES", "command"]
 #: Modules under keepdown.cli whose ``command`` becomes a subcommand of ``keepdown report``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("transparency_cmd",)
 
-REPORTER_TYPES = ("public", "trusted_flagger", "hotline", "own_initiative")
 _DEFAULT = "urls"
 
 
@@ -105,6 +105,7 @@ def _scope_options(f: Any) -> Any:
 @click.pass_obj
 def urls_(
     settings: Settings,
+    /,
     urls: tuple[str, ...],
     file: str | None,
     reporter_type: str,

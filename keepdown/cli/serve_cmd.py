@@ -31,7 +31,9 @@ def command(
     settings = settings.replace(**overrides)
     if demo:
         settings = _demo_settings(settings)
-        _print_demo(composition.seed_demo(settings), settings)
+        with composition.Runtime.open(settings) as runtime:
+            info = composition.seed_demo(runtime)
+        _print_demo(info, settings)
     composition.serve(settings)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "AlertStore",
     "Alerter",
     "Deliver",
+    "FinanceDesk",
     "Subscription",
     "validate_subscription",
 ]
@@ -263,3 +264,22 @@ class Alerter:
             return
         self.store.settle_alert(alert.id, "sent", {"sent_at": self.clock.now()})
         report.sent.append(alert.id)
+
+
+class FinanceDesk(Protocol):
+    """The financial-indicator desk the API and the web pages use (the composition root's
+    ``AccountabilityServices`` is one): confirmed indicators, their exports, subscriptions
+    of financial institutions and the alerts sent to them."""
+
+    @property
+    def alerts(self) -> AlertStore: ...
+
+    def confirmed_indicators(self, *, include_unconfirmed: bool = False) -> list[Indicator]: ...
+
+    def export(self, fmt: str, *, tlp: str | None = None) -> str:
+        """Indicators seen where known material was confirmed, as ``stix`` or ``csv``."""
+        ...
+
+    def subscribe(self, sub: Subscription) -> Subscription:
+        """Store a subscription (checked; a webhook secret sealed before it is stored)."""
+        ...

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,33 +42,12 @@ from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot, LiveIndex
 from keepdown.matching import checkpoints
 from keepdown.matching.matcher import ContentHashes, Match, match_hashes
 from keepdown.matching.sync import BankFeed, Changes, FeedView, SyncState, build, catch_up
+from keepdown.matching.views import MatchView
 from keepdown.settings import Settings
 
 __all__ = ["BankFeed", "BankIndex", "MatchView"]
 
 log = logging.getLogger("keepdown.matching.live")
-
-
-@dataclass(frozen=True)
-class MatchView:
-    """One bank entry an input matched, as callers show it: how, never the entry's value."""
-
-    bank: str
-    entry_id: int
-    signal_type: str
-    distance: int
-    variant: str | None
-    #: "exact" (a cryptographic hash), "near" (PDQ, even at distance 0) or "near (robust)"
-    #: (PDQ through a robust query variant, named in ``variant``: review only)
-    match_type: str
-    classification: str | None  # keepdown's category of the bank ("csam", ...)
-    trusted: bool
-
-    @property
-    def confirmed(self) -> bool:
-        """True when the match may act without review: exact, in a trusted bank (the rule of
-        ``keepdown.matching.matcher.verdict``)."""
-        return self.match_type == "exact" and self.trusted
 
 
 @dataclass(frozen=True)
@@ -80,8 +59,15 @@ class _State:
     counts: Mapping[str, int]  # entries per signal type, counted at refresh (not per request)
 
 
+_BUILDS_LOCK = threading.Lock()
+
+
 class BankIndex:
     """Matches content and hashes against every enabled bank; see the module steps."""
+
+    #: Indexes loaded in this process (checkpoint or rebuild): the largest memory cost, so a
+    #: process holds one (``keepdown serve``: the API, the pages and the workers share it).
+    builds: ClassVar[int] = 0
 
     def __init__(
         self,
@@ -240,6 +226,8 @@ class BankIndex:
         return moved
 
     def _start(self, view: FeedView, banks: Mapping[int, Bank]) -> SyncState:
+        with _BUILDS_LOCK:
+            BankIndex.builds += 1
         self._identity = view.identity()
         loaded = self._load_checkpoint(view, banks)
         if loaded is None:

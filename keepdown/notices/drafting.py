@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ from keepdown.notices.model import (
 )
 from keepdown.notices.providers import Provider, ProviderStore
 
-__all__ = ["Drafter", "drafted_events", "new_location", "reappearance_draft"]
+__all__ = ["Drafter", "UnattributedHost", "drafted_events", "new_location", "reappearance_draft"]
 
 
 def host_of(url: str) -> str:
@@ -172,6 +172,22 @@ def reappearance_draft(previous: Location, provider: Provider, at: datetime) -> 
     )
 
 
+@dataclass(frozen=True)
+class UnattributedHost:
+    """A host of confirmed sightings that no registry entry covers (an analyst adds one)."""
+
+    host: str
+    server_ip: str | None
+    sightings: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    rdap_provider: str | None
+    asn: int | None
+    network: str | None
+    country: str
+    abuse_email: str | None
+
+
 class Drafter:
     """Step 2 of a send pass (module docstring)."""
 
@@ -254,30 +270,26 @@ class Drafter:
             )
         )
 
-    def unattributed(self) -> list[dict[str, object]]:
+    def unattributed(self) -> list[UnattributedHost]:
         """Hosts of confirmed sightings that no registry entry covers, for an analyst."""
         registry = self.providers.list_providers()
         known = {p.id for p in registry}
-        hosts: dict[tuple[str, str | None], dict[str, object]] = {}
+        hosts: dict[tuple[str, str | None], UnattributedHost] = {}
         for c in self.store.candidates():
             host = host_of(c.final_url)
             if c.provider_id in known or registry_match(registry, host, c.server_ip):
                 continue
-            entry = hosts.setdefault(
-                (host, c.server_ip),
-                {
-                    "host": host,
-                    "server_ip": c.server_ip,
-                    "sightings": 0,
-                    "first_seen_at": c.seen_at,
-                    "last_seen_at": c.seen_at,
-                    "rdap_provider": c.attributed_provider,
-                    "asn": c.asn,
-                    "network": c.network,
-                    "country": c.country,
-                    "abuse_email": c.abuse_email,
-                },
+            seen = hosts.get((host, c.server_ip))
+            hosts[(host, c.server_ip)] = UnattributedHost(
+                host=host,
+                server_ip=c.server_ip,
+                sightings=(seen.sightings if seen else 0) + 1,
+                first_seen_at=seen.first_seen_at if seen else c.seen_at,
+                last_seen_at=c.seen_at,
+                rdap_provider=seen.rdap_provider if seen else c.attributed_provider,
+                asn=seen.asn if seen else c.asn,
+                network=seen.network if seen else c.network,
+                country=seen.country if seen else c.country,
+                abuse_email=seen.abuse_email if seen else c.abuse_email,
             )
-            entry["sightings"] = int(entry["sightings"]) + 1  # type: ignore[call-overload]
-            entry["last_seen_at"] = c.seen_at
-        return sorted(hosts.values(), key=lambda h: (str(h["host"]), str(h["server_ip"])))
+        return sorted(hosts.values(), key=lambda h: (h.host, str(h.server_ip)))

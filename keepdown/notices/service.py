@@ -23,7 +23,7 @@ from keepdown.clock import Clock
 from keepdown.notices import lifecycle as lc
 from keepdown.notices.answers import Answers
 from keepdown.notices.compose import Composer
-from keepdown.notices.drafting import Drafter
+from keepdown.notices.drafting import Drafter, UnattributedHost
 from keepdown.notices.model import Delivery, NoticeStore
 from keepdown.notices.outbox import DeliveryReport, Outbox
 from keepdown.notices.policy import policy_for
@@ -82,7 +82,7 @@ class NoticeService:
         await self.outbox.deliver(report)
         return report
 
-    def unattributed(self) -> list[dict[str, object]]:
+    def unattributed(self) -> list[UnattributedHost]:
         """Hosts of confirmed sightings that no registry entry covers, for an analyst."""
         return self.drafter.unattributed()
 

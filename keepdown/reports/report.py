@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from keepdown.events import Event
 from keepdown.reports.figures import (
@@ -29,7 +29,7 @@ from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
 from keepdown.reports.period import Period, month_periods
 from keepdown.reports.stats import hours
 
-__all__ = ["BUCKETS", "TransparencyReport", "build_report", "location_rows"]
+__all__ = ["BUCKETS", "TransparencyReport", "TransparencySource", "build_report", "location_rows"]
 
 #: Time-to-removal buckets of the distribution chart: (label, upper bound in hours, inclusive).
 BUCKETS: tuple[tuple[str, float], ...] = (
@@ -202,3 +202,12 @@ def build_report(
             sorted(Counter(s for at, _bank, s in ledger.hash_matches if at in period).items())
         ),
     )
+
+
+class TransparencySource(Protocol):
+    """Where the API and the web pages get a period's transparency report (the composition
+    root computes it from the stored events)."""
+
+    def transparency(self, period: str | Period) -> TransparencyReport:
+        """The report of ``period`` (``2026-Q3``, ``2026-09``, a date range)."""
+        ...

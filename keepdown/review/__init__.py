@@ -8,7 +8,7 @@
 Storage is ``keepdown.storage.review_store``; the pages are ``keepdown.web``.
 """
 
-from keepdown.review.allowlist import AllowListedMatcher, AllowListFilter
+from keepdown.review.allowlist import AllowListFilter
 from keepdown.review.model import AllowEntry, Decision, Prefs, Queue, ReviewItem, ReviewStore
 from keepdown.review.queue import QueueConfig, ReviewService
 from keepdown.review.wellbeing import BreakReminder, break_due
@@ -16,7 +16,6 @@ from keepdown.review.wellbeing import BreakReminder, break_due
 __all__ = [
     "AllowEntry",
     "AllowListFilter",
-    "AllowListedMatcher",
     "BreakReminder",
     "Decision",
     "Prefs",

@@ -12,21 +12,23 @@ dropped when the input
 The allow-list is scoped to the entry: the same candidate still surfaces for any other entry,
 so an analyst's judgement about one pair never hides a different match.
 
-:class:`AllowListFilter` wraps a matcher (``BankIndex.match_result`` or the whole API
-matcher); the allow-list is re-read from the store at most every ``refresh_seconds``.
+:class:`AllowListFilter` is a stage of the one match chain (:mod:`keepdown.matching.chain`),
+so every door drops the same pairs; the allow-list is re-read from the store with the index's
+refresh, and at most ``refresh_seconds`` apart otherwise.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from keepdown.clock import Clock, SystemClock
-from keepdown.hashing.types import PdqHash, SignalType
+from keepdown.hashing.types import PdqHash
+from keepdown.matching.chain import MatchQuery
+from keepdown.matching.views import MatchView
 from keepdown.review.model import AllowEntry
 
-__all__ = ["AllowListFilter", "AllowListedMatcher"]
+__all__ = ["AllowListFilter"]
 
 
 def _pdq(value: str | None) -> PdqHash | None:
@@ -71,7 +73,7 @@ class AllowListFilter:
             self.refresh()
         return self._by_entry
 
-    def drops(self, sha256: str | None, pdqs: Sequence[PdqHash], match: Any) -> bool:
+    def drops(self, sha256: str | None, pdqs: Sequence[PdqHash], match: MatchView) -> bool:
         """True when ``match`` (a MatchView) of an input with these hashes is allow-listed."""
         listed = self._current()
         candidates = [*listed.get(match.entry_id, ()), *listed.get(None, ())]
@@ -86,57 +88,8 @@ class AllowListFilter:
                     return True
         return False
 
-    def keep(
-        self, sha256: str | None, pdqs: Sequence[PdqHash], matches: Iterable[Any]
-    ) -> list[Any]:
-        matches = list(matches)
-        if not matches or not self._current():
+    def apply(self, query: MatchQuery, matches: list[MatchView]) -> list[MatchView]:
+        """The match chain's stage: ``matches`` without the allow-listed ones."""
+        if not self._current():
             return matches
-        return [m for m in matches if not self.drops(sha256, pdqs, m)]
-
-    def result_hashes(self, result: Any) -> tuple[str | None, list[PdqHash]]:
-        """SHA-256 and every PDQ variant of a ``HashResult``."""
-        sha = result.sha256.hex if getattr(result, "sha256", None) is not None else None
-        pdqs = [result.pdq] if getattr(result, "pdq", None) is not None else []
-        for variant in (getattr(result, "dihedral", None) or {}).values():
-            pdqs.append(variant.hash)
-        return sha, pdqs
-
-    def wrap(self, match_result: Callable[[Any], Sequence[Any]]) -> Callable[[Any], list[Any]]:
-        """``match_result`` with allow-listed matches dropped (for the crawler's recorder)."""
-
-        def filtered(result: Any) -> list[Any]:
-            sha, pdqs = self.result_hashes(result)
-            return self.keep(sha, pdqs, match_result(result))
-
-        return filtered
-
-
-class AllowListedMatcher:
-    """The API's matcher (``keepdown.api.Matcher``) with allow-listed matches dropped."""
-
-    def __init__(self, inner: Any, allow: AllowListFilter) -> None:
-        self.inner = inner
-        self.allow = allow
-
-    def match_result(self, result: Any) -> list[Any]:
-        sha, pdqs = self.allow.result_hashes(result)
-        return self.allow.keep(sha, pdqs, self.inner.match_result(result))
-
-    def match_hashes(self, hashes: Sequence[Any]) -> list[list[Any]]:
-        out = []
-        for value, matches in zip(hashes, self.inner.match_hashes(hashes), strict=True):
-            is_pdq = isinstance(value, PdqHash)
-            sha = value.hex if getattr(value, "signal_type", None) == SignalType.SHA256 else None
-            out.append(self.allow.keep(sha, [value] if is_pdq else [], matches))
-        return out
-
-    def status(self) -> dict[str, Any]:
-        return self.inner.status()  # type: ignore[no-any-return]
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.inner.ready)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        return [m for m in matches if not self.drops(query.sha256, query.pdqs, m)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from keepdown.banks.classification import Category
 from keepdown.errors import InvalidInput
@@ -27,6 +27,7 @@ __all__ = [
     "Queue",
     "ReviewItem",
     "ReviewStore",
+    "SightingFilter",
 ]
 
 
@@ -143,6 +144,18 @@ def check_category(value: str | None) -> str:
         ) from None
 
 
+@dataclass(frozen=True)
+class SightingFilter:
+    """What the sightings page filters on (empty: any)."""
+
+    bank: str = ""
+    provider: str = ""
+    state: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    provider_ids: tuple[int, ...] | None = None  # a provider's own people see only theirs
+
+
 class ReviewStore(Protocol):
     """Where the queue lives (module docstring)."""
 
@@ -189,6 +202,20 @@ class ReviewStore(Protocol):
 
     def decided_since(self, analyst: str, since: datetime) -> int:
         """Decisions (skips included) ``analyst`` took since ``since``."""
+        ...
+
+    def decisions(self, sighting_id: int) -> list[dict[str, Any]]:
+        """Every decision taken on one sighting, oldest first."""
+        ...
+
+    def list_sightings(
+        self, where: SightingFilter, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ReviewItem], int]:
+        """One page of sightings, newest first, and how many match in all."""
+        ...
+
+    def sighting_facets(self) -> dict[str, list[str]]:
+        """The banks and providers sightings name (for the filter's choices)."""
         ...
 
     def allow_entries(self) -> list[AllowEntry]: ...

@@ -23,6 +23,7 @@ from keepdown.errors import InvalidInput, KeepdownError
 from keepdown.hashing import HashResult, hash_bytes, hash_file
 from keepdown.hashing.exact import exact_hashes, exact_hashes_of_path
 from keepdown.hashing.video import hash_video, looks_like_video
+from keepdown.matching.views import best_match, verdict_of
 from keepdown.scan.sources import Payload
 from keepdown.settings import Settings
 
@@ -40,6 +41,7 @@ FIELDS = (
     "quality",
     "frames",
     "match",
+    "verdict",
     "bank",
     "entry_id",
     "signal_type",
@@ -171,23 +173,10 @@ def _not_as_video(exact: Any) -> HashResult:
     )
 
 
-def _best(matches: Sequence[Any]) -> Any:
-    return min(
-        matches,
-        key=lambda m: (
-            not (m.match_type == "exact" and m.trusted),
-            m.match_type != "exact",
-            m.distance,
-            m.entry_id,
-        ),
-        default=None,
-    )
-
-
 def report_row(item: Hashed, matches: Sequence[Any]) -> dict[str, Any]:
     """The report row of one item and its matches (columns: :data:`FIELDS`)."""
     r = item.result
-    best = _best(matches)
+    best = best_match(matches)
     frames = getattr(r, "frames_vpdq", None)
     return {
         "path": item.key,
@@ -200,6 +189,7 @@ def report_row(item: Hashed, matches: Sequence[Any]) -> dict[str, Any]:
         "quality": r.quality if r else None,
         "frames": len(frames) if frames is not None else None,
         "match": best is not None,
+        "verdict": str(verdict_of(matches)),
         "bank": best.bank if best else None,
         "entry_id": best.entry_id if best else None,
         "signal_type": best.signal_type if best else None,

@@ -42,8 +42,8 @@ from keepdown.settings import Settings
 __all__ = ["BatchHandle", "ScanSummary", "Scanner", "hash_batch"]
 
 
-class Matcher(Protocol):
-    def match_result(self, result: Any) -> list[Any]: ...
+#: Matches one hashed item: the runtime's match chain asked through the door ``scan``.
+Match = Callable[[Any], list[Any]]
 
 
 class BatchHandle(Protocol):
@@ -110,7 +110,7 @@ class Scanner:
     def __init__(
         self,
         settings: Settings,
-        matcher: Matcher,
+        match: Match,
         *,
         options: HashOptions,
         processes: int | None = None,
@@ -122,7 +122,7 @@ class Scanner:
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.matcher = matcher
+        self.match = match
         self.options = options
         wanted = settings.scan_processes if processes is None else processes
         self.processes = wanted or (os.cpu_count() or 1)
@@ -196,7 +196,7 @@ class Scanner:
             yield [report_row(h, self._matches(h)) for h in done]
 
     def _matches(self, item: Hashed) -> list[Any]:
-        return list(self.matcher.match_result(item.result)) if item.result is not None else []
+        return list(self.match(item.result)) if item.result is not None else []
 
     def _local(self, source: Source, batches: Iterator[list[Item]]) -> Iterator[list[Hashed]]:
         ready, waiting = _split_refused(batches)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from keepdown.banks.classification import Classification
 from keepdown.banks.model import (
     Bank,
+    BankSettingsChange,
     BankSpec,
     Entry,
     ImportFile,
@@ -104,11 +105,27 @@ class SqlBankStore:
             rows = conn.execute(_bank_query().order_by(banks.c.name)).all()
         return [self._bank(row) for row in rows]
 
-    def set_enabled(self, name: str, enabled: bool, now: datetime) -> Bank:
-        with storage_errors("updating a bank"), self.engine.begin() as conn:
-            done = conn.execute(
-                update(banks).where(banks.c.name == name).values(enabled=enabled, updated_at=now)
+    def change_settings(self, name: str, change: BankSettingsChange, now: datetime) -> Bank:
+        """Every change moves ``updated_at``, part of the index feed's change mark
+        (:mod:`keepdown.storage.index_feed`): the live index re-reads the bank's settings on
+        its next refresh, with no restart."""
+        values: dict[str, Any] = {"updated_at": now}
+        if change.enabled is not None:
+            values["enabled"] = change.enabled
+        if change.robust is not None:
+            values["robust"] = change.robust
+        if change.trust is not None:
+            values["trust"] = str(change.trust)
+        if change.thresholds is not None:
+            values["thresholds"] = dict(change.thresholds)
+        if change.label is not None and change.classification is not None:
+            values.update(
+                default_label=change.label,
+                category=str(change.classification.category),
+                maturity=str(change.classification.maturity),
             )
+        with storage_errors("updating a bank"), self.engine.begin() as conn:
+            done = conn.execute(update(banks).where(banks.c.name == name).values(**values))
         if done.rowcount == 0:
             raise NotFound(f"no bank named {name!r}", bank=name)
         return self.get_bank(name)

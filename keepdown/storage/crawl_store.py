@@ -32,27 +32,17 @@ from keepdown.errors import NotFound
 from keepdown.settings import Settings
 from keepdown.storage.engine import inserted_id
 from keepdown.storage.frontier_store import SqlFrontier
-from keepdown.storage.report_store import (
-    REPORTER_TYPES,
-    Intake,
-    ReportRecord,
-    ReportStore,
-    report_url,
-)
+from keepdown.storage.report_store import ReportStore
 from keepdown.storage.sighting_store import SightingRecorder, list_sightings, sighting_state
 from keepdown.storage.tables_crawl import crawl_unknown_hosts, crawls
 
 __all__ = [
-    "REPORTER_TYPES",
     "CrawlRecord",
     "CrawlStore",
-    "Intake",
-    "ReportRecord",
     "ReportStore",
     "SightingRecorder",
     "SqlFrontier",
     "list_sightings",
-    "report_url",
     "sighting_state",
 ]
 

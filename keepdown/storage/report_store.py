@@ -19,89 +19,34 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from keepdown.crawl.reported import (
+    PUBLIC_STATUSES,
+    REPORTER_TYPES,
+    Intake,
+    ReportedUrl,
+    report_url,
+)
 from keepdown.crawl.scope_request import ScopeRequest
-from keepdown.crawl.urls import host_of, normalize_url
 from keepdown.errors import InvalidInput, NotFound
 from keepdown.storage.tables_crawl import crawls, report_submissions, url_reports
 
 if TYPE_CHECKING:
     from keepdown.storage.crawl_store import CrawlStore
 
-__all__ = [
-    "PUBLIC_STATUSES",
-    "REPORTER_TYPES",
-    "Intake",
-    "ReportRecord",
-    "ReportStore",
-    "report_url",
-]
+__all__ = ["ReportStore"]
 
-REPORTER_TYPES = ("public", "trusted_flagger", "hotline", "own_initiative")
-#: What a public reporter may learn of its report: never whether anything was found.
-PUBLIC_STATUSES = {
-    "pending": "received",
-    "running": "checking",
-    "paused": "checking",
-    "done": "checked",
-    "stopped": "checked",
-}
-_HOST = re.compile(r"[a-z0-9._-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 _R = url_reports.c
 
 
-@dataclass(frozen=True)
-class ReportRecord:
-    id: int
-    reference: str
-    url: str
-    reporter_type: str
-    reporter: str
-    note: str
-    times_reported: int
-    first_reported_at: datetime
-    last_reported_at: datetime
-    crawl_id: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reference": self.reference,
-            "url": self.url,
-            "reporter_type": self.reporter_type,
-            "times_reported": self.times_reported,
-            "first_reported_at": self.first_reported_at.isoformat(),
-            "last_reported_at": self.last_reported_at.isoformat(),
-            "crawl_id": self.crawl_id,
-        }
-
-
-@dataclass(frozen=True)
-class Intake:
-    """What one report did: ``outcome`` is ``new``, ``repeat`` or ``recrawl``."""
-
-    record: ReportRecord
-    outcome: str
-    receipt: str | None = None  # public submissions only; shown once, stored hashed
-
-    @property
-    def new(self) -> bool:
-        return self.outcome == "new"
-
-    @property
-    def crawl_started(self) -> bool:
-        return self.outcome in ("new", "recrawl")
-
-
-def _report(row: Row[Any]) -> ReportRecord:
-    return ReportRecord(
+def _report(row: Row[Any]) -> ReportedUrl:
+    return ReportedUrl(
         id=row.id,
         reference=row.reference,
         url=row.url,
@@ -113,22 +58,6 @@ def _report(row: Row[Any]) -> ReportRecord:
         last_reported_at=row.last_reported_at,
         crawl_id=row.crawl_id,
     )
-
-
-def report_url(url: str) -> str:
-    """The normalised form of a reported URL; :class:`InvalidInput` unless http(s)."""
-    text = url.strip()
-    if not text.lower().startswith(("http://", "https://")) or len(text) > 4096:
-        raise InvalidInput("a reported URL must be an http(s) URL of at most 4096 characters")
-    if any(ord(ch) < 33 or ord(ch) == 127 for ch in text):
-        raise InvalidInput("a reported URL may not contain spaces or control characters")
-    try:
-        normal = normalize_url(text)
-    except (ValueError, InvalidInput) as exc:
-        raise InvalidInput(f"not a valid URL: {text[:200]!r}") from exc
-    if not _HOST.fullmatch(host_of(normal)):
-        raise InvalidInput(f"not a valid host name in {text[:200]!r}")
-    return normal
 
 
 def _sha256(text: str) -> str:
@@ -187,7 +116,7 @@ class ReportStore:
         reporter: str = "",
         note: str = "",
         scope: ScopeRequest | None = None,
-    ) -> tuple[ReportRecord, bool]:
+    ) -> tuple[ReportedUrl, bool]:
         """:meth:`intake` answering (record, True when the URL was new)."""
         done = self.intake(
             url, reporter_type=reporter_type, now=now, reporter=reporter, note=note, scope=scope
@@ -203,7 +132,7 @@ class ReportStore:
         note: str,
         scope: ScopeRequest,
         now: datetime,
-    ) -> ReportRecord | None:
+    ) -> ReportedUrl | None:
         """A first report and its crawl; None if a racing report of the URL got in first."""
         crawl = self.crawls.create([normal], now=now, **scope.as_kwargs())
         values = {
@@ -226,7 +155,7 @@ class ReportStore:
             return None
         return self._find_key(key)
 
-    def _bump(self, key: str, now: datetime) -> ReportRecord:
+    def _bump(self, key: str, now: datetime) -> ReportedUrl:
         with self.engine.begin() as conn:
             conn.execute(
                 update(url_reports)
@@ -235,7 +164,7 @@ class ReportStore:
             )
             return _report(conn.execute(select(url_reports).where(_R.url_key == key)).one())
 
-    def _maybe_recrawl(self, record: ReportRecord, scope: ScopeRequest, now: datetime) -> str:
+    def _maybe_recrawl(self, record: ReportedUrl, scope: ScopeRequest, now: datetime) -> str:
         """``recrawl`` (and a new crawl) if the last crawl finished long enough ago."""
         hours = self.settings.crawl_recrawl_after_hours
         if hours <= 0:
@@ -267,7 +196,7 @@ class ReportStore:
 
     def _log(
         self,
-        record: ReportRecord,
+        record: ReportedUrl,
         reporter_type: str,
         reporter: str,
         note: str,
@@ -290,25 +219,25 @@ class ReportStore:
 
     # --- reading --------------------------------------------------------------------------
 
-    def _find_key(self, key: str) -> ReportRecord | None:
+    def _find_key(self, key: str) -> ReportedUrl | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(url_reports).where(_R.url_key == key)).first()
         return _report(row) if row is not None else None
 
-    def get(self, reference: str) -> ReportRecord:
+    def get(self, reference: str) -> ReportedUrl:
         with self.engine.connect() as conn:
             row = conn.execute(select(url_reports).where(_R.reference == reference)).first()
         if row is None:
             raise NotFound(f"no report {reference}", reference=reference)
         return _report(row)
 
-    def find(self, reference: str) -> ReportRecord | None:
+    def find(self, reference: str) -> ReportedUrl | None:
         try:
             return self.get(reference)
         except NotFound:
             return None
 
-    def list_reports(self, *, limit: int = 100, offset: int = 0) -> list[ReportRecord]:
+    def list_reports(self, *, limit: int = 100, offset: int = 0) -> list[ReportedUrl]:
         query = (
             select(url_reports)
             .order_by(_R.id.desc())

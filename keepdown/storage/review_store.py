@@ -15,7 +15,6 @@ The crawler writes ``sightings``; this store reads them (column names as in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,13 +22,13 @@ from sqlalchemy import Engine, Row, and_, delete, exists, func, insert, or_, sel
 from sqlalchemy.exc import IntegrityError
 
 from keepdown.errors import Conflict, NotFound
-from keepdown.review.model import AllowEntry, Decision, Prefs, Queue, ReviewItem
+from keepdown.review.model import AllowEntry, Decision, Prefs, Queue, ReviewItem, SightingFilter
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.schema import bank_entries, banks
 from keepdown.storage.tables_crawl import sightings
 from keepdown.storage.tables_people import allow_list, review_decisions, review_items, review_prefs
 
-__all__ = ["SightingFilter", "SqlReviewStore"]
+__all__ = ["SqlReviewStore"]
 
 s, r = sightings.c, review_items.c
 
@@ -97,32 +96,22 @@ def _item(row: Row[Any]) -> ReviewItem:
     )
 
 
-@dataclass(frozen=True)
-class SightingFilter:
-    """What the sightings page filters on (empty: any)."""
-
-    bank: str = ""
-    provider: str = ""
-    state: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    provider_ids: tuple[int, ...] | None = None  # a provider's own people see only theirs
-
-    def where(self) -> list[Any]:
-        found: list[Any] = []
-        if self.bank:
-            found.append(s.bank == self.bank)
-        if self.provider:
-            found.append(s.provider == self.provider)
-        if self.state:
-            found.append(s.state == self.state)
-        if self.since is not None:
-            found.append(s.seen_at >= self.since)
-        if self.until is not None:
-            found.append(s.seen_at < self.until)
-        if self.provider_ids is not None:
-            found.append(s.provider_id.in_(list(self.provider_ids)))
-        return found
+def _where(chosen: SightingFilter) -> list[Any]:
+    """The SQL conditions of the sightings page's filter."""
+    found: list[Any] = []
+    if chosen.bank:
+        found.append(s.bank == chosen.bank)
+    if chosen.provider:
+        found.append(s.provider == chosen.provider)
+    if chosen.state:
+        found.append(s.state == chosen.state)
+    if chosen.since is not None:
+        found.append(s.seen_at >= chosen.since)
+    if chosen.until is not None:
+        found.append(s.seen_at < chosen.until)
+    if chosen.provider_ids is not None:
+        found.append(s.provider_id.in_(list(chosen.provider_ids)))
+    return found
 
 
 class SqlReviewStore:
@@ -362,7 +351,7 @@ class SqlReviewStore:
         self, where: SightingFilter, *, limit: int = 50, offset: int = 0
     ) -> tuple[list[ReviewItem], int]:
         """One page of sightings, newest first, and how many match in all."""
-        conditions = where.where()
+        conditions = _where(where)
         query = (
             _ITEM_QUERY.where(*conditions)
             .order_by(s.seen_at.desc(), s.id.desc())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -31,46 +31,23 @@ from keepdown.crawl.attribution import Attribution, Attributor, CachingAttributo
 from keepdown.crawl.sightings import Sighting
 from keepdown.crawl.urls import host_of
 from keepdown.events import EventSink, MatchFound, SightingRecorded
+from keepdown.matching.views import MatchView, best_match, is_confirmed
 from keepdown.storage.engine import inserted_id
 from keepdown.storage.schema import banks
 from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings, url_reports
 
-__all__ = ["MatchLike", "SightingRecorder", "list_sightings", "sighting_state"]
+__all__ = ["SightingRecorder", "list_sightings", "sighting_state"]
 
 
-class MatchLike(Protocol):
-    """What the recorder reads of a match (``keepdown.matching.live.MatchView`` fits)."""
-
-    bank: str
-    entry_id: int
-    signal_type: str
-    distance: int
-    variant: str | None
-    match_type: str
-    trusted: bool
-
-
-def _best(matches: Sequence[MatchLike]) -> MatchLike | None:
-    """Exact on a trusted bank first, then exact, then the nearest."""
-    return min(
-        matches,
-        key=lambda m: (
-            not (m.match_type == "exact" and m.trusted),
-            m.match_type != "exact",
-            m.distance,
-            m.entry_id,
-        ),
-        default=None,
-    )
-
-
-def sighting_state(match: MatchLike | None) -> str:
+def sighting_state(match: MatchView | None) -> str:
+    """``confirmed`` when the best match may act without review (the one rule,
+    :func:`~keepdown.matching.views.is_confirmed`), else ``pending_review``."""
     if match is None:
         return "unmatched"
-    return "confirmed" if match.match_type == "exact" and match.trusted else "pending_review"
+    return "confirmed" if is_confirmed(match) else "pending_review"
 
 
-def _match_columns(best: MatchLike | None, state: str) -> dict[str, Any]:
+def _match_columns(best: MatchView | None, state: str) -> dict[str, Any]:
     return {
         "bank": best.bank if best else None,
         "entry_id": best.entry_id if best else None,
@@ -102,7 +79,7 @@ class SightingRecorder:
         engine: Engine,
         crawl_id: int,
         *,
-        matcher: Callable[[Any], Sequence[MatchLike]],
+        matcher: Callable[[Any], Sequence[MatchView]],
         attributor: Attributor,
         events: EventSink,
         clock_now: Callable[[], datetime],
@@ -136,7 +113,7 @@ class SightingRecorder:
 
     async def accept(self, sighting: Sighting, hashes: Any) -> None:
         matches = list(self.matcher(hashes))
-        best = _best(matches)
+        best = best_match(matches)
         state = sighting_state(best)
         host = host_of(sighting.final_url)
         who = await self.attributor.attribute(host, sighting.server_ip)
@@ -163,8 +140,8 @@ class SightingRecorder:
     def _emit(
         self,
         sighting: Sighting,
-        matches: Sequence[MatchLike],
-        best: MatchLike,
+        matches: Sequence[MatchView],
+        best: MatchView,
         state: str,
         who: Attribution,
         sighting_id: int,

@@ -1,25 +1,32 @@
 """What the web pages need from the rest of keepdown, handed in by ``keepdown.app.web``.
 
-Pages never build services: the composition root makes a :class:`WebContext` and
-:func:`keepdown.web.create_web_app` stores it on ``app.state.web``. Services another part of
-keepdown may not have wired (notices, providers, reported URLs) are optional; a page whose
-service is missing says so instead of failing. The public form's per-client limit is not:
-a key-less form is never unlimited.
+Pages never build services: the composition root makes a :class:`WebContext` from the
+process's runtime and :func:`keepdown.web.create_web_app` stores it on ``app.state.web``.
+Every field is required and typed, the public form's per-client limit included: a key-less
+form is never unlimited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import Request
 
 from keepdown.auth import AuthService
 from keepdown.auth.signin import SignIn
+from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock
+from keepdown.crawl.reported import ReportedUrls
+from keepdown.events import EventStore
+from keepdown.finance.alerts import FinanceDesk
+from keepdown.notices.providers import ProviderStore
+from keepdown.notices.service import NoticeService
+from keepdown.reports.report import TransparencySource
 from keepdown.review import ReviewService
+from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
 
 __all__ = ["ClientLimit", "MediaFetcher", "WebContext", "web_context"]
@@ -38,29 +45,30 @@ class ClientLimit(Protocol):
 
 @dataclass
 class WebContext:
+    """Every service the pages use (all of them, always: no page checks for a missing one)."""
+
     settings: Settings
     clock: Clock
     auth: AuthService
     signin: SignIn
     review: ReviewService
-    #: keepdown.storage.review_store.SqlReviewStore (sighting lists, decisions, allow-list).
-    review_store: Any
+    #: Sighting lists, decisions, the allow-list.
+    review_store: ReviewStore
     banks: BankService
-    #: keepdown.storage.bank_store.SqlBankStore (entry pages, imports).
-    bank_store: Any
+    #: Banks and pages of their entries.
+    bank_store: BankReader
     fetch_media: MediaFetcher
     #: The public report form's limit per client address.
     public_limit: ClientLimit
-    #: keepdown.notices.service.NoticeService (None: notices not wired).
-    notices: Any = None
-    #: The provider registry (keepdown.notices.providers.ProviderStore).
-    providers: Any = None
-    #: Reported URLs (``submit``, ``list``, ``get``).
-    url_reports: Any = None
-    #: The event store (``read(kind)``), for figures.
-    events: Any = None
-    #: keepdown.app.accountability.AccountabilityServices (transparency, indicators).
-    accountability: Any = None
+    notices: NoticeService
+    providers: ProviderStore
+    url_reports: ReportedUrls
+    #: The stored events, for figures.
+    events: EventStore
+    #: Transparency reports of a period, from the stored events.
+    transparency: TransparencySource
+    #: Financial indicators and their exports.
+    finance: FinanceDesk
 
 
 def web_context(request: Request) -> WebContext:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from keepdown.app import Services, build_app
+from keepdown.app import Runtime, build_app
 from keepdown.auth import Role
 from keepdown.banks.records import EntryRecord
 from keepdown.hashing import hash_bytes
@@ -30,7 +30,7 @@ OTHER_SEED = 12
 @dataclass
 class Api:
     client: TestClient
-    services: Services
+    services: Runtime
     tokens: dict[Role, str] = field(default_factory=dict)
 
     def auth(self, role: Role) -> dict[str, str]:
@@ -54,7 +54,7 @@ def known_jpeg() -> bytes:
     return synthetic_jpeg(KNOWN_SEED)
 
 
-def seed_known_bank(services: Services, name: str = "known", label: str | None = "csam") -> None:
+def seed_known_bank(services: Runtime, name: str = "known", label: str | None = "csam") -> None:
     """A bank holding the PDQ and SHA-256 of the known (benign, synthetic) picture."""
     services.auth.ensure_organisation("acme")
     services.banks.create_bank(name, owner="acme", label=label)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from click.testing import CliRunner
 
-from keepdown.app import DEMO_BANK, seed_demo
+from keepdown.app import DEMO_BANK, Runtime, seed_demo
 from keepdown.app.demo import DEMO_KEY_LIFETIME
 from keepdown.cli import cli
 from keepdown.storage import open_storage
@@ -79,8 +79,9 @@ def test_cli_actions_are_audited_as_cli(tmp_path: Path) -> None:
 
 def test_seed_demo_is_idempotent(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    first = seed_demo(settings)
-    second = seed_demo(settings)
+    with Runtime.open(settings) as runtime:
+        first = seed_demo(runtime)
+        second = seed_demo(runtime)
     assert first.entries_added >= len(first.samples)
     assert second.entries_added == 0
     assert first.token != second.token

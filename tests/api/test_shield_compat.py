@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from keepdown.app import Services, build_app
+from keepdown.app import Runtime, build_app
 from keepdown.auth import Role
 from keepdown.hashing import hash_bytes
 from keepdown.hashing.types import PdqHash
@@ -41,7 +41,7 @@ shield = pytest.importorskip("arachnid_shield_sdk")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     folder = tmp_path_factory.mktemp("shield")
     app, services = build_app(make_settings(folder), refresh_in_background=False)
     seed_known_bank(services)
@@ -58,7 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 
 
 @pytest.fixture
-def key(served: Services) -> tuple[str, str, str]:
+def key(served: Runtime) -> tuple[str, str, str]:
     """(key id, secret, whole token) of a fresh platform key."""
     token = served.auth.issue_key("acme", Role.PLATFORM).token
     key_id, secret = token[3:].split("_", 1)

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from keepdown.app import DEMO_BANK, DEMO_USER, open_services, seed_demo
-from keepdown.app.web import signin_service
+from keepdown.app import DEMO_BANK, DEMO_USER, Runtime
+from keepdown.app import seed_demo as seed_runtime
 from keepdown.auth import Role
 from keepdown.auth.passwords import Passwords
-from keepdown.clock import SystemClock
 from keepdown.errors import AuthError, Conflict
 from keepdown.settings import load_settings
 
@@ -22,12 +21,14 @@ def settings(tmp_path: Path):
     return load_settings(environ={}, overrides={"data_dir": str(tmp_path / "data")})
 
 
+def seed_demo(settings):
+    with Runtime.open(settings) as runtime:
+        return seed_runtime(runtime)
+
+
 def _sign_in(settings, username: str, password: str):
-    services = open_services(settings, SystemClock())
-    try:
-        return signin_service(services.storage, services.auth, settings).sign_in(username, password)
-    finally:
-        services.storage.close()
+    with Runtime.open(settings) as runtime:
+        return runtime.signin.sign_in(username, password)
 
 
 def test_the_demo_analyst_signs_in_with_the_printed_password(settings) -> None:
@@ -50,29 +51,23 @@ def test_a_second_seed_adds_nothing_and_makes_new_secrets(settings) -> None:
     with pytest.raises(AuthError):
         _sign_in(settings, DEMO_USER, first.web_password)
     assert _sign_in(settings, DEMO_USER, second.web_password).user.username == DEMO_USER
-    services = open_services(settings, SystemClock())
-    try:
-        people = signin_service(services.storage, services.auth, settings).store.list_users()
+    with Runtime.open(settings) as services:
+        people = services.signin.store.list_users()
         assert [p.username for p in people] == [DEMO_USER]
         assert [b.name for b in services.storage.banks.list_banks()] == [DEMO_BANK]
         seeds = services.auth.audit_log.list_records(action="demo.seed")
         assert [(r.outcome, r.details["web_user"]) for r in seeds] == [("ok", DEMO_USER)] * 2
         assert seeds[0].details["key_id"] != seeds[1].details["key_id"]
-    finally:
-        services.storage.close()
 
 
 def test_a_person_of_another_organisation_called_like_the_demo_is_left_alone(settings) -> None:
-    services = open_services(settings, SystemClock())
-    try:
+    with Runtime.open(settings) as services:
         services.auth.ensure_organisation("hotline")
-        signin = signin_service(services.storage, services.auth, settings)
+        signin = services.signin
         signin.passwords = Passwords(time_cost=1, memory_cost=1024)
         signin.add_user(
             DEMO_USER, "a long passphrase of theirs", organisation="hotline", role="admin"
         )
-    finally:
-        services.storage.close()
     with pytest.raises(Conflict):
         seed_demo(settings)
     assert (

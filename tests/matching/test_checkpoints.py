@@ -13,7 +13,7 @@ import threading
 import pytest
 from sqlalchemy import update
 
-from keepdown.banks.model import ImportFile
+from keepdown.banks.model import BankSettingsChange, ImportFile
 from keepdown.banks.records import EntryRecord
 from keepdown.clock import FrozenClock
 from keepdown.hashing.types import Md5, PdqHash, SignalType
@@ -81,7 +81,7 @@ def test_checkpoint_plus_delta_equals_a_fresh_build(storage, tmp_path) -> None:
     put(storage, "wide", wide[140:160], removed=True)  # a peer's tombstones
     put(storage, "wide", wide[:10], restore=True)  # restores of pre-checkpoint tombstones
     put(storage, "other", [f"{i:032x}" for i in range(50, 60)], signal=SignalType.MD5)
-    storage.banks.set_enabled("other", False, NOW)
+    storage.banks.change_settings("other", BankSettingsChange(enabled=False), NOW)
     with storage.engine.begin() as conn:  # a threshold change (as an admin tool would make it)
         conn.execute(
             update(banks_table).where(banks_table.c.name == "tight").values(thresholds={"pdq": 4})

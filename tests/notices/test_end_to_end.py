@@ -319,7 +319,9 @@ def test_crawl_to_removal_with_every_step(world):
     a.put("/img/k0.jpg", k[0])
     w.tick(192)
     same_url = [
-        n for n in w.one.notices.list_notices() if n.reappearance and n.locations[0].detection == "recheck"
+        n
+        for n in w.one.notices.list_notices()
+        if n.reappearance and n.locations[0].detection == "recheck"
     ]
     (nsu,) = same_url
     assert (nsu.locations[0].reappearance_where, nsu.locations[0].reappearance_of) == (

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from keepdown.app import open_notice_services
-from keepdown.app.core import storage_auth
 from keepdown.cli import cli
 from keepdown.errors import Conflict, InvalidInput
 from keepdown.events import NoticeResendRequested, NoticeSent
@@ -187,9 +186,7 @@ def test_cli_resend_is_audited(sent_notice, nsettings, database_url, smtp):
     again = CliRunner(env=env).invoke(cli, args, catch_exceptions=False).output
     assert "this request was made before: nothing more sent" in again
     assert len(smtp.by_reference(notice.reference)) == 2
-    records = storage_auth(services.storage).audit_log.list_records(
-        limit=10, action="notice.resend"
-    )
+    records = services.runtime.auth.audit_log.list_records(limit=10, action="notice.resend")
     assert len(records) == 2
     assert {(r.actor, r.target, r.outcome) for r in records} == {("cli", notice.reference, "ok")}
     refused = CliRunner(env=env).invoke(cli, ["notices", "resend", "KDN-2026-999999"])

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from keepdown.hashing import hash_bytes
 from keepdown.hashing.types import PdqHash
+from keepdown.matching.chain import MatchQuery
 from keepdown.review import AllowEntry, AllowListFilter, Prefs, break_due
 from keepdown.testing import FrozenClock, flip_bits, synthetic_jpeg, utc
 
@@ -26,8 +27,7 @@ def _entry(sha: str, pdq: str | None, entry_id: int | None = 7) -> AllowEntry:
 def test_same_file_is_dropped_for_its_entry_only() -> None:
     result = hash_bytes(synthetic_jpeg(3))
     allow = AllowListFilter(lambda: [_entry(result.sha256.hex, result.pdq.hex)])
-    sha, pdqs = allow.result_hashes(result)
-    kept = allow.keep(sha, pdqs, [View(7, 20), View(8, 20)])
+    kept = allow.apply(MatchQuery.of_result(result), [View(7, 20), View(8, 20)])
     assert kept == [View(8, 20)]
 
 
@@ -37,18 +37,21 @@ def test_a_near_copy_of_the_candidate_is_dropped_but_not_one_nearer_the_entry() 
     allow = AllowListFilter(lambda: [_entry("0" * 64, candidate)], pdq_distance=8)
     near_candidate = PdqHash.from_hex(flip_bits(candidate, 4, rng))
     far = PdqHash.from_hex(flip_bits(candidate, 30, rng))
-    assert allow.keep(None, [near_candidate], [View(7, 20)]) == []
+    assert allow.apply(MatchQuery(pdqs=(near_candidate,)), [View(7, 20)]) == []
     # Within 8 of the candidate, but nearer the entry (distance 2): a copy of the entry.
-    assert allow.keep(None, [near_candidate], [View(7, 2)]) == [View(7, 2)]
-    assert allow.keep(None, [far], [View(7, 20)]) == [View(7, 20)]
+    assert allow.apply(MatchQuery(pdqs=(near_candidate,)), [View(7, 2)]) == [View(7, 2)]
+    assert allow.apply(MatchQuery(pdqs=(far,)), [View(7, 20)]) == [View(7, 20)]
 
 
 def test_the_list_is_reread_after_refresh_seconds() -> None:
     clock = FrozenClock(utc(2026, 1, 1))
     entries: list[AllowEntry] = []
     allow = AllowListFilter(lambda: list(entries), refresh_seconds=5, clock=clock)
-    match = allow.wrap(lambda result: [View(7, 20)])
     result = hash_bytes(synthetic_jpeg(5))
+
+    def match(result: object) -> list[View]:
+        return allow.apply(MatchQuery.of_result(result), [View(7, 20)])
+
     assert match(result) == [View(7, 20)]
     entries.append(_entry(result.sha256.hex, None))
     assert match(result) == [View(7, 20)]  # cached

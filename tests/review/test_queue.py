@@ -172,7 +172,7 @@ def test_wellbeing_prefs_are_kept_and_checked(storage, review) -> None:
 
 
 def test_sightings_are_listed_with_filters_and_pages(storage, review, bank_entry) -> None:
-    from keepdown.storage.review_store import SightingFilter
+    from keepdown.review.model import SightingFilter
 
     for n in range(5):
         add_sighting(

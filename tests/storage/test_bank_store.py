@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from keepdown.banks.classification import Category, Classification, Maturity
-from keepdown.banks.model import BankSpec, ImportFile, RemovalReason, TrustLevel
+from keepdown.banks.model import BankSettingsChange, BankSpec, ImportFile, RemovalReason, TrustLevel
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.clock import utc
 from keepdown.errors import Conflict, ImportFormatError, NotFound
@@ -66,13 +66,18 @@ def test_unknown_bank_is_not_found(storage: Storage) -> None:
     with pytest.raises(NotFound):
         storage.banks.get_bank("nope")
     with pytest.raises(NotFound):
-        storage.banks.set_enabled("nope", False, NOW)
+        storage.banks.change_settings("nope", BankSettingsChange(enabled=False), NOW)
 
 
 def test_disable_and_enable(storage: Storage) -> None:
     make_bank(storage)
-    assert storage.banks.set_enabled("local", False, utc(2026, 3, 2)).enabled is False
-    bank = storage.banks.set_enabled("local", True, utc(2026, 3, 3))
+    assert (
+        storage.banks.change_settings(
+            "local", BankSettingsChange(enabled=False), utc(2026, 3, 2)
+        ).enabled
+        is False
+    )
+    bank = storage.banks.change_settings("local", BankSettingsChange(enabled=True), utc(2026, 3, 3))
     assert (bank.enabled, bank.updated_at) == (True, utc(2026, 3, 3))
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from keepdown.app import open_crawl_services
+from keepdown.app import Runtime, open_crawl_services
 from keepdown.app.workers import EmbeddedWorkers, open_queue
 from keepdown.tasks import TASK_NAMES
 
@@ -35,7 +35,8 @@ def test_in_process_workers_crawl_and_send_notices(embedded, site, smtp):
     report(embedded, seed)
     assert (embedded.data_path / "keepdown.sqlite3").exists()
 
-    workers = EmbeddedWorkers(embedded)
+    runtime = Runtime(embedded)
+    workers = EmbeddedWorkers(runtime)
     workers.start()
     try:
         deadline = time.monotonic() + 240
@@ -45,6 +46,7 @@ def test_in_process_workers_crawl_and_send_notices(embedded, site, smtp):
         time.sleep(4)  # notice passes after the last slice
     finally:
         workers.stop()
+        runtime.close()
 
     assert (embedded.data_path / "tasks.sqlite3").exists()  # the embedded queue
     check_sightings(embedded, site, entries)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from keepdown.app import Services, build_app
+from keepdown.app import Runtime, build_app
 from keepdown.auth import Role
 from keepdown.auth.passwords import Passwords
 from keepdown.settings import load_settings
@@ -46,7 +46,7 @@ def web_context_of(app: Any) -> Any:
 @dataclass
 class Web:
     client: TestClient
-    services: Services
+    services: Runtime
     ctx: Any
     clock: FrozenClock
     users: dict[Role, str] = field(default_factory=dict)
@@ -77,7 +77,7 @@ class Web:
         )
 
 
-def make_web(tmp_path: Path, **overrides: object) -> tuple[Any, Services, Any, FrozenClock]:
+def make_web(tmp_path: Path, **overrides: object) -> tuple[Any, Runtime, Any, FrozenClock]:
     clock = FrozenClock(utc(2026, 3, 2, 9))
     app, services = build_app(
         web_settings(tmp_path, **overrides), clock=clock, refresh_in_background=False

@@ -20,7 +20,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import ConfigurationError, InvalidInput, NotFound
+from keepdown.errors import InvalidInput, NotFound
+from keepdown.notices.service import NoticeService
 from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.i18n import N_
@@ -64,9 +65,7 @@ TIMELINE = (
 )
 
 
-def _service(ctx: WebContext) -> Any:
-    if ctx.notices is None:
-        raise ConfigurationError("notices are not wired into this server")
+def _service(ctx: WebContext) -> NoticeService:
     return ctx.notices
 
 
@@ -74,8 +73,6 @@ def _own_providers(ctx: WebContext, viewer: SignedIn) -> list[int] | None:
     """The provider ids a provider's person may see; None for staff (everything)."""
     if viewer.user.role is not Role.PROVIDER:
         return None
-    if ctx.providers is None:
-        return []
     return [p.id for p in ctx.providers.list_providers(organisation=viewer.user.organisation)]
 
 

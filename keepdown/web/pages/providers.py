@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import ConfigurationError
+from keepdown.notices.providers import ProviderStore
 from keepdown.reports import RemovalFigures, RunningFigures, parse_period, running_figures, to_date
 from keepdown.reports.ledger import LEDGER_KINDS
 from keepdown.web.context import WebContext, web_context
@@ -30,21 +30,16 @@ router = APIRouter()
 _STAFF = page(*STAFF, case_work=True)
 
 
-def _figures(ctx: WebContext, period: str | None = None) -> RunningFigures | None:
-    if ctx.events is None:
-        return None
+def _figures(ctx: WebContext, period: str | None = None) -> RunningFigures:
     chosen = parse_period(period) if period else to_date(ctx.clock.now())
     return running_figures(ctx.events.read(kinds=LEDGER_KINDS, until=chosen.end), chosen)
 
 
 def _by_provider(ctx: WebContext) -> dict[str, RemovalFigures]:
-    found = _figures(ctx)
-    return found.by_key() if found is not None else {}
+    return _figures(ctx).by_key()
 
 
-def _registry(ctx: WebContext) -> Any:
-    if ctx.providers is None:
-        raise ConfigurationError("the provider registry is not wired into this server")
+def _registry(ctx: WebContext) -> ProviderStore:
     return ctx.providers
 
 
@@ -60,9 +55,7 @@ def providers(request: Request, viewer: SignedIn = _STAFF) -> Response:
 def provider(request: Request, name: str, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     found = _registry(ctx).get(name)
-    notices = (
-        ctx.notices.store.list_notices(provider_ids=[found.id], limit=20) if ctx.notices else []
-    )
+    notices = ctx.notices.store.list_notices(provider_ids=[found.id], limit=20)
     return render(
         request,
         "provider.html",

@@ -6,13 +6,12 @@ the public reports through the public form (keepdown.web.pages.public).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import ConfigurationError, InvalidInput
+from keepdown.crawl.reported import ReportedUrls
+from keepdown.errors import InvalidInput
 from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.nav import STAFF
@@ -28,9 +27,7 @@ _STAFF = page(*STAFF, case_work=True)
 STAFF_REPORTER_TYPES = ("hotline", "trusted_flagger", "own_initiative")
 
 
-def _reports(ctx: WebContext) -> Any:
-    if ctx.url_reports is None:
-        raise ConfigurationError("reported URLs are not wired into this server")
+def _reports(ctx: WebContext) -> ReportedUrls:
     return ctx.url_reports
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import InvalidInput
-from keepdown.storage.review_store import SightingFilter
+from keepdown.review.model import ReviewItem, SightingFilter
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.paging import Pager, parse_day
@@ -41,7 +41,7 @@ def sightings(
     filters = {"bank": bank, "provider": provider, "state": state, "since": since, "until": until}
     pager = Pager.of(page, filters)
     error = ""
-    rows: list[object] = []
+    rows: list[ReviewItem] = []
     try:
         if state and state not in STATES:
             raise InvalidInput("unknown state", field="state")

@@ -15,14 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import ConfigurationError
 from keepdown.reports import render_html
 from keepdown.reports.html_report import STYLE
 from keepdown.web.context import web_context
@@ -42,13 +41,6 @@ REPORT_CSP = (
 )
 
 
-def _services(request: Request) -> Any:
-    services = getattr(web_context(request), "accountability", None)
-    if services is None:
-        raise ConfigurationError("transparency reports are not wired into this server")
-    return services
-
-
 def last_quarter(now: datetime) -> str:
     """The last complete quarter before ``now`` (``2026-Q2`` on any day of Q3)."""
     quarter = (now.month - 1) // 3  # the current one, 0-based
@@ -58,9 +50,9 @@ def last_quarter(now: datetime) -> str:
 
 @router.get("/transparency", dependencies=[public_form()])
 async def transparency(request: Request, period: str = Query("", max_length=40)) -> Response:
-    services = _services(request)
-    chosen = period or last_quarter(services.clock.now())
-    report = await run_in_threadpool(services.transparency, chosen)
+    ctx = web_context(request)
+    chosen = period or last_quarter(ctx.clock.now())
+    report = await run_in_threadpool(ctx.transparency.transparency, chosen)
     return Response(
         render_html(report),
         media_type="text/html; charset=utf-8",
@@ -70,8 +62,9 @@ async def transparency(request: Request, period: str = Query("", max_length=40))
 
 @router.get("/indicators")
 async def indicators(request: Request, all: bool = False, viewer: SignedIn = _STAFF) -> Response:
-    services = _services(request)
-    found = await run_in_threadpool(services.confirmed_indicators, include_unconfirmed=all)
+    found = await run_in_threadpool(
+        web_context(request).finance.confirmed_indicators, include_unconfirmed=all
+    )
     return render(request, "indicators.html", indicators=found, show_all=all)
 
 
@@ -81,8 +74,7 @@ async def export(
     format: Literal["stix", "csv"] = "stix",
     viewer: SignedIn = _STAFF,
 ) -> Response:
-    services = _services(request)
-    text = await run_in_threadpool(services.export, format)
+    text = await run_in_threadpool(web_context(request).finance.export, format)
     name = "keepdown-indicators." + ("json" if format == "stix" else "csv")
     media = "application/stix+json;version=2.1" if format == "stix" else "text/csv"
     return Response(

@@ -1,0 +1,283 @@
+"""The composition root: one :class:`Runtime` per process, every entry point's parts from it.
+
+``keepdown serve`` (the API, the web pages and the embedded workers), ``keepdown worker``,
+``keepdown scan``, ``keepdown crawl``, ``keepdown match``, the demo seed and every other CLI
+verb open a :class:`Runtime` from settings and take what they need from it. So each part is
+built in one place, once per process:
+
+1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema;
+2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
+   current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
+   videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
+   services, accountability (transparency reports, indicators, alerts), review and sign-in,
+   the task queue.
+
+Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
+(a lock guards the first build: the API thread and the worker threads of ``serve`` share one
+runtime). A rule added to the match chain here holds at every door; no door builds a matcher
+or opens storage itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from keepdown.auth import AuthService
+from keepdown.auth.signin import Policy, SignIn
+from keepdown.banks.service import BankService
+from keepdown.clock import Clock, SystemClock
+from keepdown.crawl.politeness import Politeness
+from keepdown.crawl.transport import Resolver
+from keepdown.matching.chain import MatchChain, MatchStage
+from keepdown.matching.live import BankIndex
+from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
+from keepdown.notices.sealing import secret_box
+from keepdown.notices.senders import Sender, SmtpSender, WebhookSender
+from keepdown.review import AllowListFilter, QueueConfig, ReviewService
+from keepdown.settings import Settings
+from keepdown.storage import Storage, open_storage
+from keepdown.storage.auth_store import SqlAuthStore
+from keepdown.storage.index_feed import IndexFeed, ping
+from keepdown.storage.review_store import SqlReviewStore
+from keepdown.storage.user_store import SqlUserStore
+
+if TYPE_CHECKING:
+    from keepdown.app.accountability import AccountabilityServices
+    from keepdown.app.crawling import CrawlServices
+    from keepdown.app.noticing import NoticeServices
+
+__all__ = ["Runtime", "auth_service", "open_services"]
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """Storage and every service built from settings, once per process (module docstring).
+
+    ``clock``, ``resolver`` (name resolution for the crawler, re-checks and webhooks; tests map
+    made-up names to loopback), ``senders`` (notice channels by name) and ``politeness`` (the
+    re-checks' per-host limiter) replace the real ones where given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+        senders: dict[str, Sender] | None = None,
+        politeness: Callable[[], Politeness] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.resolver = resolver
+        self._senders = senders
+        #: Makes the per-host limiter of each re-check pass (None: from the crawl settings).
+        self.politeness = politeness
+        self.storage: Storage = open_storage(settings)
+        self._lock = threading.RLock()
+        self._parts: dict[str, Any] = {}
+        self._closed = False
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        resolver: Resolver | None = None,
+        senders: dict[str, Sender] | None = None,
+        politeness: Callable[[], Politeness] | None = None,
+    ) -> Iterator[Runtime]:
+        """A runtime for one command; closed when the block ends."""
+        runtime = cls(
+            settings, clock=clock, resolver=resolver, senders=senders, politeness=politeness
+        )
+        try:
+            yield runtime
+        finally:
+            runtime.close()
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        """The part called ``name``, built by ``build`` on first use only."""
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return cast(T, self._parts[name])
+
+    # --- identity and banks ---------------------------------------------------------------
+
+    @property
+    def auth(self) -> AuthService:
+        """API keys, organisations, the audit log."""
+
+        def build() -> AuthService:
+            store = SqlAuthStore(self.storage.engine)
+            return AuthService(
+                store,
+                store,
+                clock=self.clock,
+                cache_seconds=self.settings.auth_cache_seconds,
+                refusals_per_minute=self.settings.audit_refusals_per_minute,
+            )
+
+        return self._once("auth", build)
+
+    @property
+    def banks(self) -> BankService:
+        return self._once(
+            "banks", lambda: BankService(self.storage.banks, self.storage.events, self.clock)
+        )
+
+    # --- matching -------------------------------------------------------------------------
+
+    @property
+    def index(self) -> BankIndex:
+        """The process's one bank index, loaded (checkpoint or rebuild) and current."""
+
+        def build() -> BankIndex:
+            index = BankIndex.from_settings(
+                self.settings, IndexFeed(self.storage.engine), self.storage.banks.list_banks
+            )
+            index.refresh()
+            return index
+
+        return self._once("index", build)
+
+    @property
+    def allow_list(self) -> AllowListFilter:
+        """Candidate/entry pairs analysts said are not a match (a stage of the chain)."""
+
+        def build() -> AllowListFilter:
+            return AllowListFilter(
+                self.review_store.allow_entries,
+                pdq_distance=self.settings.review_allowlist_pdq_distance,
+                clock=self.clock,
+            )
+
+        return self._once("allow_list", build)
+
+    @property
+    def matcher(self) -> MatchChain:
+        """The one match chain every door asks: index -> videos -> the stages."""
+
+        def build() -> MatchChain:
+            vpdq = VpdqIndex(
+                IndexFeed(self.storage.engine), quality_floor=self.settings.vpdq_quality_floor
+            )
+            source = VideoMatcher(self.index, vpdq, VpdqPolicy.from_settings(self.settings))
+            source.refresh()
+            return MatchChain(source, self.match_stages())
+
+        return self._once("matcher", build)
+
+    def match_stages(self) -> list[MatchStage]:
+        """The policies after the index, in order: the one place a matching rule is added."""
+        return [self.allow_list]
+
+    # --- people and review ----------------------------------------------------------------
+
+    @property
+    def signin(self) -> SignIn:
+        """People of the web pages: passwords, second factors, sessions."""
+        return self._once(
+            "signin",
+            lambda: SignIn(
+                SqlUserStore(self.storage.engine),
+                self.auth,
+                policy=Policy.from_settings(self.settings),
+            ),
+        )
+
+    @property
+    def review_store(self) -> SqlReviewStore:
+        return self._once("review_store", lambda: SqlReviewStore(self.storage.engine))
+
+    @property
+    def review(self) -> ReviewService:
+        """The review queue: claims, decisions, the allow-list analysts build."""
+        return self._once(
+            "review",
+            lambda: ReviewService(
+                self.review_store,
+                self.storage.events,
+                self.clock,
+                QueueConfig.from_settings(self.settings),
+            ),
+        )
+
+    # --- the other services ---------------------------------------------------------------
+
+    @property
+    def senders(self) -> dict[str, Sender]:
+        """The notice channels (e-mail, webhook), shared by notices and finance alerts."""
+
+        def build() -> dict[str, Sender]:
+            if self._senders is not None:
+                return self._senders
+            return {
+                "email": SmtpSender(self.settings, self.clock),
+                "webhook": WebhookSender(
+                    self.settings, self.clock, secret_box(self.settings), resolver=self.resolver
+                ),
+            }
+
+        return self._once("senders", build)
+
+    @property
+    def notices(self) -> NoticeServices:
+        """Providers, notices, the outbox and the re-check tracker."""
+        from keepdown.app.noticing import notice_services
+
+        return self._once("notices", functools.partial(notice_services, self))
+
+    @property
+    def crawling(self) -> CrawlServices:
+        """Crawls, reported URLs, host attribution and the crawler of a stored crawl."""
+        from keepdown.app.crawling import crawl_services
+
+        return self._once("crawling", functools.partial(crawl_services, self))
+
+    @property
+    def accountability(self) -> AccountabilityServices:
+        """Transparency reports, payment indicators and alerts to financial institutions."""
+        from keepdown.app.accountability import accountability_services
+
+        return self._once("accountability", functools.partial(accountability_services, self))
+
+    def check_database(self) -> None:
+        """A trivial query; StorageError when the database does not answer (health check)."""
+        ping(self.storage.engine)
+
+    # --- ending ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Wait for index maintenance under way, then close storage (once; a second call
+        does nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        matcher = self._parts.get("matcher")
+        index = self._parts.get("index")
+        if matcher is not None:
+            matcher.close()
+        elif index is not None:
+            index.close()
+        self.storage.close()
+
+
+@contextlib.contextmanager
+def auth_service(settings: Settings) -> Iterator[AuthService]:
+    """The auth service of a runtime for one command (``keepdown key``, ``keepdown org``)."""
+    with Runtime.open(settings) as runtime:
+        yield runtime.auth
+
+
+def open_services(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """A runtime (for callers that close it themselves: ``runtime.close()``)."""
+    return Runtime(settings, clock=clock)
