@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check keepdown has, in one command: install (into .venv unless KEEPDOWN_VENV says
-# otherwise), ruff lint, ruff format check, import-linter contracts, then pytest.
+# otherwise), ruff lint, ruff format check, mypy, import-linter contracts, then pytest.
 # Extra arguments go to pytest, e.g. `bash scripts/check.sh -k pdq -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +22,6 @@ if ! command -v node >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/de
 fi
 echo "== ruff check"; "$venv/bin/ruff" check .
 echo "== ruff format --check"; "$venv/bin/ruff" format --check .
+echo "== mypy"; "$venv/bin/mypy"
 echo "== import-linter"; "$venv/bin/lint-imports"
 echo "== pytest"; "$venv/bin/python" -m pytest "$@"

@@ -178,5 +178,5 @@ def test_invalid_hash_mode_setting_stops_before_hashing(tmp_path):
     env = {"KEEPDOWN_DATA_DIR": str(tmp_path), "KEEPDOWN_HASH_MODE": "quick"}
     result = CliRunner().invoke(cli, ["hash", str(SAMPLES)], env=env)
     assert result.exit_code == 78
-    assert "hash_mode must be 'exact' or 'fast'" in result.stderr
+    assert "setting hash_mode (KEEPDOWN_HASH_MODE) must be one of exact, fast" in result.stderr
     assert result.stdout == ""
