@@ -161,7 +161,7 @@ def test_a_reported_url_is_chained_through_its_crawl_to_its_notice(nsettings, si
                 crawl_id=str(done.record.crawl_id),
             )
         )
-        crawling.index.refresh()
+        crawling.matcher.refresh()
         assert run_worker(crawling, once=True, out=io.StringIO()) == 1
         recorded = [e for e in crawling.storage.events.read() if isinstance(e, SightingRecorded)]
         assert len(recorded) == 2

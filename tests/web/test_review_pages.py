@@ -140,7 +140,7 @@ def test_allow_listed_candidate_no_longer_matches_in_the_api(web: Web, seeded) -
         f"/web/review/{sid}/decide",
         data={"decision": "not_a_match", "allow_list": "1", "csrf_token": web.csrf(page.text)},
     )
-    api_ctx.matcher.allow.refresh()
+    api_ctx.matcher.refresh()
     assert api_ctx.matcher.match_result(hash_bytes(body, dihedral=True)) == []
 
 
