@@ -88,7 +88,8 @@ class OnnxDescriptor:
 
     def embed(self, rgb: np.ndarray) -> np.ndarray:
         """The L2-normalised embedding of an H x W x 3 uint8 picture (float32, ``dimensions``)."""
-        return self.embed_many([rgb])[0]
+        vector: np.ndarray = self.embed_many([rgb])[0]
+        return vector
 
     def embed_many(self, pictures: Sequence[np.ndarray]) -> np.ndarray:
         """Embeddings of several pictures, one model run: ``len(pictures) x dimensions``."""

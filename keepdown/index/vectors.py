@@ -111,4 +111,5 @@ def _normalised(vectors: np.ndarray, dimensions: int) -> np.ndarray:
     if not np.isfinite(vectors).all():
         raise InvalidInput("vectors must be finite numbers")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit

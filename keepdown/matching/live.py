@@ -35,7 +35,7 @@ import numpy as np
 
 from keepdown.banks.model import Bank
 from keepdown.clock import Clock, SystemClock
-from keepdown.hashing.types import HashValue, Md5, PdqHash, Sha1, Sha256, SignalType
+from keepdown.hashing.types import HashValue, PdqHash, SignalType
 from keepdown.index.checkpoint import CheckpointDir
 from keepdown.index.protocol import MAX_PDQ_THRESHOLD, pdq_words
 from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot, LiveIndex

@@ -8,8 +8,6 @@ see the figures only: no contact, no URL.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -47,7 +45,10 @@ def _registry(ctx: WebContext) -> ProviderStore:
 def providers(request: Request, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     return render(
-        request, "providers.html", providers=_registry(ctx).list_providers(), figures=_by_provider(ctx)
+        request,
+        "providers.html",
+        providers=_registry(ctx).list_providers(),
+        figures=_by_provider(ctx),
     )
 
 
