@@ -33,6 +33,7 @@ from keepdown.reports.report import TransparencySource
 from keepdown.settings import Settings
 
 if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits library
+    from keepdown.api.hash_pool import HashPool
     from keepdown.api.ratelimit import RateLimiter
 
 __all__ = [
@@ -60,6 +61,8 @@ class ApiContext:
     bank_reader: BankReader
     matcher: MatchChain
     hasher: Callable[[bytes, bool], HashResult]  # (data, dihedral)
+    #: Where uploads are hashed: at most ``hash_threads`` at once in this process.
+    hash_pool: HashPool
     fetch_url: UrlFetcher
     clock: Clock
     limiter: RateLimiter

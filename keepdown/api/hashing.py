@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
 from keepdown.api.deps import requires
@@ -55,7 +54,7 @@ async def hash_upload(request: Request, *, dihedral: bool = False) -> HashResult
     """Read the upload (capped) and hash it in the thread pool."""
     ctx = get_context(request)
     data, _media_type = await read_upload(request, ctx.settings.max_upload_bytes)
-    return await run_in_threadpool(ctx.hasher, data, dihedral)
+    return await ctx.hash_pool.run(ctx.hasher, data, dihedral)
 
 
 @router.post(

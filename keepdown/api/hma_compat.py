@@ -40,7 +40,6 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field, RootModel
-from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
@@ -151,7 +150,7 @@ def _hash_map(result: HashResult, types: tuple[str, ...]) -> dict[str, str]:
 async def _hash_url(request: Request, url: str) -> HashResult:
     ctx = get_context(request)
     data, _ = await ctx.fetch_url(url, ctx.settings.max_upload_bytes)
-    return await run_in_threadpool(ctx.hasher, data, False)
+    return await ctx.hash_pool.run(ctx.hasher, data, False)
 
 
 async def _form_file(request: Request) -> bytes:
@@ -170,7 +169,8 @@ async def _form_file(request: Request) -> bytes:
 
 async def _hash_form(request: Request) -> HashResult:
     data = await _form_file(request)
-    return await run_in_threadpool(get_context(request).hasher, data, False)
+    ctx = get_context(request)
+    return await ctx.hash_pool.run(ctx.hasher, data, False)
 
 
 def _by_signal(

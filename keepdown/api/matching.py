@@ -235,7 +235,7 @@ async def match_content(
             ctx.events.emit(upload_checked(who, views, ctx.clock.now()))
         return result, views
 
-    result, views = await run_in_threadpool(hash_and_match, data)
+    result, views = await ctx.hash_pool.run(hash_and_match, data)
     count_matches(request, views)
     return result, views
 

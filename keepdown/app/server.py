@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from keepdown.api import ApiContext, create_app
+from keepdown.api.hash_pool import HashPool
 from keepdown.api.ratelimit import ClientLimiter, RateLimiter
 from keepdown.app.runtime import Runtime
 from keepdown.app.web import mount_web
@@ -156,6 +157,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         bank_reader=runtime.storage.banks,
         matcher=runtime.matcher,
         hasher=hasher,
+        hash_pool=HashPool.from_settings(settings),
         fetch_url=fetch_url,
         clock=runtime.clock,
         limiter=RateLimiter.from_settings(settings),

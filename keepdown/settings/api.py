@@ -93,6 +93,13 @@ class ApiSettings:
         False,
         "Log one line per API request (uvicorn's access log); metrics count requests anyway.",
     )
+    hash_threads = integer(
+        0,
+        "Pictures one API worker process hashes at once (uploads, URL checks); 0: the machine's "
+        "cores divided by api_workers, at least one. Hashing holds the GIL, so more only queues "
+        "and, with several workers, oversubscribes the cores.",
+        minimum=0,
+    )
     api_workers = integer(
         1,
         "API worker processes `keepdown serve` runs; each loads its own match index.",

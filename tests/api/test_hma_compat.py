@@ -90,7 +90,21 @@ def test_lookup_by_signal_upload_and_url(api: Api, image_site: str) -> None:
         files={"photo": ("x.jpg", known_jpeg(), "image/jpeg")},
         headers=api.auth(Role.PLATFORM),
     ).json()
-    assert upload == {"pdq": by_signal}
+    # A file is matched as every door matches it (the one match chain): the exact SHA-256 match
+    # is reported too, under its own signal type, next to HMA's default PDQ.
+    sha = api.client.get(
+        "/m/lookup",
+        params={"signal_type": "sha256", "signal": hash_bytes(known_jpeg()).sha256.hex},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert upload == {"pdq": by_signal, "sha256": sha}
+    pdq_only = api.client.post(
+        "/m/lookup",
+        params={"types": "pdq"},
+        files={"photo": ("x.jpg", known_jpeg(), "image/jpeg")},
+        headers=api.auth(Role.PLATFORM),
+    ).json()
+    assert pdq_only == {"pdq": by_signal}
     clean = api.client.post(
         "/m/lookup",
         files={"photo": ("x.jpg", synthetic_jpeg(OTHER_SEED), "image/jpeg")},
@@ -100,7 +114,7 @@ def test_lookup_by_signal_upload_and_url(api: Api, image_site: str) -> None:
     by_url = api.client.get(
         "/m/lookup", params={"url": f"{image_site}/known.jpg"}, headers=api.auth(Role.PLATFORM)
     ).json()
-    assert by_url == {"pdq": by_signal}
+    assert by_url == {"pdq": by_signal, "sha256": sha}
     neither = api.client.get("/m/lookup", headers=api.auth(Role.PLATFORM))
     assert neither.status_code == 400
 
