@@ -26,6 +26,10 @@ Choices, and why:
   of 600,000 entries per key, shifted on every request (it cost more than matching did).
 - **Async storage**: the Redis round trip is awaited, so the event loop serves other requests
   meanwhile; nothing here blocks it.
+- **In one process** (no ``rate_limit_storage_url``), API keys are counted by
+  :class:`_LocalWindows`, the same sliding-window counter in a few arithmetic operations on
+  the event loop: the ``limits`` library's memory storage costs more per request than a
+  single-hash lookup's matching does (docs/performance.md, "API load").
 - **Redis unreachable**: each call waits at most ``rate_limit_timeout_seconds``; then the
   request is refused with 503 (:class:`~keepdown.errors.StorageError`, the default) or, for
   API keys with ``rate_limit_fail_open``, let through unlimited with a warning in the log (at
@@ -76,6 +80,7 @@ class RateLimiter:
         except (ValueError, LimitsConfigurationError) as exc:
             raise ConfigurationError(f"invalid rate limit setting: {exc}") from exc
         self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._local = _LocalWindows() if isinstance(storage, MemoryStorage) else None
         self.fail_open = fail_open
         self._last_warning = 0.0
 
@@ -94,6 +99,13 @@ class RateLimiter:
         item = self._items.get(principal.role)
         if item is None:
             return
+        if self._local is not None:
+            wait = self._local.hit(item, principal.key_id)
+            if wait is None:
+                return
+            raise RateLimited(
+                f"rate limit {item} exceeded for this key", retry_after=max(1, int(wait) + 1)
+            )
         try:
             if await self._limiter.hit(item, principal.key_id):
                 return
@@ -164,6 +176,30 @@ class ClientLimiter:
             f"too many {self.what} from this address ({self.item}); try again later",
             retry_after=_after(stats),
         )
+
+
+class _LocalWindows:
+    """A sliding-window counter per key, in this process (module docstring): the count of
+    the current fixed window plus the previous window's, weighted by how much of it is still
+    inside the sliding window. Called on the event loop only, so it needs no lock."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], list[float]] = {}  # [window index, now, before]
+
+    def hit(self, item: RateLimitItem, key: str) -> float | None:
+        """Count one request: None when admitted, else the seconds until there is room."""
+        window = float(item.get_expiry())
+        now = time.monotonic()
+        index = now // window
+        counts = self._counts.setdefault((str(item), key), [index, 0.0, 0.0])
+        if counts[0] != index:  # a new window: the last one becomes "before" (or nothing)
+            counts[2] = counts[1] if index == counts[0] + 1 else 0.0
+            counts[0], counts[1] = index, 0.0
+        elapsed = (now % window) / window
+        if counts[2] * (1.0 - elapsed) + counts[1] + 1 > item.amount:
+            return window - (now % window)
+        counts[1] += 1
+        return None
 
 
 def _after(stats: Any) -> int:

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -57,6 +57,15 @@ class _State:
     banks: Mapping[int, Bank]
     sync: SyncState | None
     counts: Mapping[str, int]  # entries per signal type, counted at refresh (not per request)
+    #: Each enabled bank's PDQ distance threshold, worked out at refresh (not per request).
+    pdq_limits: Mapping[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, banks: Mapping[int, Bank], sync: SyncState | None, counts: Mapping[str, int]
+    ) -> _State:
+        limits = {i: b.threshold(SignalType.PDQ) for i, b in banks.items() if b.enabled}
+        return cls(banks, sync, counts, {i: t for i, t in limits.items() if t >= 0})
 
 
 _BUILDS_LOCK = threading.Lock()
@@ -166,11 +175,7 @@ class BankIndex:
     def _pdq_batch(
         self, state: _State, snapshot: IndexSnapshot, hashes: list[HashValue]
     ) -> Iterator[tuple[int, MatchView]]:
-        limits = {
-            bank_id: b.threshold(SignalType.PDQ)
-            for bank_id, b in state.banks.items()
-            if b.enabled and b.threshold(SignalType.PDQ) >= 0
-        }
+        limits = state.pdq_limits
         if not limits:
             return
         raw = np.frombuffer(b"".join(h.raw for h in hashes), np.uint8).reshape(-1, 32)
@@ -214,7 +219,7 @@ class BankIndex:
             moved = sync is not self._state.sync or banks != self._state.banks
             if moved:
                 counts = {str(k): v for k, v in self.live.snapshot.counts().items()}
-                self._state = _State(banks=banks, sync=sync, counts=counts)
+                self._state = _State.of(banks, sync, counts)
                 self.refreshed_at = self.clock.now()
                 log.info(
                     "match index refreshed (%s, %.2f s): %s",
