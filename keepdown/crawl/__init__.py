@@ -20,7 +20,8 @@ Parts, each small and replaceable:
 Media is hashed in memory and dropped; nothing is written to disk.
 """
 
-from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
+from keepdown.crawl.archive_limits import ArchiveLimits
+from keepdown.crawl.archives import ArchiveReport, iter_archive_images
 from keepdown.crawl.crawler import Crawler, CrawlStats, RunEnd
 from keepdown.crawl.extract import Extracted, MediaRef, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.crawl.sniff import is_image, sniff
 from keepdown.errors import InputTooLarge, InvalidInput
 
@@ -33,23 +34,6 @@ _ENTRY_ERRORS = (
     ValueError,
     zlib.error,
 )
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    max_entries: int
-    max_entry_bytes: int
-    max_total_bytes: int
-    max_ratio: int
-
-    @classmethod
-    def from_settings(cls, settings: object) -> ArchiveLimits:
-        return cls(
-            max_entries=settings.crawl_max_zip_entries,  # type: ignore[attr-defined]
-            max_entry_bytes=settings.crawl_max_media_bytes,  # type: ignore[attr-defined]
-            max_total_bytes=settings.crawl_max_zip_bytes,  # type: ignore[attr-defined]
-            max_ratio=settings.crawl_max_zip_ratio,  # type: ignore[attr-defined]
-        )
 
 
 @dataclass
@@ -84,13 +68,9 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> Non
 def _entry_refusal(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None:
     if info.is_dir():
         return "directory"
-    if info.flag_bits & 0x1:
-        return "encrypted"
-    if info.file_size > limits.max_entry_bytes:
-        return f"declares {info.file_size} bytes, more than {limits.max_entry_bytes}"
-    if info.file_size > limits.max_ratio * max(info.compress_size, 1):
-        return f"compression ratio above {limits.max_ratio} (zip bomb)"
-    return None
+    return limits.refusal(
+        size=info.file_size, packed=info.compress_size, encrypted=bool(info.flag_bits & 0x1)
+    )
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

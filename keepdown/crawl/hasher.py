@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 
-from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
+from keepdown.crawl.archive_limits import ArchiveLimits
+from keepdown.crawl.archives import ArchiveReport, iter_archive_images
 from keepdown.crawl.stats import CrawlStats
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.settings import Settings
@@ -28,7 +29,7 @@ class MediaHasher:
     def __init__(self, settings: Settings, stats: CrawlStats) -> None:
         self.settings = settings
         self.stats = stats
-        self.archive_limits = ArchiveLimits.from_settings(settings)
+        self.archive_limits = ArchiveLimits.for_crawl(settings)
 
     def _hash_now(self, data: bytes) -> HashResult:
         return hash_bytes(

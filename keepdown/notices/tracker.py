@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from keepdown.clock import Clock
-from keepdown.crawl.archives import ArchiveLimits
+from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.crawl.fetcher import Fetcher, FetchResult
 from keepdown.crawl.politeness import InMemoryPoliteness, Politeness
 from keepdown.errors import BlockedAddress, FetchError, InputTooLarge
@@ -185,7 +185,7 @@ class Tracker:
             lambda: InMemoryPoliteness.from_settings(settings, clock=clock)
         )
         self.concurrency = concurrency
-        self.limits = ArchiveLimits.from_settings(settings)
+        self.limits = ArchiveLimits.for_crawl(settings)
 
     async def check(self, fetcher: Fetcher, location: Location, polite: Politeness) -> Check:
         """Fetch one location, within its host's politeness, and classify the answer."""

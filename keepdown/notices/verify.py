@@ -17,7 +17,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from keepdown.crawl.archives import ArchiveLimits, iter_archive_images
+from keepdown.crawl.archive_limits import ArchiveLimits
+from keepdown.crawl.archives import iter_archive_images
 from keepdown.errors import InputTooLarge, InvalidInput
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.notices.model import Location

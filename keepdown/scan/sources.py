@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.errors import InputTooLarge, InvalidInput, NotFound, UsageError
 from keepdown.settings import Settings
 
-__all__ = ["ArchiveLimits", "Item", "Payload", "Source", "open_source"]
+__all__ = ["Item", "Payload", "Source", "open_source"]
 
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
@@ -49,25 +50,6 @@ class Item:
     size: int | None = None
     data: bytes | None = None
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveLimits:
-    """Limits on one archive scanned (settings ``scan_max_*``)."""
-
-    max_members: int
-    max_member_bytes: int
-    max_total_bytes: int
-    max_ratio: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ArchiveLimits:
-        return cls(
-            max_members=settings.scan_max_archive_members,
-            max_member_bytes=max(settings.max_image_bytes, settings.video_max_bytes),
-            max_total_bytes=settings.scan_max_archive_bytes,
-            max_ratio=settings.scan_max_member_ratio,
-        )
 
 
 class Source(Protocol):
@@ -159,30 +141,22 @@ class ZipSource(_Base):
             key = f"{self.path.name}!{info.filename}"
             if info.is_dir():
                 continue
-            if count >= self.limits.max_members:
-                yield Item(key, info.file_size, error="skipped: over scan_max_archive_members")
-                continue
             total += info.file_size
-            yield Item(key, info.file_size, error=self._refusal(info, total))
-
-    def _refusal(self, info: zipfile.ZipInfo, total: int) -> str | None:
-        if info.flag_bits & 0x1:
-            return "skipped: encrypted member"
-        if info.file_size > self.limits.max_member_bytes:
-            return f"too_large: {info.file_size} bytes, over {self.limits.max_member_bytes}"
-        if total > self.limits.max_total_bytes:
-            return "skipped: the archive is over scan_max_archive_bytes uncompressed"
-        ratio = info.file_size / max(1, info.compress_size)
-        if ratio > self.limits.max_ratio:
-            return f"zip_bomb: compression ratio {ratio:.0f} over {self.limits.max_ratio}"
-        return None
+            refusal = self.limits.refusal(
+                size=info.file_size,
+                packed=info.compress_size,
+                encrypted=bool(info.flag_bits & 0x1),
+                count=count + 1,
+                total=total,
+            )
+            yield Item(key, info.file_size, error=refusal)
 
     def load(self, key: str, limit: int) -> Payload:
         name = key.split("!", 1)[1]
         archive = self._open()
         try:
             info = archive.getinfo(name)
-            if info.file_size > min(limit, self.limits.max_member_bytes):
+            if info.file_size > min(limit, self.limits.max_entry_bytes):
                 raise _too_large(key, info.file_size, limit)
             with archive.open(info) as member:
                 data = member.read(info.file_size + 1)
@@ -220,22 +194,13 @@ class TarSource(_Base):
                         continue
                     count += 1
                     total += member.size
-                    refusal = self._refusal(member.size, total, count)
+                    refusal = self.limits.refusal(size=member.size, count=count, total=total)
                     if refusal is not None:
                         yield Item(key, member.size, error=refusal)
                         continue
                     yield self._read(archive, member, key)
         except (tarfile.TarError, OSError, EOFError) as exc:
             yield Item(f"{self.path.name}!", error=f"damaged archive: {exc}")
-
-    def _refusal(self, size: int, total: int, count: int) -> str | None:
-        if count > self.limits.max_members:
-            return "skipped: over scan_max_archive_members"
-        if size > self.limits.max_member_bytes:
-            return f"too_large: {size} bytes, over {self.limits.max_member_bytes}"
-        if total > self.limits.max_total_bytes:
-            return "skipped: the archive is over scan_max_archive_bytes uncompressed"
-        return None
 
     def _read(self, archive: tarfile.TarFile, member: tarfile.TarInfo, key: str) -> Item:
         stream = archive.extractfile(member)
@@ -259,7 +224,7 @@ def open_source(spec: str, settings: Settings) -> Source:
     if path.is_dir():
         return FolderSource(path)
     name = path.name.lower()
-    limits = ArchiveLimits.from_settings(settings)
+    limits = ArchiveLimits.for_scan(settings)
     if name.endswith(".zip") or _magic(path, b"PK\x03\x04"):
         return ZipSource(path, limits)
     if name.endswith(_TAR_SUFFIXES) or tarfile.is_tarfile(path):

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from keepdown.clock import FrozenClock
-from keepdown.crawl.archives import ArchiveLimits, ArchiveReport, iter_archive_images
+from keepdown.crawl.archive_limits import ArchiveLimits
+from keepdown.crawl.archives import ArchiveReport, iter_archive_images
 from keepdown.crawl.politeness import InMemoryPoliteness
 from keepdown.crawl.robots import RobotsTxtFetcher
 from keepdown.errors import (
@@ -211,10 +212,10 @@ def test_a_zip_bomb_entry_and_an_oversized_entry_are_skipped():
     big = _zip({"big.jpg": b"\xff\xd8\xff" + bytes(1_100_000)}, zipfile.ZIP_STORED)
     report = ArchiveReport()
     assert list(iter_archive_images(data, LIMITS, report)) == [("ok.jpg", jpeg)]
-    assert "zip bomb" in report.skipped["bomb.jpg"]
+    assert report.skipped["bomb.jpg"].startswith("zip_bomb: compression ratio")
     report = ArchiveReport()
     assert list(iter_archive_images(big, LIMITS, report)) == []
-    assert "more than 1000000" in report.skipped["big.jpg"]
+    assert report.skipped["big.jpg"].startswith("too_large: 1100003 bytes, over 1000000")
 
 
 def test_not_a_zip_is_invalid_input():
@@ -240,3 +241,32 @@ def test_damaged_archives_give_our_errors_or_skipped_entries_only():
             outcomes.add(type(exc).__name__)
     assert "read" in outcomes
     assert "InvalidInput" in outcomes
+
+
+def test_crawl_and_scan_judge_a_member_alike():
+    """One guard: the same member is refused by the crawler's and a scan's limits for the
+    same reason when their numbers agree (keepdown.crawl.archive_limits)."""
+    from keepdown.settings import load_settings
+
+    settings = load_settings(
+        environ={},
+        overrides={
+            "crawl_max_zip_entries": 5,
+            "scan_max_archive_members": 5,
+            "crawl_max_zip_ratio": 50,
+            "scan_max_member_ratio": 50,
+            "crawl_max_zip_bytes": 10_000,
+            "scan_max_archive_bytes": 10_000,
+        },
+    )
+    crawl, scan = ArchiveLimits.for_crawl(settings), ArchiveLimits.for_scan(settings)
+    for member in (
+        {"size": 900, "packed": 9},  # ratio 100: a bomb
+        {"size": 10, "count": 6},  # the sixth member of five
+        {"size": 10, "total": 20_000},  # over the total
+        {"size": 10, "encrypted": True},
+    ):
+        said = (crawl.refusal(**member), scan.refusal(**member))
+        assert said[0] is not None
+        assert said[0].split(" (")[0] == said[1].split(" (")[0]  # the setting each names differs
+    assert crawl.refusal(size=10, packed=5) is None
