@@ -98,12 +98,15 @@ def _checked(lines: np.ndarray, run: int, least: int) -> int:
 
 
 def _flat_run(lines: np.ndarray, most: int) -> int:
+    """Lines from the start that are flat in the outermost line's colour (stops at the first
+    that is not: most pictures have no bar, and cost one or two lines here)."""
     colour = float(np.median(lines[0]))
-    head = lines[: most + 1]
-    within = (np.abs(head - colour) <= FLAT_TOLERANCE).mean(axis=1)
-    drift = np.abs(np.median(head, axis=1) - colour)
-    outside = np.flatnonzero((within < FLAT_SHARE) | (drift > BAR_DRIFT))
-    return int(outside[0]) if outside.size else 0
+    for index in range(min(most + 1, lines.shape[0])):
+        line = lines[index]
+        near = np.abs(line - colour) <= FLAT_TOLERANCE
+        if near.mean() < FLAT_SHARE or abs(float(np.median(line)) - colour) > BAR_DRIFT:
+            return index
+    return 0
 
 
 def _blurred_run(detail: np.ndarray, most: int) -> int:
