@@ -24,6 +24,7 @@ __all__ = [
     "LocationOut",
     "NoticeList",
     "NoticeOut",
+    "ReopenIn",
     "ReviewIn",
 ]
 
@@ -56,6 +57,11 @@ class LocationOut(BaseModel):
     next_check_at: datetime | None
     reappearance_of: int | None
     reappearance_where: str | None
+    last_present_at: datetime | None = None
+    gone_since: datetime | None = None
+    reopened_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    seen_again: bool = False
 
     @classmethod
     def of(cls, loc: Location) -> LocationOut:
@@ -88,6 +94,11 @@ class LocationOut(BaseModel):
             next_check_at=s.next_check_at,
             reappearance_of=loc.reappearance_of,
             reappearance_where=loc.reappearance_where,
+            last_present_at=s.last_present_at,
+            gone_since=s.gone_since,
+            reopened_at=s.reopened_at,
+            last_seen_at=loc.last_seen_at,
+            seen_again=loc.seen_again,
         )
 
 
@@ -157,6 +168,12 @@ class ReviewIn(BaseModel):
     reference: str = Field(min_length=1, max_length=32)
     location_id: int = Field(ge=1, le=ROW_ID_MAX)
     outcome: Literal["upheld", "rejected"]
+
+
+class ReopenIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=32)
+    location_id: int = Field(ge=1, le=ROW_ID_MAX)
+    reason: str = Field("", max_length=500)
 
 
 class AnswerIn(BaseModel):

@@ -27,6 +27,7 @@ from keepdown.api.notice_schemas import (
     FiguresList,
     NoticeList,
     NoticeOut,
+    ReopenIn,
     ReviewIn,
 )
 from keepdown.auth import Principal, Role
@@ -136,6 +137,26 @@ async def review_dispute(request: Request, body: ReviewIn) -> NoticeOut:
     async with audited(request, "notice.review", target=body.reference, **details):
         changed = await run_in_threadpool(
             service.review, body.reference, body.location_id, body.outcome
+        )
+    return NoticeOut.of(changed)
+
+
+@router.post(
+    "/notices/reopen",
+    response_model=NoticeOut,
+    summary="Reopen a withdrawn location (its dispute was upheld): notified again, one location",
+    responses=error_responses(400, 401, 403, 404, 409, 429),
+    dependencies=[_STAFF],
+)
+async def reopen(request: Request, body: ReopenIn) -> NoticeOut:
+    service = _service(request)
+    who = getattr(request.state, "principal", None)
+    by = getattr(who, "key_id", "") or ""
+    async with audited(
+        request, "notice.reopen", target=body.reference, location_id=body.location_id
+    ):
+        changed = await run_in_threadpool(
+            lambda: service.reopen(body.reference, body.location_id, reason=body.reason, by=str(by))
         )
     return NoticeOut.of(changed)
 

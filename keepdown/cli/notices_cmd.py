@@ -6,8 +6,9 @@ every due re-check. ``keepdown serve`` runs both every ``notice_worker_seconds``
 (cron, systemd timer) can run them instead. Deliveries left ``uncertain`` by a crash
 mid-send, and ``manual`` ones (web-form providers), wait for ``confirm-delivery``; ``failed``
 ones (given up for good) are not planned again to the same contact: edit the provider's
-contact, or ``retry-delivery``. ``resend`` sends a notice's open locations again now. Actions
-that send or settle something are in the audit log (actor ``cli``).
+contact, or ``retry-delivery``. ``resend`` sends a notice's open locations again now; ``reopen``
+reopens a withdrawn location (a dispute upheld) the crawler saw again. Actions that send,
+settle or reopen something are in the audit log (actor ``cli``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def _open(settings: Settings) -> NoticeServices:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.pass_obj
 def list_(settings: Settings, state: str | None, provider: str | None, limit: int) -> None:
-    """Reference, provider, state, locations (open/all), first sent, and "delivery failed (N)"
-    when N of its deliveries were given up for good."""
+    """Reference, provider, state, locations (open/all), first sent, "delivery failed (N)"
+    when N of its deliveries were given up for good, and "withdrawn, seen again (N)" when the
+    crawler saw N of its withdrawn locations again (``keepdown notices reopen`` decides)."""
     services = _open(settings)
     try:
         ids = [services.providers.get(provider).id] if provider else None
@@ -62,10 +64,12 @@ def list_(settings: Settings, state: str | None, provider: str | None, limit: in
             provider_ids=ids, states=[state] if state else None, limit=limit
         ):
             still = sum(1 for loc in n.locations if loc.status.open)
+            again = sum(1 for loc in n.locations if loc.seen_again)
             click.echo(
                 f"{n.reference}\t{n.provider}\t{n.state.value}\t"
                 f"{still}/{len(n.locations)}\t{_when(n.first_sent_at)}"
                 + (f"\tdelivery failed ({failed[n.id]})" if n.id in failed else "")
+                + (f"\twithdrawn, seen again ({again})" if again else "")
             )
     finally:
         services.close()
@@ -86,6 +90,7 @@ def show(settings: Settings, reference: str) -> None:
             click.echo(
                 f"  location {loc.id}  {s.state.value}  {loc.media_url}"
                 + (f" [{loc.archive_member}]" if loc.archive_member else "")
+                + (f"  SEEN AGAIN {_when(loc.last_seen_at)}" if loc.seen_again else "")
                 + "\n"
                 f"    detected {_when(s.detected_at)}  notified {_when(s.first_notice_at)}"
                 f"  notices {s.notices_sent}  removed {_when(s.removed_at)}"
@@ -205,6 +210,25 @@ def review(settings: Settings, reference: str, location_id: int, upheld: bool) -
     finally:
         services.close()
     click.echo(f"{n.reference}: {n.location(location_id).status.state.value}")
+
+
+@command.command("reopen")
+@click.argument("reference")
+@click.argument("location_id", type=int)
+@click.option("--reason", default="", help="Why (kept with the LocationReopened event).")
+@click.pass_obj
+def reopen(settings: Settings, reference: str, location_id: int, reason: str) -> None:
+    """Reopen a withdrawn location (its dispute was upheld): open again, checked at once,
+    re-noticed on schedule; the dispute stays in its history."""
+    services = _open(settings)
+    try:
+        with services.runtime.auth.audited(
+            "notice.reopen", target=reference, location_id=location_id
+        ):
+            n = services.service.reopen(reference, location_id, reason=reason, by="cli")
+    finally:
+        services.close()
+    click.echo(f"{n.reference}: location {location_id} {n.location(location_id).status.state}")
 
 
 @command.command("figures")

@@ -17,11 +17,12 @@ from the edge inwards that are all one of:
 
 A run becomes a bar only when it is at least :data:`MIN_BAR` of the side long and ends at a
 sharp, straight boundary: the content's first lines differ from the run's last ones by
-:data:`MIN_STEP` grey levels on average and by several times the typical change inside the
-run. A
-genuinely dark or smooth edge of a photograph (night sky, a vignette, a wall) fades into the
-picture instead, or has texture, and is left alone; when in doubt nothing is trimmed, and the
-picture as it is is always matched too. The content must keep :data:`MIN_CONTENT` of each side.
+:data:`MIN_STEP` grey levels on average (:data:`MIN_STEP_BLURRED` for a pair of blurred
+bars) and by several times the typical change inside the run; the boundary is then placed at
+the biggest step within two lines (JPEG ringing). A genuinely dark or smooth edge of a
+photograph (night sky, a vignette, a wall) fades into the picture instead, or has texture,
+and is left alone; when in doubt nothing is trimmed, and the picture as it is is always
+matched too. The content must keep :data:`MIN_CONTENT` of each side.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "MIN_BAR",
     "MIN_CONTENT",
     "MIN_STEP",
+    "MIN_STEP_BLURRED",
     "content_box",
 ]
 
@@ -48,6 +50,7 @@ BLUR_SHARE = 0.2  #: a blurred line has under this share of the picture's median
 MIN_BAR = 0.01  #: shortest bar, as a share of the side (and never under 2 plane pixels)
 MIN_CONTENT = 0.25  #: what must remain of each side (16:9 in a 9:16 frame keeps 32%)
 MIN_STEP = 6.0  #: grey levels of mean change from a bar's last line to the content's first
+MIN_STEP_BLURRED = 3.0  #: the same for a pair of blurred bars (the pair is evidence already)
 
 
 def content_box(plane: Plane) -> Box | None:
@@ -81,29 +84,47 @@ def _pair(lines: np.ndarray, detail: np.ndarray) -> tuple[int, int]:
     least = max(2, int(np.ceil(MIN_BAR * n)))
     most = int(n * (1 - MIN_CONTENT))
     ends = (lines, lines[::-1])
-    flat = [_checked(end, _flat_run(end, most), least) for end in ends]
+    flat = [_checked(end, _flat_run(end, most), least, MIN_STEP) for end in ends]
     if all(flat):
         return flat[0], flat[1]
     details = (detail, detail[::-1])
     blurred = [
-        _checked(end, _blurred_run(d, most), least) for end, d in zip(ends, details, strict=True)
+        _checked(end, _blurred_run(d, most), least, MIN_STEP_BLURRED)
+        for end, d in zip(ends, details, strict=True)
     ]
     if all(blurred) and abs(blurred[0] - blurred[1]) <= 0.25 * max(blurred) + 2:
         return blurred[0], blurred[1]
     return flat[0], flat[1]
 
 
-def _checked(lines: np.ndarray, run: int, least: int) -> int:
-    return run if run >= least and _sharp_boundary(lines, run) else 0
+def _checked(lines: np.ndarray, run: int, least: int, min_step: float) -> int:
+    if run < least or not _sharp_boundary(lines, run, min_step):
+        return 0
+    return _refined(lines, run)
+
+
+def _refined(lines: np.ndarray, run: int) -> int:
+    """The boundary at the biggest step within two lines of where the run stopped: JPEG's
+    ringing near the edge of a bar ends the run a line or two early, and on a small picture
+    each line left in is a fraction of a percent of the frame."""
+    best, best_step = run, -1.0
+    for at in range(max(run - 2, 1), min(run + 3, lines.shape[0])):
+        step = float(np.abs(lines[at] - lines[at - 1]).mean())
+        if step > best_step:
+            best, best_step = at, step
+    return best
 
 
 def _flat_run(lines: np.ndarray, most: int) -> int:
+    """Lines from the start that are flat in the outermost line's colour (stops at the first
+    that is not: most pictures have no bar, and cost one or two lines here)."""
     colour = float(np.median(lines[0]))
-    head = lines[: most + 1]
-    within = (np.abs(head - colour) <= FLAT_TOLERANCE).mean(axis=1)
-    drift = np.abs(np.median(head, axis=1) - colour)
-    outside = np.flatnonzero((within < FLAT_SHARE) | (drift > BAR_DRIFT))
-    return int(outside[0]) if outside.size else 0
+    for index in range(min(most + 1, lines.shape[0])):
+        line = lines[index]
+        near = np.abs(line - colour) <= FLAT_TOLERANCE
+        if near.mean() < FLAT_SHARE or abs(float(np.median(line)) - colour) > BAR_DRIFT:
+            return index
+    return 0
 
 
 def _blurred_run(detail: np.ndarray, most: int) -> int:
@@ -115,7 +136,7 @@ def _blurred_run(detail: np.ndarray, most: int) -> int:
     return int(busy[0]) if busy.size else 0
 
 
-def _sharp_boundary(lines: np.ndarray, run: int) -> bool:
+def _sharp_boundary(lines: np.ndarray, run: int, min_step: float) -> bool:
     """The run ends at a straight edge: a big step across its last lines into the content
     (two lines each side, as a reduced plane blends the bar and the picture in one line),
     compared with the typical step between the run's own lines."""
@@ -125,4 +146,4 @@ def _sharp_boundary(lines: np.ndarray, run: int) -> bool:
     step = float(np.abs(lines[run + 1] - lines[inner]).mean())
     inside = np.abs(np.diff(lines[: inner + 1], axis=0)).mean(axis=1)
     typical = float(np.median(inside)) if inside.size else 0.0
-    return step >= MIN_STEP and step >= 3.0 * typical
+    return step >= min_step and step >= 3.0 * typical

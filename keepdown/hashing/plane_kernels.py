@@ -1,5 +1,5 @@
 """Compiled loops of :mod:`keepdown.hashing.plane`: block-averaged luma, framed PDQ weights,
-rotation and the fill of missing pixels.
+rotation and the repetition of edge pixels into the corners a turn leaves empty.
 
 Imported on first use (it loads numba); every function is cached on disk like the PDQ kernels.
 """
@@ -139,33 +139,6 @@ def rotate_bilinear(src, cos_t, sin_t, out, mask):  # pragma: no cover - compile
             bottom = src[y1, x0] * (1 - fx) + src[y1, x1] * fx
             out[y, x] = np.float32(top * (1 - fy) + bottom * fy)
             mask[y, x] = 1.0
-
-
-@njit(cache=True, nogil=True)
-def box_sum_2d(src, radius, out):  # pragma: no cover - compiled
-    """Sum of ``src`` over the (2 radius + 1)^2 box around each pixel, clipped at the edges."""
-    h, w = src.shape
-    rows = np.zeros((h, w), np.float64)
-    for y in range(h):
-        run = 0.0
-        for x in range(min(radius, w)):
-            run += src[y, x]
-        for x in range(w):
-            if x + radius < w:
-                run += src[y, x + radius]
-            if x - radius - 1 >= 0:
-                run -= src[y, x - radius - 1]
-            rows[y, x] = run
-    for x in range(w):
-        run = 0.0
-        for y in range(min(radius, h)):
-            run += rows[y, x]
-        for y in range(h):
-            if y + radius < h:
-                run += rows[y + radius, x]
-            if y - radius - 1 >= 0:
-                run -= rows[y - radius - 1, x]
-            out[y, x] = run
 
 
 @njit(cache=True, nogil=True)

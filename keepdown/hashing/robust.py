@@ -9,7 +9,9 @@ original frame looked like, and hash the guesses. From one decoded picture (its 
 
 1. ``trim``: the picture without the bars :func:`~keepdown.hashing.borders.content_box`
    finds (letterbox, pillarbox, screenshot padding, blurred fill); ``trim-rows`` and
-   ``trim-cols`` too when both axes have bars, in case one of them was the picture's own.
+   ``trim-cols`` too when both axes have bars, in case one of them was the picture's own,
+   and ``trim-even`` when opposite bars differ in length (a centred letterbox around a
+   picture with a flat edge of its own: only the shorter bar's length is cut on both sides).
 2. ``uncrop-*``: frames reaching past the query's edges, whose missing margins repeat the
    edge pixels, for the copies that were cropped: the whole original frame is rebuilt when the
    guess is within about 1% of the picture (measured: ``benchmarks/robustness.py``).
@@ -151,7 +153,20 @@ def _trims(plane: Plane) -> dict[str, Box]:
     if (x0 > 0 or x1 < 1) and (y0 > 0 or y1 < 1):
         trims["trim-rows"] = (0.0, y0, 1.0, y1)
         trims["trim-cols"] = (x0, 0.0, x1, 1.0)
+    even = _even(x0, 1 - x1) + _even(y0, 1 - y1)
+    if even != (x0, 1 - x1, y0, 1 - y1):  # bars of unequal length: one may hold picture
+        left, right, top, bottom = even
+        trims["trim-even"] = (left, top, 1 - right, 1 - bottom)
     return trims
+
+
+def _even(start: float, end: float) -> tuple[float, float]:
+    """Both bars of an axis cut to the shorter one when they differ by over 1% of the side:
+    letterboxes are centred, so the excess of the longer bar is the picture's own flat edge
+    (a black sky, a white background) and belongs to the original."""
+    if start > 0 and end > 0 and abs(start - end) > 0.01:
+        return min(start, end), min(start, end)
+    return start, end
 
 
 def _variant_pdq(plane: Plane, variant: Variant, turned: dict[float, Plane]) -> PdqResult | None:

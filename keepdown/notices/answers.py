@@ -1,4 +1,4 @@
-"""The provider's answers to a notice, and an analyst's review of a dispute.
+"""The provider's answers to a notice, an analyst's review of a dispute, and a reopening.
 
 A provider answers through the signed link in the notice, or with a provider-role API key:
 it acknowledges the notice, reports a location removed (which only brings its re-check
@@ -7,6 +7,12 @@ escalation stop until an analyst reviews it: ``upheld`` withdraws it, ``rejected
 back where it was). Each answer goes through the pure lifecycle functions and
 :meth:`~keepdown.notices.model.NoticeStore.mutate`, with its event, in one transaction.
 Answering twice is harmless: a second acknowledgement or dispute changes nothing.
+
+A withdrawn location (dispute upheld) is never notified again on its own, even when the
+crawler sees the same material at the same place again (it is kept with the location, which
+then shows "seen again"); an analyst who decides the dispute no longer stands **reopens** it
+(:meth:`Answers.reopen`): the same location, open again where it rested, checked at once and
+re-noticed on its schedule, with its dispute kept in its history (``LocationReopened``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from keepdown.clock import Clock
 from keepdown.errors import Conflict, NotFound
 from keepdown.events import (
     DisputeReviewed,
+    LocationReopened,
     NoticeAcknowledged,
     NoticeDisputed,
     RemovalReported,
@@ -136,6 +143,29 @@ class Answers:
                 events=[
                     DisputeReviewed(
                         at=at, location_id=str(loc.id), outcome=outcome, **_who(current)
+                    )
+                ],
+            )
+
+        return self._change(notice, decide)
+
+    def reopen(self, reference: str, location_id: int, *, reason: str = "", by: str = "") -> Notice:
+        """An analyst reopens a withdrawn location (module docstring)."""
+        notice = self.store.get(reference)
+        at = self.clock.now()
+
+        def decide(current: Notice) -> Mutation:
+            loc = _location_in(current, location_id)
+            return Mutation(
+                statuses={loc.id: lc.reopened(loc.status, at)},
+                notice={"closed_at": None},
+                events=[
+                    LocationReopened(
+                        at=at,
+                        location_id=str(loc.id),
+                        reason=reason[:500],
+                        by=by[:100],
+                        **_who(current),
                     )
                 ],
             )

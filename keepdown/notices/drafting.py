@@ -2,22 +2,33 @@
 
 :meth:`Drafter.draft` takes every confirmed sighting no notice accounts for yet, finds its
 provider (the crawler's attribution, else the registry by host and IP; unattributed ones wait
-for the registry) and, per provider:
+for the registry) and, per provider, for each sighting of a *place* (media URL and archive
+entry), the first rule that applies (:func:`placement`):
 
-1. a sighting of a place (media URL and archive entry) already open at that provider joins
-   that location (no second notice for the same place);
-2. several sightings of one place become one location;
-3. known material (same file, or same bank entry) that was confirmed removed before becomes a
-   *reappearance* location linked to the most recent removed one: ``same_url`` (the same
-   place), ``same_provider`` (elsewhere at the same provider) or ``other`` (it moved from
-   another provider);
-4. the new locations go into one new drafted notice, with ``NoticeDrafted`` (its locations'
+1. the place is **open** at that provider (a location not removed nor withdrawn): the
+   sighting joins that location, whichever path (crawl or watch re-check) opened it;
+2. the place was **withdrawn** (a dispute upheld) and the sighting is of the same material:
+   the sighting is kept with that location and nothing is notified: the dispute stands until
+   an analyst reopens the location (``keepdown notices reopen``), which keeps it one location
+   with the dispute in its history. Other material at that place is a new location;
+3. the place was **removed**, and the sighting is of the same material seen no later than
+   the removal: it is that location's (a crawl that ran before the removal was confirmed),
+   not a reappearance;
+4. otherwise it becomes a new location; several sightings of one place one location. Known
+   material (same file, or same bank entry) confirmed removed *before it was seen* makes it a
+   **reappearance** linked to the most recent such removal: ``same_url`` (the same place),
+   ``same_provider`` (elsewhere at the same provider) or ``other`` (it moved from another
+   provider);
+5. the new locations go into one new drafted notice, with ``NoticeDrafted`` (its locations'
    facts, :mod:`keepdown.notices.facts`, and whether it repeats material already notified to
    this provider) and, for each reappearance, ``ReappearanceDetected``.
 
 A watch re-check that finds a removed location online again is a ``same_url`` reappearance too:
 :func:`reappearance_draft` makes its notice, which the tracker writes in the same transaction
-as the check.
+as the check. **Either path, or both, in either order, makes one reappearance**: the store
+creates a location only where the place is not open at that provider (checked again under the
+provider's lock, so a crawl and a watch re-check in two processes cannot both open it), and a
+new location at a place ends the watch of the removed ones there.
 """
 
 from __future__ import annotations
@@ -42,22 +53,58 @@ from keepdown.notices.model import (
 )
 from keepdown.notices.providers import Provider, ProviderStore
 
-__all__ = ["Drafter", "UnattributedHost", "drafted_events", "new_location", "reappearance_draft"]
+__all__ = [
+    "Drafter",
+    "UnattributedHost",
+    "drafted_events",
+    "new_location",
+    "placement",
+    "reappearance_draft",
+    "same_material",
+]
 
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def same_material(c: Candidate, loc: Location) -> bool:
+    """The same file (SHA-256) or the same bank entry."""
+    return loc.sha256 == c.sha256 or (c.entry_id is not None and loc.entry_id == c.entry_id)
+
+
 def _previous_removal(c: Candidate, earlier: list[Location]) -> Location | None:
-    """The most recently removed location of the same file or bank entry, if any."""
+    """The most recently removed location of the same material, removed before ``c`` was
+    seen (a copy seen while the other was still up is not back after a removal)."""
     removed = [
         loc
         for loc in earlier
         if loc.status.state is lc.LocationState.REMOVED
-        and (loc.sha256 == c.sha256 or (c.entry_id is not None and loc.entry_id == c.entry_id))
+        and loc.status.removed_at is not None
+        and loc.status.removed_at < c.seen_at
+        and same_material(c, loc)
     ]
     return max(removed, key=lambda loc: (loc.status.removed_at, loc.id), default=None)
+
+
+def placement(c: Candidate, provider_id: int, earlier: list[Location]) -> Location | None:
+    """The existing location a candidate belongs to (rules 1-3 of the module docstring), or
+    None when it makes a new one."""
+    here = [
+        loc
+        for loc in earlier
+        if loc.provider_id == provider_id and loc.place == (c.media_url, c.archive_member)
+    ]
+    for loc in sorted(here, key=lambda loc: -loc.id):
+        s = loc.status
+        if s.state not in lc.CLOSED:
+            return loc
+        if s.state is lc.LocationState.WITHDRAWN and same_material(c, loc):
+            return loc
+        held = s.removed_at is not None and c.seen_at <= s.removed_at
+        if s.state is lc.LocationState.REMOVED and held and same_material(c, loc):
+            return loc
+    return None
 
 
 def _where(previous: Location, place: tuple[str, str], provider: Provider) -> str:
@@ -237,18 +284,14 @@ class Drafter:
         previous: Callable[[int], tuple[Location, Provider] | None],
     ) -> Notice | None:
         fresh: dict[tuple[str, str], NewLocation] = {}
-        open_here = {
-            loc.place: loc
-            for loc in earlier
-            if loc.provider_id == provider.id and loc.status.state not in lc.CLOSED
-        }
         for c in group:
             place = (c.media_url, c.archive_member)
-            if place in open_here:
-                self.store.link_sighting(c.sighting_id, open_here[place].id, now)
+            known = placement(c, provider.id, earlier)
+            if known is not None:
+                self.store.link_sighting(c.sighting_id, known.id, now, seen_at=c.seen_at)
             elif place in fresh:
-                known = fresh[place]
-                fresh[place] = replace(known, sighting_ids=(*known.sighting_ids, c.sighting_id))
+                grouped = fresh[place]
+                fresh[place] = replace(grouped, sighting_ids=(*grouped.sighting_ids, c.sighting_id))
             else:
                 fresh[place] = new_location(c, provider, earlier)
         if not fresh:

@@ -10,8 +10,10 @@ Per location::
     drafted ──sent──► notified ──acknowledged──► acknowledged
                          │  └──re-notice──► renoticed ──escalate──► escalated
                          ├──check: gone──► removed            (time to removal ends here)
-                         └──disputed──► disputed ──reviewed: upheld──► withdrawn
-                                                  └─reviewed: rejected──► back to where it was
+                         │   (a gone answer that needs confirming: gone_since, then a
+                         │    second check that agrees; removed at the first)
+                         └──disputed──► disputed ──reviewed: upheld──► withdrawn ──reopened──┐
+                                                  └─reviewed: rejected──► back to where it was ◄─┘
 
 Per notice (:func:`notice_state`): drafted -> sent -> acknowledged -> partially_removed ->
 removed, or -> renoticed -> escalated, or -> disputed -> reviewed.
@@ -23,6 +25,14 @@ escalation once, ``escalate_after`` from the first notice, when it is still ther
 location is still re-checked but neither re-noticed nor escalated until an analyst reviews it.
 A removed location is watched (re-checked every ``watch_every`` for ``watch_for``) so that the
 same URL coming back is seen as a reappearance.
+
+**What counts as gone** is the tracker's to say (:class:`CheckResult`, and whether the answer
+``needs_confirmation``: a 401/403 or a page that no longer matches could be a passing fault).
+A definite answer (404, 410, 451, no such host...) removes the location at once. One that
+needs confirming marks it ``gone_since`` and brings the next check to ``confirm_after`` later;
+the location is removed, *at the first such check*, when the next answer is gone too, or at
+once when the provider reported the removal since the last check that found it there (the
+provider's word and the answer agree). A present answer in between clears ``gone_since``.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ __all__ = [
     "escalated",
     "notice_state",
     "removal_reported",
+    "reopened",
     "reviewed",
     "sent",
 ]
@@ -106,6 +117,8 @@ class Policy:
     error_retry: timedelta = timedelta(hours=1)
     watch_every: timedelta = timedelta(days=7)
     watch_for: timedelta = timedelta(days=42)
+    #: After an answer that needs confirming, the next check comes this much later.
+    confirm_after: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,12 @@ class LocationStatus:
     next_check_at: datetime | None = None
     checks: int = 0
     errors_in_row: int = 0
+    #: The last check that found the location still there: its removal happened after it.
+    last_present_at: datetime | None = None
+    #: The first of a run of gone answers that need confirming (module docstring).
+    gone_since: datetime | None = None
+    #: An analyst reopened it after its dispute had been upheld (the dispute stays recorded).
+    reopened_at: datetime | None = None
 
     @property
     def open(self) -> bool:
@@ -185,8 +204,13 @@ def removal_reported(s: LocationStatus, at: datetime) -> LocationStatus:
     """The provider says it removed the location: check it at once (it counts only when a
     check finds it gone)."""
     _need_open(s, "report removal of")
-    first = s.removal_reported_at or at
-    return replace(s, removal_reported_at=first, next_check_at=at)
+    return replace(s, removal_reported_at=at, next_check_at=at)
+
+
+def corroborated(s: LocationStatus) -> bool:
+    """The provider reported the removal after the last check that found it there."""
+    reported = s.removal_reported_at
+    return reported is not None and (s.last_present_at is None or reported > s.last_present_at)
 
 
 def disputed(s: LocationStatus, at: datetime) -> LocationStatus:
@@ -211,6 +235,15 @@ def reviewed(s: LocationStatus, at: datetime, outcome: str) -> LocationStatus:
     raise InvalidInput("a review outcome is 'upheld' or 'rejected'", outcome=outcome)
 
 
+def reopened(s: LocationStatus, at: datetime) -> LocationStatus:
+    """An analyst reopens a withdrawn location (seen again, or the dispute was wrong): it is
+    open again where it rested, re-checked at once; its dispute stays in its history."""
+    if s.state is not LocationState.WITHDRAWN:
+        raise Conflict("only a withdrawn location can be reopened", state=s.state.value)
+    later = replace(s, reopened_at=at, next_check_at=at, gone_since=None)
+    return replace(later, state=_resting_state(later))
+
+
 def escalated(s: LocationStatus, at: datetime) -> LocationStatus:
     _need_open(s, "escalate")
     if s.escalated_at is not None:
@@ -228,26 +261,43 @@ def checked(
     policy: Policy,
     *,
     retry_after: timedelta | None = None,
+    needs_confirmation: bool = False,
 ) -> tuple[LocationStatus, bool]:
     """A re-check's result; also True when this check is the one that confirms removal.
 
     After an error the next check comes ``error_retry`` later, or when the server's
     ``retry_after`` (Retry-After) says, whichever is later, but never later than one re-check
-    period: an error never counts as removal, and never stops the checks either."""
+    period (nor than ``confirm_after`` while a gone answer waits for its confirmation): an
+    error never counts as removal, and never stops the checks either. A gone answer that
+    ``needs_confirmation`` removes the location only as the module docstring says."""
     if s.state is LocationState.DRAFTED:
         raise Conflict("a drafted location is not re-checked")
     base = replace(s, last_check_at=at, checks=s.checks + 1)
     if result is CheckResult.ERROR:
         wait = max(policy.error_retry, retry_after or timedelta(0))
         retry = min(wait, policy.cadence.recheck)
+        if s.gone_since is not None and s.state not in CLOSED:
+            retry = min(retry, policy.confirm_after)
         return replace(base, errors_in_row=s.errors_in_row + 1, next_check_at=at + retry), False
     base = replace(base, last_check_result=result, errors_in_row=0)
+    if result is CheckResult.PRESENT:
+        base = replace(base, last_present_at=at, gone_since=None)
     if s.state in CLOSED:  # watching a closed location for reappearance
         return replace(base, next_check_at=_next_watch(s, at, policy)), False
     if result is CheckResult.GONE:
-        removed = replace(base, state=LocationState.REMOVED, removed_at=at)
-        return replace(removed, next_check_at=_next_watch(removed, at, policy)), True
+        return _gone(s, base, at, policy, needs_confirmation)
     return replace(base, next_check_at=at + policy.cadence.recheck), False
+
+
+def _gone(
+    s: LocationStatus, base: LocationStatus, at: datetime, policy: Policy, confirm: bool
+) -> tuple[LocationStatus, bool]:
+    """An open location answered gone: removed now, or waiting for a confirming check."""
+    if confirm and s.gone_since is None and not corroborated(s):
+        return replace(base, gone_since=at, next_check_at=at + policy.confirm_after), False
+    since = s.gone_since or at
+    removed = replace(base, state=LocationState.REMOVED, removed_at=since, gone_since=None)
+    return replace(removed, next_check_at=_next_watch(removed, at, policy)), True
 
 
 def _next_watch(s: LocationStatus, at: datetime, policy: Policy) -> datetime | None:

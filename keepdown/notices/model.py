@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from keepdown.events import Event
-from keepdown.notices.lifecycle import LocationStatus, NoticeState
+from keepdown.notices.lifecycle import LocationState, LocationStatus, NoticeState
 
 __all__ = [
     "Candidate",
@@ -77,6 +77,20 @@ class Location:
     dispute_reason: str = ""
     reappearance_of: int | None = None
     reappearance_where: str | None = None
+    #: The last time the crawler saw it here (a sighting linked to it), if ever.
+    last_seen_at: datetime | None = None
+
+    @property
+    def seen_again(self) -> bool:
+        """Withdrawn (dispute upheld), and the crawler saw it at the same place since: an
+        analyst decides whether to reopen it (it is not notified again on its own)."""
+        s = self.status
+        return (
+            s.state is LocationState.WITHDRAWN
+            and self.last_seen_at is not None
+            and s.reviewed_at is not None
+            and self.last_seen_at > s.reviewed_at
+        )
 
     @property
     def place(self) -> tuple[str, str]:
@@ -241,10 +255,18 @@ class NoticeStore(Protocol):
     ) -> list[Location]: ...
 
     def create_notice(self, draft: NoticeDraft) -> Notice | None:
-        """None when another process accounted for one of its sightings first."""
+        """The drafted notice, or None when another process accounted for one of its
+        sightings first, or opened a location at one of its places meanwhile (the next pass
+        drafts its sightings again and they join that location). Under the provider's lock;
+        ends the watch of removed locations at its places (the new location takes over)."""
         ...
 
-    def link_sighting(self, sighting_id: int, location_id: int, now: datetime) -> None: ...
+    def link_sighting(
+        self, sighting_id: int, location_id: int, now: datetime, *, seen_at: datetime | None = None
+    ) -> None:
+        """Account for a sighting with an existing location (``seen_at``: when the crawler
+        saw it, kept as the location's ``last_seen_at``)."""
+        ...
 
     def get(self, reference: str) -> Notice: ...
 
@@ -267,7 +289,14 @@ class NoticeStore(Protocol):
         decide: Callable[[Notice], Mutation | None],
         *,
         delivery: tuple[int, DeliveryState, dict[str, Any]] | None = None,
-    ) -> Notice | None: ...
+        lock_provider: bool = False,
+    ) -> Notice | None:
+        """Run ``decide`` on the notice's current rows and write what it says, in one
+        transaction under the notice's lock (and first the provider's, with
+        ``lock_provider``: what may draft a new location takes it, as drafting does). A
+        draft whose place is already open at the provider, or, for a watch re-check's
+        draft, whose place has a newer location than the watched one, is not created."""
+        ...
 
     def enqueue(
         self,

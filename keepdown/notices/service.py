@@ -59,6 +59,7 @@ class NoticeService:
         self.report_removed = self.answers.report_removed
         self.dispute = self.answers.dispute
         self.review = self.answers.review
+        self.reopen = self.answers.reopen
         self.resender = Resender(store, providers, self.outbox, clock, settings)
         self.retry_delivery = self.resender.retry_delivery
 

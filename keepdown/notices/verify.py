@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.crawl.archives import iter_archive_images
-from keepdown.errors import InputTooLarge, InvalidInput
+from keepdown.errors import InvalidInput
 from keepdown.hashing import HashResult, hash_bytes
 from keepdown.notices.model import Location
 from keepdown.settings import Settings
@@ -28,17 +28,13 @@ __all__ = ["BankVerifier", "Verifier", "archive_entry"]
 
 
 def archive_entry(body: bytes, member: str, limits: ArchiveLimits) -> bytes | None:
-    """The bytes of image entry ``member`` of the ZIP ``body``; None when the body is not a
-    readable ZIP any more or no longer holds that image. An archive past the limits raises
-    :class:`InputTooLarge` (it cannot be checked: not a removal)."""
-    try:
-        for name, data in iter_archive_images(body, limits):
-            if name == member:
-                return data
-    except InputTooLarge:
-        raise
-    except InvalidInput:
-        return None
+    """The bytes of image entry ``member`` of the ZIP ``body``; None when the archive no
+    longer holds that image. A body that is not a readable ZIP any more raises
+    :class:`InvalidInput` (no longer what was notified, like a "removed" page); an archive
+    past the limits raises :class:`InputTooLarge` (it cannot be checked: not a removal)."""
+    for name, data in iter_archive_images(body, limits):
+        if name == member:
+            return data
     return None
 
 

@@ -83,6 +83,8 @@ def render_csv(report: TransparencyReport) -> str:
             for figure, value in _flat("", row):
                 if figure not in ("key", "name", subject):
                     writer.writerow((section, name, figure, _cell(value)))
+    for figure, value in _flat("", data.get("removal_requests") or {}):
+        writer.writerow(("removal_requests", "all platforms", figure, _cell(value)))
     for row in data["distribution"]:
         writer.writerow(("distribution", row["bucket"], "removals", row["removals"]))
     for row in data["trend"]:

@@ -219,6 +219,39 @@ def _detection(report: TransparencyReport) -> str:
     )
 
 
+def _requests(report: TransparencyReport) -> str:
+    """Removal requests and self-submitted hashes (keepdown.reports.requests)."""
+    r = report.removal_requests
+    if r is None:
+        return ""
+    origins = ", ".join(f"{k}: {v}" for k, v in r.received_by_origin.items()) or "–"
+    programmes = ", ".join(f"{k}: {v}" for k, v in r.submissions_received.items()) or "–"
+    withdrawn = ", ".join(f"{k}: {v}" for k, v in r.submissions_withdrawn.items()) or "–"
+    rows: list[list[Any]] = [
+        ["requests received", r.received],
+        ["received, by origin", origins],
+        ["requests closed", r.closed],
+        ["closed within their deadline", r.closed_in_time],
+        ["median time to close", duration_text(r.median_hours)],
+        ["p90 time to close", duration_text(r.p90_hours)],
+        [
+            "requests received in the period closed within their deadline",
+            f"{r.cohort_closed_in_time} of {r.cohort} ({_pct(r.share_closed_in_time)})",
+        ],
+        ["open at period end", r.open_at_end],
+        ["overdue at period end", r.overdue_at_end],
+        ["withdrawn (ended without removal)", r.withdrawn],
+        ["self-submissions received, by programme", programmes],
+        ["self-submissions withdrawn, by programme", withdrawn],
+        ["self-submitted hashes received", r.hashes_received],
+        ["uploads held for review", r.uploads_held],
+        ["held uploads confirmed / not a match", f"{r.holds_confirmed} / {r.holds_not_a_match}"],
+    ]
+    return "<h2>Removal requests and self-submitted hashes</h2>" + _table(
+        ["figure", "value"], rows
+    ).replace("<table>", '<table class="summary">', 1)
+
+
 def _precision(f: RemovalFigures) -> str:
     if f.precision_max_hours is None:
         return "–"
@@ -271,7 +304,7 @@ def render_html(report: TransparencyReport) -> str:
         "log. No URL of material, no hash and no image appears in this report.</p>"
         f"{_summary(report)}{_league(report)}{_distribution(report)}{_trend(report)}"
         f"{_reappearances(report)}<h2>By country of the provider</h2>{countries}"
-        f"{_detection(report)}"
+        f"{_detection(report)}{_requests(report)}"
         f"<h2>Methodology</h2><p>{escape(report.period_rule)}</p><dl>{methodology}</dl>"
         "<h2>Data</h2><p>Every duration behind these figures, one row per location: "
         f'<a download="{escape(name)}" href="data:text/csv;base64,{data}">'

@@ -151,6 +151,26 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "platform key: blocked, sent to review, allowed.",
     ),
     (
+        "Removal requests",
+        "Requests to remove a person's pictures from a platform that uses keepdown: sent by "
+        "the person, or started when an analyst confirmed that an upload matched hashes the "
+        "person sent (self-submitted). Each has a deadline (48 hours from receipt by default, "
+        "the US TAKE IT DOWN Act's). Received: in the period. Closed: the first time every copy "
+        "found (named, held, or found by a sweep of the platform's stored content) was removed "
+        "or dismissed, in the period, with the hours from receipt. Closed within the deadline: "
+        "of the requests received in the period (less those withdrawn by its end), those "
+        "closed by their deadline and before the period end. Open and overdue: at the period "
+        "end. Withdrawn: ended without removal (the person withdrew, or found invalid).",
+    ),
+    (
+        "Self-submitted hashes",
+        "Submissions of hashes people made of their own pictures on their own device, received "
+        "and withdrawn in the period, by programme (pictures taken under 18, or as adults), "
+        "and the hashes received. Uploads held: platform uploads that matched a self-submitted "
+        "hash and were held for an analyst (never blocked automatically); confirmed and not a "
+        "match: the analysts' decisions in the period.",
+    ),
+    (
         "What the report never contains",
         "No URL of material, no hash, no image: only counts, "
         "durations, provider names and countries.",

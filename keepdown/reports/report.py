@@ -27,6 +27,7 @@ from keepdown.reports.figures import (
 from keepdown.reports.ledger import Ledger, build_ledger
 from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
 from keepdown.reports.period import Period, month_periods
+from keepdown.reports.requests import RemovalRequestFigures, RequestLedger, request_figures
 from keepdown.reports.stats import hours
 
 __all__ = ["BUCKETS", "TransparencyReport", "TransparencySource", "build_report", "location_rows"]
@@ -59,6 +60,9 @@ class TransparencyReport:
     locations: list[dict[str, Any]]
     #: Hash matches (``MatchFound``) in the period per signal type: the detection methods.
     signal_types: dict[str, int] = field(default_factory=dict)
+    #: Removal requests on platforms using keepdown, and self-submitted hashes
+    #: (keepdown.reports.requests).
+    removal_requests: RemovalRequestFigures | None = None
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
     period_rule: str = PERIOD_RULE
     notes: list[str] = field(default_factory=list)
@@ -85,6 +89,9 @@ class TransparencyReport:
                 for f in self.league_table
                 if f.reappearances
             ],
+            "removal_requests": self.removal_requests.to_dict()
+            if self.removal_requests is not None
+            else None,
             "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
             "locations": self.locations,
         }
@@ -183,7 +190,8 @@ def build_report(
     events: Iterable[Event], period: Period, *, generated_at: datetime, operator: str = ""
 ) -> TransparencyReport:
     """Every figure of ``period`` from ``events`` (module docstring)."""
-    ledger = build_ledger(e for e in events if e.at < period.end)
+    requests = RequestLedger()  # fed by the same pass as the ledger
+    ledger = build_ledger(requests.tap(e for e in events if e.at < period.end))
     totals = removal_figures(ledger, period, "all")[""]
     providers = league_order(removal_figures(ledger, period, "provider").values())
     return TransparencyReport(
@@ -201,6 +209,7 @@ def build_report(
         signal_types=dict(
             sorted(Counter(s for at, _bank, s in ledger.hash_matches if at in period).items())
         ),
+        removal_requests=request_figures(requests, period),
     )
 
 

@@ -15,14 +15,16 @@ from sqlalchemy import Engine, select
 
 from keepdown.events import Event, event_types
 from keepdown.reports.ledger import LEDGER_KINDS
+from keepdown.reports.requests import REQUEST_KINDS
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.event_store import _rebuild
 from keepdown.storage.schema import events
 
 __all__ = ["REPORT_KINDS", "report_events"]
 
-#: The event kinds keepdown.reports reads (its ledger says which: one list, kept there).
-REPORT_KINDS = LEDGER_KINDS
+#: The event kinds keepdown.reports reads (its ledger and its removal-request figures say
+#: which: one list each, kept there).
+REPORT_KINDS = tuple(sorted({*LEDGER_KINDS, *REQUEST_KINDS}))
 
 
 def report_events(

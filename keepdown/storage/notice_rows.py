@@ -84,6 +84,7 @@ def location_of(row: Row[Any]) -> Location:
         dispute_reason=row.dispute_reason,
         reappearance_of=row.reappearance_of,
         reappearance_where=row.reappearance_where,
+        last_seen_at=row.last_seen_at,
     )
 
 

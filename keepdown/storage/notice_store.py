@@ -13,6 +13,14 @@ A sighting is accounted for once (``notice_sightings`` is keyed by the sighting)
 processes draft notices from the same sightings, the second one's insert fails, its whole
 notice is rolled back, and :meth:`create_notice` answers None. The outbox half of the store
 is :class:`keepdown.storage.outbox_store.SqlOutbox`.
+
+**One open location per place and provider.** A new location is created only where its
+place (media URL and archive entry) is not open at its provider, asked again in the creating
+transaction under the provider's row lock (:meth:`_lock_provider`), which drafting and the
+re-check tracker both take first: a crawl's sighting and a watch re-check that find the same
+re-upload, in two processes at once, make one location. A new location at a place ends the
+watch of the removed locations there (:meth:`_end_watches`); a watch re-check's draft is
+dropped when a newer location holds its place already.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -49,10 +57,12 @@ from keepdown.storage.tables_notices import (
     notices,
 )
 from keepdown.storage.tables_people import review_decisions
+from keepdown.storage.tables_providers import providers
 
 __all__ = ["SqlNoticeStore", "url_key"]
 
 _CLOSED_NOTICE = (NoticeState.REMOVED.value, NoticeState.REVIEWED.value)
+_CLOSED_LOCATION = [state.value for state in CLOSED]
 
 
 def _candidate(r: Row[Any]) -> Candidate:
@@ -211,12 +221,60 @@ class SqlNoticeStore(SqlOutbox):
 
     def create_notice(self, draft: NoticeDraft) -> Notice | None:
         """A drafted notice with its locations (and their sightings linked), in one go; None
-        when another process accounted for one of its sightings first (module docstring)."""
+        when another process accounted for one of its sightings first, or opened one of its
+        places meanwhile (module docstring)."""
         try:
             with storage_errors("creating a notice"), self.engine.begin() as conn:
+                self._lock_provider(conn, draft.provider_id)
+                if any(self._taken(conn, draft.provider_id, new) for new in draft.locations):
+                    return None
                 return self._create(conn, draft)
         except IntegrityError:
             return None
+
+    # --- one open location per place (module docstring) ----------------------------------
+
+    @staticmethod
+    def _lock_provider(conn: Connection, provider_id: int) -> None:
+        """Serialise the creation of locations at one provider (PostgreSQL; SQLite has one
+        writer at a time already)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                select(providers.c.id).where(providers.c.id == provider_id).with_for_update()
+            )
+
+    @staticmethod
+    def _at_place(provider_id: int, new: NewLocation) -> Any:
+        c = notice_locations.c
+        return (
+            (c.provider_id == provider_id)
+            & (c.url_key == url_key(new.media_url))
+            & (c.archive_member == new.archive_member)
+        )
+
+    def _taken(self, conn: Connection, provider_id: int, new: NewLocation) -> bool:
+        """Is ``new``'s place open at the provider (or, for a watch re-check's draft, held
+        by a location newer than the one watched)?"""
+        c = notice_locations.c
+        here = self._at_place(provider_id, new)
+        blocking: ColumnElement[bool] = c.state.not_in(_CLOSED_LOCATION)
+        if new.detection == "recheck" and new.reappearance_of is not None:
+            blocking = blocking | (c.id > new.reappearance_of)
+        found = conn.execute(select(c.id).where(here & blocking).limit(1)).first()
+        return found is not None
+
+    def _end_watches(self, conn: Connection, provider_id: int, new: NewLocation) -> None:
+        """The removed locations at ``new``'s place are no longer watched: it takes over."""
+        c = notice_locations.c
+        conn.execute(
+            update(notice_locations)
+            .where(
+                self._at_place(provider_id, new),
+                c.state == LocationState.REMOVED.value,
+                c.next_check_at.is_not(None),
+            )
+            .values(next_check_at=None)
+        )
 
     def _create(self, conn: Connection, draft: NoticeDraft) -> Notice:
         now = draft.at
@@ -238,6 +296,7 @@ class SqlNoticeStore(SqlOutbox):
             .values(reference=f"KDN-{now.year}-{int(notice_id):06d}")
         )
         for new in draft.locations:
+            self._end_watches(conn, draft.provider_id, new)
             self._insert_location(conn, int(notice_id), draft.provider_id, new, now)
         notice = self._load(conn, notices.c.id == notice_id)
         assert notice is not None
@@ -270,6 +329,7 @@ class SqlNoticeStore(SqlOutbox):
                     detected_at=new.detected_at,
                     reappearance_of=new.reappearance_of,
                     reappearance_where=new.reappearance_where,
+                    last_seen_at=new.detected_at if new.sighting_ids else None,
                 )
             )
         )
@@ -281,8 +341,12 @@ class SqlNoticeStore(SqlOutbox):
             )
         return int(location_id)
 
-    def link_sighting(self, sighting_id: int, location_id: int, now: datetime) -> None:
-        """Account for a sighting with an existing location (the same place seen again)."""
+    def link_sighting(
+        self, sighting_id: int, location_id: int, now: datetime, *, seen_at: datetime | None = None
+    ) -> None:
+        """Account for a sighting with an existing location (the same place seen again);
+        ``seen_at`` moves the location's ``last_seen_at`` forward."""
+        c = notice_locations.c
         try:
             with storage_errors("linking a sighting"), self.engine.begin() as conn:
                 known = conn.execute(
@@ -296,6 +360,13 @@ class SqlNoticeStore(SqlOutbox):
                             sighting_id=sighting_id, location_id=location_id, linked_at=now
                         )
                     )
+                if seen_at is not None:
+                    later = (c.last_seen_at.is_(None)) | (c.last_seen_at < seen_at)
+                    conn.execute(
+                        update(notice_locations)
+                        .where(c.id == location_id, later)
+                        .values(last_seen_at=seen_at)
+                    )
         except IntegrityError:
             pass  # another process linked it at the same moment
 
@@ -307,10 +378,18 @@ class SqlNoticeStore(SqlOutbox):
         decide: Callable[[Notice], Mutation | None],
         *,
         delivery: tuple[int, DeliveryState, dict[str, Any]] | None = None,
+        lock_provider: bool = False,
     ) -> Notice | None:
         """Apply ``decide``'s mutation atomically (module docstring). None: nothing changed
-        (``decide`` said so, or the delivery was no longer in its expected state)."""
+        (``decide`` said so, or the delivery was no longer in its expected state). Drafts
+        whose place is taken are not created (``change.created`` lists those that were)."""
         with storage_errors("updating a notice"), self.engine.begin() as conn:
+            if lock_provider:
+                provider_id = conn.execute(
+                    select(notices.c.provider_id).where(notices.c.id == notice_id)
+                ).scalar()
+                if provider_id is not None:
+                    self._lock_provider(conn, int(provider_id))
             notice = self._load(conn, notices.c.id == notice_id, lock=True)
             if notice is None:
                 raise NotFound(f"no notice with id {notice_id}")
@@ -323,7 +402,11 @@ class SqlNoticeStore(SqlOutbox):
             for check in change.check_rows:
                 conn.execute(insert(notice_checks).values(**check))
             emit(conn, change.events)
-            change.created = [self._create(conn, draft) for draft in change.drafts]
+            change.created = [
+                self._create(conn, draft)
+                for draft in change.drafts
+                if not any(self._taken(conn, draft.provider_id, n) for n in draft.locations)
+            ]
             return self._load(conn, notices.c.id == notice_id)
 
     def _apply(self, conn: Connection, notice: Notice, change: Mutation) -> None:

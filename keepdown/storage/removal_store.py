@@ -197,6 +197,13 @@ class SqlRemovalStore:
             items = self._items_of(conn, [r.id for r in rows])
         return [_request(r, items.get(r.id, ())) for r in rows]
 
+    def by_hold(self, hold_id: int) -> RemovalRequest | None:
+        with storage_errors("reading removal requests"), self.engine.connect() as conn:
+            found = conn.execute(
+                select(_req.c.id).where(_req.c.hold_id == hold_id).order_by(_req.c.id)
+            ).scalar()
+        return self.get(found) if found is not None else None
+
     def hashes(self, request_id: int) -> set[HashKey]:
         query = select(removal_request_hashes.c.signal_type, removal_request_hashes.c.value).where(
             removal_request_hashes.c.request_id == request_id

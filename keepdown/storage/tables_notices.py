@@ -15,7 +15,8 @@ the migration check sees them.
   ``failed``) after; a claim found expired after a crash becomes ``uncertain`` (e-mail: an
   operator confirms) or ``pending`` again (webhooks: the same idempotency key is re-sent).
   ``manual`` deliveries wait for an analyst to submit a web form and confirm;
-- ``notice_checks``: every re-check of a location (present, gone, error) with its HTTP status.
+- ``notice_checks``: every re-check of a location (present, gone, error) with its HTTP status
+  and what the answer was (docs/notices.md, "What a re-check decides").
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ notice_locations = Table(
     Column("next_check_at", UtcDateTime, nullable=True),
     Column("checks", Integer, nullable=False, server_default="0"),
     Column("errors_in_row", Integer, nullable=False, server_default="0"),
+    # The last check that found it still there; the first of a run of gone answers waiting
+    # for a confirming check; when an analyst reopened it after an upheld dispute.
+    Column("last_present_at", UtcDateTime, nullable=True),
+    Column("gone_since", UtcDateTime, nullable=True),
+    Column("reopened_at", UtcDateTime, nullable=True),
+    # The last time the crawler saw it at this place (a sighting linked to it).
+    Column("last_seen_at", UtcDateTime, nullable=True),
     Column(
         "reappearance_of",
         BigId,
@@ -123,6 +131,7 @@ notice_locations = Table(
     Index(None, "state", "next_check_at"),
     Index(None, "url_key"),
     Index(None, "sha256"),
+    Index(None, "provider_id", "url_key"),
 )
 
 notice_sightings = Table(
@@ -192,6 +201,10 @@ notice_checks = Table(
     Column("result", String(8), nullable=False),
     Column("status", Integer, nullable=True),
     Column("detail", Text, nullable=False, server_default=""),
+    # What the answer was (keepdown.notices.tracker.Answer: known, removed_status, refused,
+    # unmatched, entry_gone, no_such_host, error...), and whether it waited for confirmation.
+    Column("answer", String(16), nullable=False, server_default=""),
+    Column("confirming", Boolean, nullable=False, server_default=false()),
     CheckConstraint("result IN ('present', 'gone', 'error')", name="result"),
     Index(None, "location_id", "at"),
 )

@@ -234,6 +234,10 @@ class InMemoryRemovalStore:
     def for_submission(self, submission_id: int) -> list[RemovalRequest]:
         return [r for r in self._requests.values() if r.submission_id == submission_id]
 
+    def by_hold(self, hold_id: int) -> RemovalRequest | None:
+        found = [r for r in self._requests.values() if r.hold_id == hold_id]
+        return min(found, key=lambda r: r.id) if found else None
+
     def hashes(self, request_id: int) -> set[HashKey]:
         return set(self._hashes.get(request_id, set()))
 

@@ -44,6 +44,7 @@ DONE: dict[str, str] = {
     "resent": N_("The notice will be sent again."),
     "disputed": N_("The location is marked disputed."),
     "reviewed": N_("Dispute reviewed."),
+    "reopened": N_("The location is open again: it is checked now and re-noticed on schedule."),
     "confirmed": N_("Delivery confirmed."),
     "reported": N_("Report stored."),
     "removed": N_("Removed."),

@@ -55,6 +55,16 @@ def test_a_notice_review_of_an_unknown_notice_is_recorded_as_failed(api: Api) ->
     )
 
 
+def test_a_reopening_is_recorded_and_only_staff_may_ask(api: Api) -> None:
+    body = {"reference": "KDN-404", "location_id": 1, "reason": "seen again"}
+    refused = api.client.post("/api/v1/notices/reopen", json=body, headers=api.auth(Role.PROVIDER))
+    assert refused.status_code == 403
+    answer = api.client.post("/api/v1/notices/reopen", json=body, headers=api.auth(Role.ANALYST))
+    assert answer.status_code == 404
+    ((outcome, target, details),) = _records(api, "notice.reopen")
+    assert (outcome, target, details["location_id"]) == ("failed", "KDN-404", 1)
+
+
 def test_no_action_runs_when_its_record_cannot_be_written(api: Api) -> None:
     log = api.services.auth.audit_log
 

@@ -178,8 +178,8 @@ def test_turning_back_finds_a_turned_copy():
 
 def test_rotated_and_filled_planes_keep_their_picture():
     plane = plane_from_rgb(rgb(scene(3)))
-    turned = rotated(plane, 90)
-    assert turned.shape == (plane.shape[1], plane.shape[0])
+    turned = rotated(plane, 90)  # from the plane halved: a turn needs no more detail
+    assert turned.shape == (plane.shape[1] // 2, plane.shape[0] // 2)
     assert (turned.full_height, turned.full_width) == (plane.full_width, plane.full_height)
     patched = filled(plane, (0.6, 0.7, 1.0, 1.0))
     assert patched.luma.shape == plane.luma.shape
@@ -195,7 +195,8 @@ def test_hash_bytes_robust_in_both_modes():
         result = hash_bytes(data, mode=mode, robust=True)
         assert result.robust is not None
         assert "trim" in result.robust
-        assert set(result.robust) - {"trim", "trim-rows", "trim-cols"} <= set(DEFAULT_VARIANTS)
+        trims = {"trim", "trim-rows", "trim-cols", "trim-even"}
+        assert set(result.robust) - trims <= set(DEFAULT_VARIANTS)
         assert result.to_dict()["robust"]["trim"]["pdq"] == result.robust["trim"].hash.hex
     chosen = hash_bytes(data, robust=["uncrop-x5"])
     assert set(chosen.robust or {}) == {"trim", "uncrop-x5"}
@@ -213,3 +214,24 @@ def test_robust_is_not_computed_for_what_is_not_a_picture():
 def test_every_default_variant_is_in_the_catalogue():
     assert set(DEFAULT_VARIANTS) <= set(CATALOGUE)
     assert len(DEFAULT_VARIANTS) == len(set(DEFAULT_VARIANTS))
+
+
+def test_bars_of_a_small_jpeg_are_cut_at_the_right_line():
+    """JPEG's ringing ends a bar's flat run early; the boundary is put at the biggest step."""
+    original = scene(6, (256, 256))
+    padded, truth = letterbox(original, (0, 0, 0), 0.12, 0.12)
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg(padded))).convert("RGB"))
+    box = content_box(plane_from_rgb(np.ascontiguousarray(decoded)))
+    assert box is not None
+    assert np.allclose(box, truth, atol=0.004), (box, truth)
+
+
+def test_a_picture_with_its_own_flat_edge_letterboxed_gets_an_even_trim():
+    original = rgb(scene(3)).copy()
+    original[-40:] = 0  # the picture's own black strip at the bottom, as part of the original
+    padded, _ = letterbox(Image.fromarray(original), (0, 0, 0), 0.1, 0.1)
+    hashes = robust_hashes(plane_from_rgb(rgb(padded)), ())
+    assert "trim-even" in hashes
+    target = pdq_from_rgb(original).hash
+    assert hashes["trim-even"].hash - target <= 31
+    assert hashes["trim"].hash - target > hashes["trim-even"].hash - target

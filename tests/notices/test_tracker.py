@@ -31,6 +31,7 @@ from keepdown.testing import synthetic_jpeg
 from .conftest import T0, add_sighting, known_image, seed_bank
 
 H = timedelta(hours=1)
+CONFIRM = lc.Policy().confirm_after  # a gone answer that needs confirming: checked again then
 HOST = "files.host.test"
 
 
@@ -120,7 +121,7 @@ def test_gone_statuses_confirm_removal_at_that_check(tracked, status):
     assert event.provider_id == str(loc.provider_id)
 
 
-def test_changed_content_is_gone_and_unchanged_is_present(tracked):
+def test_changed_content_is_gone_once_confirmed_and_unchanged_is_present(tracked):
     tracked.site.put("/same.jpg", known_image(0))
     tracked.site.put("/page.jpg", known_image(1))
     tracked.site.put("/other.jpg", known_image(2))
@@ -130,9 +131,24 @@ def test_changed_content_is_gone_and_unchanged_is_present(tracked):
     tracked.clock.advance(24 * H)
     report = tracked.recheck()
     assert (report.checked, report.present, report.gone, report.errors) == (3, 1, 2, 0)
-    assert sorted(report.removals) == sorted([str(ids["page.jpg"]), str(ids["other.jpg"])])
+    assert (report.confirming, report.removals) == (2, [])  # a second check must agree
+    page = tracked.location(ids["page.jpg"]).status
+    assert (page.state, page.gone_since) == (LocationState.NOTIFIED, T0 + 24 * H)
+    assert page.next_check_at == T0 + 24 * H + CONFIRM
+    tracked.clock.advance(CONFIRM)
+    again = tracked.recheck()
+    assert again.checked == 2  # only the two waiting for confirmation
+    assert sorted(again.removals) == sorted([str(ids["page.jpg"]), str(ids["other.jpg"])])
+    assert tracked.location(ids["page.jpg"]).status.removed_at == T0 + 24 * H  # the first
     assert tracked.location(ids["same.jpg"]).status.state is LocationState.NOTIFIED
     assert tracked.location(ids["same.jpg"]).status.last_check_result is CheckResult.PRESENT
+    answers = {
+        (e.location_id, e.answer, e.confirming)
+        for e in tracked.services.storage.events.read()
+        if isinstance(e, LocationRechecked)
+    }
+    assert (str(ids["page.jpg"]), "unmatched", True) in answers
+    assert (str(ids["same.jpg"]), "known", False) in answers
 
 
 def test_errors_are_retried_and_never_count_as_removal(tracked):
@@ -150,7 +166,7 @@ def test_errors_are_retried_and_never_count_as_removal(tracked):
     tracked.clock.advance(1 * H)
     tracked.recheck()
     assert tracked.location(ids["a.jpg"]).status.next_check_at == T0 + 27 * H  # waits 2 h
-    tracked.site.answer("/a.jpg", 403)
+    tracked.site.answer("/a.jpg", 429)
     tracked.clock.advance(2 * H)
     tracked.recheck()
     loc = tracked.location(ids["a.jpg"])
@@ -182,7 +198,9 @@ def test_a_zip_entry_is_checked_inside_the_archive(tracked):
     assert loc.archive_member == "a/k0.jpg"
 
 
-def test_a_zip_past_the_limits_is_an_error_and_not_a_zip_is_gone(nsettings, clock, sites):
+def test_a_zip_past_the_limits_is_an_error_and_not_a_zip_is_gone_once_confirmed(
+    nsettings, clock, sites
+):
     t = Tracked(nsettings.replace(crawl_max_zip_entries=3), clock, sites[0])
     try:
         small = _zip({"k.jpg": known_image(0)})
@@ -194,7 +212,9 @@ def test_a_zip_past_the_limits_is_an_error_and_not_a_zip_is_gone(nsettings, cloc
         t.site.put("/q.zip", b"<html>gone</html>", "text/html")
         clock.advance(24 * H)
         report = t.recheck()
-        assert (report.errors, report.removals) == (1, [str(ids["q.zipk.jpg"])])
+        assert (report.errors, report.confirming, report.removals) == (1, 1, [])
+        clock.advance(CONFIRM)
+        assert t.recheck().removals == [str(ids["q.zipk.jpg"])]
         assert t.location(ids["p.zipk.jpg"]).status.state is LocationState.NOTIFIED
     finally:
         t.services.close()

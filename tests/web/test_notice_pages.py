@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from keepdown.auth import Role
 from keepdown.events import NoticeResendRequested
 from keepdown.notices.providers import Provider
+from keepdown.storage.schema import bank_entries
 from tests.notices.conftest import (  # noqa: F401 (smtp is a fixture)
     Mailbox,
     add_sighting,
@@ -104,3 +106,43 @@ def test_only_staff_may_resend_and_a_closed_notice_has_no_button(sent, smtp) -> 
     late = web.post(f"/web/notices/{reference}/resend")  # a stale page's form
     assert late.status_code == 409
     assert len(smtp.by_reference(reference)) == 1
+
+
+def test_a_withdrawn_location_seen_again_is_reopened_from_its_page(sent, smtp) -> None:  # noqa: F811
+    """The page says a withdrawn location was seen again; the Reopen button (staff only,
+    audited before it runs) makes it the same location, notified again; the API does the
+    same for programs."""
+    web, reference = sent
+    notice = web.ctx.notices.store.get(reference)
+    (loc,) = notice.locations
+    web.ctx.notices.dispute(reference, loc.id, "not this material")
+    web.ctx.notices.review(reference, loc.id, "upheld")
+    web.clock.advance(3600)
+    with web.services.storage.engine.connect() as conn:
+        entries = dict(conn.execute(select(bank_entries.c.value, bank_entries.c.id)).all())
+    add_sighting(
+        web.services.storage.engine,
+        web.services.storage.events,
+        media_url="http://img.host.test/a.jpg",
+        image=known_image(0),
+        entries=entries,
+        seen_at=web.clock.now(),
+    )
+    assert asyncio.run(web.ctx.notices.send_due()).drafted == []
+    web.sign_in_as(Role.PROVIDER)
+    assert web.post(f"/web/notices/{reference}/locations/{loc.id}/reopen").status_code in (
+        403,
+        404,
+    )
+    web.sign_in_as(Role.ANALYST)
+    page = web.client.get(f"/web/notices/{reference}").text
+    assert "seen-again" in page
+    assert f"/locations/{loc.id}/reopen" in page
+    done = web.post(f"/web/notices/{reference}/locations/{loc.id}/reopen", {"reason": "back"})
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/web/notices/{reference}?done=reopened"
+    assert web.ctx.notices.store.get(reference).location(loc.id).status.state.value == "notified"
+    (record,) = web.services.auth.audit_log.list_records(limit=5, action="notice.reopen")
+    assert (record.outcome, record.details["location_id"]) == ("ok", loc.id)
+    again = web.post(f"/web/notices/{reference}/locations/{loc.id}/reopen")
+    assert again.status_code == 409  # open already

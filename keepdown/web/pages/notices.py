@@ -59,7 +59,10 @@ TIMELINE = (
     ("escalated_at", N_("Escalated")),
     ("disputed_at", N_("Disputed")),
     ("reviewed_at", N_("Dispute reviewed")),
-    ("removed_at", N_("Removal confirmed by a check")),
+    ("reopened_at", N_("Reopened by an analyst")),
+    ("gone_since", N_("Found gone, waiting for a confirming check")),
+    ("last_present_at", N_("Last found still there")),
+    ("removed_at", N_("Removed (first check that found it gone)")),
     ("last_check_at", N_("Last check")),
     ("next_check_at", N_("Next check")),
 )
@@ -202,6 +205,23 @@ def review_dispute(
         outcome=outcome,
     )
     return RedirectResponse(f"/web/notices/{reference}?done=reviewed", status_code=303)
+
+
+@router.post("/notices/{reference}/locations/{location_id}/reopen")
+def reopen(
+    request: Request,
+    reference: str,
+    location_id: int,
+    reason: str = Form("", max_length=500),
+    viewer: SignedIn = _STAFF,
+) -> Response:
+    """Reopen a withdrawn location: notified again as the same location (keepdown.notices
+    .answers); audited before it happens."""
+    ctx = web_context(request)
+    _notice(ctx, viewer, reference)
+    with audited(request, viewer, "notice.reopen", reference, location_id=location_id):
+        _service(ctx).reopen(reference, location_id, reason=reason.strip(), by=viewer.user.username)
+    return RedirectResponse(f"/web/notices/{reference}?done=reopened", status_code=303)
 
 
 @router.post("/notices/{reference}/deliveries/{delivery_id}/confirm")
