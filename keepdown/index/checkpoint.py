@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from keepdown import files
 from keepdown.errors import IndexFileError
 from keepdown.index.persist import SavedIndex, read_index, read_manifest, write_index
 from keepdown.index.snapshot import IndexSnapshot
@@ -73,7 +74,7 @@ class CheckpointDir:
     ) -> str | None:
         """Write a checkpoint; returns its name, or None when another process is writing one
         (unless ``wait``, which waits for it and then writes)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.root)
         with self._locked(wait) as locked:
             if not locked:
                 return None
@@ -92,7 +93,7 @@ class CheckpointDir:
 
     @contextlib.contextmanager
     def _locked(self, wait: bool) -> Iterator[bool]:
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, files.FILE_MODE)
         try:
             locked = True
             try:
@@ -105,7 +106,7 @@ class CheckpointDir:
 
     def _point_to(self, name: str) -> None:
         tmp = self.root / f".{_POINTER}.{os.getpid()}"
-        with tmp.open("w") as out:
+        with files.open_private(tmp, "w") as out:
             out.write(name + "\n")
             out.flush()
             os.fsync(out.fileno())

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from keepdown import files
 from keepdown.errors import InvalidInput
 from keepdown.scan.items import CSV_FIELDS
 
@@ -35,14 +36,14 @@ class Report:
 
     def __init__(self, path: Path, *, fresh: bool = False) -> None:
         self.path = path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.path.parent)
         self.done: set[str] = set()
         self.matched = self.errors = 0
         if fresh or not path.exists():
-            path.write_bytes(b"")
+            files.open_private(path, "wb").close()
         else:
             self._read_back()
-        self._out = path.open("ab")
+        self._out = files.open_private(path, "ab")
         self._synced = time.monotonic()
 
     def _read_back(self) -> None:
@@ -95,7 +96,10 @@ class Report:
         self._out.close()
         target = csv_path_for(self.path)
         temporary = target.with_suffix(".csv.tmp")
-        with self.path.open("rb") as rows, temporary.open("w", newline="", encoding="utf-8") as out:
+        with (
+            self.path.open("rb") as rows,
+            files.open_private(temporary, "w", newline="", encoding="utf-8") as out,
+        ):
             writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
             for line in rows:
