@@ -12,7 +12,6 @@ when a run ends, so it is always whole.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from keepdown import files
 from keepdown.errors import InvalidInput
 from keepdown.scan.items import CSV_FIELDS
+from keepdown.spreadsheet import dict_writer
 
 __all__ = ["Report", "csv_path_for"]
 
@@ -100,7 +100,7 @@ class Report:
             self.path.open("rb") as rows,
             files.open_private(temporary, "w", newline="", encoding="utf-8") as out,
         ):
-            writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+            writer = dict_writer(out, CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
             for line in rows:
                 writer.writerow(json.loads(line))
