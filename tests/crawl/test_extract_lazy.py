@@ -13,8 +13,7 @@ PLACEHOLDER = 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="'
 
 def _media(html: str) -> set[tuple[str, str, str]]:
     return {
-        (m.url.removeprefix("http://example.org"), m.kind, m.via)
-        for m in extract(html, BASE).media
+        (m.url.removeprefix("http://example.org"), m.kind, m.via) for m in extract(html, BASE).media
     }
 
 
