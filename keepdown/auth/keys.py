@@ -76,15 +76,21 @@ def verify(token: str, stored_digest: str) -> bool:
 
 
 def from_header(authorization: str | None) -> KeyToken:
-    """The token in an ``Authorization`` header (Bearer or Basic); AuthError if none."""
-    if not authorization:
+    """The token in an ``Authorization`` header (Bearer or Basic); AuthError if none.
+
+    Scheme and credentials may be separated by any run of spaces or tabs. A refusal never
+    quotes the header: it may hold a whole key sent without its scheme."""
+    if not authorization or not authorization.strip():
         raise AuthError("missing API key: send 'Authorization: Bearer <key>'")
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() == "bearer":
-        return parse_token(value.strip())
-    if scheme.lower() == "basic":
-        return from_basic(value.strip())
-    raise AuthError(f"unsupported authorization scheme {scheme!r}: use Bearer or Basic")
+    parts = authorization.split(None, 1)
+    scheme, value = parts[0].lower(), parts[1].strip() if len(parts) == 2 else ""
+    if scheme == "bearer" and value:
+        return parse_token(value)
+    if scheme == "basic" and value:
+        return from_basic(value)
+    if authorization.strip().startswith(PREFIX):
+        raise AuthError("the API key was sent without its scheme: send 'Bearer <key>'")
+    raise AuthError("unsupported authorization scheme: send 'Bearer <key>' or HTTP Basic")
 
 
 def from_basic(encoded: str) -> KeyToken:

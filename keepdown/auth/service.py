@@ -31,6 +31,7 @@ from typing import Any
 
 from keepdown.auth import keys
 from keepdown.auth.model import ApiKey, AuditRecord, IssuedKey, Organisation, Principal, Role
+from keepdown.auth.redact import RedactedAuditLog
 from keepdown.auth.store import AuditLog, AuthStore
 from keepdown.clock import Clock, SystemClock
 from keepdown.errors import AuthError, Forbidden, InvalidInput, KeepdownError, NotFound
@@ -51,7 +52,8 @@ class AuthService:
         refusals_per_minute: int = 600,
     ) -> None:
         self.store = store
-        self.audit_log = audit
+        # Every record goes through redaction, whoever writes it (keepdown/auth/redact.py).
+        self.audit_log: AuditLog = RedactedAuditLog(audit)
         self.clock = clock or SystemClock()
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ApiKey]] = {}

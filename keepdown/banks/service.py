@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from keepdown import files
 from keepdown.banks import formats, signing
 from keepdown.banks.classification import map_label
 from keepdown.banks.model import (
@@ -309,7 +310,7 @@ class BankService:
         path = Path(path)
         sign_key = Path(sign_key) if sign_key is not None else None
         fmt = fmt or _format_for_suffix(path)
-        with path.open("w", encoding="utf-8", newline="") as stream:
+        with files.open_private(path, "w", encoding="utf-8", newline="") as stream:
             written = self.export(name, stream, fmt, include_removed=include_removed)
         signature = signing.sign_file(path, sign_key) if sign_key is not None else None
         return written, signature

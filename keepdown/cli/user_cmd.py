@@ -93,7 +93,7 @@ def list_(settings: Settings, organisation: str | None) -> None:
                     ("senior", user.senior),
                     ("totp", user.totp_enabled),
                     ("disabled", user.disabled),
-                    ("locked", user.locked(signin.clock.now())),
+                    ("held", signin.held_until(user.username) is not None),
                 )
                 if on
             ]

@@ -25,7 +25,8 @@ from keepdown.crawl.archives import ArchiveReport, iter_archive_images
 from keepdown.crawl.crawler import Crawler, CrawlStats, RunEnd
 from keepdown.crawl.extract import Extracted, MediaRef, extract
 from keepdown.crawl.fetcher import Fetcher, FetchResult
-from keepdown.crawl.frontier import Frontier, FrontierItem, InMemoryFrontier, UrlKind, UrlState
+from keepdown.crawl.frontier import Frontier, FrontierItem, UrlKind, UrlState
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.observers import PageObserver, PageSeen
 from keepdown.crawl.politeness import InMemoryPoliteness, Politeness, politeness_from_settings
 from keepdown.crawl.robots import RobotsPolicy, RobotsTxtFetcher

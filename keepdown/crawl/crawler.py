@@ -3,12 +3,15 @@
 Steps of :meth:`Crawler.run`:
 
 1. add the seeds to the frontier (depth 0; already-known seeds are left as they are, so a
-   restarted crawl resumes where it stopped);
-2. lease due URLs, up to ``crawl_concurrency`` in flight (no pages once ``page_limit`` pages
-   were taken, unless ``extend_pages`` grants more; nothing once ``crawl_max_bytes`` were
-   downloaded);
+   restarted crawl resumes where it stopped), and take back the leases of workers known to be
+   dead (:mod:`~keepdown.crawl.workers`);
+2. lease due URLs in this worker's name, up to ``crawl_concurrency`` in flight (no pages once
+   ``page_limit`` pages were taken, unless ``extend_pages`` grants more; nothing once
+   ``crawl_max_bytes`` were downloaded); renew the leases of the URLs in flight every third
+   of ``crawl_lease_seconds`` (a URL whose lease was lost anyway is dropped at once);
 3. for each URL, fetch it through the guarded fetcher with robots.txt checked at every
-   redirect hop, each hop holding a politeness slot of its own host;
+   redirect hop, each request holding a politeness slot of its own host; an attempt is
+   counted when its first request is sent, and there are no retries inside a try;
 4. a page: extract links and media; enqueue links in :class:`Scope` at depth + 1 and every
    media URL with the page as ``via``; then hand the page to the ``page_observers``. A "page"
    whose bytes are an image is media after all;
@@ -16,12 +19,14 @@ Steps of :meth:`Crawler.run`:
    both to the sink (awaited when the sink is a coroutine), emit :class:`MediaSeen`, drop the
    bytes. A ZIP yields a sighting per image entry. A media URL already hashed in this run is
    not fetched again for the next page;
-6. settle the URL: done, failed (blocked, robots, 4xx, too large), or back to pending with a
-   ``not_before`` (a Retry-After too long to wait for, a network error) until
-   ``crawl_max_attempts``;
+6. settle the URL with its failure class (:mod:`~keepdown.crawl.failures`): done, failed
+   (blocked, robots, 4xx, too large), or back to pending with a ``not_before`` (a network
+   error, a 429 or 5xx: exponential backoff from ``crawl_retry_backoff_seconds``, or the
+   Retry-After if longer) until ``crawl_max_attempts`` tries were made;
 7. stop when nothing is left, a budget is spent, or only far-off retries are left (waiting in
    place for near ones, within ``crawl_max_retry_after_seconds``); ``stats.ended`` says which
-   (:class:`RunEnd`). Running the crawler again on the same frontier resumes.
+   (:class:`RunEnd`). URLs still leased when the run stops are given back (not charged unless
+   their request was sent). Running the crawler again on the same frontier resumes.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from typing import Any
 
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.extract import decode_page, extract
-from keepdown.crawl.fetcher import Fetcher, FetchResult
+from keepdown.crawl.failures import failure_of
+from keepdown.crawl.fetcher import RETRY_STATUSES, Fetcher, FetchResult
 from keepdown.crawl.frontier import ALREADY_DUE, Frontier, FrontierItem, UrlKind
+from keepdown.crawl.leases import LeaseKeeper
 from keepdown.crawl.media import MediaPipeline
 from keepdown.crawl.mediacache import CachedMedia
 from keepdown.crawl.observers import PageObserver, PageSeen, notify_observers
@@ -105,6 +112,12 @@ class Crawler:
             settings, sink=sink, events=self.events, stats=self.stats, crawl_id=crawl_id
         )
         self.tally = FrontierTally(frontier)
+        self.leases = LeaseKeeper(
+            frontier,
+            lease_seconds=float(settings.crawl_lease_seconds),
+            clock=self.clock,
+            stats=self.stats,
+        )
         self._leased_at = ALREADY_DUE
         self._extended_at = -1
 
@@ -118,27 +131,36 @@ class Crawler:
         """Crawl until the frontier is exhausted or a budget is spent (module docstring)."""
         for seed in self.scope.seeds if seeds is None else seeds:
             self.frontier.add(seed, kind=UrlKind.PAGE, depth=0)
-        running: set[asyncio.Task[None]] = set()
+        self.leases.reclaim_dead()
+        running: dict[asyncio.Task[None], FrontierItem] = {}
+        renewer = asyncio.create_task(self.leases.keep(running))
         try:
-            while True:
-                free = self.settings.crawl_concurrency - len(running)
-                items = self._lease(free) if free > 0 else []
-                for item in items:
-                    running.add(asyncio.create_task(self._process(item)))
-                if running:
-                    done, running = await asyncio.wait(
-                        running, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in done:
-                        task.result()  # a bug in the crawler itself must not pass silently
-                elif not items and (ended := await self._wait_for_due()) is not None:
-                    self.stats.ended = ended
-                    return self.stats
+            return await self._loop(running)
         finally:
+            renewer.cancel()
             for task in running:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*running, return_exceptions=True)
+                await asyncio.gather(renewer, *running, return_exceptions=True)
+            self.leases.give_back()
+
+    async def _loop(self, running: dict[asyncio.Task[None], FrontierItem]) -> CrawlStats:
+        while True:
+            free = int(self.settings.crawl_concurrency) - len(running)
+            items = self._lease(free) if free > 0 else []
+            for item in items:
+                running[asyncio.create_task(self._process(item))] = item
+            if running:
+                done, _ = await asyncio.wait(
+                    running, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    del running[task]
+                    if not task.cancelled():
+                        task.result()  # a bug in the crawler itself must not pass silently
+            elif not items and (ended := await self._wait_for_due()) is not None:
+                self.stats.ended = ended
+                return self.stats
 
     def _over_bytes(self) -> bool:
         budget = self.settings.crawl_max_bytes
@@ -162,13 +184,8 @@ class Crawler:
             kinds.append(UrlKind.PAGE)
             limit = min(limit, max(1, self.page_limit - started))
         self._leased_at = self.clock.now()
-        items = self.frontier.lease(
-            now=self._leased_at,
-            limit=limit,
-            lease_seconds=self.settings.crawl_lease_seconds,
-            kinds=kinds,
-        )
-        self.tally.leased(sum(1 for i in items if i.kind is UrlKind.PAGE and i.attempts == 1))
+        items = self.leases.lease(limit=limit, kinds=kinds)
+        self.tally.leased(sum(1 for i in items if i.kind is UrlKind.PAGE and i.attempts == 0))
         return items
 
     async def _wait_for_due(self) -> RunEnd | None:
@@ -196,19 +213,22 @@ class Crawler:
         try:
             if item.kind is UrlKind.PAGE:
                 await self._fetch_and_handle(item)
-                return
-            async with self.media.claim(item.url) as cached:
-                if cached is not None:
-                    await self._replay(item, cached)
-                else:
-                    await self._fetch_and_handle(item)
+            else:
+                async with self.media.claim(item.url) as cached:
+                    if cached is not None:
+                        await self._replay(item, cached)
+                    else:
+                        await self._fetch_and_handle(item)
         except Conflict:
             # Our lease expired and another worker took the URL over: it settles it.
             self.stats.inc("lease/lost")
+        # Settled, or someone else's now (a cancelled run gives the URL back instead).
+        self.leases.settled(item)
 
     async def _fetch_and_handle(self, item: FrontierItem) -> None:
         try:
             result = await self._fetch(item)
+            item = self.leases.current(item)
             if item.kind is UrlKind.PAGE:
                 await self._handle_page(item, result)
             else:
@@ -216,7 +236,7 @@ class Crawler:
         except Conflict:
             raise
         except KeepdownError as exc:
-            self._settle_error(item, exc)
+            self._settle_error(self.leases.current(item), exc)
 
     def _slot(self, url: str) -> AbstractAsyncContextManager[None]:
         """The politeness slot of one hop: its host, and its origin's robots Crawl-delay."""
@@ -228,37 +248,59 @@ class Crawler:
             if item.kind is UrlKind.PAGE
             else self.settings.crawl_max_media_bytes
         )
+
+        async def charge(_url: str) -> None:
+            self.leases.charge(item)  # this try is an attempt once a request is sent
+
         result = await self.fetcher.fetch(
-            item.url, max_bytes=limit, before_hop=self.robots.check, hop_slot=self._slot
+            item.url,
+            max_bytes=limit,
+            before_hop=self.robots.check,
+            hop_slot=self._slot,
+            before_request=charge,
+            retries=0,  # retries are new tries through the frontier: counted, slot let go
         )
         self.stats.inc(f"{item.kind.value}/fetched")
         self.stats.inc("bytes", len(result.body))
         self.tally.fetched(len(result.body))
         return result
 
+    def _backoff(self, attempts: int) -> float:
+        return self.settings.crawl_retry_backoff_seconds * 2.0 ** max(attempts, 0)
+
     def _settle_error(self, item: FrontierItem, exc: KeepdownError) -> None:
+        failure = failure_of(exc)
         self.stats.inc(f"error/{exc.code}")
+        self.stats.inc(f"failure/{failure}")
         message = f"{exc.code}: {exc.message}"
         # Only plain network trouble is worth another try: a blocked address, robots.txt, a
         # bad URL or a redirect loop will say the same next time.
         retryable = type(exc) is FetchError and not exc.details.get("permanent")
+        if retryable and not self.leases.charged(item):
+            # Failed before its own request (robots.txt unreachable): the try still counts,
+            # or a dead host would be retried for ever.
+            item = self.leases.charge(item)
         if retryable and item.attempts < self.settings.crawl_max_attempts:
-            backoff = self.settings.crawl_retry_backoff_seconds * (2**item.attempts)
-            when = self.clock.now() + timedelta(seconds=backoff)
-            self.frontier.retry_later(item, error=message, not_before=when)
+            when = self.clock.now() + timedelta(seconds=self._backoff(item.attempts))
+            self.frontier.retry_later(item, error=message, not_before=when, failure=failure)
         else:
-            self.frontier.fail(item, error=message)
+            self.frontier.fail(item, error=message, failure=failure)
 
     def _settle_status(self, item: FrontierItem, result: FetchResult) -> bool:
-        """Settle a non-2xx answer; True if the caller should go on with the body."""
+        """Settle a non-2xx answer; True if the caller should go on with the body. A 429 or
+        5xx is tried again after the backoff, or the Retry-After if longer."""
         if result.ok:
             return True
         self.stats.inc(f"status/{result.status}")
-        if result.retry_after is not None and item.attempts < self.settings.crawl_max_attempts:
-            when = self.clock.now() + timedelta(seconds=result.retry_after)
-            self.frontier.retry_later(item, error=f"HTTP {result.status}", not_before=when)
+        self.stats.inc("failure/http")
+        error = f"HTTP {result.status}"
+        retry = result.status in RETRY_STATUSES or result.retry_after is not None
+        if retry and item.attempts < self.settings.crawl_max_attempts:
+            wait = max(result.retry_after or 0.0, self._backoff(item.attempts))
+            when = self.clock.now() + timedelta(seconds=wait)
+            self.frontier.retry_later(item, error=error, not_before=when, failure="http")
         else:
-            self.frontier.fail(item, error=f"HTTP {result.status}", bytes_fetched=len(result.body))
+            self.frontier.fail(item, error=error, bytes_fetched=len(result.body), failure="http")
         return False
 
     # --- pages --------------------------------------------------------------------------
@@ -348,13 +390,21 @@ class Crawler:
         if result.truncated:
             self.stats.inc("media/too_large")
             self.frontier.fail(
-                item, error="too_large: larger than crawl_max_media_bytes", bytes_fetched=size
+                item,
+                error="too_large: larger than crawl_max_media_bytes",
+                bytes_fetched=size,
+                failure="too_large",
             )
             return
         hashed = await self.media.hash(result)
         if hashed is None:
             self.stats.inc("media/not_media")
-            self.frontier.fail(item, error=f"not_media: {result.content_type}", bytes_fetched=size)
+            self.frontier.fail(
+                item,
+                error=f"not_media: {result.content_type}",
+                bytes_fetched=size,
+                failure="not_media",
+            )
             return
         self.media.remember(item.url, result, hashed)
         found_by = item.hint.split(":", 1)[-1]

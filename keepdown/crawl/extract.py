@@ -2,10 +2,18 @@
 
 Media comes from every place a browser would show it: ``<img src/srcset>``, ``<picture>
 <source srcset>``, ``<video src/poster>`` and its ``<source>``, ``<a href>`` pointing at an
-image, video or ZIP file, ``og:image`` / ``twitter:image`` meta tags and CSS
-``background-image`` in style attributes. Links are ``<a>``, ``<area>``, ``<frame>`` and
-``<iframe>`` targets. Every URL is resolved against ``<base href>`` (or the page URL),
-normalised, and listed once, in document order. ``data:`` and ``javascript:`` URLs are dropped.
+image, video or ZIP file, ``og:image`` / ``twitter:image`` / ``itemprop=image`` meta tags,
+``<link rel=image_src|preload as=image>``, SVG ``<image href>``, ``<input type=image>``,
+``<object data>`` / ``<embed src>`` of a media file, and CSS ``url(...)`` in style attributes
+and ``<style>`` blocks. ``<noscript>`` fallbacks are parsed as markup (no script runs here).
+
+**Lazy loading** (:mod:`keepdown.crawl.lazy`): pages that load their pictures from script
+keep the real address in ``data-*`` attributes and put a placeholder (a ``data:`` URL, a
+spinner) in ``src``. A crawler reads what the script would have read.
+
+Links are ``<a>``, ``<area>``, ``<frame>`` and ``<iframe>`` targets (``data-src`` too).
+Every URL is resolved against ``<base href>`` (or the page URL), normalised, and listed once,
+in document order. ``data:`` and ``javascript:`` URLs are dropped.
 
 :func:`decode_page` turns the page's bytes into the text that is parsed (and that page
 observers read): the charset the server declared if Python knows it, else UTF-8, bad bytes
@@ -17,10 +25,19 @@ from __future__ import annotations
 import codecs
 import contextlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
+from keepdown.crawl.lazy import (
+    BACKGROUND,
+    LAZY_SRC,
+    LAZY_SRCSET,
+    background_urls,
+    css_urls,
+    srcset_urls,
+)
 from keepdown.crawl.urls import normalize_url
 from keepdown.errors import InvalidInput
 
@@ -42,7 +59,9 @@ IMAGE_EXTENSIONS = (
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi")
 ARCHIVE_EXTENSIONS = (".zip",)
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
-_CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""", re.IGNORECASE)
+_OWN_MEDIA_TAGS = frozenset({"img", "source", "video", "audio", "iframe", "script"})
+_BACKGROUND_SELECTOR = ", ".join(f"[{name}]" for name in BACKGROUND)
+_LAZY_SELECTOR = ", ".join(f"[{name}]" for name in LAZY_SRC)
 _META_IMAGE = (
     "og:image",
     "og:image:url",
@@ -78,16 +97,6 @@ def _kind_by_extension(url: str) -> str | None:
     return None
 
 
-def _srcset_urls(srcset: str) -> list[str]:
-    """URLs of a srcset: comma-separated candidates, each "URL [descriptor]"."""
-    urls = []
-    for candidate in re.split(r",\s+|,(?=\S+\s+\d)", srcset.strip()):
-        first = candidate.strip().split()
-        if first:
-            urls.append(first[0].rstrip(","))
-    return urls
-
-
 class _Collector:
     def __init__(self, base: str) -> None:
         self.base = base
@@ -109,6 +118,13 @@ class _Collector:
         url = self._resolve(raw)
         if url is not None and url not in self.media:
             self.media[url] = MediaRef(url, kind, via)
+
+    def add_if_media(self, raw: str | None, via: str) -> None:
+        """Media only if its address says so (an ``<object data>``, a ``<style>`` url)."""
+        url = self._resolve(raw)
+        kind = _kind_by_extension(url) if url is not None else None
+        if kind is not None:
+            self.add_media(url, kind, via)
 
     def add_link(self, raw: str | None) -> None:
         url = self._resolve(raw)
@@ -132,26 +148,90 @@ def _base_url(tree: LexborHTMLParser, page_url: str) -> str:
     return page_url
 
 
-def _collect_media(tree: LexborHTMLParser, out: _Collector) -> None:
+def _own_media(attrs: Mapping[str, str | None], kind: str, tag: str, out: _Collector) -> None:
+    """An element's own media: ``src``, ``srcset`` and their lazy-loading twins."""
+    for name in ("src", *LAZY_SRC):
+        out.add_media(attrs.get(name), kind, f"{tag}[{name}]")
+    for name in ("srcset", *LAZY_SRCSET):
+        for url in srcset_urls(attrs.get(name) or ""):
+            out.add_media(url, kind, f"{tag}[{name}]")
+
+
+def _collect_elements(tree: LexborHTMLParser, out: _Collector) -> None:
     for node in tree.css("img"):
-        out.add_media(node.attributes.get("src"), "image", "img[src]")
-        for url in _srcset_urls(node.attributes.get("srcset") or ""):
-            out.add_media(url, "image", "img[srcset]")
+        _own_media(node.attributes, "image", "img", out)
     for node in tree.css("picture source"):
-        for url in _srcset_urls(node.attributes.get("srcset") or ""):
-            out.add_media(url, "image", "picture source[srcset]")
-    for node in tree.css("video"):
-        out.add_media(node.attributes.get("src"), "video", "video[src]")
-        out.add_media(node.attributes.get("poster"), "image", "video[poster]")
-    for node in tree.css("video source"):
-        out.add_media(node.attributes.get("src"), "video", "video source[src]")
+        _own_media(node.attributes, "image", "picture source", out)
+    for node in tree.css("video, audio"):
+        out.add_media(node.attributes.get("src"), "video", f"{node.tag}[src]")
+        out.add_media(node.attributes.get("data-src"), "video", f"{node.tag}[data-src]")
+        for name in ("poster", "data-poster"):
+            out.add_media(node.attributes.get(name), "image", f"{node.tag}[{name}]")
+    for node in tree.css("video source, audio source"):
+        for name in ("src", "data-src"):
+            out.add_media(node.attributes.get(name), "video", f"video source[{name}]")
+    for node in tree.css("input"):
+        if (node.attributes.get("type") or "").lower() == "image":
+            out.add_media(node.attributes.get("src"), "image", "input[type=image]")
+    for node in tree.css("image"):  # SVG
+        for name in ("href", "xlink:href"):
+            out.add_media(node.attributes.get(name), "image", f"svg image[{name}]")
+    for node in tree.css("object[data], embed[src]"):
+        name = "data" if node.tag == "object" else "src"
+        out.add_if_media(node.attributes.get(name), f"{node.tag}[{name}]")
+
+
+def _collect_metadata(tree: LexborHTMLParser, out: _Collector) -> None:
     for node in tree.css("meta"):
-        key = (node.attributes.get("property") or node.attributes.get("name") or "").lower()
+        attrs = node.attributes
+        key = (attrs.get("property") or attrs.get("name") or "").lower()
         if key in _META_IMAGE:
-            out.add_media(node.attributes.get("content"), "image", f"meta[{key}]")
+            out.add_media(attrs.get("content"), "image", f"meta[{key}]")
+        elif (attrs.get("itemprop") or "").lower() == "image":
+            out.add_media(attrs.get("content"), "image", "meta[itemprop=image]")
+    for node in tree.css("link[href]"):
+        attrs = node.attributes
+        rel = (attrs.get("rel") or "").lower().split()
+        if "image_src" in rel:
+            out.add_media(attrs.get("href"), "image", "link[rel=image_src]")
+        elif "preload" in rel and (attrs.get("as") or "").lower() == "image":
+            out.add_media(attrs.get("href"), "image", "link[rel=preload]")
+            for url in srcset_urls(attrs.get("imagesrcset") or ""):
+                out.add_media(url, "image", "link[rel=preload]")
+
+
+def _collect_backgrounds(tree: LexborHTMLParser, out: _Collector) -> None:
     for node in tree.css("[style]"):
-        for match in _CSS_URL.finditer(node.attributes.get("style") or ""):
-            out.add_media(match.group(2), "image", "style background-image")
+        for url in css_urls(node.attributes.get("style") or ""):
+            out.add_media(url, "image", "style background-image")
+    for node in tree.css("style"):
+        for url in css_urls(node.text(deep=True)):
+            out.add_if_media(url, "style element")
+    for node in tree.css(_BACKGROUND_SELECTOR):
+        for name in BACKGROUND:
+            for url in background_urls(node.attributes.get(name) or ""):
+                out.add_media(url, "image", f"[{name}]")
+    for node in tree.css(_LAZY_SELECTOR):
+        if node.tag not in _OWN_MEDIA_TAGS:  # a <div data-src="a.jpg">: by its address
+            for name in LAZY_SRC:
+                out.add_if_media(node.attributes.get(name), f"[{name}]")
+
+
+def _collect_noscript(tree: LexborHTMLParser, out: _Collector) -> None:
+    """A ``<noscript>`` kept as text by the parser (it is markup here: no script runs)."""
+    for node in tree.css("noscript"):
+        text = node.text(deep=False)
+        if "<" in text:
+            inner = LexborHTMLParser(text)
+            for collect in (_collect_elements, _collect_backgrounds):
+                collect(inner, out)
+
+
+def _collect_media(tree: LexborHTMLParser, out: _Collector) -> None:
+    _collect_elements(tree, out)
+    _collect_metadata(tree, out)
+    _collect_backgrounds(tree, out)
+    _collect_noscript(tree, out)
 
 
 def decode_page(body: bytes, declared_type: str = "") -> str:
@@ -177,6 +257,7 @@ def extract(html: bytes | str, page_url: str) -> Extracted:
         ("area", "href"),
         ("frame", "src"),
         ("iframe", "src"),
+        ("iframe", "data-src"),  # lazy-loaded frames
     ):
         for node in tree.css(selector):
             out.add_link(node.attributes.get(attribute))

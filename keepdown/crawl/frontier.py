@@ -6,35 +6,52 @@ States and moves::
                ▲                 │   │
                │   retry_later   │   └──fail──► failed
                └─────────────────┘
-               └── lease expired (worker died) ── unless attempts reached max_attempts: failed
+               └── release (a worker stopping), reclaim (its worker is known dead), or the
+                   lease expired ── unless attempts reached max_attempts: failed
 
-A lease carries a token and an expiry. A worker that crashes mid-fetch leaves its items
-in_progress; once the lease expires the next :meth:`Frontier.lease` hands them out again. A
-worker whose lease expired and was taken over cannot complete or fail the item any more
+**Attempts count requests made, not leases.** A lease only reserves a URL; the worker calls
+:meth:`Frontier.charge` just before it sends the URL's first request of a try. A URL leased
+and never requested (the worker was waiting for the host's politeness slot when it stopped or
+died) is handed out again with its attempts unchanged. A URL whose request was sent and whose
+worker died is charged, so a URL that kills workers is given up after ``max_attempts``.
+
+A lease carries a token, an expiry and its worker (``owner``, see
+:mod:`keepdown.crawl.workers`). A live worker keeps its leases with :meth:`Frontier.renew`
+while it works on them, so a slow fetch is never handed to a second worker; a worker that
+crashes stops renewing, and its leases expire (``lease_seconds``), or are taken back at once
+by :meth:`Frontier.reclaim` when a restarted worker on the same machine can tell that their
+owner is dead. A worker whose lease was taken over cannot complete or fail the item any more
 (:class:`~keepdown.errors.Conflict`), so nothing is recorded twice. Nothing ``done`` is ever
 leased again: kill a crawl at any moment, restart it, and no finished URL is fetched twice.
+
+A failed or retried URL keeps ``last_error`` (for people) and ``failure`` (its class, for
+counting: ``dns``, ``refused``, ``timeout``, ``blocked``, ``robots``, ``http``... see
+:mod:`keepdown.crawl.failures`).
 
 Keys: a page is known once per crawl (by URL). A media URL is known once *per page it was
 seen on*, because each (page, media) pair is a sighting of its own.
 
-This module holds the protocol and :class:`InMemoryFrontier`, the twin the tests drive; the
-storage layer implements the same protocol on SQL for crawls that outlive a process.
+This module holds the protocol; :class:`keepdown.crawl.memory_frontier.InMemoryFrontier` is the
+twin the tests drive, and the storage layer implements the same protocol on SQL for crawls that
+outlive a process.
 """
 
 from __future__ import annotations
 
-import heapq
-import secrets
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from keepdown.errors import Conflict, NotFound
-
-__all__ = ["ALREADY_DUE", "Frontier", "FrontierItem", "InMemoryFrontier", "UrlKind", "UrlState"]
+__all__ = [
+    "ALREADY_DUE",
+    "DIED_EVERY_ATTEMPT",
+    "Frontier",
+    "FrontierItem",
+    "UrlKind",
+    "UrlState",
+]
 
 
 ALREADY_DUE = datetime.min.replace(tzinfo=UTC)  # next_due() of an item due at once
@@ -57,7 +74,9 @@ class FrontierItem:
     """One URL of a crawl. ``via`` is the page that linked to it ("" for a seed).
 
     ``hint`` is what the page suggested the media is (image, video, archive); the fetched
-    bytes decide in the end. ``lease_token`` is set while leased.
+    bytes decide in the end. ``lease_token`` and ``lease_owner`` are set while leased;
+    ``attempts`` counts the tries whose request was sent; ``failure`` is the class of
+    ``last_error``.
     """
 
     url: str
@@ -72,6 +91,8 @@ class FrontierItem:
     lease_token: str | None = None
     lease_expires: datetime | None = None
     bytes_fetched: int = 0
+    failure: str = ""
+    lease_owner: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -105,21 +126,51 @@ class Frontier(Protocol):
         limit: int,
         lease_seconds: float,
         kinds: Iterable[UrlKind] = (UrlKind.PAGE, UrlKind.MEDIA),
+        owner: str = "",
     ) -> list[FrontierItem]:
         """Take up to ``limit`` due items (pending with ``not_before <= now``, or leased with
-        an expired lease), mark them in_progress with a fresh token, count an attempt.
-        Media comes before pages, then shallower before deeper, then first added first."""
+        an expired lease), mark them in_progress with a fresh token and ``owner``. No attempt
+        is counted (:meth:`charge` does, when a request is sent). An expired lease of an item
+        out of attempts fails it instead. Media comes before pages, then shallower before
+        deeper, then first added first."""
+        ...
+
+    def charge(self, item: FrontierItem) -> FrontierItem:
+        """Count an attempt: a request for this leased item is about to be sent. Answers the
+        item as it now is; :class:`Conflict` if the lease was lost."""
+        ...
+
+    def renew(
+        self, items: Sequence[FrontierItem], *, now: datetime, lease_seconds: float
+    ) -> list[FrontierItem]:
+        """Extend the leases still held to ``now + lease_seconds``; answers the items whose
+        lease was lost (another worker has them now: stop working on them)."""
+        ...
+
+    def release(self, items: Sequence[FrontierItem]) -> None:
+        """Give leased items back (a worker stopping): pending again, attempts unchanged.
+        Items whose lease was lost meanwhile are left alone."""
+        ...
+
+    def reclaim(self, owner_is_dead: Callable[[str], bool]) -> int:
+        """Give back every lease whose owner ``owner_is_dead`` says is certainly gone (as if
+        released; failed if it was out of attempts). Answers how many."""
         ...
 
     def complete(self, item: FrontierItem, *, bytes_fetched: int = 0) -> None:
         """Mark a leased item done. :class:`Conflict` if the lease was lost."""
         ...
 
-    def retry_later(self, item: FrontierItem, *, error: str, not_before: datetime) -> None:
-        """Return a leased item to pending, due at ``not_before`` (Retry-After, backoff)."""
+    def retry_later(
+        self, item: FrontierItem, *, error: str, not_before: datetime, failure: str = ""
+    ) -> None:
+        """Return a leased item to pending, due at ``not_before`` (Retry-After, backoff);
+        failed instead when it is out of attempts."""
         ...
 
-    def fail(self, item: FrontierItem, *, error: str, bytes_fetched: int = 0) -> None:
+    def fail(
+        self, item: FrontierItem, *, error: str, bytes_fetched: int = 0, failure: str = ""
+    ) -> None:
         """Mark a leased item failed for good."""
         ...
 
@@ -141,185 +192,5 @@ class Frontier(Protocol):
         ...
 
 
-class InMemoryFrontier:
-    """The frontier in memory: one process, one crawl (tests, benchmarks, ``--memory``).
-
-    Every operation the crawl loop makes per URL is O(log n): items due now wait in a heap per
-    kind (ordered by depth, then insertion), held-back ones in a heap by ``not_before``, leases
-    in a heap by expiry; heap entries are checked against the item when popped (a stale entry
-    is skipped). Counts per (kind, state) and the bytes fetched are kept as the items change.
-    A crawl of 60,000 URLs would otherwise spend hours rescanning the dict.
-    """
-
-    def __init__(self, *, max_attempts: int = 3) -> None:
-        self.max_attempts = max_attempts
-        self._items: dict[tuple[str, str, str], FrontierItem] = {}
-        self._order: dict[tuple[str, str, str], int] = {}
-        self._ready: dict[UrlKind, list[tuple[int, int, tuple[str, str, str]]]] = {
-            kind: [] for kind in UrlKind
-        }
-        self._later: list[tuple[datetime, int, tuple[str, str, str]]] = []
-        self._leases: list[tuple[datetime, int, tuple[str, str, str]]] = []
-        self._counts: Counter[tuple[UrlKind, UrlState]] = Counter()
-        self._bytes = 0
-
-    def _put(self, item: FrontierItem) -> None:
-        """Store ``item`` (new or changed), keeping the counts and the heaps current."""
-        old = self._items.get(item.key)
-        if old is not None:
-            self._counts[(old.kind, old.state)] -= 1
-            self._bytes -= old.bytes_fetched
-        self._items[item.key] = item
-        self._counts[(item.kind, item.state)] += 1
-        self._bytes += item.bytes_fetched
-        order = self._order[item.key]
-        if item.state is UrlState.PENDING:
-            if item.not_before is None:
-                heapq.heappush(self._ready[item.kind], (item.depth, order, item.key))
-            else:
-                heapq.heappush(self._later, (item.not_before, order, item.key))
-        elif item.state is UrlState.IN_PROGRESS and item.lease_expires is not None:
-            heapq.heappush(self._leases, (item.lease_expires, order, item.key))
-
-    def add(
-        self,
-        url: str,
-        *,
-        kind: UrlKind,
-        depth: int,
-        via: str = "",
-        hint: str = "",
-        not_before: datetime | None = None,
-    ) -> bool:
-        item = FrontierItem(
-            url=url, kind=kind, depth=depth, via=via, hint=hint, not_before=not_before
-        )
-        if item.key in self._items:
-            return False
-        self._order[item.key] = len(self._order)
-        self._put(item)
-        return True
-
-    def add_many(self, items: Sequence[FrontierItem]) -> list[bool]:
-        return [self.add(i.url, kind=i.kind, depth=i.depth, via=i.via, hint=i.hint) for i in items]
-
-    def _due(self, item: FrontierItem, now: datetime) -> bool:
-        if item.state is UrlState.PENDING:
-            return item.not_before is None or item.not_before <= now
-        return (
-            item.state is UrlState.IN_PROGRESS
-            and item.lease_expires is not None
-            and item.lease_expires <= now
-        )
-
-    def _promote(self, now: datetime) -> None:
-        """Move what became due by ``now`` (held-back items, expired leases) to the ready heaps."""
-        for heap in (self._later, self._leases):
-            while heap and heap[0][0] <= now:
-                _, order, key = heapq.heappop(heap)
-                item = self._items[key]
-                if self._due(item, now):
-                    heapq.heappush(self._ready[item.kind], (item.depth, order, key))
-
-    def lease(
-        self,
-        *,
-        now: datetime,
-        limit: int,
-        lease_seconds: float,
-        kinds: Iterable[UrlKind] = (UrlKind.PAGE, UrlKind.MEDIA),
-    ) -> list[FrontierItem]:
-        self._promote(now)
-        wanted = set(kinds)
-        leased: list[FrontierItem] = []
-        for kind in (UrlKind.MEDIA, UrlKind.PAGE):  # media first, as on SQL
-            heap = self._ready[kind]
-            while kind in wanted and heap and len(leased) < limit:
-                item = self._items[heapq.heappop(heap)[2]]
-                if not self._due(item, now):
-                    continue  # a stale entry: the item moved on since it was queued
-                if item.state is UrlState.IN_PROGRESS and item.attempts >= self.max_attempts:
-                    self._put(
-                        replace(
-                            item,
-                            state=UrlState.FAILED,
-                            lease_token=None,
-                            lease_expires=None,
-                            last_error=item.last_error or "lease expired on every attempt",
-                        )
-                    )
-                    continue
-                fresh = replace(
-                    item,
-                    state=UrlState.IN_PROGRESS,
-                    attempts=item.attempts + 1,
-                    lease_token=secrets.token_hex(8),
-                    lease_expires=now + timedelta(seconds=lease_seconds),
-                )
-                self._put(fresh)
-                leased.append(fresh)
-        return leased
-
-    def _holding(self, item: FrontierItem) -> FrontierItem:
-        current = self._items.get(item.key)
-        if current is None:
-            raise NotFound(f"{item.url} is not in this frontier", url=item.url)
-        if current.state is not UrlState.IN_PROGRESS or current.lease_token != item.lease_token:
-            raise Conflict(
-                f"lease on {item.url} was lost (it expired and was handed out again)",
-                url=item.url,
-                state=current.state.value,
-            )
-        return current
-
-    def _settle(self, item: FrontierItem, **changes: object) -> None:
-        current = self._holding(item)
-        self._put(
-            replace(
-                current,
-                lease_token=None,
-                lease_expires=None,
-                **changes,  # type: ignore[arg-type]
-            )
-        )
-
-    def complete(self, item: FrontierItem, *, bytes_fetched: int = 0) -> None:
-        self._settle(item, state=UrlState.DONE, bytes_fetched=bytes_fetched, last_error=None)
-
-    def retry_later(self, item: FrontierItem, *, error: str, not_before: datetime) -> None:
-        if item.attempts >= self.max_attempts:
-            self.fail(item, error=error)
-            return
-        self._settle(item, state=UrlState.PENDING, last_error=error, not_before=not_before)
-
-    def fail(self, item: FrontierItem, *, error: str, bytes_fetched: int = 0) -> None:
-        self._settle(item, state=UrlState.FAILED, last_error=error, bytes_fetched=bytes_fetched)
-
-    def get(self, url: str, *, kind: UrlKind = UrlKind.PAGE, via: str = "") -> FrontierItem:
-        key = (kind.value, url, via if kind is UrlKind.MEDIA else "")
-        try:
-            return self._items[key]
-        except KeyError:
-            raise NotFound(f"{url} is not in this frontier", url=url) from None
-
-    def count(
-        self, *, kinds: Iterable[UrlKind] | None = None, states: Iterable[UrlState] | None = None
-    ) -> int:
-        kind_set = set(kinds) if kinds is not None else set(UrlKind)
-        state_set = set(states) if states is not None else set(UrlState)
-        return sum(self._counts[(k, s)] for k in kind_set for s in state_set)
-
-    def bytes_fetched(self) -> int:
-        return self._bytes
-
-    def next_due(self) -> datetime | None:
-        times = [
-            (i.not_before if i.state is UrlState.PENDING else i.lease_expires) or ALREADY_DUE
-            for i in self._items.values()
-            if i.state in (UrlState.PENDING, UrlState.IN_PROGRESS)
-        ]
-        return min(times, default=None)
-
-    def items(self) -> list[FrontierItem]:
-        """Every item, in the order they were added (for tests and reports)."""
-        return sorted(self._items.values(), key=lambda i: self._order[i.key])
+#: ``last_error`` of a URL whose lease ran out (its worker died) on its last attempt.
+DIED_EVERY_ATTEMPT = "lease expired on every attempt"

@@ -6,7 +6,7 @@ same ``redis_url``. Per host, two keys (one Redis Cluster hash slot, ``{host}``)
 
 - ``<prefix>{host}:holders``, a sorted set of the slots held, each scored with the time its
   hold expires: a process killed mid-request frees its slot after the hold time
-  (``max(crawl_lease_seconds, crawl_max_fetch_seconds x (crawl_max_retries + 1))``);
+  (``crawl_max_fetch_seconds`` + 5 s: a slot is held for one request, never during a backoff);
 - ``<prefix>{host}:next``, the earliest time the next request to the host may start.
 
 One Lua script takes a slot atomically, on Redis's own clock (``TIME``, so the machines'
@@ -106,10 +106,8 @@ class RedisPoliteness:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> RedisPoliteness:
         if not settings.redis_url:
             raise ConfigurationError("crawl_politeness_backend = redis needs redis_url")
-        hold = max(
-            settings.crawl_lease_seconds,
-            settings.crawl_max_fetch_seconds * (settings.crawl_max_retries + 1),
-        )
+        # A slot is held for one request, which the fetcher ends within crawl_max_fetch_seconds.
+        hold = settings.crawl_max_fetch_seconds + 5.0
         return cls(
             settings.redis_url,
             settings.crawl_per_host_concurrency,

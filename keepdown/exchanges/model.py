@@ -235,7 +235,13 @@ class FeedStore(Protocol):
         """Forget the feed, its checkpoint and records; the bank and its entries stay."""
         ...
 
+    def get_feed_by_id(self, feed_id: int) -> Feed: ...
+
     def get_state(self, feed_id: int) -> FeedState: ...
+
+    def entry_signal(self, entry_id: int) -> tuple[str, str] | None:
+        """(signal type, value) of a bank entry (feedback names what matched)."""
+        ...
 
     def due_feeds(self, now: datetime) -> list[Feed]:
         """Enabled feeds whose next run is due and that no live lease holds."""

@@ -5,7 +5,9 @@
 1. take the feed's lease (one worker at a time; a killed worker's lease expires after
    ``lease_seconds`` and the next dispatch takes the feed over);
 2. build the feed's client (its secrets are read from the environment now);
-3. page from the stored checkpoint; pages are buffered up to ``batch_records`` records (or
+3. page from the stored checkpoint (the next pages are fetched on a thread of their own
+   while this one writes: network, parsing and database overlap); pages are buffered up to
+   ``batch_records`` records (or
    ``flush_seconds``, or the end of a run) and applied together with the checkpoint of the
    last one, in ONE transaction (:meth:`~keepdown.exchanges.model.FeedStore.apply_page`);
    the lease is extended at each apply. A run stops after ``max_seconds`` (the rest is the
@@ -24,13 +26,17 @@ ends with exactly the bank an uninterrupted one would have.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from keepdown.clock import Clock
 from keepdown.errors import ConfigurationError, ExchangeError, InvalidInput, KeepdownError
@@ -92,6 +98,64 @@ class _Buffer:
             self.reconcile = page.checkpoint.generation
 
 
+class _Prefetch:
+    """The next pages fetched on a thread of their own while this one writes the last: the
+    network, the parsing and the database overlap (socket reads and SQLite release the GIL).
+    At most ``depth`` pages wait; leaving the ``with`` stops the fetching thread first."""
+
+    _DONE = object()
+
+    def __init__(self, pages: Iterator[Page], depth: int = 2) -> None:
+        self.pages = pages
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="keepdown-feed-fetch", daemon=True)
+
+    def __enter__(self) -> Iterator[Page]:
+        self.thread.start()
+        return self._iter()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self.queue.get(timeout=0.05)  # unblock a producer waiting to put
+        self.thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for page in self.pages:
+                if not self._put(page):
+                    return
+        except BaseException as exc:  # handed over to the consuming thread
+            self._put(_Failure(exc))
+        else:
+            self._put(self._DONE)
+
+    def _iter(self) -> Iterator[Page]:
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
 class FeedSync:
     """Runs feeds (module docstring). ``make_client`` builds a feed's exchange client."""
 
@@ -143,17 +207,22 @@ class FeedSync:
         self, feed: Feed, client: ExchangeClient, report: SyncReport, started: float
     ) -> None:
         state = self.store.get_state(feed.id)
-        buffer = _Buffer()
-        for page in client.pages(state.checkpoint):
-            buffer.add(page)
-            if self._due(buffer, page):
+        with _Prefetch(client.pages(state.checkpoint)) as pages:
+            buffer = _Buffer()
+            for page in pages:
+                buffer.add(page)
+                if self._due(buffer, page):
+                    self._apply(feed, buffer, report)
+                    buffer = _Buffer()
+                    limit = self.limits.max_seconds
+                    if (
+                        limit is not None
+                        and time.monotonic() - started > limit
+                        and not page.ends_run
+                    ):
+                        return
+            if buffer.pages:
                 self._apply(feed, buffer, report)
-                buffer = _Buffer()
-                limit = self.limits.max_seconds
-                if limit is not None and time.monotonic() - started > limit and not page.ends_run:
-                    return
-        if buffer.pages:
-            self._apply(feed, buffer, report)
         report.caught_up = True
 
     def _due(self, buffer: _Buffer, page: Page) -> bool:

@@ -19,7 +19,6 @@ carries the same facts, one indicator a row.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from stix2.properties import StringProperty
 
 from keepdown.errors import InvalidInput
 from keepdown.finance.model import Indicator
+from keepdown.spreadsheet import rows_writer
 
 __all__ = ["CSV_COLUMNS", "TLP", "render_indicators_csv", "stix_bundle", "tlp_marking"]
 
@@ -190,7 +190,7 @@ CSV_COLUMNS = (
 def render_indicators_csv(indicators: Sequence[Indicator], *, tlp: str) -> str:
     label = tlp_marking(tlp).name
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = rows_writer(out)
     writer.writerow(CSV_COLUMNS)
     for ind in indicators:
         writer.writerow(

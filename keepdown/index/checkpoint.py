@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from keepdown import files
 from keepdown.errors import IndexFileError
 from keepdown.index.persist import SavedIndex, read_index, read_manifest, write_index
 from keepdown.index.snapshot import IndexSnapshot
@@ -78,7 +79,7 @@ class CheckpointDir:
         """Write a checkpoint; returns its name, or None when another process was writing one
         (returned once that one is complete, so ``CURRENT`` then names it). With ``wait``,
         wait for the other writer and then write anyway."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.root)
         with self._locked(wait) as locked:
             if not locked:
                 return None
@@ -97,7 +98,7 @@ class CheckpointDir:
 
     @contextlib.contextmanager
     def _locked(self, wait: bool) -> Iterator[bool]:
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, files.FILE_MODE)
         try:
             locked = True
             try:
@@ -111,7 +112,7 @@ class CheckpointDir:
 
     def _point_to(self, name: str) -> None:
         tmp = self.root / f".{_POINTER}.{os.getpid()}"
-        with tmp.open("w") as out:
+        with files.open_private(tmp, "w") as out:
             out.write(name + "\n")
             out.flush()
             os.fsync(out.fileno())

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from keepdown import files
 from keepdown.errors import IndexFileError, KeepdownError
 from keepdown.hashing.types import SignalType
 from keepdown.index.checksum import file_checksum
@@ -67,7 +68,7 @@ class SavedIndex:
 def save_snapshot(snapshot: IndexSnapshot, folder: str | Path) -> Path:
     """Write ``snapshot`` to ``folder`` (replaced atomically); returns the folder."""
     target = Path(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(target.parent)
     fresh = target.with_name(f".{target.name}.new-{os.getpid()}")
     shutil.rmtree(fresh, ignore_errors=True)
     write_index(snapshot, fresh)
@@ -87,20 +88,21 @@ def write_index(
     arrays: Mapping[str, np.ndarray] | None = None,
 ) -> None:
     """Write a complete index into the new, empty ``folder`` (steps 1-2 of the module)."""
-    folder.mkdir(parents=True)
-    files: dict[str, np.ndarray] = {}
-    layout = _pdq_files(snapshot.pdq, files)
+    files.private_dir(folder.parent)
+    folder.mkdir(mode=files.DIR_MODE)
+    arrays_out: dict[str, np.ndarray] = {}
+    layout = _pdq_files(snapshot.pdq, arrays_out)
     for signal, layer in snapshot.exact.items():
-        _exact_files(layer, signal, files)
+        _exact_files(layer, signal, arrays_out)
     for name, array in (arrays or {}).items():
-        files[f"extra.{name}"] = np.asarray(array)
+        arrays_out[f"extra.{name}"] = np.asarray(array)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "version": snapshot.version,
         "pdq": {"layout": layout},
         "extras": sorted((arrays or {}).keys()),
         "meta": dict(meta or {}),
-        "files": {name: _write_array(folder, name, arr) for name, arr in files.items()},
+        "files": {name: _write_array(folder, name, arr) for name, arr in arrays_out.items()},
     }
     _write_durably(folder / "manifest.json", json.dumps(manifest, indent=1).encode())
     _fsync_dir(folder)
@@ -127,7 +129,7 @@ def _exact_files(layer: ExactLayer, signal: SignalType, files: dict[str, np.ndar
 
 def _write_array(folder: Path, name: str, array: np.ndarray) -> dict[str, Any]:
     path = folder / f"{name}.npy"
-    with path.open("wb") as out:
+    with files.open_private(path, "wb") as out:
         np.save(out, np.ascontiguousarray(array), allow_pickle=False)
         out.flush()
         os.fsync(out.fileno())
@@ -135,7 +137,7 @@ def _write_array(folder: Path, name: str, array: np.ndarray) -> dict[str, Any]:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
-    with path.open("wb") as out:
+    with files.open_private(path, "wb") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keepdown import files
 from keepdown.errors import InvalidInput
 
 __all__ = ["BLOCK", "VectorHit", "VectorIndex"]
@@ -81,11 +82,14 @@ class VectorIndex:
         return found
 
     def save(self, folder: str | Path) -> None:
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "vectors.npy", self.vectors)
-        np.save(path / "entry_ids.npy", self.entry_ids)
-        np.save(path / "bank_ids.npy", self.bank_ids)
+        path = files.private_dir(folder)
+        for name, array in (
+            ("vectors", self.vectors),
+            ("entry_ids", self.entry_ids),
+            ("bank_ids", self.bank_ids),
+        ):
+            with files.open_private(path / f"{name}.npy", "wb") as out:
+                np.save(out, array)
 
     @classmethod
     def load(cls, folder: str | Path, *, mmap: bool = True) -> VectorIndex:

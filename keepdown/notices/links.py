@@ -23,6 +23,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
+from keepdown import files
 from keepdown.clock import Clock
 from keepdown.errors import AuthError
 from keepdown.settings import Settings
@@ -48,7 +49,7 @@ def link_secret(settings: Settings) -> str:
         return from_env
     path = Path(settings.data_path) / "notice-links.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(32))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from keepdown import files
 from keepdown.errors import ConfigurationError
 from keepdown.settings import Settings
 
@@ -63,7 +64,7 @@ def secret_box(settings: Settings) -> SecretBox:
         return SecretBox(from_env)
     path = Path(settings.data_path) / "provider-secrets.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process made it first

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
 
 from keepdown.reports.report import TransparencyReport
+from keepdown.spreadsheet import dict_writer, rows_writer
 
 __all__ = ["LOCATION_COLUMNS", "render_csv", "render_json", "render_locations_csv"]
 
@@ -63,7 +63,7 @@ def _cell(value: Any) -> Any:
 def render_csv(report: TransparencyReport) -> str:
     data = report.to_dict()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = rows_writer(out)
     writer.writerow(("section", "subject", "figure", "value"))
     writer.writerow(("period", data["period"]["label"], "start", data["period"]["start"]))
     writer.writerow(("period", data["period"]["label"], "end", data["period"]["end"]))
@@ -96,7 +96,7 @@ def render_csv(report: TransparencyReport) -> str:
 
 def render_locations_csv(report: TransparencyReport) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=LOCATION_COLUMNS, lineterminator="\n")
+    writer = dict_writer(out, LOCATION_COLUMNS)
     writer.writeheader()
     for row in report.locations:
         writer.writerow({k: _cell(row[k]) for k in LOCATION_COLUMNS})

@@ -20,7 +20,6 @@ the reason, never left out or guessed.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any
 
 from keepdown.reports.report import TransparencyReport
 from keepdown.reports.stats import share
+from keepdown.spreadsheet import dict_writer
 
 __all__ = [
     "REGULATOR_FIELDS",
@@ -361,7 +361,7 @@ def render_regulator_json(report: TransparencyReport) -> str:
 def render_regulator_csv(report: TransparencyReport) -> str:
     out = io.StringIO()
     columns = ("regime", "field", "label", "value", "unit", "status", "note")
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = dict_writer(out, columns)
     writer.writeheader()
     for row in regulator_view(report):
         writer.writerow({**row, "value": "" if row["value"] is None else row["value"]})

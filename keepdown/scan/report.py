@@ -12,7 +12,6 @@ when a run ends, so it is always whole.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -20,8 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from keepdown import files
 from keepdown.errors import InvalidInput
 from keepdown.scan.items import CSV_FIELDS
+from keepdown.spreadsheet import dict_writer
 
 __all__ = ["Report", "csv_path_for"]
 
@@ -35,14 +36,14 @@ class Report:
 
     def __init__(self, path: Path, *, fresh: bool = False) -> None:
         self.path = path
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        files.private_dir(self.path.parent)
         self.done: set[str] = set()
         self.matched = self.errors = 0
         if fresh or not path.exists():
-            path.write_bytes(b"")
+            files.open_private(path, "wb").close()
         else:
             self._read_back()
-        self._out = path.open("ab")
+        self._out = files.open_private(path, "ab")
         self._synced = time.monotonic()
 
     def _read_back(self) -> None:
@@ -95,8 +96,11 @@ class Report:
         self._out.close()
         target = csv_path_for(self.path)
         temporary = target.with_suffix(".csv.tmp")
-        with self.path.open("rb") as rows, temporary.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        with (
+            self.path.open("rb") as rows,
+            files.open_private(temporary, "w", newline="", encoding="utf-8") as out,
+        ):
+            writer = dict_writer(out, CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
             for line in rows:
                 writer.writerow(json.loads(line))

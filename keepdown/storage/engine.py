@@ -20,6 +20,7 @@ the driver, so ``?options=-csearch_path%3Dmyschema`` puts keepdown's tables in a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,9 +30,12 @@ from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
+from keepdown import files
 from keepdown.errors import ConfigurationError, StorageError
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_S", "inserted_id", "make_engine", "storage_errors"]
+
+log = logging.getLogger("keepdown.storage")
 
 #: How long a SQLite connection waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -54,12 +58,25 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _private_database(Path(database).expanduser())
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     engine.__class__ = _SqliteEngine  # begin(): write transactions (module docstring)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _private_database(path: Path) -> None:
+    """The database file made 0600 in a 0700 folder before SQLite opens it (its WAL and
+    shared-memory files take the database's mode); a readable existing one is warned of."""
+    files.private_dir(path.parent)
+    if not files.create_private(path) and files.loose(path):
+        log.warning(
+            "the database %s can be read by other accounts on this machine; "
+            "restrict it with: chmod 600 %s*",
+            path,
+            path,
+        )
 
 
 class _SqliteEngine(Engine):

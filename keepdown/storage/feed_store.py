@@ -340,6 +340,13 @@ class SqlFeedStore:
                     links.setdefault(rid, []).append(eid)
         return [_record_view(row, links.get(row["id"], [])) for row in rows]
 
+    def entry_signal(self, entry_id: int) -> tuple[str, str] | None:
+        """(signal type, value) of a bank entry, or None if there is no such entry."""
+        e = bank_entries.c
+        with storage_errors("reading an entry"), self.engine.connect() as conn:
+            row = conn.execute(select(e.signal_type, e.value).where(e.id == entry_id)).first()
+        return None if row is None else (row.signal_type, row.value)
+
     def counts(self, feed_id: int) -> dict[str, int]:
         """Live and withdrawn records of a feed."""
         c = feed_records.c

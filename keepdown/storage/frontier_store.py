@@ -1,20 +1,20 @@
 """The crawl frontier on SQL: :class:`SqlFrontier`, one crawl's rows of ``crawl_urls``.
 
-Implements :class:`keepdown.crawl.frontier.Frontier`. A lease is a conditional ``UPDATE``
-(the row must still be as it was read: pending, or leased with an expired lease), so two
-workers never hold the same URL and a worker killed mid-fetch only costs the lease time: the
-URL is handed out again, and nothing ``done`` is ever leased again. Works the same on SQLite
+Implements :class:`keepdown.crawl.frontier.Frontier` (states, leases, attempts as requests
+sent: see there). A lease is a conditional ``UPDATE`` (the row must still be as it was read:
+pending, or leased with an expired lease), so two workers never hold the same URL; a worker
+killed mid-fetch costs at most the lease time (nothing when a restarted worker knows it dead:
+:meth:`SqlFrontier.reclaim`), and nothing ``done`` is ever leased again. Works the same on SQLite
 and PostgreSQL. Rows are keyed by the sha256 of ``kind|url|via`` so long URLs never hit index
 limits.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
+    case,
     func,
     insert,
     or_,
@@ -31,36 +32,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from keepdown.crawl.frontier import ALREADY_DUE, FrontierItem, UrlKind, UrlState
-from keepdown.crawl.urls import host_of
-from keepdown.errors import Conflict, NotFound
+from keepdown.crawl.frontier import (
+    DIED_EVERY_ATTEMPT,
+    FrontierItem,
+    UrlKind,
+    UrlState,
+)
+from keepdown.errors import Conflict, KeepdownError, NotFound
+from keepdown.storage.frontier_reads import FrontierReads, row_item, row_key
 from keepdown.storage.tables_crawl import crawl_urls
 
 __all__ = ["SqlFrontier"]
 
 _C = crawl_urls.c
-
-
-def _key(kind: UrlKind, url: str, via: str) -> str:
-    raw = f"{kind.value}|{url}|{via if kind is UrlKind.MEDIA else ''}"
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _item(row: Row[Any]) -> FrontierItem:
-    return FrontierItem(
-        url=row.url,
-        kind=UrlKind(row.kind),
-        depth=row.depth,
-        via=row.via,
-        hint=row.hint,
-        state=UrlState(row.state),
-        not_before=row.not_before,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        lease_token=row.lease_token,
-        lease_expires=row.lease_expires,
-        bytes_fetched=row.bytes_fetched,
-    )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -71,13 +55,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _aware(value: Any) -> datetime:
-    # min() over a UtcDateTime column comes back untyped on SQLite (a string).
-    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-class SqlFrontier:
+class SqlFrontier(FrontierReads):
     """The frontier of one crawl in ``crawl_urls`` (see the module docstring)."""
 
     def __init__(self, engine: Engine, crawl_id: int, *, max_attempts: int = 3) -> None:
@@ -88,7 +66,7 @@ class SqlFrontier:
     def _values(self, item: FrontierItem) -> dict[str, Any]:
         return {
             "crawl_id": self.crawl_id,
-            "key": _key(item.kind, item.url, item.via),
+            "key": row_key(item.kind, item.url, item.via),
             "kind": item.kind.value,
             "url": item.url,
             "via": item.via,
@@ -132,7 +110,7 @@ class SqlFrontier:
             }
             fresh = list({r["key"]: r for r in rows if r["key"] not in known}.values())
             added = self._insert_rows(conn, fresh)
-        return [_key(i.kind, i.url, i.via) in added for i in items]
+        return [row_key(i.kind, i.url, i.via) in added for i in items]
 
     @staticmethod
     def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
@@ -163,6 +141,7 @@ class SqlFrontier:
         limit: int,
         lease_seconds: float,
         kinds: Iterable[UrlKind] = (UrlKind.PAGE, UrlKind.MEDIA),
+        owner: str = "",
     ) -> list[FrontierItem]:
         """Up to ``limit`` due items, media before pages, shallow before deep."""
         expires = now + timedelta(seconds=lease_seconds)
@@ -174,7 +153,7 @@ class SqlFrontier:
                 if row.state == "in_progress" and row.attempts >= self.max_attempts:
                     self._fail_abandoned(conn, row)
                     continue
-                taken = self._take(conn, row, now, expires)
+                taken = self._take(conn, row, now, expires, owner[:200])
                 if taken is not None:
                     leased.append(taken)
         return leased
@@ -223,12 +202,14 @@ class SqlFrontier:
                 state="failed",
                 lease_token=None,
                 lease_expires=None,
-                last_error=row.last_error or "lease expired on every attempt",
+                lease_owner=None,
+                last_error=row.last_error or DIED_EVERY_ATTEMPT,
+                failure=row.failure or "worker_died",
             )
         )
 
     def _take(
-        self, conn: Connection, row: Row[Any], now: datetime, expires: datetime
+        self, conn: Connection, row: Row[Any], now: datetime, expires: datetime, owner: str
     ) -> FrontierItem | None:
         """Lease one row, conditional on it being as we read it: a racing worker or we win."""
         token = secrets.token_hex(8)
@@ -241,115 +222,141 @@ class SqlFrontier:
                 _due(now),
             )
             .values(
-                state="in_progress",
-                attempts=row.attempts + 1,
-                lease_token=token,
-                lease_expires=expires,
+                state="in_progress", lease_token=token, lease_expires=expires, lease_owner=owner
             )
         ).rowcount
         if won != 1:
             return None
         return replace(
-            _item(row),
+            row_item(row),
             state=UrlState.IN_PROGRESS,
-            attempts=row.attempts + 1,
             lease_token=token,
             lease_expires=expires,
+            lease_owner=owner,
         )
+
+    # --- holding a lease ------------------------------------------------------------------
+
+    def _held(self, item: FrontierItem) -> ColumnElement[bool]:
+        return and_(
+            _C.crawl_id == self.crawl_id,
+            _C.key == row_key(item.kind, item.url, item.via),
+            _C.state == "in_progress",
+            _C.lease_token == item.lease_token,
+        )
+
+    def charge(self, item: FrontierItem) -> FrontierItem:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                update(crawl_urls)
+                .where(self._held(item))
+                .values(attempts=_C.attempts + 1)
+                .returning(_C.attempts)
+            ).first()
+        if row is None:
+            raise self._lost(item)
+        return replace(item, attempts=int(row.attempts))
+
+    def renew(
+        self, items: Sequence[FrontierItem], *, now: datetime, lease_seconds: float
+    ) -> list[FrontierItem]:
+        expires = now + timedelta(seconds=lease_seconds)
+        lost = []
+        with self.engine.begin() as conn:
+            for item in items:
+                kept = conn.execute(
+                    update(crawl_urls).where(self._held(item)).values(lease_expires=expires)
+                ).rowcount
+                if kept != 1:
+                    lost.append(item)
+        return lost
+
+    def release(self, items: Sequence[FrontierItem]) -> None:
+        with self.engine.begin() as conn:
+            for item in items:
+                self._give_back(conn, self._held(item))
+
+    def reclaim(self, owner_is_dead: Callable[[str], bool]) -> int:
+        mine = and_(_C.crawl_id == self.crawl_id, _C.state == "in_progress")
+        with self.engine.begin() as conn:
+            owners = conn.execute(
+                select(_C.lease_owner).where(mine, _C.lease_owner.is_not(None)).distinct()
+            ).scalars()
+            dead = [owner for owner in owners if owner and owner_is_dead(owner)]
+            if not dead:
+                return 0
+            return self._give_back(conn, and_(mine, _C.lease_owner.in_(dead)))
+
+    def _give_back(self, conn: Connection, rows: ColumnElement[bool]) -> int:
+        """Leases given back: pending again, attempts as they are; failed if out of them."""
+        cleared = {"lease_token": None, "lease_expires": None, "lease_owner": None}
+        spent = _C.attempts >= self.max_attempts
+        given_up = conn.execute(
+            update(crawl_urls)
+            .where(rows, spent)
+            .values(
+                state="failed",
+                last_error=func.coalesce(_C.last_error, DIED_EVERY_ATTEMPT),
+                failure=case((_C.failure == "", "worker_died"), else_=_C.failure),
+                **cleared,
+            )
+        ).rowcount
+        pending = conn.execute(
+            update(crawl_urls).where(rows, ~spent).values(state="pending", **cleared)
+        ).rowcount
+        return int(given_up) + int(pending)
 
     # --- settling -------------------------------------------------------------------------
 
     def _settle(self, item: FrontierItem, **values: Any) -> None:
-        key = _key(item.kind, item.url, item.via)
+        key = row_key(item.kind, item.url, item.via)
         mine = and_(_C.crawl_id == self.crawl_id, _C.key == key)
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(crawl_urls)
                 .where(mine, _C.state == "in_progress", _C.lease_token == item.lease_token)
-                .values(lease_token=None, lease_expires=None, **values)
+                .values(lease_token=None, lease_expires=None, lease_owner=None, **values)
             ).rowcount
             if done == 1:
                 return
-            current = conn.execute(select(_C.state).where(mine)).first()
+        raise self._lost(item)
+
+    def _lost(self, item: FrontierItem) -> KeepdownError:
+        """Why a leased item cannot be settled: unknown, or its lease went to another worker."""
+        query = select(_C.state).where(
+            _C.crawl_id == self.crawl_id, _C.key == row_key(item.kind, item.url, item.via)
+        )
+        with self.engine.connect() as conn:
+            current = conn.execute(query).first()
         if current is None:
-            raise NotFound(f"{item.url} is not in this frontier", url=item.url)
-        raise Conflict(
+            return NotFound(f"{item.url} is not in this frontier", url=item.url)
+        return Conflict(
             f"lease on {item.url} was lost (it expired and was handed out again)",
             url=item.url,
             state=current.state,
         )
 
     def complete(self, item: FrontierItem, *, bytes_fetched: int = 0) -> None:
-        self._settle(item, state="done", bytes_fetched=bytes_fetched, last_error=None)
+        self._settle(item, state="done", bytes_fetched=bytes_fetched, last_error=None, failure="")
 
-    def retry_later(self, item: FrontierItem, *, error: str, not_before: datetime) -> None:
-        if item.attempts >= self.max_attempts:
-            self.fail(item, error=error)
-            return
-        self._settle(item, state="pending", last_error=error, not_before=not_before)
-
-    def fail(self, item: FrontierItem, *, error: str, bytes_fetched: int = 0) -> None:
-        self._settle(item, state="failed", last_error=error, bytes_fetched=bytes_fetched)
-
-    # --- reading --------------------------------------------------------------------------
-
-    def get(self, url: str, *, kind: UrlKind = UrlKind.PAGE, via: str = "") -> FrontierItem:
-        query = select(crawl_urls).where(
-            _C.crawl_id == self.crawl_id, _C.key == _key(kind, url, via)
+    def retry_later(
+        self, item: FrontierItem, *, error: str, not_before: datetime, failure: str = ""
+    ) -> None:
+        # The attempts as stored (a charge made through another copy of the item counts).
+        values = {"last_error": error, "failure": failure[:16], "not_before": not_before}
+        self._settle(
+            item,
+            state=case((_C.attempts >= self.max_attempts, "failed"), else_="pending"),
+            **values,
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            raise NotFound(f"{url} is not in this frontier", url=url)
-        return _item(row)
 
-    def count(
-        self, *, kinds: Iterable[UrlKind] | None = None, states: Iterable[UrlState] | None = None
-    ) -> int:
-        query = select(func.count()).select_from(crawl_urls).where(_C.crawl_id == self.crawl_id)
-        if kinds is not None:
-            query = query.where(_C.kind.in_([k.value for k in kinds]))
-        if states is not None:
-            query = query.where(_C.state.in_([s.value for s in states]))
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
-
-    def bytes_fetched(self) -> int:
-        query = select(func.coalesce(func.sum(_C.bytes_fetched), 0)).where(
-            _C.crawl_id == self.crawl_id
+    def fail(
+        self, item: FrontierItem, *, error: str, bytes_fetched: int = 0, failure: str = ""
+    ) -> None:
+        self._settle(
+            item,
+            state="failed",
+            last_error=error,
+            bytes_fetched=bytes_fetched,
+            failure=failure[:16],
         )
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
-
-    def next_due(self) -> datetime | None:
-        mine = _C.crawl_id == self.crawl_id
-        with self.engine.connect() as conn:
-            at_once = conn.execute(
-                select(_C.id).where(mine, _C.state == "pending", _C.not_before.is_(None)).limit(1)
-            ).first()
-            if at_once is not None:
-                return ALREADY_DUE
-            pending = conn.execute(
-                select(func.min(_C.not_before)).where(mine, _C.state == "pending")
-            ).scalar_one()
-            leased = conn.execute(
-                select(func.min(_C.lease_expires)).where(mine, _C.state == "in_progress")
-            ).scalar_one()
-        times = [_aware(t) for t in (pending, leased) if t is not None]
-        return min(times, default=None)
-
-    def per_host_queue(self) -> dict[str, int]:
-        """Pending URLs per host (the progress display)."""
-        query = select(_C.url).where(_C.crawl_id == self.crawl_id, _C.state == "pending")
-        out: dict[str, int] = {}
-        with self.engine.connect() as conn:
-            for (url,) in conn.execute(query):
-                host = host_of(url)
-                out[host] = out.get(host, 0) + 1
-        return out
-
-    def items(self) -> list[FrontierItem]:
-        """Every item, in the order they were added (tests and reports)."""
-        query = select(crawl_urls).where(_C.crawl_id == self.crawl_id).order_by(_C.id)
-        with self.engine.connect() as conn:
-            return [_item(r) for r in conn.execute(query)]

@@ -85,6 +85,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 VALUE_KEY_MAX = 128
 
 
+def aware(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite's ``min()``/``max()`` over a time column
+    comes back untyped (text), and a naive time is UTC."""
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def entry_key(value: str) -> str:
     """``bank_entries.value_key`` of a value: the value itself up to :data:`VALUE_KEY_MAX`
     characters (every PDQ, MD5, SHA-1 and SHA-256 hex), else ``sha256:`` and its digest.

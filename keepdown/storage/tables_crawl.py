@@ -6,8 +6,9 @@ the migration check sees them.
 - ``crawls``: one crawl (seeds + scope rules + budgets) and its state: ``pending`` ->
   ``running`` -> ``done`` (with a ``reason``), ``paused`` until ``resume_at`` (only far-off
   retries left), ``stopped`` (a racing report won); ``last_turn_at`` orders turns fairly;
-- ``crawl_urls``: the frontier of every crawl (what to fetch, depth, not-before, attempts,
-  lease); ``key`` is the sha256 of ``kind|url|via`` so long URLs never hit index limits;
+- ``crawl_urls``: the frontier of every crawl (what to fetch, depth, not-before, attempts
+  (requests sent), lease and its owner, the last error and its class ``failure``); ``key`` is
+  the sha256 of ``kind|url|via`` so long URLs never hit index limits;
 - ``crawl_unknown_hosts``: hosts a crawl could not attribute to a provider (for analysts);
 - ``url_reports``: reported URLs, one row per normalised URL (``url_key``), with a reference;
   ``crawl_id`` is its latest crawl (a re-crawl points it at the new one);
@@ -88,6 +89,8 @@ crawl_urls = Table(
     Column("lease_token", String(32), nullable=True),
     Column("lease_expires", UtcDateTime, nullable=True),
     Column("bytes_fetched", BigInteger, nullable=False, server_default="0"),
+    Column("lease_owner", String(200), nullable=True),
+    Column("failure", String(16), nullable=False, server_default=""),
     UniqueConstraint("crawl_id", "key"),
     CheckConstraint("kind IN ('page', 'media')", name="kind"),
     CheckConstraint("state IN ('pending', 'in_progress', 'done', 'failed')", name="state"),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from keepdown import files
 from keepdown.errors import ConfigurationError, StorageError
 from keepdown.settings import Settings
 
@@ -35,8 +36,8 @@ def open_huey(settings: Settings) -> Any:
     name = settings.task_queue_name or "keepdown"
     scheme = urlsplit(url).scheme.lower() if url else ""
     if not url:
-        path = settings.data_path / "tasks.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = files.private_dir(settings.data_path) / "tasks.sqlite3"
+        files.create_private(path)
         return huey.SqliteHuey(name=name, filename=str(path), utc=True, store_none=False)
     if scheme in ("redis", "rediss", "unix"):
         return _redis(huey, name, url)

@@ -84,6 +84,11 @@ def csrf_cookie_name(secure: bool) -> str:
     return "__Host-kd_csrf" if secure else "kd_csrf"
 
 
+def device_cookie_name(secure: bool) -> str:
+    """The device token's cookie (keepdown/auth/devices.py): this browser signed in before."""
+    return "__Host-kd_device" if secure else "kd_device"
+
+
 def client_ip(request: Request) -> str | None:
     """The client's address: the TCP peer, or the forwarded one when the peer is one of the
     ``trusted_proxies`` (the app's proxy-headers middleware sets it; keepdown.api.ratelimit)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from keepdown.crawl.frontier import InMemoryFrontier
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.sightings import Sighting
 from keepdown.crawl.transport import StaticResolver
 from keepdown.hashing import HashResult, hash_bytes

@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from keepdown.crawl.crawler import Crawler
-from keepdown.crawl.frontier import InMemoryFrontier, UrlKind, UrlState
+from keepdown.crawl.frontier import UrlKind, UrlState
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.urls import Scope
 from keepdown.events import EventLog, PageFetched
 

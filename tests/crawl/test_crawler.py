@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from keepdown.crawl.crawler import Crawler
-from keepdown.crawl.frontier import InMemoryFrontier, UrlKind, UrlState
+from keepdown.crawl.frontier import UrlKind, UrlState
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.transport import StaticResolver
 from keepdown.crawl.urls import Scope
 from keepdown.events import EventLog, MediaSeen, PageFetched

@@ -1,6 +1,8 @@
 """Kill ``keepdown crawl`` (SIGKILL, a real subprocess) mid-crawl, start it again: the crawl
-carries on from the database frontier, nothing finished is fetched again, no sighting is
-recorded twice, and in the end exactly the planted stand-ins are found. SQLite and PostgreSQL.
+carries on from the database frontier at once (the new worker knows the old one is dead and
+takes its 300 s leases back without waiting), nothing finished is fetched again, a URL that was
+leased but never requested was not charged an attempt, no sighting is recorded twice, and in
+the end exactly the planted stand-ins are found. SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from .test_db_crawl import KNOWN_IN, crawl_db  # noqa: F401  (fixture)
 ENV = {
     "KEEPDOWN_CRAWL_ALLOWED_NETWORKS": "127.0.0.1/32",
     "KEEPDOWN_CRAWL_MAX_DEPTH": "12",
-    "KEEPDOWN_CRAWL_LEASE_SECONDS": "1",
+    "KEEPDOWN_CRAWL_LEASE_SECONDS": "300",
     "KEEPDOWN_CRAWL_CONCURRENCY": "8",
-    "KEEPDOWN_CRAWL_PER_HOST_CONCURRENCY": "4",
+    "KEEPDOWN_CRAWL_PER_HOST_CONCURRENCY": "1",
     "KEEPDOWN_CRAWL_PER_HOST_DELAY_SECONDS": "0",
     "KEEPDOWN_CRAWL_TIMEOUT_SECONDS": "1",
     "KEEPDOWN_CRAWL_MAX_FETCH_SECONDS": "5",
@@ -52,7 +54,7 @@ def _pages(site) -> list[str]:
 
 def test_kill_the_worker_mid_crawl_then_restart(crawl_db, site, database_url, tmp_path):  # noqa: F811
     settings, entries = crawl_db
-    settings = settings.replace(crawl_lease_seconds=1.0, crawl_max_attempts=3)
+    settings = settings.replace(crawl_lease_seconds=300.0, crawl_max_attempts=3)
     site.reset_log()
     seed = site.url("/index.html")  # 127.0.0.1: the subprocess resolves nothing
     reported = CliRunner(env=ENV).invoke(cli, ["--database-url", database_url, "report", seed])
@@ -76,10 +78,13 @@ def test_kill_the_worker_mid_crawl_then_restart(crawl_db, site, database_url, tm
         pending = [i for i in at_kill if i.state is not UrlState.DONE]
         assert len([k for k in done if k[0] is UrlKind.PAGE]) >= 20
         assert pending, "the kill should leave work behind"
+        leased = [i for i in at_kill if i.state is UrlState.IN_PROGRESS]
+        assert {i.lease_owner.split("/")[3] for i in leased} == {str(first.pid)}
+        unrequested = [i for i in leased if i.attempts == 0]
+        assert unrequested, "URLs waiting for the host's one slot were leased, not requested"
         assert services.crawls.get(1).state == "running"
-        time.sleep(1.1)  # the dead worker's leases expire
 
-        second = _worker(database_url, tmp_path)
+        second = _worker(database_url, tmp_path)  # at once: the leases have 300 s to run
         _out, err = second.communicate(timeout=120)
         assert second.returncode == 0, err.decode()
 
@@ -90,7 +95,11 @@ def test_kill_the_worker_mid_crawl_then_restart(crawl_db, site, database_url, tm
             now = frontier.get(url, kind=kind, via=via)
             assert (now.state, now.attempts) == (UrlState.DONE, item.attempts)
         assert frontier.count(states=[UrlState.PENDING, UrlState.IN_PROGRESS]) == 0
-        assert services.crawls.get(1).state == "done"
+        assert services.crawls.get(1).state == "done", "the restart waited for the leases"
+        for item in unrequested:  # one request in all: the lease of the dead worker cost none
+            now = frontier.get(item.url, kind=item.kind, via=item.via)
+            assert now.state in (UrlState.DONE, UrlState.FAILED), now
+            assert now.attempts <= 1, now  # 0: a media replayed from the run's cache
 
         rows = list_sightings(services.storage.engine)
         places = [(r["page_url"], r["media_url"], r["archive_member"]) for r in rows]

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
+from keepdown.crawl.failures import failure_of
 from keepdown.crawl.fetcher import Fetcher
+from keepdown.crawl.transport import StaticResolver
 from keepdown.errors import FetchError, RobotsDisallowed
 
 
-def _fetch(settings, url, *, max_bytes=1_000_000, sleeps=None, before_hop=None):
+def _fetch(settings, url, *, max_bytes=1_000_000, sleeps=None, before_hop=None, resolver=None):
     async def sleep(seconds):
         if sleeps is not None:
             sleeps.append(seconds)
 
     async def go():
-        async with Fetcher(settings, sleep=sleep) as fetcher:
+        async with Fetcher(settings, sleep=sleep, resolver=resolver) as fetcher:
             return await fetcher.fetch(url, max_bytes=max_bytes, before_hop=before_hop)
 
     return asyncio.run(go())
@@ -137,3 +140,75 @@ def test_a_gzip_bomb_is_cut_at_max_bytes_after_decompression(fresh_site, crawl_s
     result = _fetch(crawl_settings, fresh_site.url("/gzip-bomb.html"), max_bytes=1_000_000)
     assert result.truncated
     assert len(result.body) == 1_000_000
+
+
+def test_one_fetch_shares_one_time_budget_across_its_retries(fresh_site, crawl_settings):
+    # Each request may take 0.3 s; the whole fetch 0.5 s: the 6 requests retries=5 would
+    # allow at most two requests, however many retries are allowed.
+    settings = crawl_settings.replace(
+        crawl_timeout_seconds=0.3, crawl_max_fetch_seconds=0.5, crawl_max_retries=5
+    )
+    with pytest.raises(FetchError) as caught:
+        _fetch(settings, fresh_site.url("/slow.html"))
+    assert fresh_site.counts["/slow.html"] == 2
+    assert caught.value.details["reason"] == "timeout"
+
+
+def test_retries_let_the_hosts_slot_go_while_they_wait(fresh_site, crawl_settings):
+    held = []
+    events = []
+
+    @contextlib.asynccontextmanager
+    async def slot(url):
+        held.append(url)
+        events.append("take")
+        yield
+        events.append("give")
+
+    async def sleep(seconds):
+        events.append(f"sleep {seconds:g}")
+
+    async def go():
+        settings = crawl_settings.replace(crawl_max_retries=2, crawl_retry_backoff_seconds=0.5)
+        async with Fetcher(settings, sleep=sleep) as fetcher:
+            return await fetcher.fetch(fresh_site.url("/down.html"), max_bytes=1000, hop_slot=slot)
+
+    assert asyncio.run(go()).status == 503
+    assert events == ["take", "give", "sleep 0.5", "take", "give", "sleep 1", "take", "give"]
+
+
+def test_before_request_is_called_for_every_request_sent(fresh_site, crawl_settings):
+    sent = []
+
+    async def before_request(url):
+        sent.append(url.rsplit("/", 1)[-1])
+
+    async def go():
+        async with Fetcher(crawl_settings) as fetcher:
+            return await fetcher.fetch(
+                fresh_site.url("/redirect/page/1"),
+                max_bytes=100_000,
+                before_request=before_request,
+                retries=0,
+            )
+
+    assert asyncio.run(go()).status == 200
+    assert sent == ["1", "2", "landing.html"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:9/", "refused"),
+        ("http://no-such-host.invalid/", "dns"),
+        ("http://10.0.0.1/", "blocked"),
+        ("/loop/1", "redirects"),
+        ("/slow.html", "timeout"),
+    ],
+)
+def test_every_failure_says_its_class(fresh_site, crawl_settings, url, reason):
+    settings = crawl_settings.replace(crawl_max_retries=0, crawl_timeout_seconds=0.2)
+    full = fresh_site.url(url) if url.startswith("/") else url
+    with pytest.raises(FetchError) as caught:  # no name resolves: nothing leaves the machine
+        _fetch(settings, full, resolver=StaticResolver({}))
+    assert failure_of(caught.value) == reason

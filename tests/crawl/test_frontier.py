@@ -23,6 +23,11 @@ def _lease(frontier, now=T0, limit=10, lease_seconds=60, **kw):
     return frontier.lease(now=now, limit=limit, lease_seconds=lease_seconds, **kw)
 
 
+def _tried(frontier, **kw):
+    """Lease and send a request for each: what a worker does."""
+    return [frontier.charge(item) for item in _lease(frontier, **kw)]
+
+
 def test_a_page_is_known_once_media_once_per_page(make_frontier):
     f = make_frontier(3)
     assert f.add("http://x/a", kind=PAGE, depth=0)
@@ -62,34 +67,35 @@ def test_complete_fail_retry_and_counts(make_frontier):
     f = make_frontier(2)
     for name in "abc":
         f.add(f"http://x/{name}", kind=PAGE, depth=0)
-    a, b, c = _lease(f)
+    a, b, c = _tried(f)
     assert (a.state, a.attempts) == (UrlState.IN_PROGRESS, 1)
     assert a.lease_token
     f.complete(a, bytes_fetched=100)
-    f.fail(b, error="HTTP 404", bytes_fetched=7)
-    f.retry_later(c, error="HTTP 429", not_before=T0 + timedelta(seconds=5))
+    f.fail(b, error="HTTP 404", bytes_fetched=7, failure="http")
+    f.retry_later(c, error="HTTP 429", not_before=T0 + timedelta(seconds=5), failure="http")
     assert f.get("http://x/a").state is UrlState.DONE
-    assert f.get("http://x/b").last_error == "HTTP 404"
+    assert (f.get("http://x/b").last_error, f.get("http://x/b").failure) == ("HTTP 404", "http")
     again = f.get("http://x/c")
     assert again.state is UrlState.PENDING
     assert again.not_before == T0 + timedelta(seconds=5)
     assert f.bytes_fetched() == 107
     assert f.count(states=[UrlState.DONE, UrlState.FAILED]) == 2
     assert f.next_due() == T0 + timedelta(seconds=5)
-    (c2,) = _lease(f, now=T0 + timedelta(seconds=5))
+    (c2,) = _tried(f, now=T0 + timedelta(seconds=5))
     assert c2.attempts == 2
-    f.retry_later(c2, error="HTTP 429 again", not_before=T0 + timedelta(seconds=10))
+    f.retry_later(c2, error="HTTP 429 again", not_before=T0 + timedelta(seconds=10), failure="http")
     assert f.get("http://x/c").state is UrlState.FAILED  # out of attempts
+    assert f.get("http://x/c").failure == "http"
     assert f.next_due() is None
 
 
 def test_an_expired_lease_returns_the_url_and_the_old_holder_loses_it(make_frontier):
     f = make_frontier(3)
     f.add("http://x/a", kind=PAGE, depth=0)
-    (first,) = _lease(f, lease_seconds=60)
+    (first,) = _tried(f, lease_seconds=60)
     assert _lease(f, now=T0 + timedelta(seconds=59)) == []
     assert f.next_due() == T0 + timedelta(seconds=60)
-    (second,) = _lease(f, now=T0 + timedelta(seconds=60))
+    (second,) = _tried(f, now=T0 + timedelta(seconds=60))
     assert second.attempts == 2
     assert second.lease_token != first.lease_token
     with pytest.raises(Conflict):
@@ -112,12 +118,93 @@ def test_done_is_never_leased_again(make_frontier):
 def test_a_lease_that_expires_on_every_attempt_ends_failed(make_frontier):
     f = make_frontier(2)
     f.add("http://x/crashes-us", kind=PAGE, depth=0)
-    _lease(f, lease_seconds=1)
-    _lease(f, now=T0 + timedelta(seconds=1), lease_seconds=1)
+    _tried(f, lease_seconds=1)  # each time the request is sent, then the worker dies
+    _tried(f, now=T0 + timedelta(seconds=1), lease_seconds=1)
     assert _lease(f, now=T0 + timedelta(seconds=2)) == []
     item = f.get("http://x/crashes-us")
     assert item.state is UrlState.FAILED
     assert "lease expired" in item.last_error
+    assert item.failure == "worker_died"
+
+
+def test_a_lease_is_not_an_attempt_a_request_is(make_frontier):
+    f = make_frontier(3)
+    f.add("http://x/a", kind=PAGE, depth=0)
+    for second in range(0, 10, 2):  # leased five times, its worker dying before each request
+        (item,) = _lease(f, now=T0 + timedelta(seconds=second), lease_seconds=1)
+        assert item.attempts == 0
+    (item,) = _lease(f, now=T0 + timedelta(seconds=10), lease_seconds=1)
+    charged = f.charge(item)
+    assert charged.attempts == 1
+    assert f.get("http://x/a").attempts == 1
+    assert f.charge(charged).attempts == 2  # a retry in the same lease is one more request
+    (again,) = _lease(f, now=T0 + timedelta(seconds=20))  # expired once more
+    with pytest.raises(Conflict):
+        f.charge(item)  # the old holder lost it
+    f.fail(again, error="x")
+    assert f.get("http://x/a").state is UrlState.FAILED
+
+
+def test_renew_keeps_a_lease_for_as_long_as_the_work_lasts(make_frontier):
+    f = make_frontier(3)
+    f.add("http://x/slow", kind=PAGE, depth=0)
+    f.add("http://x/other", kind=PAGE, depth=0)
+    slow, other = _lease(f, lease_seconds=10, owner="w1")
+    assert f.renew([slow], now=T0 + timedelta(seconds=8), lease_seconds=10) == []
+    (taken,) = _lease(f, now=T0 + timedelta(seconds=11))  # "other" was not renewed
+    assert taken.url == "http://x/other"
+    for second in (16, 24):  # the worker renews while the fetch runs
+        assert f.renew([slow], now=T0 + timedelta(seconds=second), lease_seconds=10) == []
+    assert _lease(f, now=T0 + timedelta(seconds=33)) == []
+    held = f.get("http://x/slow")
+    assert (held.lease_expires, held.lease_owner) == (T0 + timedelta(seconds=34), "w1")
+    assert f.renew([other], now=T0 + timedelta(seconds=34), lease_seconds=10) == [other]
+    f.complete(slow)
+
+
+def test_release_gives_leases_back_without_an_attempt(make_frontier):
+    f = make_frontier(3)
+    for name in "ab":
+        f.add(f"http://x/{name}", kind=PAGE, depth=0)
+    a, b = _lease(f, owner="w1")
+    b = f.charge(b)
+    f.release([a, b])
+    assert [
+        (i.state, i.attempts, i.lease_owner) for i in map(f.get, ("http://x/a", "http://x/b"))
+    ] == [
+        (UrlState.PENDING, 0, ""),
+        (UrlState.PENDING, 1, ""),  # its request was sent: that stays counted
+    ]
+    again = _lease(f)
+    assert {i.url for i in again} == {"http://x/a", "http://x/b"}
+    f.release([a])  # a stale copy: the lease is another's now, nothing happens
+    assert f.get("http://x/a").state is UrlState.IN_PROGRESS
+
+
+def test_reclaim_takes_back_the_leases_of_dead_workers_only(make_frontier):
+    f = make_frontier(2)
+    for name in "abcd":
+        f.add(f"http://x/{name}", kind=PAGE, depth=0)
+    a, b = _lease(f, limit=2, owner="dead-worker", lease_seconds=300)
+    c, _d = _lease(f, limit=2, owner="live-worker", lease_seconds=300)
+    f.charge(f.charge(b))  # b's two requests were sent: out of attempts
+    asked = []
+
+    def dead(owner):
+        asked.append(owner)
+        return owner == "dead-worker"
+
+    assert f.reclaim(dead) == 2
+    assert set(asked) == {"dead-worker", "live-worker"}
+    assert (f.get("http://x/a").state, f.get("http://x/a").attempts) == (UrlState.PENDING, 0)
+    gone = f.get("http://x/b")
+    assert (gone.state, gone.failure) == (UrlState.FAILED, "worker_died")
+    assert f.get("http://x/c").state is UrlState.IN_PROGRESS
+    assert [i.url for i in _lease(f)] == ["http://x/a"]  # at once, not after 300 s
+    with pytest.raises(Conflict):
+        f.complete(a)  # the dead worker's token is void
+    f.complete(c)
+    assert f.reclaim(dead) == 0
 
 
 def test_next_due_of_a_pending_item_without_not_before_is_already_due(make_frontier):

@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from keepdown.crawl.crawler import Crawler
-from keepdown.crawl.frontier import InMemoryFrontier, UrlKind
+from keepdown.crawl.frontier import UrlKind
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.observers import PageSeen
 from keepdown.crawl.politeness import InMemoryPoliteness
 from keepdown.crawl.transport import StaticResolver

@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from keepdown.crawl.crawler import Crawler
-from keepdown.crawl.frontier import InMemoryFrontier
+from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.politeness import InMemoryPoliteness, politeness_from_settings
 from keepdown.crawl.politeness_redis import RedisPoliteness
 from keepdown.crawl.urls import Scope

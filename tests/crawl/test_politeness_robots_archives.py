@@ -12,6 +12,7 @@ import pytest
 from keepdown.clock import FrozenClock
 from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.crawl.archives import ArchiveReport, iter_archive_images
+from keepdown.crawl.failures import failure_of
 from keepdown.crawl.politeness import InMemoryPoliteness
 from keepdown.crawl.robots import RobotsTxtFetcher
 from keepdown.errors import (
@@ -131,21 +132,40 @@ def test_robots_group_for_our_agent_wins():
 
 
 @pytest.mark.parametrize(
-    ("answer", "allowed"),
+    ("answer", "reason"),
     [
-        (Answer(404), True),
-        (Answer(410), True),
-        (Answer(503), False),
-        (FetchError("timed out"), False),
+        (Answer(404), None),
+        (Answer(410), None),
+        (Answer(503), "http"),
+        (FetchError("timed out", reason="timeout"), "timeout"),
+        (FetchError("cannot resolve host 'x.org'", reason="dns"), "dns"),
     ],
 )
-def test_missing_robots_allows_unreachable_robots_forbids(answer, allowed):
+def test_missing_robots_allows_unreachable_robots_forbids_saying_why(answer, reason):
     robots = RobotsTxtFetcher(FakeFetcher({"http://x.org/robots.txt": answer}), "bot")
-    if allowed:
+    if reason is None:
         _check(robots, "http://x.org/a")
-    else:
-        with pytest.raises(RobotsDisallowed, match="could not be read"):
+        return
+    with pytest.raises(
+        FetchError, match=r"robots.txt of http://x.org (could not be read|answered HTTP 503)"
+    ) as caught:
+        _check(robots, "http://x.org/a")
+    assert type(caught.value) is FetchError  # not "robots.txt forbids": the host is the trouble
+    assert failure_of(caught.value) == reason
+
+
+def test_an_unreadable_robots_is_asked_again_after_a_while():
+    clock = [0.0]
+    fetcher = FakeFetcher({"http://x.org/robots.txt": Answer(503)})
+    robots = RobotsTxtFetcher(fetcher, "bot", failure_seconds=30, monotonic=lambda: clock[0])
+    for _ in range(3):
+        with pytest.raises(FetchError):
             _check(robots, "http://x.org/a")
+    assert fetcher.calls == ["http://x.org/robots.txt"]  # remembered meanwhile
+    clock[0] = 31.0
+    fetcher.answers["http://x.org/robots.txt"] = Answer(200, ROBOTS)
+    _check(robots, "http://x.org/a")
+    assert fetcher.calls == ["http://x.org/robots.txt"] * 2
 
 
 def test_a_blocked_robots_address_is_a_blocked_address_not_robots():

@@ -1,4 +1,4 @@
-"""Sign-in on a real app: cookies, CSRF, lock-out, second factor, expiry, sign-out."""
+"""Sign-in on a real app: cookies, CSRF, throttling, second factor, expiry, sign-out."""
 
 from __future__ import annotations
 
@@ -52,14 +52,22 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(web: Web) -> None:
     assert {"wrong_password", "unknown_user"} <= set(reasons)
 
 
-def test_lock_out_after_repeated_failures_is_audited_and_expires(web: Web) -> None:
+def test_failures_hold_a_name_back_without_ending_its_sessions(web: Web) -> None:
     name = web.users[Role.ANALYST]
+    web.sign_in_as(Role.ANALYST)
+    session = dict(web.client.cookies)
+    web.client.cookies.clear()
     for _ in range(5):
-        web.sign_in(name, "wrong password number x")
-    locked = web.sign_in(name)  # the right password, but locked
-    assert locked.status_code == 401
-    assert "locked" in locked.text
-    assert _audit(web, "web.lockout")[0].target == name
+        assert web.sign_in(name, "wrong password number x").status_code == 401
+    held = web.sign_in(name)  # the right password, from a browser that never signed in
+    assert held.status_code == 429
+    assert int(held.headers["retry-after"]) > 0
+    assert "too many failed sign-ins" in held.text
+    assert "locked" not in held.text
+    assert [r.target for r in _audit(web, "web.sign_in_throttled")] == [name]
+    web.client.cookies.update(session)  # the session opened before the guessing lives on
+    assert web.client.get("/web/review", follow_redirects=False).status_code == 200
+    web.client.cookies.clear()
     web.clock.advance(timedelta(minutes=16))
     assert web.sign_in(name).status_code == 303
 
@@ -111,7 +119,7 @@ def test_second_factor_enrolment_sign_in_and_replay(web: Web) -> None:
     code = pyotp.TOTP(secret).at(web.clock.now())
     enrolled = web.client.post(
         "/web/account/totp",
-        data={"secret": secret, "code": code, "csrf_token": web.csrf(page)},
+        data={"secret": secret, "code": code, "current": PASSWORD, "csrf_token": web.csrf(page)},
         follow_redirects=False,
     )
     assert enrolled.status_code == 303

@@ -5,6 +5,8 @@ the import is given a signal type. ``classification`` holds the source's own lab
 ``source_label`` is accepted too). keepdown writes two more columns, ``category`` and
 ``maturity``, so its own mapping survives a round trip; other extra columns are ignored.
 Rows that cannot be parsed become line errors numbered by the row's first physical line.
+Text cells a spreadsheet would run as a formula are written with a ``'`` before them, taken
+off again on import (:mod:`keepdown.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TextIO
 from keepdown.banks.formats.fields import LabelDefault, build_record, format_bool, format_time
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.hashing.types import SignalType
+from keepdown.spreadsheet import plain_cell, rows_writer
 
 __all__ = ["COLUMNS", "WRITTEN_COLUMNS", "read", "write"]
 
@@ -72,12 +75,12 @@ def read(
         if len(row) != len(names):
             yield LineError(start, f"row has {len(row)} fields, the header has {len(names)}")
             continue
-        fields: dict[str, object] = dict(zip(names, row, strict=True))
+        fields: dict[str, object] = dict(zip(names, map(plain_cell, row), strict=True))
         yield build_record(start, fields, signal_type=signal_type, default=default)
 
 
 def write(records: Iterable[EntryRecord], stream: TextIO) -> int:
-    writer = csv.writer(stream, lineterminator="\r\n")  # RFC 4180; quotes any \r in a field
+    writer = rows_writer(stream)  # RFC 4180 (CRLF); formulas made text
     writer.writerow(WRITTEN_COLUMNS)
     count = 0
     for record in records:

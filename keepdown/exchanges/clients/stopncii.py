@@ -27,6 +27,7 @@ knowingly, and a later resync fetches what was skipped). Nothing is skipped sile
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,12 @@ MATCHABLE = {"imagepdq": SignalType.PDQ, "videomd5": SignalType.MD5}
 SUBMIT_TYPE = {SignalType.PDQ: "ImagePDQ", SignalType.MD5: "VideoMD5"}
 
 
+@functools.lru_cache(maxsize=65536)
+def _when(epoch: int) -> datetime:
+    """A record's time (cached: many records of a page share a second)."""
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 class _Unreadable(Exception):
     """A page whose body is not the documented JSON."""
 
@@ -106,7 +113,7 @@ def _record(
     try:
         if not kind or not value:
             raise ValueError("no signalType or hashValue")
-        when = datetime.fromtimestamp(int(item["lastModtimestamp"]), UTC)
+        when = _when(int(item["lastModtimestamp"]))
         status = str(item.get("hashStatus") or "Unknown")
         matched = MATCHABLE.get(kind.lower())
         signals = (signal(matched, value),) if matched is not None else ()
@@ -118,25 +125,25 @@ def _record(
         updated_at=when,
         deleted=deleted,
         signals=() if deleted else signals,
-        label=None,
         classification=default,
         status=status,
-        kind="video" if kind.lower().startswith("video") else "image",
+        kind="video" if kind[:5].lower() == "video" else "image",
         fingerprints={kind: value},
         extra=_extra(item),
     )
 
 
 def _extra(item: Mapping[str, Any]) -> dict[str, Any]:
-    cases = item.get("caseNumbers") or {}
-    feedback: dict[str, int] = {}
-    for fb in item.get("CSPFeedbacks") or []:
-        if isinstance(fb, dict):
-            value = str(fb.get("feedbackValue") or "Unknown")
-            feedback[value] = feedback.get(value, 0) + 1
+    cases = item.get("caseNumbers")
     out: dict[str, Any] = {"cases": len(cases) if isinstance(cases, dict) else 0}
-    if feedback:
-        out["feedback"] = feedback
+    feedbacks = item.get("CSPFeedbacks")
+    if feedbacks:
+        counts: dict[str, int] = {}
+        for fb in feedbacks:
+            if isinstance(fb, dict):
+                value = str(fb.get("feedbackValue") or "Unknown")
+                counts[value] = counts.get(value, 0) + 1
+        out["feedback"] = counts
     return out
 
 

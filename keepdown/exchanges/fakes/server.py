@@ -10,8 +10,9 @@ schedules by request number or asks for on every page:
 - ``garbage``: a 200 whose body is not the format at all;
 - ``drop``: the connection closed without an answer;
 - ``expire``: every cursor forgotten before answering (an expired ``next``);
-- a hook called before each answer (``on_request``): tests kill a worker process there, so
-  the kill lands at an exact point of a fetch.
+- a hook called before each answer (``on_request``, with the data request's number, 0 for
+  other requests), after the fake acted on the request: tests kill a worker process there,
+  so the kill lands at an exact point (a page asked for, a vote recorded but not answered).
 
 Only data requests count (the entries, hashes or updates of a fetch); feedback and status
 requests are counted apart.
@@ -106,13 +107,13 @@ class FakeServer:
         with self.lock:
             self.requests.append((request.method, request.path))
             reply = self.answer(request)
-            if not reply.data:
-                return reply
-            self.data_requests += 1
-            number = self.data_requests
-            fault = self.faults.pop(number, None) or self.every_page
+            number, fault = 0, None
+            if reply.data:
+                self.data_requests += 1
+                number = self.data_requests
+                fault = self.faults.pop(number, None) or self.every_page
         if self.on_request is not None:
-            self.on_request(number, request)
+            self.on_request(number, request)  # after the fake acted on it, before it answers
         return self._faulty(reply, fault)
 
     def _faulty(self, reply: Reply, fault: str | None) -> Reply | None:

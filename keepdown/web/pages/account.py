@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.auth import totp
-from keepdown.auth.signin import SignedIn
+from keepdown.auth.signin import SignedIn, token_digest
 from keepdown.errors import AuthError, InvalidInput
 from keepdown.review import Prefs
 from keepdown.web.actions import audited
@@ -20,7 +20,7 @@ from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
 from keepdown.web.qr import qr_svg
 from keepdown.web.render import render
-from keepdown.web.security import EVERYONE, page, session_cookie_name
+from keepdown.web.security import EVERYONE, client_ip, page, session_cookie_name
 
 __all__ = ["router"]
 
@@ -48,6 +48,15 @@ def _account(
     )
 
 
+def _refused(
+    request: Request, viewer: SignedIn, field: str, exc: AuthError | InvalidInput
+) -> Response:
+    """The account page with the error, or the sign-in page when guessing ended the session."""
+    if web_context(request).signin.store.get_session(token_digest(viewer.token)) is None:
+        return RedirectResponse("/web/login?done=signed_out", status_code=303)
+    return _account(request, viewer, status_code=400, **{field: exc.message})
+
+
 @router.get("/account")
 async def account(request: Request, viewer: SignedIn = _ANYONE) -> Response:
     return await run_in_threadpool(_account, request, viewer)
@@ -67,14 +76,12 @@ async def password(
         with audited(request, viewer, "web.password_change", viewer.user.username):
             if new != repeat:
                 raise InvalidInput("the two new passwords differ")
-            ctx.signin.change_password(viewer.user, current, new)
+            ctx.signin.change_password(viewer, current, new, client_ip=client_ip(request))
 
     try:
         await run_in_threadpool(change)
     except (AuthError, InvalidInput) as exc:
-        return await run_in_threadpool(
-            _account, request, viewer, status_code=400, password=exc.message
-        )
+        return await run_in_threadpool(_refused, request, viewer, "password", exc)
     # Every session ended with the change; sign in again with the new password.
     response = RedirectResponse("/web/login?done=password", status_code=303)
     response.delete_cookie(session_cookie_name(ctx.settings.web_cookie_secure), path="/")
@@ -86,18 +93,19 @@ async def totp_on(
     request: Request,
     secret: str = Form("", max_length=64),
     code: str = Form("", max_length=12),
+    current: str = Form("", max_length=1024),
     viewer: SignedIn = _ANYONE,
 ) -> Response:
     ctx = web_context(request)
 
     def enrol() -> None:
         with audited(request, viewer, "web.totp_on", viewer.user.username):
-            ctx.signin.enrol_totp(viewer.user, secret, code)
+            ctx.signin.enrol_totp(viewer, secret, code, current, client_ip=client_ip(request))
 
     try:
         await run_in_threadpool(enrol)
-    except InvalidInput as exc:
-        return await run_in_threadpool(_account, request, viewer, status_code=400, totp=exc.message)
+    except (AuthError, InvalidInput) as exc:
+        return await run_in_threadpool(_refused, request, viewer, "totp", exc)
     return RedirectResponse("/web/account?done=totp_on", status_code=303)
 
 
@@ -109,15 +117,12 @@ async def totp_off(
 
     def remove() -> None:
         with audited(request, viewer, "web.totp_off", viewer.user.username):
-            ok, _ = ctx.signin.passwords.verify(viewer.user.password_hash, current)
-            if not ok:  # a refusal, recorded as such
-                raise AuthError("the password is wrong")
-            ctx.signin.remove_totp(viewer.user.username)
+            ctx.signin.remove_own_totp(viewer, current, client_ip=client_ip(request))
 
     try:
         await run_in_threadpool(remove)  # Argon2 and the database: off the event loop
     except AuthError as exc:
-        return await run_in_threadpool(_account, request, viewer, status_code=400, totp=exc.message)
+        return await run_in_threadpool(_refused, request, viewer, "totp", exc)
     return RedirectResponse("/web/account?done=totp_off", status_code=303)
 
 

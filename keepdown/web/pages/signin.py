@@ -12,13 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.auth.signin import SignedIn
-from keepdown.errors import AuthError, InvalidInput
+from keepdown.errors import AuthError, InvalidInput, RateLimited
 from keepdown.web.context import web_context
 from keepdown.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 from keepdown.web.render import render
 from keepdown.web.security import (
     EVERYONE,
     client_ip,
+    device_cookie_name,
     page,
     public_form,
     session_cookie_name,
@@ -38,6 +39,27 @@ def _safe_next(value: str | None) -> str:
     if value and value.startswith("/web/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/web/"
+
+
+def _device(request: Request) -> str | None:
+    return request.cookies.get(device_cookie_name(web_context(request).settings.web_cookie_secure))
+
+
+def _set_device(response: Response, request: Request, token: str) -> None:
+    """Keep the device token (keepdown/auth/devices.py) for as long as it is valid."""
+    if not token:
+        return
+    ctx = web_context(request)
+    secure = bool(ctx.settings.web_cookie_secure)
+    response.set_cookie(
+        device_cookie_name(secure),
+        token,
+        max_age=int(ctx.signin.devices.valid_for.total_seconds()) if ctx.signin.devices else None,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
+        path="/",
+    )
 
 
 def _set_session(response: Response, request: Request, token: str) -> None:
@@ -71,22 +93,28 @@ async def login(
     ctx = web_context(request)
     try:
         signed = await run_in_threadpool(
-            ctx.signin.sign_in, username, password, client_ip=client_ip(request)
+            lambda: ctx.signin.sign_in(
+                username, password, client_ip=client_ip(request), device=_device(request)
+            )
         )
-    except AuthError as exc:
-        return render(
+    except (AuthError, RateLimited) as exc:
+        refused = render(
             request,
             "login.html",
-            status_code=401,
+            status_code=exc.http_status,
             next=_safe_next(next),
             error=exc.message,
             username=username[:64],
         )
+        if isinstance(exc, RateLimited):
+            refused.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return refused
     target = "/web/login/code" if signed.session.pending_totp else _safe_next(next)
     if signed.user.must_change_password and not signed.session.pending_totp:
         target = "/web/account"
     response = RedirectResponse(target, status_code=303)
     _set_session(response, request, signed.token)
+    _set_device(response, request, signed.device)
     return response
 
 
@@ -105,13 +133,21 @@ async def code(
     if not viewer.session.pending_totp:
         return RedirectResponse("/web/", status_code=303)
     try:
-        await run_in_threadpool(
-            ctx.signin.second_factor, viewer, code, client_ip=client_ip(request)
+        done = await run_in_threadpool(
+            lambda: ctx.signin.second_factor(
+                viewer, code, client_ip=client_ip(request), device=_device(request)
+            )
         )
+    except RateLimited as exc:  # the pending session is ended: back to the password step
+        held = render(request, "login.html", status_code=429, next="/web/", error=exc.message)
+        held.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return held
     except (AuthError, InvalidInput) as exc:
         return render(request, "code.html", status_code=401, error=exc.message)
     target = "/web/account" if viewer.user.must_change_password else "/web/"
-    return RedirectResponse(target, status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    _set_device(response, request, done.device)
+    return response
 
 
 @router.post("/logout")

@@ -39,11 +39,14 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     ctx = web_context(request)
+    people = ctx.signin.store.list_users(scope.filter_organisation(None))
     return render(
         request,
         "users.html",
         status_code=status_code,
-        people=ctx.signin.store.list_users(scope.filter_organisation(None)),
+        people=people,
+        # names failures hold back for browsers that never signed in as them (auth/throttle.py)
+        held={p.username: ctx.signin.held_until(p.username) for p in people},
         organisations=[o for o in ctx.auth.store.list_organisations() if scope.own(o.name)],
         roles=[r.value for r in Role],
         now=ctx.clock.now(),
