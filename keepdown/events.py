@@ -226,6 +226,7 @@ class SightingRecorded(Event):
     bank_source: str = ""  # the bank's provenance (banks.source), e.g. a hotline's hash list
     crawl_id: str = ""  # the crawl that saw it ("" outside a crawl)
     report_ref: str = ""  # the URL report that started that crawl ("" when none)
+    signal_type: str = ""  # of the entry it matched ("" from before this field)
 
 
 @_register
@@ -248,6 +249,7 @@ class ReviewDecided(Event):
     distance: int | None = None
     match_type: str = ""
     allow_listed: bool = False
+    signal_type: str = ""  # of the entry the match was on ("" from before this field)
 
 
 @_register

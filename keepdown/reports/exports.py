@@ -74,12 +74,15 @@ def render_csv(report: TransparencyReport) -> str:
         ("league_table", "name"),
         ("countries", "key"),
         ("banks", "bank"),
+        ("accuracy_by_source", "bank"),
         ("platforms", "key_id"),
     ):
         for row in data[section]:
             name = row[subject]
             if section == "banks":
                 name = f"{row['bank']} ({row['detection']})"
+            elif section == "accuracy_by_source":
+                name = f"{row['bank']} ({row['signal_type']})"
             for figure, value in _flat("", row):
                 if figure not in ("key", "name", subject):
                     writer.writerow((section, name, figure, _cell(value)))

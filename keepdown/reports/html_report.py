@@ -214,8 +214,39 @@ def _detection(report: TransparencyReport) -> str:
             for p in report.platforms
         ],
     )
+    sources = _table(
+        [
+            "bank",
+            "source",
+            "signal type",
+            "matches",
+            "confirmed automatically",
+            "sent to review",
+            "confirmed",
+            "not a match",
+            "false-positive rate",
+            "entries quarantined",
+        ],
+        [
+            [
+                s.bank,
+                s.source or "–",
+                s.signal_type,
+                s.matches,
+                s.auto_confirmed,
+                s.sent_to_review,
+                s.confirmed,
+                s.rejected,
+                _pct(s.false_positive_rate),
+                s.quarantined,
+            ]
+            for s in report.sources
+        ],
+    )
     return (
-        f"<h2>Matches per bank, source and detection</h2>{banks}<h2>Platform checks</h2>{platforms}"
+        f"<h2>Matches per bank, source and detection</h2>{banks}"
+        f"<h2>Accuracy per source and signal type</h2>{sources}"
+        f"<h2>Platform checks</h2>{platforms}"
     )
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from keepdown.events import Event
+from keepdown.reports.accuracy import SourceAccuracy, source_accuracy
 from keepdown.reports.figures import (
     BankFigures,
     PlatformFigures,
@@ -63,6 +64,8 @@ class TransparencyReport:
     #: Removal requests on platforms using keepdown, and self-submitted hashes
     #: (keepdown.reports.requests).
     removal_requests: RemovalRequestFigures | None = None
+    #: Accuracy per source (bank or feed) and signal type (keepdown.reports.accuracy).
+    sources: list[SourceAccuracy] = field(default_factory=list)
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
     period_rule: str = PERIOD_RULE
     notes: list[str] = field(default_factory=list)
@@ -82,6 +85,7 @@ class TransparencyReport:
             "banks": [f.to_dict() for f in self.banks],
             "platforms": [f.to_dict() for f in self.platforms],
             "hash_matches_by_signal_type": dict(self.signal_types),
+            "accuracy_by_source": [s.to_dict() for s in self.sources],
             "distribution": [{"bucket": b, "removals": n} for b, n in self.distribution],
             "trend": self.trend,
             "reappearances": [
@@ -210,4 +214,5 @@ def build_report(
             sorted(Counter(s for at, _bank, s in ledger.hash_matches if at in period).items())
         ),
         removal_requests=request_figures(requests, period),
+        sources=source_accuracy(ledger, period),
     )
