@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keepdown.reports.exports import provenance_rows
 from keepdown.reports.report import TransparencyReport
 from keepdown.reports.stats import share
 from keepdown.spreadsheet import dict_writer
@@ -380,6 +381,7 @@ def render_regulator_json(report: TransparencyReport) -> str:
         "period": report.period.to_dict(),
         "generated_at": report.generated_at.isoformat(),
         "fields": regulator_view(report),
+        **({"provenance": report.provenance.to_dict()} if report.provenance else {}),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -394,4 +396,6 @@ def render_regulator_csv(report: TransparencyReport) -> str:
         if isinstance(value, dict):
             value = json.dumps(value, sort_keys=True)
         writer.writerow({**row, "value": "" if value is None else value})
+    for name, value in provenance_rows(report):
+        writer.writerow({"regime": "provenance", "field": name, "value": value})
     return out.getvalue()

@@ -28,6 +28,7 @@ from keepdown.reports.figures import (
 from keepdown.reports.ledger import Ledger, build_ledger
 from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
 from keepdown.reports.period import Period, month_periods
+from keepdown.reports.provenance import Provenance
 from keepdown.reports.requests import RemovalRequestFigures, RequestLedger, request_figures
 from keepdown.reports.stats import hours
 
@@ -69,6 +70,9 @@ class TransparencyReport:
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
     period_rule: str = PERIOD_RULE
     notes: list[str] = field(default_factory=list)
+    #: What the figures were computed from (keepdown.reports.provenance); set by whoever read
+    #: the events (the app layer), printed by every renderer.
+    provenance: Provenance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +102,7 @@ class TransparencyReport:
             else None,
             "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
             "locations": self.locations,
+            **({"provenance": self.provenance.to_dict()} if self.provenance else {}),
         }
 
 
