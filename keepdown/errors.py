@@ -14,7 +14,8 @@ The tree::
     │   │   └── ImageTooLarge              413
     │   ├── InputTooLarge                  413
     │   ├── ImportFormatError              400
-    │   └── SignatureError                 400
+    │   ├── SignatureError                 400
+    │   └── VerificationFailed             422  (the event chain or a signed report does not verify)
     ├── UsageError                         400  exit 64 (EX_USAGE)
     │   └── MethodNotAllowed               405  (an API path called with the wrong HTTP method)
     ├── NotFound                           404  exit 66 (EX_NOINPUT)
@@ -62,6 +63,7 @@ __all__ = [
     "SignatureError",
     "StorageError",
     "UsageError",
+    "VerificationFailed",
 ]
 
 
@@ -134,6 +136,14 @@ class SignatureError(InvalidInput):
     """A signed export does not verify against the given public key."""
 
     code = "signature_error"
+
+
+class VerificationFailed(InvalidInput):
+    """Evidence does not verify: the event chain breaks, or a report's figures or signature
+    do not match; ``details`` says where (``keepdown verify events``, ``report verify``)."""
+
+    http_status = 422
+    code = "verification_failed"
 
 
 class UsageError(KeepdownError):

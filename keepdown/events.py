@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -76,14 +76,29 @@ class Event:
     at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["kind"] = self.kind
-        for name, value in data.items():
+        """The event as JSON-ready values (times ISO 8601, tuples lists), fields in order and
+        ``kind`` last. Fields are plain values, so no deep copy (``dataclasses.asdict``'s cost
+        is most of an event's encoding, and every event written pays it)."""
+        data: dict[str, Any] = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, datetime):
-                data[name] = value.isoformat()
+                value = value.isoformat()
             elif isinstance(value, tuple):
-                data[name] = list(value)
+                value = list(value)
+            data[name] = value
+        data["kind"] = self.kind
         return data
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 _REGISTRY: dict[str, type[Event]] = {}
@@ -239,6 +254,7 @@ class SightingRecorded(Event):
     bank_source: str = ""  # the bank's provenance (banks.source), e.g. a hotline's hash list
     crawl_id: str = ""  # the crawl that saw it ("" outside a crawl)
     report_ref: str = ""  # the URL report that started that crawl ("" when none)
+    signal_type: str = ""  # of the entry it matched ("" from before this field)
 
 
 @_register
@@ -261,6 +277,7 @@ class ReviewDecided(Event):
     distance: int | None = None
     match_type: str = ""
     allow_listed: bool = False
+    signal_type: str = ""  # of the entry the match was on ("" from before this field)
 
 
 @_register

@@ -39,7 +39,8 @@ def pdq_reference() -> Path:
     root = testdata_root() / "pdq-reference"
     if not (root / "expected" / "pdqhash-pillow-measured.csv").exists():
         skip_or_fail(
-            f"PDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)",
+            f"PDQ reference test data not found at {root}: fetch it with "
+            "`bash scripts/fetch_testdata.sh` (or set KEEPDOWN_TESTDATA)",
             "KEEPDOWN_REQUIRE_TESTDATA",
         )
     return root
@@ -50,7 +51,8 @@ def vpdq_reference() -> Path:
     root = testdata_root() / "vpdq-reference"
     if not (root / "sample-hashes").exists():
         skip_or_fail(
-            f"vPDQ reference test data not found at {root} (set KEEPDOWN_TESTDATA)",
+            f"vPDQ reference test data not found at {root}: fetch it with "
+            "`bash scripts/fetch_testdata.sh` (or set KEEPDOWN_TESTDATA)",
             "KEEPDOWN_REQUIRE_TESTDATA",
         )
     return root

@@ -12,6 +12,11 @@ The scheme (also in docs/formats.md, with the openssl commands a peer can verify
 Keys are PEM files: PKCS#8 for the private key (written with mode 0600) and
 SubjectPublicKeyInfo for the public key, the forms ``openssl genpkey -algorithm ed25519``
 writes. A public key may also be given as the raw 32 bytes in base64 on one line.
+
+The same keys sign other records (the event log's checkpoints and transparency reports,
+keepdown.evidence): :func:`sign_bytes` and :func:`verify_bytes` sign a message under a
+*context* of the caller's, so a signature made for one kind of record is never valid for
+another (each context names its record and ends with a NUL byte, like :data:`CONTEXT`).
 """
 
 from __future__ import annotations
@@ -32,9 +37,14 @@ __all__ = [
     "CONTEXT",
     "file_digest",
     "generate_keypair",
+    "parse_public_key",
     "public_key_fingerprint",
+    "public_key_raw",
+    "raw_fingerprint",
+    "sign_bytes",
     "sign_file",
     "signature_path_for",
+    "verify_bytes",
     "verify_file",
 ]
 
@@ -104,25 +114,72 @@ def _load_private(path: Path) -> Ed25519PrivateKey:
 def _load_public(path: Path) -> Ed25519PublicKey:
     data = _read_key_file(path, "public")
     try:
+        raw = parse_public_key(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path} is {exc.message}", path=str(path)) from exc
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def public_key_fingerprint(public_key_path: Path) -> str:
+    """SHA-256 (hex) of the raw 32-byte public key: a short name to compare keys by."""
+    return raw_fingerprint(_raw(_load_public(public_key_path)))
+
+
+def raw_fingerprint(raw_public_key: bytes) -> str:
+    """SHA-256 (hex) of a raw 32-byte public key (:func:`public_key_fingerprint`)."""
+    return hashlib.sha256(raw_public_key).hexdigest()
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def public_key_raw(private_key_path: Path) -> bytes:
+    """The raw 32-byte public key of a private key file."""
+    return _raw(_load_private(private_key_path).public_key())
+
+
+def parse_public_key(data: bytes) -> bytes:
+    """The raw 32 bytes of a public key given as PEM, or as the raw key in base64."""
+    try:
         if data.lstrip().startswith(b"-----BEGIN"):
             key = serialization.load_pem_public_key(data)
         else:
             key = Ed25519PublicKey.from_public_bytes(base64.b64decode(data.strip(), validate=True))
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInput(
-            f"{path} is neither a PEM public key nor a base64 raw Ed25519 key", path=str(path)
-        ) from exc
+        raise InvalidInput("neither a PEM public key nor a base64 raw Ed25519 key") from exc
     if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput(f"{path} is not an Ed25519 public key", path=str(path))
-    return key
+        raise InvalidInput("not an Ed25519 public key")
+    return _raw(key)
 
 
-def public_key_fingerprint(public_key_path: Path) -> str:
-    """SHA-256 (hex) of the raw 32-byte public key: a short name to compare keys by."""
-    raw = _load_public(public_key_path).public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    return hashlib.sha256(raw).hexdigest()
+def sign_bytes(message: bytes, private_key_path: Path, *, context: bytes) -> bytes:
+    """The 64-byte Ed25519 signature of ``context + message`` (module docstring)."""
+    _check_context(context)
+    return _load_private(private_key_path).sign(context + message)
+
+
+def verify_bytes(message: bytes, signature: bytes, public_key: bytes, *, context: bytes) -> None:
+    """Check a :func:`sign_bytes` signature under a raw public key; SignatureError if not."""
+    _check_context(context)
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError as exc:
+        raise SignatureError("the public key is not a raw 32-byte Ed25519 key") from exc
+    if len(signature) != _SIGNATURE_BYTES:
+        raise SignatureError("a signature is 64 bytes")
+    try:
+        key.verify(signature, context + message)
+    except InvalidSignature:
+        raise SignatureError(
+            "the signature does not match: the record was changed, or it was signed with "
+            "another key"
+        ) from None
+
+
+def _check_context(context: bytes) -> None:
+    if not context.endswith(b"\x00") or context == CONTEXT:
+        raise ValueError("a signing context names its record, ends with NUL, and is not CONTEXT")
 
 
 def sign_file(path: Path, private_key_path: Path) -> Path:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 from keepdown.errors import InvalidInput
 from keepdown.hashing.types import SignalType
 
-__all__ = ["GuardConfig", "low_information", "low_information_many"]
+__all__ = ["GuardConfig", "QualityFloorStage", "low_information", "low_information_many"]
 
 #: Bounds of the number of one bits outside which a PDQ hash is degenerate (a picture's is 128).
 BALANCE = (100, 156)
@@ -135,3 +135,30 @@ class GuardConfig:
             low_information=bool(data.get("low_information", True)),
             quality_floor=None if floor is None else int(floor),
         )
+
+
+class QualityFloorStage:
+    """A match-chain stage: PDQ matches of a feed's entries need the query's PDQ quality to
+    reach that feed's floor (``GuardConfig.quality_floor``), whatever the global floor.
+
+    ``floors`` gives bank name -> floor for the feeds that set one; a query whose quality is
+    unknown (a bare hash lookup) is not held back: hash lists carry no quality."""
+
+    def __init__(self, floors: Callable[[], Mapping[str, int]]) -> None:
+        self.floors = floors
+        self._floors: Mapping[str, int] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._floors = dict(self.floors())
+
+    def apply(self, query: Any, matches: list[Any]) -> list[Any]:
+        quality = getattr(query, "quality", None)
+        floors = self._floors
+        if quality is None or not floors:
+            return matches
+        return [
+            m
+            for m in matches
+            if not (m.signal_type == SignalType.PDQ.value and quality < floors.get(m.bank, -1))
+        ]

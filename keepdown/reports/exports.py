@@ -5,6 +5,11 @@
 - :func:`render_csv`: every figure in long form, one ``section,subject,figure,value`` row each,
   so a spreadsheet can pivot it;
 - :func:`render_locations_csv`: the data file: one row per location, durations only.
+
+Each carries the report's provenance (keepdown.reports.provenance) when it has one: the JSON
+under ``"provenance"``, the long-form CSV in ``provenance`` rows (a few to read, and one whose
+value is the whole provenance as JSON), the data file as its first line, a ``#`` comment
+(``pandas.read_csv(..., comment="#")`` skips it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from typing import Any
 from keepdown.reports.report import TransparencyReport
 from keepdown.spreadsheet import dict_writer, rows_writer
 
-__all__ = ["LOCATION_COLUMNS", "render_csv", "render_json", "render_locations_csv"]
+__all__ = [
+    "LOCATION_COLUMNS",
+    "PROVENANCE_COMMENT",
+    "provenance_rows",
+    "render_csv",
+    "render_json",
+    "render_locations_csv",
+]
 
 LOCATION_COLUMNS = (
     "row",
@@ -60,11 +72,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
+#: The first characters of the data file's provenance line.
+PROVENANCE_COMMENT = "# keepdown provenance: "
+
+
+def provenance_rows(report: TransparencyReport) -> list[tuple[str, str]]:
+    """(figure, value) rows of the provenance: the readable ones, then ``json``."""
+    if report.provenance is None:
+        return []
+    rows = [(name, str(value)) for name, value in report.provenance.summary()]
+    return [*rows, ("json", report.provenance.to_json())]
+
+
 def render_csv(report: TransparencyReport) -> str:
     data = report.to_dict()
     out = io.StringIO()
     writer = rows_writer(out)
     writer.writerow(("section", "subject", "figure", "value"))
+    for figure, value in provenance_rows(report):
+        writer.writerow(("provenance", "", figure, value))
     writer.writerow(("period", data["period"]["label"], "start", data["period"]["start"]))
     writer.writerow(("period", data["period"]["label"], "end", data["period"]["end"]))
     for figure, value in _flat("", data["totals"]):
@@ -74,12 +100,15 @@ def render_csv(report: TransparencyReport) -> str:
         ("league_table", "name"),
         ("countries", "key"),
         ("banks", "bank"),
+        ("accuracy_by_source", "bank"),
         ("platforms", "key_id"),
     ):
         for row in data[section]:
             name = row[subject]
             if section == "banks":
                 name = f"{row['bank']} ({row['detection']})"
+            elif section == "accuracy_by_source":
+                name = f"{row['bank']} ({row['signal_type']})"
             for figure, value in _flat("", row):
                 if figure not in ("key", "name", subject):
                     writer.writerow((section, name, figure, _cell(value)))
@@ -96,6 +125,8 @@ def render_csv(report: TransparencyReport) -> str:
 
 def render_locations_csv(report: TransparencyReport) -> str:
     out = io.StringIO()
+    if report.provenance is not None:
+        out.write(PROVENANCE_COMMENT + report.provenance.to_json() + "\r\n")
     writer = dict_writer(out, LOCATION_COLUMNS)
     writer.writeheader()
     for row in report.locations:

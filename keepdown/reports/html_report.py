@@ -214,8 +214,39 @@ def _detection(report: TransparencyReport) -> str:
             for p in report.platforms
         ],
     )
+    sources = _table(
+        [
+            "bank",
+            "source",
+            "signal type",
+            "matches",
+            "confirmed automatically",
+            "sent to review",
+            "confirmed",
+            "not a match",
+            "false-positive rate",
+            "entries quarantined",
+        ],
+        [
+            [
+                s.bank,
+                s.source or "–",
+                s.signal_type,
+                s.matches,
+                s.auto_confirmed,
+                s.sent_to_review,
+                s.confirmed,
+                s.rejected,
+                _pct(s.false_positive_rate),
+                s.quarantined,
+            ]
+            for s in report.sources
+        ],
+    )
     return (
-        f"<h2>Matches per bank, source and detection</h2>{banks}<h2>Platform checks</h2>{platforms}"
+        f"<h2>Matches per bank, source and detection</h2>{banks}"
+        f"<h2>Accuracy per source and signal type</h2>{sources}"
+        f"<h2>Platform checks</h2>{platforms}"
     )
 
 
@@ -310,5 +341,20 @@ def render_html(report: TransparencyReport) -> str:
         f'<a download="{escape(name)}" href="data:text/csv;base64,{data}">'
         f"{escape(name)}</a> ({len(report.locations)} rows). The JSON export "
         "(<code>--format json</code>) carries the same rows with every figure.</p>"
-        "</body></html>\n"
+        f"{_provenance(report)}</body></html>\n"
+    )
+
+
+def _provenance(report: TransparencyReport) -> str:
+    """What the figures were computed from, readable and as JSON (``report verify`` reads the
+    ``keepdown-provenance`` block; the signature over this file is detached)."""
+    if report.provenance is None:
+        return ""
+    rows = _table(["what", "value"], report.provenance.summary())
+    return (
+        "<h2>Provenance</h2><p>These figures can be recomputed from keepdown's event log: "
+        "the events, the chain head and the definitions below. The file's detached signature "
+        "(<code>.sig</code>) is made with the key named here; <code>keepdown report verify"
+        "</code> checks both.</p>"
+        f'{rows}<pre id="keepdown-provenance">{escape(report.provenance.to_json())}</pre>'
     )

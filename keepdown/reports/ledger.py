@@ -50,6 +50,7 @@ from typing import Any
 from keepdown.events import (
     DeliveryFailed,
     DisputeReviewed,
+    EntryQuarantined,
     Event,
     LocationReopened,
     MatchFound,
@@ -159,6 +160,7 @@ class SightingRecord:
     source: str
     match_type: str
     state: str
+    signal_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class ReviewRecord:
     bank: str
     source: str
     decision: str
+    signal_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Ledger:
     sightings: list[SightingRecord] = field(default_factory=list)
     reviews: list[ReviewRecord] = field(default_factory=list)
     hash_matches: list[tuple[datetime, str, str]] = field(default_factory=list)
+    #: Entries quarantined for a burst of matches: (when, bank, signal type).
+    quarantines: list[tuple[datetime, str, str]] = field(default_factory=list)
     #: Each bank's source (its provenance, e.g. a hotline), as sightings and reviews name it.
     bank_sources: dict[str, str] = field(default_factory=dict)
     uploads: list[UploadRecord] = field(default_factory=list)
@@ -216,6 +221,7 @@ class _Builder:
         self.ledger = Ledger()
         self.sighting_at: dict[str, datetime] = {}
         self.sighting_bank: dict[str, tuple[str, str]] = {}  # id -> (bank, source)
+        self.sighting_signal: dict[str, str] = {}  # id -> signal type of the entry matched
         self.material: dict[str, str] = {}  # sighting id -> bank entry id
         self.notified_material: dict[str, set[str]] = {}  # provider -> bank entry ids
         self.sighting_crawl: dict[str, str] = {}  # sighting id -> crawl id
@@ -254,8 +260,11 @@ class _Builder:
             self.ledger.bank_sources[e.bank] = e.bank_source
         if e.crawl_id:
             self.sighting_crawl[e.sighting_id] = e.crawl_id
+        self.sighting_signal[e.sighting_id] = e.signal_type
         self.ledger.sightings.append(
-            SightingRecord(e.at, e.sighting_id, e.bank, source, e.match_type, e.state)
+            SightingRecord(
+                e.at, e.sighting_id, e.bank, source, e.match_type, e.state, e.signal_type
+            )
         )
 
     def on_match_found(self, e: MatchFound) -> None:
@@ -266,7 +275,15 @@ class _Builder:
         bank = e.bank or bank
         if e.source:
             self.ledger.bank_sources[bank] = e.source
-        self.ledger.reviews.append(ReviewRecord(e.at, e.sighting_id, bank, detection, e.decision))
+        signal = e.signal_type or self.sighting_signal.get(e.sighting_id, "")
+        self.ledger.reviews.append(
+            ReviewRecord(e.at, e.sighting_id, bank, detection, e.decision, signal)
+        )
+
+    def on_entry_quarantined(self, e: EntryQuarantined) -> None:
+        self.ledger.quarantines.append((e.at, e.bank, e.signal_type))
+        if e.source:
+            self.ledger.bank_sources.setdefault(e.bank, e.source)
 
     def on_url_reported(self, e: UrlReported) -> None:
         if e.crawl_id and e.reporter != "own_initiative":

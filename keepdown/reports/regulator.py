@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keepdown.reports.exports import provenance_rows
 from keepdown.reports.report import TransparencyReport
 from keepdown.reports.stats import share
 from keepdown.spreadsheet import dict_writer
@@ -53,6 +54,16 @@ class FieldSpec:
 
 def _uploads(r: TransparencyReport, attr: str) -> int:
     return sum(getattr(p, attr) for p in r.platforms)
+
+
+def _by_source(r: TransparencyReport) -> dict[str, float | None]:
+    """Each source's false-positive rate, keyed ``bank/signal type`` (None: none reviewed)."""
+    return {
+        f"{s.bank}/{s.signal_type}": None
+        if s.false_positive_rate is None
+        else round(s.false_positive_rate, 4)
+        for s in r.sources
+    }
 
 
 def _banks(r: TransparencyReport, attr: str) -> int:
@@ -170,6 +181,14 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec(
         DSA,
+        "art15_1_e.automated_means.indicators_of_accuracy_by_source",
+        "Automated means: error rate of each hash list (bank or feed), per signal type",
+        "shares",
+        lambda r: _by_source(r),
+        "bank (feed) / signal type: not-a-match decisions over reviewed matches",
+    ),
+    FieldSpec(
+        DSA,
         "sor.automated_detection=Yes",
         "Statements of reasons: automated detection",
         "count",
@@ -224,6 +243,14 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
         "ICU C9: false-positive rate of the reviewed matches",
         "share",
         _error_rate,
+    ),
+    FieldSpec(
+        OSA,
+        "icu_c9.false_positive_rate_by_hash_list",
+        "ICU C9: false-positive rate of each hash list, per signal type",
+        "shares",
+        lambda r: _by_source(r),
+        "bank (feed) / signal type: not-a-match decisions over reviewed matches",
     ),
     FieldSpec(
         OSA,
@@ -354,6 +381,7 @@ def render_regulator_json(report: TransparencyReport) -> str:
         "period": report.period.to_dict(),
         "generated_at": report.generated_at.isoformat(),
         "fields": regulator_view(report),
+        **({"provenance": report.provenance.to_dict()} if report.provenance else {}),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -364,5 +392,10 @@ def render_regulator_csv(report: TransparencyReport) -> str:
     writer = dict_writer(out, columns)
     writer.writeheader()
     for row in regulator_view(report):
-        writer.writerow({**row, "value": "" if row["value"] is None else row["value"]})
+        value = row["value"]
+        if isinstance(value, dict):
+            value = json.dumps(value, sort_keys=True)
+        writer.writerow({**row, "value": "" if value is None else value})
+    for name, value in provenance_rows(report):
+        writer.writerow({"regime": "provenance", "field": name, "value": value})
     return out.getvalue()

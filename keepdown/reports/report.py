@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from keepdown.events import Event
+from keepdown.reports.accuracy import SourceAccuracy, source_accuracy
 from keepdown.reports.figures import (
     BankFigures,
     PlatformFigures,
@@ -27,6 +28,7 @@ from keepdown.reports.figures import (
 from keepdown.reports.ledger import Ledger, build_ledger
 from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
 from keepdown.reports.period import Period, month_periods
+from keepdown.reports.provenance import Provenance
 from keepdown.reports.requests import RemovalRequestFigures, RequestLedger, request_figures
 from keepdown.reports.stats import hours
 
@@ -63,9 +65,14 @@ class TransparencyReport:
     #: Removal requests on platforms using keepdown, and self-submitted hashes
     #: (keepdown.reports.requests).
     removal_requests: RemovalRequestFigures | None = None
+    #: Accuracy per source (bank or feed) and signal type (keepdown.reports.accuracy).
+    sources: list[SourceAccuracy] = field(default_factory=list)
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
     period_rule: str = PERIOD_RULE
     notes: list[str] = field(default_factory=list)
+    #: What the figures were computed from (keepdown.reports.provenance); set by whoever read
+    #: the events (the app layer), printed by every renderer.
+    provenance: Provenance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +89,7 @@ class TransparencyReport:
             "banks": [f.to_dict() for f in self.banks],
             "platforms": [f.to_dict() for f in self.platforms],
             "hash_matches_by_signal_type": dict(self.signal_types),
+            "accuracy_by_source": [s.to_dict() for s in self.sources],
             "distribution": [{"bucket": b, "removals": n} for b, n in self.distribution],
             "trend": self.trend,
             "reappearances": [
@@ -94,6 +102,7 @@ class TransparencyReport:
             else None,
             "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
             "locations": self.locations,
+            **({"provenance": self.provenance.to_dict()} if self.provenance else {}),
         }
 
 
@@ -210,6 +219,7 @@ def build_report(
             sorted(Counter(s for at, _bank, s in ledger.hash_matches if at in period).items())
         ),
         removal_requests=request_figures(requests, period),
+        sources=source_accuracy(ledger, period),
     )
 
 

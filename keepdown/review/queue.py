@@ -159,6 +159,7 @@ class ReviewService:
                 distance=item.distance,
                 match_type=item.match_type or "",
                 allow_listed=allow is not None,
+                signal_type=item.signal_type or "",
             )
         )
         return item

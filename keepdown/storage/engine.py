@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from keepdown import files
 from keepdown.errors import ConfigurationError, StorageError
+from keepdown.storage.chain_sql import register_functions
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_S", "inserted_id", "make_engine", "storage_errors"]
 
@@ -105,6 +106,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # is ~100 MB, and with the default 2 MB a bulk import's random index inserts thrash.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+    register_functions(dbapi_connection)  # the event chain's trigger calls it (chain_sql.py)
 
 
 _WRITE = "keepdown_write"  # execution option: this connection's transaction writes

@@ -1,24 +1,64 @@
 """A durable :class:`keepdown.events.EventSink`: events as rows of the ``events`` table.
 
 Each event is stored as its ``kind``, its time ``at`` and its whole ``to_dict()`` as a JSON
-payload, so later issues (reports, transparency figures, audit) can recompute every number from
-the table, and :meth:`SqlEventStore.read` rebuilds the typed events.
+payload in canonical form (:func:`keepdown.evidence.encoding.event_payload`), so later issues
+(reports, transparency figures, audit) can recompute every number from the table, and
+:meth:`SqlEventStore.read` rebuilds the typed events. The database chains each row to the one
+before it as it is inserted (:mod:`keepdown.storage.event_chain`).
+
+:func:`insert_events` is the one way events are written, by this store (a transaction per
+event) and by the notice stores (in their own transactions). It is the hottest write keepdown
+has (a crawl writes an event per page and per media), so it goes to the driver with a fixed
+statement and the values already in the column's stored form (the time as UTC text on
+SQLite, what :class:`~keepdown.storage.schema.UtcDateTime` would write), skipping the
+expression layer's per-statement work.
 """
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, select
 
 from keepdown.events import Event, EventLog, event_types
+from keepdown.evidence.encoding import event_payload
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.schema import events
 
-__all__ = ["SqlEventStore"]
+__all__ = ["SqlEventStore", "insert_events"]
+
+_INSERT = {
+    "sqlite": "INSERT INTO events (kind, at, payload) VALUES (?, ?, ?)",
+    "postgresql": "INSERT INTO events (kind, at, payload) VALUES (%s, %s, %s::json)",
+}
+
+
+def _sqlite_at(at: datetime) -> str:
+    """``at`` as SQLite stores a UtcDateTime: naive UTC, microseconds always written."""
+    t = at.astimezone(UTC)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
+    )
+
+
+def insert_events(conn: Connection, batch: Sequence[Event]) -> None:
+    """Append events in the caller's transaction (the chain columns are the database's to
+    fill). Write them last in a transaction: on PostgreSQL the event chain's lock is held
+    from here to the commit."""
+    sqlite = conn.dialect.name == "sqlite"
+    rows = [
+        (e.kind, _sqlite_at(e.at) if sqlite else e.at.astimezone(UTC), event_payload(e))
+        for e in batch
+    ]
+    statement = _INSERT["sqlite" if sqlite else "postgresql"]
+    if len(rows) == 1:
+        conn.exec_driver_sql(statement, rows[0])
+    elif rows:
+        conn.exec_driver_sql(statement, rows)
 
 
 class SqlEventStore:
@@ -29,9 +69,7 @@ class SqlEventStore:
 
     def emit(self, event: Event) -> None:
         with storage_errors("recording an event"), self.engine.begin() as conn:
-            conn.execute(
-                insert(events), {"kind": event.kind, "at": event.at, "payload": event.to_dict()}
-            )
+            insert_events(conn, (event,))
 
     def read(
         self,

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 
 from keepdown.events import Event
 from keepdown.notices.lifecycle import CheckResult, LocationState, LocationStatus
 from keepdown.notices.model import Delivery, DeliveryKind, DeliveryState, Location
-from keepdown.storage.schema import events
+from keepdown.storage.event_store import insert_events
 from keepdown.storage.tables_notices import notice_deliveries, notices
 from keepdown.storage.tables_providers import providers
 
@@ -112,8 +112,6 @@ def delivery_of(row: Row[Any]) -> Delivery:
 
 
 def emit(conn: Connection, batch: Sequence[Event]) -> None:
-    """Append events in the caller's transaction (state and events commit together)."""
-    for event in batch:
-        conn.execute(
-            insert(events), {"kind": event.kind, "at": event.at, "payload": event.to_dict()}
-        )
+    """Append events in the caller's transaction (state and events commit together). Call it
+    last: on PostgreSQL the event chain's lock is held from here to the commit."""
+    insert_events(conn, batch)

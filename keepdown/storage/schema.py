@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -36,6 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from keepdown.evidence.encoding import canonical_json
 
 __all__ = [
     "api_keys",
@@ -106,6 +109,27 @@ def entry_key(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+class EventPayload(TypeDecorator[Any]):
+    """An event's payload, stored as the exact JSON text keepdown wrote (the canonical form of
+    :mod:`keepdown.evidence.encoding`), because the event chain hashes the stored text.
+
+    JSON on SQLite (text underneath) and PostgreSQL's ``json``, which keeps its input verbatim
+    (``jsonb`` would re-render it). Writes take the canonical text itself (a dict is encoded
+    canonically); reads give the parsed document, as any JSON column does.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def process(value: Any) -> str | None:
+            if value is None or isinstance(value, str):
+                return value
+            return canonical_json(value)
+
+        return process
+
+
 #: Row ids that may grow past 2**31 (entries, events); SQLite wants INTEGER for its rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: JSON documents; JSONB on PostgreSQL so later issues can index into them.
@@ -133,7 +157,7 @@ banks = Table(
     Column("trust", String(16), nullable=False, server_default="review"),
     Column("thresholds", Json, nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=true()),
-    # Opted in to "near (robust)" matches (robust query variants; migration 0012).
+    # Opted in to "near (robust)" matches (robust query variants; migration 0016).
     Column("robust", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -196,7 +220,10 @@ events = Table(
     Column("id", BigId, primary_key=True),
     Column("kind", String(64), nullable=False),
     Column("at", UtcDateTime, nullable=False),
-    Column("payload", Json, nullable=False),
+    Column("payload", EventPayload, nullable=False),
+    # The event chain (keepdown.evidence.chain): set by the database's own trigger in the
+    # insert's transaction (migration 0016); the id is the event's position in the chain.
+    Column("chain_hash", LargeBinary(32), nullable=True),
     Index(None, "kind", "at"),
     Index(None, "at"),
 )
@@ -244,6 +271,7 @@ audit_log = Table(
 from keepdown.storage import (  # noqa: E402, F401
     tables_auth,
     tables_crawl,
+    tables_evidence,
     tables_exchanges,
     tables_notices,
     tables_people,

@@ -173,6 +173,7 @@ class SightingRecorder:
                 bank_source=self._bank_source(best.bank),
                 crawl_id=str(self.crawl_id),
                 report_ref=self._report(),
+                signal_type=str(getattr(best, "signal_type", "") or ""),
             )
         )
 
