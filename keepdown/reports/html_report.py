@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from keepdown.reports.charts import bar_chart, column_chart, stacked_bar_chart
+from keepdown.reports.definitions import DEFINITIONS, REAPPEARANCE_DAYS, Definition
 from keepdown.reports.durations import duration_text
 from keepdown.reports.exports import render_locations_csv
 from keepdown.reports.figures import WINDOWS, RemovalFigures
@@ -283,6 +284,70 @@ def _requests(report: TransparencyReport) -> str:
     ).replace("<table>", '<table class="summary">', 1)
 
 
+def _times(v: dict[str, Any]) -> str:
+    if not v.get("n"):
+        return "–"
+    return (
+        f"p50 {duration_text(v['p50_hours'])} · p90 {duration_text(v['p90_hours'])} · "
+        f"p99 {duration_text(v['p99_hours'])} ({v['n']})"
+    )
+
+
+def _definition_value(d: Definition, v: dict[str, Any]) -> str:
+    if d.id == "time_from_report":
+        return f"{_times(v)}; {v['without_report']} without a report"
+    if d.id == "share_over_42_days":
+        return f"{_pct(v['share'])} ({v['over']} of {v['decided']}; {v['undecided']} undecided)"
+    if d.id == "removed_within":
+        parts = [f"{label}: {_pct(w['share'])}" for label, w in v.items() if label != "cohort"]
+        return " · ".join(parts) + f" (of {v['cohort']})"
+    if d.id == "same_provider_reappearance":
+        return f"{_pct(v['share'])} ({v['reappeared']} of {v['of']})"
+    return _times(v)
+
+
+def _definitions(report: TransparencyReport) -> str:
+    """The field's definitions of removal time, side by side (keepdown.reports.definitions)."""
+    totals = report.field_totals
+    if totals is None:
+        return ""
+    rows = [
+        [d.name, d.style, d.starts, d.stops, _definition_value(d, totals.values[d.id])]
+        for d in DEFINITIONS
+    ]
+    headers = ["figure", "as defined by", "clock starts", "clock stops", "all providers"]
+    table = _table(headers, rows)
+    per_provider = [
+        [
+            f.name,
+            duration_text(f.values["keepdown_time_to_removal"]["p50_hours"]),
+            duration_text(f.values["time_from_report"]["p50_hours"]),
+            duration_text(f.values["time_from_notice"]["p50_hours"]),
+            _pct(f.values["share_over_42_days"]["share"]),
+            _pct(f.values["removed_within"]["24h"]["share"]),
+            _pct(f.values["removed_within"]["7d"]["share"]),
+            _pct(f.values["same_provider_reappearance"]["share"]),
+        ]
+        for f in report.field_providers
+    ]
+    columns = [
+        "provider",
+        "keepdown p50",
+        "INHOPE-style p50",
+        "IWF-style p50",
+        "C3P-style over 42 days",
+        "within 24 h",
+        "within 7 days",
+        f"reappeared within {REAPPEARANCE_DAYS} days",
+    ]
+    return (
+        "<h2>The field's definitions, side by side</h2><p>The same removals, measured as "
+        "hotlines publish them, so these figures can be set beside published ones. Each "
+        "definition is in the methodology below.</p>"
+        f"{table}{_table(columns, per_provider, 'per provider')}"
+    )
+
+
 def _precision(f: RemovalFigures) -> str:
     if f.precision_max_hours is None:
         return "–"
@@ -335,7 +400,7 @@ def render_html(report: TransparencyReport) -> str:
         "log. No URL of material, no hash and no image appears in this report.</p>"
         f"{_summary(report)}{_league(report)}{_distribution(report)}{_trend(report)}"
         f"{_reappearances(report)}<h2>By country of the provider</h2>{countries}"
-        f"{_detection(report)}{_requests(report)}"
+        f"{_detection(report)}{_requests(report)}{_definitions(report)}"
         f"<h2>Methodology</h2><p>{escape(report.period_rule)}</p><dl>{methodology}</dl>"
         "<h2>Data</h2><p>Every duration behind these figures, one row per location: "
         f'<a download="{escape(name)}" href="data:text/csv;base64,{data}">'
