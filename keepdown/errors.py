@@ -30,6 +30,7 @@ The tree::
     ├── ExchangeError                      502  exit 69 (a hash exchange refused or failed)
     ├── StorageError                       503  exit 74 (EX_IOERR)
     │   └── IndexFileError                 503  (a saved match index is missing or damaged)
+    ├── Overloaded                         503  exit 75 (busy: retry after ``retry_after``)
     └── ConfigurationError                 500  exit 78 (EX_CONFIG)
 
 Exit codes follow BSD ``sysexits.h`` so shell scripts can tell bad data from a bad setting.
@@ -58,6 +59,7 @@ __all__ = [
     "KeepdownError",
     "MethodNotAllowed",
     "NotFound",
+    "Overloaded",
     "RateLimited",
     "RobotsDisallowed",
     "SignatureError",
@@ -198,6 +200,15 @@ class RateLimited(KeepdownError):
     http_status = 429
     exit_code = 75
     code = "rate_limited"
+
+
+class Overloaded(KeepdownError):
+    """This process is at a capacity limit (the picture-decoding memory budget): the request
+    is refused rather than queued without end; retry after ``retry_after`` seconds."""
+
+    http_status = 503
+    exit_code = 75
+    code = "overloaded"
 
 
 class FetchError(KeepdownError):
