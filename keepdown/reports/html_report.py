@@ -177,10 +177,14 @@ def _reappearances(report: TransparencyReport) -> str:
 
 
 def _detection(report: TransparencyReport) -> str:
+    # A public report (keepdown.reports.publication) carries no bank source and no key id:
+    # their columns are left out rather than shown empty.
+    sources = any(b.bank_source for b in report.banks)
+    keys = any(p.key_id for p in report.platforms)
     banks = _table(
         [
             "bank",
-            "bank source",
+            *(["bank source"] if sources else []),
             "detected by",
             "matches",
             "exact",
@@ -194,7 +198,7 @@ def _detection(report: TransparencyReport) -> str:
         [
             [
                 b.bank,
-                b.bank_source or "–",
+                *([b.bank_source or "–"] if sources else []),
                 b.detection,
                 b.matches,
                 b.exact,
@@ -209,9 +213,23 @@ def _detection(report: TransparencyReport) -> str:
         ],
     )
     platforms = _table(
-        ["platform key", "organisation", "checked", "blocked", "sent to review", "allowed"],
         [
-            [p.key_id, p.organisation, p.checked, p.blocked, p.sent_to_review, p.allowed]
+            *(["platform key"] if keys else []),
+            "organisation",
+            "checked",
+            "blocked",
+            "sent to review",
+            "allowed",
+        ],
+        [
+            [
+                *([p.key_id] if keys else []),
+                p.organisation,
+                p.checked,
+                p.blocked,
+                p.sent_to_review,
+                p.allowed,
+            ]
             for p in report.platforms
         ],
     )
