@@ -233,10 +233,11 @@ def _detection(report: TransparencyReport) -> str:
             for p in report.platforms
         ],
     )
+    named_sources = any(s.source for s in report.sources)
     sources = _table(
         [
             "bank",
-            "source",
+            *(["source"] if named_sources else []),
             "signal type",
             "matches",
             "confirmed automatically",
@@ -249,7 +250,7 @@ def _detection(report: TransparencyReport) -> str:
         [
             [
                 s.bank,
-                s.source or "–",
+                *([s.source or "–"] if named_sources else []),
                 s.signal_type,
                 s.matches,
                 s.auto_confirmed,

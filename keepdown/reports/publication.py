@@ -12,6 +12,8 @@ and regulators. Anything published to everyone (the public page ``/web/transpare
   organisation agreed, listed in ``transparency_named_platforms``; their figures are shown
   per organisation (a key id is an internal identifier and is never shown), every other
   platform's added up into :data:`OTHER_PLATFORMS`;
+- the **accuracy per source** (:mod:`keepdown.reports.accuracy`) follows the banks: named
+  when public, without the free-text source, the rest summed per signal type;
 - hosting providers stay named: naming the hosts and their time to removal is the report's
   purpose, and they are companies, not the operator's customers.
 
@@ -25,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from keepdown.reports.accuracy import SourceAccuracy
 from keepdown.reports.figures import BankFigures, PlatformFigures
 from keepdown.reports.report import TransparencyReport
 
@@ -47,6 +50,7 @@ def public_report(report: TransparencyReport, publication: Publication) -> Trans
     return replace(
         report,
         banks=_banks(report.banks, publication.public_banks),
+        sources=_sources(report.sources, publication.public_banks),
         platforms=_platforms(report.platforms, publication.named_platforms),
     )
 
@@ -80,6 +84,36 @@ def _sum_banks(detection: str, group: list[BankFigures]) -> BankFigures:
         review_confirmed=total("review_confirmed"),
         false_positives=total("false_positives"),
         error_rate=total("false_positives") / reviewed if reviewed else None,
+    )
+
+
+def _sources(rows: Iterable[SourceAccuracy], public: frozenset[str]) -> list[SourceAccuracy]:
+    named: list[SourceAccuracy] = []
+    others: dict[str, list[SourceAccuracy]] = defaultdict(list)
+    for row in rows:
+        if row.bank in public:
+            named.append(replace(row, source=""))
+        else:
+            others[row.signal_type].append(row)
+    return named + [_sum_sources(kind, group) for kind, group in sorted(others.items())]
+
+
+def _sum_sources(signal_type: str, group: list[SourceAccuracy]) -> SourceAccuracy:
+    def total(field: str) -> int:
+        return sum(int(getattr(row, field)) for row in group)
+
+    reviewed = total("confirmed") + total("rejected")
+    return SourceAccuracy(
+        bank=OTHER_BANKS,
+        source="",
+        signal_type=signal_type,
+        matches=total("matches"),
+        auto_confirmed=total("auto_confirmed"),
+        sent_to_review=total("sent_to_review"),
+        confirmed=total("confirmed"),
+        rejected=total("rejected"),
+        false_positive_rate=total("rejected") / reviewed if reviewed else None,
+        quarantined=total("quarantined"),
     )
 
 
