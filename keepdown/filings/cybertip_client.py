@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -153,7 +153,7 @@ class CyberTipClient:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _answer(self, method: str, path: str, *, xml: bool = False, **kwargs: object) -> Answer:
+    def _answer(self, method: str, path: str, *, xml: bool = False, **kwargs: Any) -> Answer:
         status, body = self._send(method, path, xml=xml, **kwargs)
         if status in (401, 403):
             raise FilingError(
@@ -177,7 +177,7 @@ class CyberTipClient:
         *,
         xml: bool = False,
         max_bytes: int = MAX_ANSWER_BYTES,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> tuple[int, bytes]:
         headers = {"Content-Type": "text/xml; charset=utf-8"} if xml else {}
         try:
@@ -185,7 +185,7 @@ class CyberTipClient:
                 method,
                 self.base_url + path,
                 headers=headers,
-                **kwargs,  # type: ignore[arg-type]
+                **kwargs,
             ) as response:
                 body = b""
                 for chunk in response.iter_bytes():

@@ -45,8 +45,8 @@ from keepdown.filings.profiles import NcmecProfile, ProfileStore
 from keepdown.filings.validate import require_valid, xml_problems
 
 __all__ = [
-    "ConfirmedMatch",
     "Confirmations",
+    "ConfirmedMatch",
     "CyberTipDrafter",
     "SightingFacts",
     "Sightings",

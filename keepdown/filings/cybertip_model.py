@@ -263,10 +263,9 @@ class CyberTipStore(Protocol):
 
     def get(self, report_id: int) -> CyberTipReport: ...
 
-    def find(self, organisation: str, source: Source, source_ref: str) -> CyberTipReport | None:
-        ...
+    def find(self, organisation: str, source: Source, source_ref: str) -> CyberTipReport | None: ...
 
-    def list(
+    def select(
         self,
         *,
         organisation: str | None = None,

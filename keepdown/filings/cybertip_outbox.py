@@ -113,6 +113,8 @@ class CyberTipOutbox:
         self.preserved = preserved
         self.clock = clock
         self.policy = policy or CyberTipPolicy()
+        #: One client per organisation and environment for the length of a pass.
+        self._services: dict[tuple[str, str], CyberTipService] = {}
 
     # --- a pass --------------------------------------------------------------------------------
 
@@ -120,8 +122,13 @@ class CyberTipOutbox:
         report = OutboxReport()
         self.recover(report)
         self.watch_deadlines()
-        for report_id in self.store.due(self.clock.now(), limit):
-            self.advance(report_id, report)
+        try:
+            for report_id in self.store.due(self.clock.now(), limit):
+                self.advance(report_id, report)
+        finally:
+            for service in self._services.values():
+                service.close()
+            self._services.clear()
         return report
 
     def advance(self, report_id: int, report: OutboxReport) -> None:
@@ -165,7 +172,7 @@ class CyberTipOutbox:
     def watch_deadlines(self) -> None:
         """Withdraw open reports whose steps stalled past ``idle_limit`` (module docstring)."""
         cutoff = self.now - self.policy.idle_limit
-        for r in self.store.list(states=[ReportState.OPEN], limit=1000):
+        for r in self.store.select(states=[ReportState.OPEN], limit=1000):
             stalled = (r.last_step_at or r.opened_at or r.drafted_at) < cutoff
             if not stalled or r.retract_then or r.in_flight is not None:
                 continue
@@ -178,7 +185,9 @@ class CyberTipOutbox:
                     return None
                 return ReportChange(
                     report={"retract_then": "restart", "next_attempt_at": None, "attempts": 0},
-                    events=[self._event(cur, "stalled", detail="withdrawing before NCMEC's time-out")],
+                    events=[
+                        self._event(cur, "stalled", detail="withdrawing before NCMEC's time-out")
+                    ],
                 )
 
             self.store.apply(r.id, decide)
@@ -203,22 +212,25 @@ class CyberTipOutbox:
         return handler(claimed, f, result, report)
 
     def _call(self, r: CyberTipReport, step: Step, f: ReportFile | None) -> _Result:
+        key = (r.organisation, r.environment)
         try:
-            service = self.service_for(r.organisation, r.environment)
+            if key not in self._services:
+                self._services[key] = self.service_for(*key)
         except ConfigurationError as exc:
             return _Result(Outcome.TRANSIENT, error=exc.message)
+        service = self._services[key]
         try:
             answer = self._send(service, r, step, f)
         except InvalidInput as exc:  # a document keepdown would not send as it is
             return _Result(Outcome.REFUSED, error=exc.message)
         except FilingError as exc:
             auth = bool(exc.details.get("auth"))
-            outcome = Outcome.AUTH if auth else (
-                Outcome.REFUSED if exc.details.get("permanent") else Outcome.TRANSIENT
+            outcome = (
+                Outcome.AUTH
+                if auth
+                else (Outcome.REFUSED if exc.details.get("permanent") else Outcome.TRANSIENT)
             )
             return _Result(outcome, error=exc.message)
-        finally:
-            service.close()
         if answer is None:
             return _Result(Outcome.REFUSED, error="the preserved copy of the file is gone")
         return _Result(
@@ -245,14 +257,18 @@ class CyberTipOutbox:
             return service.finish(r.ncmec_report_id)
         return service.retract(r.ncmec_report_id)
 
-    # --- what each answer does ---------------------------------------------------------------------
+    # --- what each answer does ------------------------------------------------------------
 
     def _after_submit(
         self, r: CyberTipReport, _f: ReportFile | None, res: _Result, report: OutboxReport
     ) -> bool:
         if res.outcome is Outcome.OK and res.answer is not None and res.answer.report_id:
             rid = res.answer.report_id
-            values = {"state": ReportState.OPEN, "ncmec_report_id": rid, "opened_at": self.now}
+            values: dict[str, object] = {
+                "state": ReportState.OPEN,
+                "ncmec_report_id": rid,
+                "opened_at": self.now,
+            }
             event = self._event(r, "opened", ncmec_report_id=rid)
             if self._settle(r, Step.SUBMIT, values, [event]):
                 report.opened.append(r.reference)
@@ -270,7 +286,11 @@ class CyberTipOutbox:
             fid = res.answer.file_id
             event = self._event(r, "file_uploaded", file_id=fid)
             return self._settle(
-                r, Step.UPLOAD, {}, [event], files={f.id: {"ncmec_file_id": fid, "uploaded": self.now}}
+                r,
+                Step.UPLOAD,
+                {},
+                [event],
+                files={f.id: {"ncmec_file_id": fid, "uploaded": self.now}},
             )
         return self._open_report_failed(r, Step.UPLOAD, res, report)
 
@@ -280,7 +300,9 @@ class CyberTipOutbox:
         assert f is not None
         if res.outcome is Outcome.OK:
             event = self._event(r, "file_described", file_id=f.ncmec_file_id)
-            return self._settle(r, Step.FILEINFO, {}, [event], files={f.id: {"described": self.now}})
+            return self._settle(
+                r, Step.FILEINFO, {}, [event], files={f.id: {"described": self.now}}
+            )
         return self._open_report_failed(r, Step.FILEINFO, res, report)
 
     def _after_finish(
@@ -313,10 +335,10 @@ class CyberTipOutbox:
                 return True
             return False
         state = ReportState.RETRACTED if r.retract_then == "operator" else ReportState.FAILED
-        values = {"state": state, "retract_then": ""}
+        final: dict[str, object] = {"state": state, "retract_then": ""}
         if state is ReportState.FAILED and not r.last_error:
-            values["last_error"] = "withdrawn: it could not be completed"
-        if self._settle(r, Step.RETRACT, values, events):
+            final["last_error"] = "withdrawn: it could not be completed"
+        if self._settle(r, Step.RETRACT, final, events):
             report.retracted.append(r.reference)
             if state is ReportState.FAILED:
                 report.failed.append(r.reference)
@@ -356,7 +378,7 @@ class CyberTipOutbox:
                 return self._fail(r, step, res, report)
             return self._withdraw(r, step, res)
         wait = self.policy.backoff_seconds * 2 ** (attempts - 1)
-        values = {
+        values: dict[str, object] = {
             "attempts": attempts,
             "next_attempt_at": self.now + timedelta(seconds=wait),
             "last_error": res.error[:2000],
@@ -369,7 +391,7 @@ class CyberTipOutbox:
 
     def _withdraw(self, r: CyberTipReport, step: Step, res: _Result) -> bool:
         """Withdraw the open report at NCMEC, then mark it failed (the next step: retract)."""
-        values = {
+        values: dict[str, object] = {
             "retract_then": "fail",
             "attempts": 0,
             "next_attempt_at": None,
@@ -380,7 +402,7 @@ class CyberTipOutbox:
         return self._settle(r, step, values, [event])
 
     def _fail(self, r: CyberTipReport, step: Step, res: _Result, report: OutboxReport) -> bool:
-        values = {
+        values: dict[str, object] = {
             "state": ReportState.FAILED,
             "retract_then": "",
             "last_error": f"{step}: {res.error}"[:2000],
@@ -403,11 +425,17 @@ class CyberTipOutbox:
             "attempts": 0,
             "next_attempt_at": None,
         }
-        files = {f.id: {"ncmec_file_id": "", "uploaded": None, "described": None} for f in r.files}
+        files: dict[int, dict[str, object]] = {
+            f.id: {"ncmec_file_id": "", "uploaded": None, "described": None} for f in r.files
+        }
         return values, files
 
     def _finished(self, r: CyberTipReport) -> tuple[dict[str, object], list[Event]]:
-        values = {"state": ReportState.FINISHED, "finished_at": self.now, "retract_then": ""}
+        values: dict[str, object] = {
+            "state": ReportState.FINISHED,
+            "finished_at": self.now,
+            "retract_then": "",
+        }
         events: list[Event] = [self._event(r, "finished", ncmec_report_id=r.ncmec_report_id)]
         if r.environment == "production":  # the test service discards reports
             events.append(
@@ -475,7 +503,9 @@ class CyberTipOutbox:
 
         def decide(r: CyberTipReport) -> ReportChange:
             if r.state not in (ReportState.AWAITING_APPROVAL, ReportState.READY) or r.in_flight:
-                raise Conflict(f"{r.reference} is {r.state.value}: only an unsent report is cancelled")
+                raise Conflict(
+                    f"{r.reference} is {r.state.value}: only an unsent report is cancelled"
+                )
             return ReportChange(
                 report={"state": ReportState.CANCELLED},
                 events=[self._event(r, "cancelled", by=by)],
@@ -488,7 +518,9 @@ class CyberTipOutbox:
 
         def decide(r: CyberTipReport) -> ReportChange:
             if r.state is not ReportState.OPEN:
-                raise Conflict(f"{r.reference} is {r.state.value}: only an open report is withdrawn")
+                raise Conflict(
+                    f"{r.reference} is {r.state.value}: only an open report is withdrawn"
+                )
             return ReportChange(
                 report={"retract_then": "operator", "attempts": 0, "next_attempt_at": None},
                 events=[self._event(r, "withdrawal_requested", by=by)],

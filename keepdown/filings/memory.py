@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from keepdown.errors import Conflict, NotFound
 from keepdown.events import Event, EventSink
@@ -24,8 +25,14 @@ from keepdown.filings.cybertip_model import (
     Source,
     Step,
 )
+from keepdown.filings.sor_model import (
+    PlannedStatement,
+    StatementState,
+    StoredStatement,
+)
 
-__all__ = ["MemoryCyberTips"]
+__all__ = ["MemoryCyberTips", "MemoryStatements"]
+
 
 @dataclass
 class MemoryCyberTips:
@@ -81,7 +88,7 @@ class MemoryCyberTips:
                 return r
         return None
 
-    def list(
+    def select(
         self,
         *,
         organisation: str | None = None,
@@ -148,3 +155,109 @@ class MemoryCyberTips:
             for event in change.events:
                 self.events.emit(event)
             return updated
+
+
+@dataclass
+class MemoryStatements:
+    """The in-memory :class:`~keepdown.filings.sor_model.StatementStore`."""
+
+    events: EventSink
+    rows: dict[int, StoredStatement] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def plan(self, statements: Sequence[PlannedStatement], now: datetime) -> int:
+        with self._lock:
+            taken = {(r.organisation, r.environment, r.puid) for r in self.rows.values()}
+            added = 0
+            for p in statements:
+                if (p.organisation, p.environment, p.puid) in taken:
+                    continue
+                row_id = max(self.rows, default=0) + 1
+                self.rows[row_id] = StoredStatement(
+                    id=row_id,
+                    organisation=p.organisation,
+                    environment=p.environment,
+                    puid=p.puid,
+                    decision=p.decision,
+                    decided_at=p.decided_at,
+                    body=p.body,
+                    state=StatementState.INVALID if p.problems else StatementState.PENDING,
+                    last_error="; ".join(p.problems)[:2000],
+                )
+                taken.add((p.organisation, p.environment, p.puid))
+                added += 1
+            return added
+
+    def _claimable(self, r: StoredStatement, now: datetime) -> bool:
+        if r.state is StatementState.PENDING:
+            return r.next_attempt_at is None or r.next_attempt_at <= now
+        return r.state is StatementState.SENDING and (
+            r.lease_expires is not None and r.lease_expires <= now
+        )
+
+    def claim(
+        self,
+        organisation: str,
+        environment: str,
+        now: datetime,
+        lease_seconds: float,
+        batch: str,
+        limit: int,
+    ) -> list[StoredStatement]:
+        with self._lock:
+            chosen = [
+                r
+                for r in sorted(self.rows.values(), key=lambda r: r.id)
+                if r.organisation == organisation
+                and r.environment == environment
+                and self._claimable(r, now)
+            ][:limit]
+            lease = now + timedelta(seconds=lease_seconds)
+            claimed = []
+            for r in chosen:
+                updated = replace(r, state=StatementState.SENDING, batch=batch, lease_expires=lease)
+                self.rows[r.id] = updated
+                claimed.append(updated)
+            return claimed
+
+    def settle(
+        self, batch: str, outcomes: dict[int, dict[str, Any]], events: Sequence[Event]
+    ) -> int:
+        with self._lock:
+            settled = 0
+            for row_id, values in outcomes.items():
+                r = self.rows.get(row_id)
+                if r is None or r.batch != batch or r.state is not StatementState.SENDING:
+                    continue
+                self.rows[row_id] = replace(r, **values)
+                settled += 1
+            if settled:
+                for event in events:
+                    self.events.emit(event)
+            return settled
+
+    def waiting(self, now: datetime) -> list[tuple[str, str]]:
+        return sorted(
+            {(r.organisation, r.environment) for r in self.rows.values() if self._claimable(r, now)}
+        )
+
+    def select(
+        self,
+        *,
+        organisation: str | None = None,
+        states: Sequence[StatementState] | None = None,
+        limit: int = 100,
+    ) -> list[StoredStatement]:
+        return [
+            r
+            for r in sorted(self.rows.values(), key=lambda r: -r.id)
+            if (organisation is None or r.organisation == organisation)
+            and (states is None or r.state in states)
+        ][:limit]
+
+    def counts(self, organisation: str | None = None) -> dict[str, int]:
+        out = {s.value: 0 for s in StatementState}
+        for r in self.rows.values():
+            if organisation is None or r.organisation == organisation:
+                out[r.state.value] += 1
+        return out

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -158,8 +158,49 @@ class NcmecProfile:
 
 #: The countries the DSA applies in (the EEA), the default territorial scope of a decision.
 EEA = (
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO SE SI SK"
-).split()
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IS",
+    "IT",
+    "LI",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "NO",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+)
+
+
+#: The content types the Transparency Database knows.
+CONTENT_TYPES = (
+    "CONTENT_TYPE_APP",
+    "CONTENT_TYPE_AUDIO",
+    "CONTENT_TYPE_IMAGE",
+    "CONTENT_TYPE_PRODUCT",
+    "CONTENT_TYPE_SYNTHETIC_MEDIA",
+    "CONTENT_TYPE_TEXT",
+    "CONTENT_TYPE_VIDEO",
+)
 
 
 @dataclass(frozen=True)
@@ -182,9 +223,30 @@ class DsaProfile:
     incompatible_content_ground: str = ""
     decision_ground_reference_url: str = ""
     content_language: str = ""
+    #: What a platform's uploads are (keepdown's events do not say): CONTENT_TYPE_* names.
+    content_types: tuple[str, ...] = ("CONTENT_TYPE_IMAGE",)
+    #: Decisions before this day (YYYY-MM-DD) are not filed by keepdown ("": all of them).
+    since: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environment", DsaEnvironment(self.environment))
+        if self.since:
+            try:
+                date.fromisoformat(self.since)
+            except ValueError:
+                raise InvalidInput("since: a day as YYYY-MM-DD", field="since") from None
+        kinds = tuple(dict.fromkeys(k.strip().upper() for k in self.content_types if k.strip()))
+        if not kinds or any(k not in CONTENT_TYPES for k in kinds):
+            raise InvalidInput(
+                "content_types: one or more of " + ", ".join(CONTENT_TYPES), field="content_types"
+            )
+        object.__setattr__(self, "content_types", kinds)
+        language = self.content_language.strip().upper()
+        if language and not _COUNTRY.match(language):
+            raise InvalidInput(
+                "content_language: a two-letter ISO 639-1 code", field="content_language"
+            )
+        object.__setattr__(self, "content_language", language)
         _env_name(self.sandbox_token_env, "sandbox_token_env")
         _env_name(self.production_token_env, "production_token_env")
         scope = tuple(sorted({c.strip().upper() for c in self.territorial_scope if c.strip()}))
@@ -199,7 +261,9 @@ class DsaProfile:
             "DECISION_GROUND_ILLEGAL_CONTENT",
             "DECISION_GROUND_INCOMPATIBLE_CONTENT",
         ):
-            raise InvalidInput("decision_ground is not a DSA decision ground", field="decision_ground")
+            raise InvalidInput(
+                "decision_ground is not a DSA decision ground", field="decision_ground"
+            )
         for name, limit in (
             ("illegal_content_legal_ground", 500),
             ("illegal_content_explanation", 2000),
@@ -248,12 +312,18 @@ class FilingProfile:
         if unknown:
             raise InvalidInput(f"unknown {part} profile field(s): {', '.join(unknown)}")
         changed = dict(values)
-        if "territorial_scope" in changed and isinstance(changed["territorial_scope"], str):
-            changed["territorial_scope"] = tuple(changed["territorial_scope"].split(","))
+        for name in ("territorial_scope", "content_types"):
+            if isinstance(changed.get(name), str):
+                changed[name] = tuple(changed[name].split(","))
+            elif isinstance(changed.get(name), list):
+                changed[name] = tuple(changed[name])
         try:
-            return replace(self, **{part: replace(current, **changed)})
+            updated = replace(current, **changed)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"{part} profile: {exc}") from exc
+        if isinstance(updated, NcmecProfile):
+            return replace(self, ncmec=updated)
+        return replace(self, dsa=updated)
 
 
 def _part_dict(part: NcmecProfile | DsaProfile | None) -> dict[str, Any] | None:
@@ -275,7 +345,13 @@ def profile_from_dict(organisation: str, data: Mapping[str, Any]) -> FilingProfi
     return FilingProfile(
         organisation=organisation,
         ncmec=NcmecProfile(**ncmec) if ncmec else None,
-        dsa=DsaProfile(**{**dsa, "territorial_scope": tuple(dsa.get("territorial_scope", EEA))})
+        dsa=DsaProfile(
+            **{
+                **dsa,
+                "territorial_scope": tuple(dsa.get("territorial_scope", EEA)),
+                "content_types": tuple(dsa.get("content_types", ("CONTENT_TYPE_IMAGE",))),
+            }
+        )
         if dsa
         else None,
         updated_by=str(data.get("updated_by", "")),
@@ -289,7 +365,7 @@ class ProfileStore(Protocol):
 
     def put(self, profile: FilingProfile) -> FilingProfile: ...
 
-    def list(self) -> list[FilingProfile]: ...
+    def all(self) -> list[FilingProfile]: ...
 
 
 @dataclass
@@ -305,5 +381,5 @@ class MemoryProfiles:
         self.profiles[profile.organisation] = profile
         return profile
 
-    def list(self) -> list[FilingProfile]:
+    def all(self) -> list[FilingProfile]:
         return [self.profiles[k] for k in sorted(self.profiles)]

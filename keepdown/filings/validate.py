@@ -100,7 +100,11 @@ def statement_problems(statement: dict[str, Any]) -> list[str]:
     problems = []
     for error in sorted(_statement_validator().iter_errors(statement), key=lambda e: list(e.path)):
         where = ".".join(str(p) for p in error.absolute_path) or "(statement)"
-        problems.append(f"{where}: {error.message[:300]}")
+        message = error.message
+        comment = error.schema.get("$comment") if isinstance(error.schema, dict) else None
+        if error.validator in ("anyOf", "oneOf") and comment:
+            message = str(comment)  # the rule's own words, not the whole statement
+        problems.append(f"{where}: {message[:300]}")
         if len(problems) >= _MAX_PROBLEMS:
             break
     return problems

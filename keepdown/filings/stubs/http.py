@@ -86,7 +86,7 @@ def _handler(handle: Callable[[Incoming], Answer], max_body: int) -> type[BaseHT
             self.wfile.write(answer.body)
 
         def _chunked(self) -> bytes:
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -95,7 +95,10 @@ def _handler(handle: Callable[[Incoming], Answer], max_body: int) -> type[BaseHT
                 parts.append(self.rfile.read(size))
                 self.rfile.readline()
 
-        do_GET = _serve
-        do_POST = _serve
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
 
     return Handler
