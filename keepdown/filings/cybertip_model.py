@@ -38,6 +38,8 @@ __all__ = [
     "ReportedUser",
     "Source",
     "Step",
+    "facts_from_json",
+    "facts_to_json",
 ]
 
 
@@ -298,3 +300,64 @@ class CyberTipStore(Protocol):
         step is still the one in flight (a sender whose lease was taken over changes nothing).
         None when nothing changed."""
         ...
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def facts_to_json(f: FileFacts) -> dict[str, Any]:
+    """A file's facts as a JSON object (the SQL store keeps them so)."""
+    return {
+        "sha256": f.sha256,
+        "md5": f.md5,
+        "sha1": f.sha1,
+        "file_name": f.file_name,
+        "location": f.location,
+        "uploaded_at": _when(f.uploaded_at),
+        "viewed": f.viewed,
+        "publicly_available": f.publicly_available,
+        "industry_classification": f.industry_classification,
+        "preserved": f.preserved,
+        "ip_events": [
+            {
+                "ip": e.ip,
+                "event": e.event,
+                "at": _when(e.at),
+                "port": e.port,
+                "possible_proxy": e.possible_proxy,
+            }
+            for e in f.ip_events
+        ],
+    }
+
+
+def facts_from_json(data: dict[str, Any]) -> FileFacts:
+    """The inverse of :func:`facts_to_json`."""
+    events = tuple(
+        IpEvent(
+            ip=str(e["ip"]),
+            event=str(e.get("event") or "Upload"),
+            at=_parse_when(e.get("at")),
+            port=e.get("port"),
+            possible_proxy=e.get("possible_proxy"),
+        )
+        for e in data.get("ip_events", [])
+    )
+    return FileFacts(
+        sha256=str(data["sha256"]),
+        md5=str(data.get("md5", "")),
+        sha1=str(data.get("sha1", "")),
+        file_name=str(data.get("file_name", "")),
+        location=str(data.get("location", "")),
+        uploaded_at=_parse_when(data.get("uploaded_at")),
+        viewed=bool(data.get("viewed", False)),
+        publicly_available=data.get("publicly_available"),
+        industry_classification=str(data.get("industry_classification", "")),
+        preserved=bool(data.get("preserved", False)),
+        ip_events=events,
+    )

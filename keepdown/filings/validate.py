@@ -18,12 +18,13 @@ import functools
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import xmlschema
+from typing import TYPE_CHECKING, Any
 
 from keepdown.errors import ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:  # both are imported when first used: jsonschema's import alone takes seconds
+    import jsonschema
+    import xmlschema
 
 __all__ = [
     "cybertip_schema",
@@ -43,6 +44,8 @@ def _schema_path(name: str) -> Path:
 @functools.cache
 def cybertip_schema() -> xmlschema.XMLSchemaBase:
     """keepdown's CyberTipline schema (``schemas/cybertip.xsd``), loaded once."""
+    import xmlschema
+
     return xmlschema.XMLSchema10(str(_schema_path("cybertip.xsd")))
 
 
@@ -50,6 +53,8 @@ def cybertip_schema() -> xmlschema.XMLSchemaBase:
 def load_xsd(path: str) -> xmlschema.XMLSchemaBase:
     """Any XSD file (NCMEC's fetched schema, an FIU's goAML schema), loaded once per path.
     XSD 1.1 schemas (goAML's declare ``vc:minVersion="1.1"``) are read as 1.1."""
+    import xmlschema
+
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
@@ -64,6 +69,8 @@ def load_xsd(path: str) -> xmlschema.XMLSchemaBase:
 def xml_problems(document: bytes, schema: xmlschema.XMLSchemaBase | None = None) -> list[str]:
     """Why ``document`` is not valid against ``schema`` (keepdown's CyberTipline schema by
     default); empty when it is."""
+    import xmlschema
+
     checker = schema if schema is not None else cybertip_schema()
     problems = []
     try:
@@ -88,6 +95,8 @@ def statement_schema() -> dict[str, Any]:
 
 @functools.cache
 def _statement_validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(statement_schema())
     validator: jsonschema.protocols.Validator = cls(
         statement_schema(), format_checker=cls.FORMAT_CHECKER
