@@ -59,6 +59,7 @@ from keepdown.events import (
     NoticeEscalated,
     NoticeSent,
     ReappearanceDetected,
+    ReferralMade,
     RemovalConfirmed,
     RemovalReported,
     ReviewDecided,
@@ -216,6 +217,9 @@ class Ledger:
     #: Each bank's source (its provenance, e.g. a hotline), as sightings and reviews name it.
     bank_sources: dict[str, str] = field(default_factory=dict)
     uploads: list[UploadRecord] = field(default_factory=list)
+    #: Referrals to authorities outside keepdown (``kind``: to whom: ncmec, law_enforcement,
+    #: hotline; ``key``: the referring organisation).
+    referrals: list[Occurrence] = field(default_factory=list)
     provider_names: dict[str, str] = field(default_factory=dict)
     provider_countries: dict[str, str] = field(default_factory=dict)
 
@@ -272,6 +276,9 @@ class _Builder:
                 e.at, e.sighting_id, e.bank, source, e.match_type, e.state, e.signal_type
             )
         )
+
+    def on_referral_made(self, e: ReferralMade) -> None:
+        self.ledger.referrals.append(Occurrence(e.at, e.organisation, "", e.to))
 
     def on_match_found(self, e: MatchFound) -> None:
         self.ledger.hash_matches.append((e.at, e.bank, e.signal_type))

@@ -337,8 +337,10 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
         "bose.reports_to_ncmec_or_law_enforcement",
         "Reports made to NCMEC or law enforcement",
         "count",
-        None,
-        "keepdown records no such event",
+        lambda r: r.referrals.get("ncmec", 0) + r.referrals.get("law_enforcement", 0),
+        "referrals in the period (ReferralMade): CyberTipline reports NCMEC's production "
+        "service finished, and referrals to law enforcement an analyst recorded; reports to "
+        "NCMEC's test service are not counted",
     ),
     FieldSpec(
         AUS,

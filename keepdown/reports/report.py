@@ -63,6 +63,9 @@ class TransparencyReport:
     locations: list[dict[str, Any]]
     #: Hash matches (``MatchFound``) in the period per signal type: the detection methods.
     signal_types: dict[str, int] = field(default_factory=dict)
+    #: Referrals to authorities outside keepdown in the period (``ReferralMade``), by recipient
+    #: (ncmec, law_enforcement, hotline).
+    referrals: dict[str, int] = field(default_factory=dict)
     #: Removal requests on platforms using keepdown, and self-submitted hashes
     #: (keepdown.reports.requests).
     removal_requests: RemovalRequestFigures | None = None
@@ -95,6 +98,7 @@ class TransparencyReport:
             "platforms": [f.to_dict() for f in self.platforms],
             "hash_matches_by_signal_type": dict(self.signal_types),
             "accuracy_by_source": [s.to_dict() for s in self.sources],
+            "referrals": dict(self.referrals),
             "distribution": [{"bucket": b, "removals": n} for b, n in self.distribution],
             "trend": self.trend,
             "reappearances": [
@@ -235,4 +239,5 @@ def build_report(
         field_providers=[
             f for key, f in field_figures(ledger, period, "provider").items() if key in listed
         ],
+        referrals=dict(sorted(Counter(o.kind for o in ledger.referrals if o.at in period).items())),
     )
