@@ -1,8 +1,8 @@
 """Records for authorities (owner: filings; see ``keepdown/storage/tables_filings.py``):
 filing profiles, CyberTipline reports and their files, statements of reasons.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
