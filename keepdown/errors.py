@@ -28,8 +28,10 @@ The tree::
     │   └── RobotsDisallowed               403  (robots.txt forbids the URL)
     ├── DeliveryError                      502  exit 69 (a notice could not be delivered)
     ├── ExchangeError                      502  exit 69 (a hash exchange refused or failed)
+    ├── FilingError                        502  exit 69 (NCMEC or the EU database refused or failed)
     ├── StorageError                       503  exit 74 (EX_IOERR)
     │   └── IndexFileError                 503  (a saved match index is missing or damaged)
+    ├── Overloaded                         503  exit 75 (busy: retry after ``retry_after``)
     └── ConfigurationError                 500  exit 78 (EX_CONFIG)
 
 Exit codes follow BSD ``sysexits.h`` so shell scripts can tell bad data from a bad setting.
@@ -48,6 +50,7 @@ __all__ = [
     "DeliveryError",
     "ExchangeError",
     "FetchError",
+    "FilingError",
     "Forbidden",
     "ImageTooLarge",
     "ImportFormatError",
@@ -58,6 +61,7 @@ __all__ = [
     "KeepdownError",
     "MethodNotAllowed",
     "NotFound",
+    "Overloaded",
     "RateLimited",
     "RobotsDisallowed",
     "SignatureError",
@@ -200,6 +204,15 @@ class RateLimited(KeepdownError):
     code = "rate_limited"
 
 
+class Overloaded(KeepdownError):
+    """This process is at a capacity limit (the picture-decoding memory budget): the request
+    is refused rather than queued without end; retry after ``retry_after`` seconds."""
+
+    http_status = 503
+    exit_code = 75
+    code = "overloaded"
+
+
 class FetchError(KeepdownError):
     """A remote host could not be fetched (unreachable, timeout, bad response)."""
 
@@ -240,6 +253,17 @@ class ExchangeError(KeepdownError):
     http_status = 502
     exit_code = 69
     code = "exchange_error"
+
+
+class FilingError(KeepdownError):
+    """A regulator's or clearing house's service (NCMEC's reporting service, the DSA
+    Transparency Database) refused a record or could not be reached. ``details`` says
+    ``permanent`` (sending it again cannot help), the service's own ``service_code`` and the
+    HTTP ``status``."""
+
+    http_status = 502
+    exit_code = 69
+    code = "filing_error"
 
 
 class StorageError(KeepdownError):

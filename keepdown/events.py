@@ -20,6 +20,8 @@ __all__ = [
     "BankEntryAdded",
     "BankEntryRemoved",
     "BankImported",
+    "CyberTipDrafted",
+    "CyberTipStep",
     "DeliveryFailed",
     "DisputeReviewed",
     "EntryQuarantined",
@@ -47,6 +49,7 @@ __all__ = [
     "PageFetched",
     "QuarantineLifted",
     "ReappearanceDetected",
+    "ReferralMade",
     "RemovalConfirmed",
     "RemovalItemFound",
     "RemovalItemRemoved",
@@ -60,6 +63,7 @@ __all__ = [
     "SelfSubmissionReceived",
     "SelfSubmissionWithdrawn",
     "SightingRecorded",
+    "StatementsSubmitted",
     "TaskRan",
     "UploadChecked",
     "UploadHeld",
@@ -790,6 +794,85 @@ class QuarantineLifted(Event):
     analyst: str
     outcome: str  # "lifted" (the entry acts again) or "removed" (tombstoned as false positive)
     note: str = ""
+
+
+# --- filings: records for authorities (keepdown/filings) ---
+# Producers: the CyberTipline outbox (CyberTip*), the statements-of-reasons outbox
+# (StatementsSubmitted), an analyst recording a referral by hand (ReferralMade). No event here
+# carries a hash, a URL, a reported person's details or a credential: those stay in the filing
+# records (``keepdown/filings``), which only the organisation that filed them reads.
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class CyberTipDrafted(Event):
+    """A CyberTipline report was drafted for NCMEC (``source``: upload or sighting), rendered
+    once; ``approval``: it waits for a second person before it is sent."""
+
+    kind: ClassVar[str] = "cybertip_drafted"
+    report_ref: str
+    organisation: str
+    source: str
+    environment: str  # "test" (NCMEC discards it) or "production"
+    files: int = 0
+    drafted_by: str = ""
+    approval: bool = False
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class CyberTipStep(Event):
+    """One step of a CyberTipline report through NCMEC's reporting service.
+
+    ``step``: approved, opened (the report exists at NCMEC: ``ncmec_report_id``),
+    file_uploaded, file_described, finished, retracted, failed, restarted (NCMEC no longer
+    had the open report: a new one is opened). ``detail`` says why for retracted, failed and
+    restarted; ``code`` is NCMEC's response code when it gave one."""
+
+    kind: ClassVar[str] = "cybertip_step"
+    report_ref: str
+    organisation: str
+    environment: str
+    step: str
+    ncmec_report_id: str = ""
+    file_id: str = ""
+    by: str = ""
+    code: str = ""
+    detail: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class ReferralMade(Event):
+    """Material was referred to an authority outside keepdown (``to``: ncmec,
+    law_enforcement, hotline): a finished CyberTipline report in NCMEC's production service,
+    or a referral an analyst recorded. ``reference`` is the recipient's own number (NCMEC's
+    report id, a police case number) when there is one; ``items`` how many files or
+    locations it named."""
+
+    kind: ClassVar[str] = "referral_made"
+    to: str
+    organisation: str
+    source: str  # "upload", "sighting", "manual"
+    reference: str = ""
+    recipient: str = ""  # e.g. the law enforcement agency or the hotline's name
+    items: int = 0
+    by: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class StatementsSubmitted(Event):
+    """A batch of statements of reasons went to the DSA Transparency Database: ``accepted``
+    created now, ``existing`` found there already (their PUID was taken: an earlier attempt
+    got through), ``invalid`` refused one by one (they wait for an operator)."""
+
+    kind: ClassVar[str] = "statements_submitted"
+    organisation: str
+    environment: str  # "sandbox" or "production"
+    accepted: int = 0
+    existing: int = 0
+    invalid: int = 0
 
 
 # --- workers and scans (keepdown/tasks, keepdown/scan) ---

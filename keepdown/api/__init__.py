@@ -53,6 +53,7 @@ from keepdown.api import (
 )
 from keepdown.api.context import ApiContext, MatchView, UrlFetcher
 from keepdown.api.deps import SECURITY_SCHEMES
+from keepdown.api.docs_pages import install_docs
 from keepdown.api.errors import ErrorBody, error_responses, install_error_handlers
 from keepdown.api.hot import HotPath, HotRoutes
 from keepdown.api.metrics import ApiMetrics, MetricsMiddleware
@@ -132,6 +133,8 @@ def create_app(
         title="keepdown API",
         version="1",
         description="Hash and match content against banks of known material; manage banks.",
+        docs_url=None,  # served from the installed package instead of a CDN: docs_pages
+        redoc_url=None,
         **_NO_FASTAPI_TELEMETRY,
     )
     if lifespan is not None:
@@ -139,6 +142,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.metrics = ApiMetrics()
     install_error_handlers(app)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     app.router.middleware_stack = HotRoutes(app.router.middleware_stack, api_routes(), HOT_PATHS)

@@ -48,6 +48,7 @@ _MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 _CHUNK = 64 * 1024
 _SPOOL = 1 << 20
 Format = Literal["jsonl", "csv", "plain", "pytx", "hma"]
+ImportFormat = Literal["jsonl", "csv", "plain", "pytx", "hma", "hashes"]
 
 _IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -107,7 +108,7 @@ async def _spool(request: Request, path: Path, limit: int) -> int:
 async def import_entries(
     request: Request,
     name: str,
-    format: Format | None = Query(None, description="File format; detected when omitted"),
+    format: ImportFormat | None = Query(None, description="File format; detected when omitted"),
     signal_type: Literal["pdq", "md5", "sha1", "sha256"] | None = Query(None),
     skip_invalid: bool = Query(False),
     restore: bool = Query(False, description="Re-add hashes that were removed before"),

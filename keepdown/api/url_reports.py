@@ -14,8 +14,9 @@ Staff (analyst, admin):
 Public, key-less, limited per client address by ``public_report_rate_limit``:
 
 - ``POST /api/v1/reports/public`` takes a URL and an optional description (JSON, no
-  uploads), stored as ``reporter_type = public``; answers the reference, a *receipt* and the
-  status ``received`` (always: the answer must not tell whether the URL was known before);
+  uploads), stored as ``reporter_type = public``; answers a reference of the submission's
+  own (never the staff report's), a *receipt* and the status ``received`` (always: the answer
+  must not tell whether the URL was known before);
 - ``POST /api/v1/reports/public/status`` answers, for a reference and its receipt, the
   coarse status ``received`` / ``checking`` / ``checked``: nothing else of the report, and
   never whether anything was found. A wrong receipt and an unknown reference get the same 404.
@@ -208,7 +209,8 @@ async def create_public_report(request: Request, body: PublicReportIn) -> Public
     )
     _emit(request, done.record.url, "public", done.record.crawl_id, now)
     assert done.receipt is not None
-    return PublicReportOut(reference=done.record.reference, receipt=done.receipt, status="received")
+    assert done.public_reference is not None
+    return PublicReportOut(reference=done.public_reference, receipt=done.receipt, status="received")
 
 
 @router.post(

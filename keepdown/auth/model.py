@@ -69,6 +69,12 @@ class ApiKey:
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at
 
+    def state(self, now: datetime) -> str:
+        """``revoked``, ``expired`` or ``active``: what a listing shows."""
+        if self.revoked:
+            return "revoked"
+        return "expired" if self.expired(now) else "active"
+
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
@@ -143,15 +149,25 @@ class AuditRecord:
 #: Every outcome an audit record can have.
 OUTCOMES = ("started", "ok", "failed", "refused")
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]{1,9})\s*([smhdw])\s*$", re.ASCII)
+#: The longest duration a key may be given (ten years); longer is "never" or an error.
+MAX_DURATION = timedelta(days=3660)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_duration(text: str) -> timedelta:
-    """``'90d'``, ``'12h'``, ``'2w'``... as a timedelta; UsageError for anything else."""
+    """``'90d'``, ``'12h'``, ``'2w'``... as a timedelta, at most :data:`MAX_DURATION`;
+    UsageError for anything else (ASCII digits only: ``'٣d'`` is not three days)."""
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) == 0:
         raise UsageError(
-            f"duration must be a positive number and a unit s/m/h/d/w (e.g. 90d), got {text!r}"
+            "duration must be a positive number and a unit s/m/h/d/w (e.g. 90d), got "
+            f"{str(text)[:40]!r}"
         )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise UsageError(
+            f"duration {text.strip()!r} is over the longest a key may be given "
+            f"({MAX_DURATION.days} days); give no expiry for a key that never expires"
+        )
+    return timedelta(seconds=seconds)

@@ -21,6 +21,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -201,6 +202,16 @@ class BankService:
                 BankChanged(at=self.clock.now(), bank=name, changes=change.described(), by=by)
             )
         return bank
+
+    def recover_interrupted_imports(self, *, grace: timedelta = timedelta(minutes=2)) -> list[int]:
+        """Mark ``failed`` the imports a killed process left ``running`` (nothing of them
+        landed: an import is one transaction); run when keepdown starts. Imports started
+        less than ``grace`` ago, and imports under way, are left alone."""
+        now = self.clock.now()
+        ids = self.store.fail_interrupted_imports(now - grace, now)
+        for import_id in ids:
+            log.warning("import %d was interrupted (its process stopped); marked failed", import_id)
+        return ids
 
     def import_file(
         self,

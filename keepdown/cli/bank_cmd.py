@@ -21,7 +21,7 @@ import click
 
 from keepdown.app.runtime import Runtime
 from keepdown.banks import signing
-from keepdown.banks.formats import FORMATS
+from keepdown.banks.formats import EXPORT_FORMATS, FORMATS
 from keepdown.banks.model import Bank, RemovalReason
 from keepdown.banks.service import BankDetails, BankService, export_format, parse_thresholds
 from keepdown.errors import UsageError
@@ -194,7 +194,7 @@ def import_cmd(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     help="File format (default: from -o's suffix, jsonl on stdout).",
 )
 @click.option("-o", "--output", type=_PATH, help="Write here instead of stdout.")

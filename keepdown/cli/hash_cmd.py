@@ -29,7 +29,15 @@ from typing import Any, TextIO
 import click
 from tqdm import tqdm
 
-from keepdown.cli.inputs import Failure, Input, expand, format_option, hash_mode, summarise_failures
+from keepdown.cli.inputs import (
+    Failure,
+    Input,
+    expand,
+    format_option,
+    hash_mode,
+    require_inputs,
+    summarise_failures,
+)
 from keepdown.errors import InvalidInput, KeepdownError, NotFound
 from keepdown.hashing import HashResult, hash_file
 from keepdown.settings import Settings
@@ -71,7 +79,7 @@ def command(
     """Hash files, folders (recursively) and '-' (standard input)."""
     settings: Settings = ctx.obj
     mode = hash_mode(mode, settings)
-    inputs = list(expand(paths))
+    inputs = require_inputs(list(expand(paths)), paths)
     if progress is None:
         progress = sys.stderr.isatty() and len(inputs) > PROGRESS_MIN_FILES
     writer = _Writer(fmt, sys.stdout)

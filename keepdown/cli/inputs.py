@@ -23,6 +23,7 @@ __all__ = [
     "expand",
     "format_option",
     "hash_mode",
+    "require_inputs",
     "summarise_failures",
 ]
 
@@ -55,6 +56,15 @@ def expand(paths: tuple[str, ...]) -> Iterator[Input]:
             yield Input(arg, Path(arg))
         else:
             yield Input(arg, error=NotFound(f"no such file or folder: {arg}"))
+
+
+def require_inputs(inputs: list[Input], paths: tuple[str, ...]) -> list[Input]:
+    """The inputs, or :class:`NotFound` (exit 66) when the paths held no file at all: a
+    command that silently did nothing to an empty folder looks like one that worked."""
+    if not inputs:
+        named = ", ".join(paths)
+        raise NotFound(f"no files in {named}: nothing to do", paths=list(paths))
+    return inputs
 
 
 def _walk(top: str) -> Iterator[Input]:

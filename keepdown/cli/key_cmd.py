@@ -61,7 +61,7 @@ def list_(settings: Settings, organisation: str | None) -> None:
     """List keys (ids, roles and dates; never secrets)."""
     with auth_service(settings) as auth:
         for key in auth.list_keys(organisation):
-            state = "revoked" if key.revoked else "active"
+            state = key.state(auth.clock.now())
             expiry = key.expires_at.isoformat() if key.expires_at else "never"
             click.echo(
                 f"{key.key_id}\t{key.organisation}\t{key.role.value}\t{state}\texpires {expiry}"

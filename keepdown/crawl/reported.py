@@ -71,6 +71,7 @@ class Intake:
     record: ReportedUrl
     outcome: str
     receipt: str | None = None  # public submissions only; shown once, stored hashed
+    public_reference: str | None = None  # public submissions only: theirs, not the report's
 
     @property
     def new(self) -> bool:

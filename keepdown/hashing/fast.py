@@ -39,6 +39,7 @@ __all__ = [
     "decode_jpeg_rgb",
     "decode_jpeg_scaled",
     "is_jpeg",
+    "jpeg_scale",
     "jpeg_size",
     "readonly",
     "scale_aware_64x64",
@@ -108,7 +109,7 @@ def decode_jpeg_scaled(
     height, width = jpeg_size(data, max_pixels=max_pixels)
     if height < _MIN_DIM or width < _MIN_DIM:
         return None
-    scale = next((s for s in _SCALES if min(height, width) // s >= min_side), 1)
+    scale = jpeg_scale(height, width, min_side)
     want_h, want_w = -(-height // scale), -(-width // scale)
     pixels = _decode(data, colorspace, want_h, want_w)
     if pixels.shape[:2] != (want_h, want_w):
@@ -117,6 +118,11 @@ def decode_jpeg_scaled(
             format="JPEG",
         )
     return pixels, height, width
+
+
+def jpeg_scale(height: int, width: int, min_side: int = FAST_MIN_SIDE) -> int:
+    """The DCT reduction fast mode decodes a ``height x width`` JPEG at (8, 4, 2 or 1)."""
+    return next((s for s in _SCALES if min(height, width) // s >= min_side), 1)
 
 
 def scale_aware_64x64(pixels: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 The review page never hands the browser the media it fetched. :func:`render_preview` decodes
 the bytes with the same limits as hashing (:mod:`keepdown.hashing.decode`: size, pixels,
-formats, bombs), then:
+formats, bombs) and within the process's decode budget (:mod:`keepdown.hashing.budget`),
+then:
 
 1. shrinks the picture to at most ``max_side`` pixels on its longest side (a preview is
-   small by design, and shrinking first makes the blur cheap and irreversible);
+   small by design, and shrinking first makes the blur cheap and irreversible; a JPEG is
+   decoded at reduced scale to begin with, :func:`keepdown.hashing.decode.decode_small`);
 2. drops colour when ``grayscale`` is set;
 3. applies a Gaussian blur of ``blur`` pixels (0: none, for a deliberate reveal);
 4. encodes a fresh JPEG without any metadata (no EXIF, no GPS, no colour profile), so what
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
-from keepdown.hashing.decode import decode_image
+from keepdown.hashing import budget
+from keepdown.hashing.decode import decode_small, probe_image
 from keepdown.settings import Settings
 
 __all__ = ["Preview", "render_preview"]
@@ -48,13 +51,15 @@ def render_preview(
     blur: int = 12,
     grayscale: bool = True,
     settings: Settings | None = None,
+    wait: float | None = None,
 ) -> Preview:
     """A preview of ``data`` (steps in the module docstring); DecodeError and friends if the
     bytes are not an image keepdown decodes."""
-    decoded = decode_image(data, settings=settings)
-    image = Image.fromarray(decoded.rgb)
     side = max(16, min(int(max_side), 2048))
-    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    info = probe_image(data, settings=settings)
+    cost = budget.decode_cost(info.width, info.height, info.source_mode, rgb_array=False)
+    with budget.process_budget().hold(cost, wait=wait):
+        image = Image.fromarray(decode_small(data, side, settings=settings))
     if grayscale:
         image = image.convert("L")
     radius = max(0, min(int(blur), MAX_BLUR))

@@ -114,6 +114,11 @@ def render_csv(report: TransparencyReport) -> str:
                     writer.writerow((section, name, figure, _cell(value)))
     for figure, value in _flat("", data.get("removal_requests") or {}):
         writer.writerow(("removal_requests", "all platforms", figure, _cell(value)))
+    definitions = data["definitions"]
+    for row in [definitions["all_providers"], *definitions["providers"]]:
+        for figure, value in _flat("", row or {}):
+            if figure not in ("key", "name"):
+                writer.writerow(("definitions", row["name"], figure, _cell(value)))
     for row in data["distribution"]:
         writer.writerow(("distribution", row["bucket"], "removals", row["removals"]))
     for row in data["trend"]:

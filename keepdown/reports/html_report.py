@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from keepdown.reports.charts import bar_chart, column_chart, stacked_bar_chart
+from keepdown.reports.definitions import DEFINITIONS, REAPPEARANCE_DAYS, Definition
 from keepdown.reports.durations import duration_text
 from keepdown.reports.exports import render_locations_csv
 from keepdown.reports.figures import WINDOWS, RemovalFigures
@@ -176,10 +177,14 @@ def _reappearances(report: TransparencyReport) -> str:
 
 
 def _detection(report: TransparencyReport) -> str:
+    # A public report (keepdown.reports.publication) carries no bank source and no key id:
+    # their columns are left out rather than shown empty.
+    bank_sources = any(b.bank_source for b in report.banks)
+    keys = any(p.key_id for p in report.platforms)
     banks = _table(
         [
             "bank",
-            "bank source",
+            *(["bank source"] if bank_sources else []),
             "detected by",
             "matches",
             "exact",
@@ -193,7 +198,7 @@ def _detection(report: TransparencyReport) -> str:
         [
             [
                 b.bank,
-                b.bank_source or "–",
+                *([b.bank_source or "–"] if bank_sources else []),
                 b.detection,
                 b.matches,
                 b.exact,
@@ -208,16 +213,31 @@ def _detection(report: TransparencyReport) -> str:
         ],
     )
     platforms = _table(
-        ["platform key", "organisation", "checked", "blocked", "sent to review", "allowed"],
         [
-            [p.key_id, p.organisation, p.checked, p.blocked, p.sent_to_review, p.allowed]
+            *(["platform key"] if keys else []),
+            "organisation",
+            "checked",
+            "blocked",
+            "sent to review",
+            "allowed",
+        ],
+        [
+            [
+                *([p.key_id] if keys else []),
+                p.organisation,
+                p.checked,
+                p.blocked,
+                p.sent_to_review,
+                p.allowed,
+            ]
             for p in report.platforms
         ],
     )
+    named_sources = any(s.source for s in report.sources)
     sources = _table(
         [
             "bank",
-            "source",
+            *(["source"] if named_sources else []),
             "signal type",
             "matches",
             "confirmed automatically",
@@ -230,7 +250,7 @@ def _detection(report: TransparencyReport) -> str:
         [
             [
                 s.bank,
-                s.source or "–",
+                *([s.source or "–"] if named_sources else []),
                 s.signal_type,
                 s.matches,
                 s.auto_confirmed,
@@ -281,6 +301,70 @@ def _requests(report: TransparencyReport) -> str:
     return "<h2>Removal requests and self-submitted hashes</h2>" + _table(
         ["figure", "value"], rows
     ).replace("<table>", '<table class="summary">', 1)
+
+
+def _times(v: dict[str, Any]) -> str:
+    if not v.get("n"):
+        return "–"
+    return (
+        f"p50 {duration_text(v['p50_hours'])} · p90 {duration_text(v['p90_hours'])} · "
+        f"p99 {duration_text(v['p99_hours'])} ({v['n']})"
+    )
+
+
+def _definition_value(d: Definition, v: dict[str, Any]) -> str:
+    if d.id == "time_from_report":
+        return f"{_times(v)}; {v['without_report']} without a report"
+    if d.id == "share_over_42_days":
+        return f"{_pct(v['share'])} ({v['over']} of {v['decided']}; {v['undecided']} undecided)"
+    if d.id == "removed_within":
+        parts = [f"{label}: {_pct(w['share'])}" for label, w in v.items() if label != "cohort"]
+        return " · ".join(parts) + f" (of {v['cohort']})"
+    if d.id == "same_provider_reappearance":
+        return f"{_pct(v['share'])} ({v['reappeared']} of {v['of']})"
+    return _times(v)
+
+
+def _definitions(report: TransparencyReport) -> str:
+    """The field's definitions of removal time, side by side (keepdown.reports.definitions)."""
+    totals = report.field_totals
+    if totals is None:
+        return ""
+    rows = [
+        [d.name, d.style, d.starts, d.stops, _definition_value(d, totals.values[d.id])]
+        for d in DEFINITIONS
+    ]
+    headers = ["figure", "as defined by", "clock starts", "clock stops", "all providers"]
+    table = _table(headers, rows)
+    per_provider = [
+        [
+            f.name,
+            duration_text(f.values["keepdown_time_to_removal"]["p50_hours"]),
+            duration_text(f.values["time_from_report"]["p50_hours"]),
+            duration_text(f.values["time_from_notice"]["p50_hours"]),
+            _pct(f.values["share_over_42_days"]["share"]),
+            _pct(f.values["removed_within"]["24h"]["share"]),
+            _pct(f.values["removed_within"]["7d"]["share"]),
+            _pct(f.values["same_provider_reappearance"]["share"]),
+        ]
+        for f in report.field_providers
+    ]
+    columns = [
+        "provider",
+        "keepdown p50",
+        "INHOPE-style p50",
+        "IWF-style p50",
+        "C3P-style over 42 days",
+        "within 24 h",
+        "within 7 days",
+        f"reappeared within {REAPPEARANCE_DAYS} days",
+    ]
+    return (
+        "<h2>The field's definitions, side by side</h2><p>The same removals, measured as "
+        "hotlines publish them, so these figures can be set beside published ones. Each "
+        "definition is in the methodology below.</p>"
+        f"{table}{_table(columns, per_provider, 'per provider')}"
+    )
 
 
 def _precision(f: RemovalFigures) -> str:
@@ -335,7 +419,7 @@ def render_html(report: TransparencyReport) -> str:
         "log. No URL of material, no hash and no image appears in this report.</p>"
         f"{_summary(report)}{_league(report)}{_distribution(report)}{_trend(report)}"
         f"{_reappearances(report)}<h2>By country of the provider</h2>{countries}"
-        f"{_detection(report)}{_requests(report)}"
+        f"{_detection(report)}{_requests(report)}{_definitions(report)}"
         f"<h2>Methodology</h2><p>{escape(report.period_rule)}</p><dl>{methodology}</dl>"
         "<h2>Data</h2><p>Every duration behind these figures, one row per location: "
         f'<a download="{escape(name)}" href="data:text/csv;base64,{data}">'

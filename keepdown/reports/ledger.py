@@ -59,6 +59,7 @@ from keepdown.events import (
     NoticeEscalated,
     NoticeSent,
     ReappearanceDetected,
+    ReferralMade,
     RemovalConfirmed,
     RemovalReported,
     ReviewDecided,
@@ -98,6 +99,12 @@ class LocationRecord:
     #: (or the first notice) to ``removed_at``; None when the events do not say.
     precision_hours: float | None = None
     withdrawn_at: datetime | None = None
+    #: The first report of the URL whose crawl found the material (INHOPE-style clock start;
+    #: None when keepdown found it on its own initiative, or the events do not say).
+    reported_at: datetime | None = None
+    #: The first time the material was found again at the same provider after its removal
+    #: (``ReappearanceDetected`` naming this location, same URL or same provider).
+    returned_at: datetime | None = None
 
     def removed_by(self, end: datetime) -> bool:
         """Confirmed removed before ``end`` (what a report of a period ending then knows)."""
@@ -210,6 +217,9 @@ class Ledger:
     #: Each bank's source (its provenance, e.g. a hotline), as sightings and reviews name it.
     bank_sources: dict[str, str] = field(default_factory=dict)
     uploads: list[UploadRecord] = field(default_factory=list)
+    #: Referrals to authorities outside keepdown (``kind``: to whom: ncmec, law_enforcement,
+    #: hotline; ``key``: the referring organisation).
+    referrals: list[Occurrence] = field(default_factory=list)
     provider_names: dict[str, str] = field(default_factory=dict)
     provider_countries: dict[str, str] = field(default_factory=dict)
 
@@ -267,6 +277,9 @@ class _Builder:
             )
         )
 
+    def on_referral_made(self, e: ReferralMade) -> None:
+        self.ledger.referrals.append(Occurrence(e.at, e.organisation, "", e.to))
+
     def on_match_found(self, e: MatchFound) -> None:
         self.ledger.hash_matches.append((e.at, e.bank, e.signal_type))
 
@@ -303,6 +316,7 @@ class _Builder:
             if location_id in led.locations:
                 continue
             record = LocationRecord(location_id, key, country, e.at, bool(e.reappearance))
+            record.reported_at = self._reported_at(_location_sighting(e, facts, i))
             if facts is not None:
                 record.reappearance = bool(facts[i].where)
                 record.detected_at = facts[i].detected_at
@@ -313,6 +327,12 @@ class _Builder:
         if facts is None:
             self._detection_delays(e, key, country)
         self._report_delays(e, key, country, facts)
+
+    def _reported_at(self, sighting: str) -> datetime | None:
+        """When the URL whose crawl saw ``sighting`` was first reported (not own initiative)."""
+        crawl = self.sighting_crawl.get(sighting)
+        found = self.reported.get(crawl) if crawl else None
+        return found[0] if found else None
 
     def _repeat(self, e: NoticeSent, key: str, facts: list[_Facts] | None) -> bool:
         """Whether a first notice repeats material at its provider (module docstring, 2)."""
@@ -393,6 +413,14 @@ class _Builder:
     def on_reappearance_detected(self, e: ReappearanceDetected) -> None:
         key, country = self.provider(e)
         self.ledger.reappearances.append(Occurrence(e.at, key, country, e.where))
+        removed = self.ledger.locations.get(e.previous_location_id)
+        same = e.where in ("same_url", "same_provider")
+        if (
+            removed is not None
+            and same
+            and (removed.returned_at is None or e.at < removed.returned_at)
+        ):
+            removed.returned_at = e.at
         previous = e.previous_provider_id or e.previous_provider
         if e.notice_ref and previous:
             before = self.reappeared_in.get(e.notice_ref, False)
@@ -454,6 +482,16 @@ def _aligned(e: NoticeSent) -> list[_Facts] | None:
         _Facts(s, datetime.fromisoformat(d) if d else None, entry, where)
         for s, d, entry, where in zip(*columns, strict=True)
     ]
+
+
+def _location_sighting(e: NoticeSent, facts: list[_Facts] | None, i: int) -> str:
+    """The sighting of the notice's i-th location: its facts say; an older event names one
+    sighting per location, in the same order, when it names as many as it has locations."""
+    if facts is not None:
+        return facts[i].sighting
+    if len(e.sighting_ids) == len(e.locations):
+        return e.sighting_ids[i]
+    return ""
 
 
 #: Every event kind the ledger reads (its ``on_<kind>`` handlers): a store that reads only

@@ -6,6 +6,8 @@ carry them, and ``docs/transparency.md`` explains the same rules with worked exa
 
 from __future__ import annotations
 
+from keepdown.reports.definitions import DEFINITIONS
+
 __all__ = ["METHODOLOGY", "PERIOD_RULE"]
 
 PERIOD_RULE = (
@@ -175,4 +177,5 @@ METHODOLOGY: tuple[tuple[str, str], ...] = (
         "No URL of material, no hash, no image: only counts, "
         "durations, provider names and countries.",
     ),
+    *((f"{d.name} ({d.style})", d.text) for d in DEFINITIONS),
 )

@@ -32,7 +32,7 @@ from keepdown.evidence.encoding import canonical_json
 __all__ = ["DEFINITIONS_VERSION", "EventRange", "Provenance", "definitions_digest"]
 
 #: The name of the definitions this code computes by; bump it when a definition changes.
-DEFINITIONS_VERSION = "keepdown-definitions-1"
+DEFINITIONS_VERSION = "keepdown-definitions-2"  # 2: the field's definitions side by side
 
 
 def definitions_digest(methodology: tuple[tuple[str, str], ...], period_rule: str) -> str:

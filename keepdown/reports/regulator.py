@@ -75,8 +75,15 @@ def _error_rate(r: TransparencyReport) -> float | None:
     return share(fp, fp + _banks(r, "review_confirmed"))
 
 
+def _human_reviewed(r: TransparencyReport) -> int:
+    """Matches a person decided (confirmed or not a match). Items only *sent* to review are
+    not reviewed until someone decides: counting them made the UK share say 0.2 while the EU
+    and AU counts of human decisions said 0."""
+    return _banks(r, "review_confirmed") + _banks(r, "false_positives")
+
+
 def _review_share(r: TransparencyReport) -> float | None:
-    return share(_banks(r, "sent_to_review"), _banks(r, "matches"))
+    return share(_human_reviewed(r), _banks(r, "matches"))
 
 
 def _automated_decisions(r: TransparencyReport) -> int:
@@ -207,7 +214,7 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
         "sor.automated_decision=AUTOMATED_DECISION_NOT_AUTOMATED",
         "Statements of reasons: decisions taken by a human",
         "count",
-        lambda r: _banks(r, "review_confirmed") + _banks(r, "false_positives"),
+        _human_reviewed,
     ),
     FieldSpec(
         DSA,
@@ -309,7 +316,7 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
         "bose.human_review_of_detections",
         "Detections reviewed by a human",
         "count",
-        lambda r: _banks(r, "review_confirmed") + _banks(r, "false_positives"),
+        _human_reviewed,
     ),
     FieldSpec(
         AUS,
@@ -330,8 +337,10 @@ REGULATOR_FIELDS: tuple[FieldSpec, ...] = (
         "bose.reports_to_ncmec_or_law_enforcement",
         "Reports made to NCMEC or law enforcement",
         "count",
-        None,
-        "keepdown records no such event",
+        lambda r: r.referrals.get("ncmec", 0) + r.referrals.get("law_enforcement", 0),
+        "referrals in the period (ReferralMade): CyberTipline reports NCMEC's production "
+        "service finished, and referrals to law enforcement an analyst recorded; reports to "
+        "NCMEC's test service are not counted",
     ),
     FieldSpec(
         AUS,

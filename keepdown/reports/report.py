@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from keepdown.events import Event
 from keepdown.reports.accuracy import SourceAccuracy, source_accuracy
+from keepdown.reports.definitions import DEFINITIONS, FieldFigures, field_figures
 from keepdown.reports.figures import (
     BankFigures,
     PlatformFigures,
@@ -62,9 +63,16 @@ class TransparencyReport:
     locations: list[dict[str, Any]]
     #: Hash matches (``MatchFound``) in the period per signal type: the detection methods.
     signal_types: dict[str, int] = field(default_factory=dict)
+    #: Referrals to authorities outside keepdown in the period (``ReferralMade``), by recipient
+    #: (ncmec, law_enforcement, hotline).
+    referrals: dict[str, int] = field(default_factory=dict)
     #: Removal requests on platforms using keepdown, and self-submitted hashes
     #: (keepdown.reports.requests).
     removal_requests: RemovalRequestFigures | None = None
+    #: The field's definitions of removal time, side by side (keepdown.reports.definitions):
+    #: every provider's and all providers' values.
+    field_totals: FieldFigures | None = None
+    field_providers: list[FieldFigures] = field(default_factory=list)
     #: Accuracy per source (bank or feed) and signal type (keepdown.reports.accuracy).
     sources: list[SourceAccuracy] = field(default_factory=list)
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
@@ -90,6 +98,7 @@ class TransparencyReport:
             "platforms": [f.to_dict() for f in self.platforms],
             "hash_matches_by_signal_type": dict(self.signal_types),
             "accuracy_by_source": [s.to_dict() for s in self.sources],
+            "referrals": dict(self.referrals),
             "distribution": [{"bucket": b, "removals": n} for b, n in self.distribution],
             "trend": self.trend,
             "reappearances": [
@@ -100,6 +109,11 @@ class TransparencyReport:
             "removal_requests": self.removal_requests.to_dict()
             if self.removal_requests is not None
             else None,
+            "definitions": {
+                "definitions": [d.to_dict() for d in DEFINITIONS],
+                "all_providers": self.field_totals.to_dict() if self.field_totals else None,
+                "providers": [f.to_dict() for f in self.field_providers],
+            },
             "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
             "locations": self.locations,
             **({"provenance": self.provenance.to_dict()} if self.provenance else {}),
@@ -203,6 +217,7 @@ def build_report(
     ledger = build_ledger(requests.tap(e for e in events if e.at < period.end))
     totals = removal_figures(ledger, period, "all")[""]
     providers = league_order(removal_figures(ledger, period, "provider").values())
+    listed = {f.key for f in providers}
     return TransparencyReport(
         operator=operator,
         period=period,
@@ -220,6 +235,11 @@ def build_report(
         ),
         removal_requests=request_figures(requests, period),
         sources=source_accuracy(ledger, period),
+        field_totals=field_figures(ledger, period, "all")[""],
+        field_providers=[
+            f for key, f in field_figures(ledger, period, "provider").items() if key in listed
+        ],
+        referrals=dict(sorted(Counter(o.kind for o in ledger.referrals if o.at in period).items())),
     )
 
 

@@ -4,7 +4,8 @@
   middle values (Python's ``statistics.median``);
 - **p90** (90th percentile): the *nearest-rank* value, the smallest value that at least 90 % of
   the values are less than or equal to: ``sorted(values)[ceil(0.9 * n) - 1]``. It is always one
-  of the measured values, never an interpolation;
+  of the measured values, never an interpolation; any other percentile (p50, p99) the same way
+  (:func:`percentile`);
 - **share**: a fraction between 0 and 1 (None when the denominator is 0).
 
 Durations are in hours, rounded to two decimals only when shown.
@@ -17,7 +18,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import timedelta
 
-__all__ = ["hours", "median", "p90", "share"]
+__all__ = ["hours", "median", "p90", "percentile", "share"]
 
 
 def hours(delta: timedelta) -> float:
@@ -28,11 +29,16 @@ def median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def p90(values: Sequence[float]) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank ``q`` percentile (0 < q <= 1): ``sorted(values)[ceil(q * n) - 1]``."""
     if not values:
         return None
     ordered = sorted(values)
-    return float(ordered[math.ceil(0.9 * len(ordered)) - 1])
+    return float(ordered[max(1, math.ceil(q * len(ordered))) - 1])
+
+
+def p90(values: Sequence[float]) -> float | None:
+    return percentile(values, 0.9)
 
 
 def share(part: int, whole: int) -> float | None:

@@ -187,6 +187,9 @@ class SqlBankStore:
             progress=progress,
         )
 
+    def fail_interrupted_imports(self, started_before: datetime, now: datetime) -> list[int]:
+        return bulk_import.fail_interrupted(self.engine, started_before, now)
+
     def list_imports(self, bank_id: int, limit: int = 10) -> list[ImportRun]:
         query = (
             select(imports)

@@ -14,7 +14,17 @@ Steps:
    transaction is rolled back: :class:`ImportFormatError` lists them by line number.
 4. Write the counts and status ``done`` to the ``imports`` row and commit. A process killed
    before this point leaves no entry behind: the database rolls the transaction back (SQLite's
-   WAL and PostgreSQL's log both guarantee it), and the import row stays ``running``.
+   WAL and PostgreSQL's log both guarantee it), and the import row stays ``running`` until
+   :func:`fail_interrupted` marks it ``failed`` (keepdown runs it when it starts).
+
+Telling a killed import from one under way: step 2's transaction first updates its own
+``imports`` row (still ``running``, else it stops: it was marked interrupted). On PostgreSQL
+that holds the row's lock until the transaction ends, and :func:`fail_interrupted` skips
+locked rows (``FOR UPDATE SKIP LOCKED``); on SQLite the import holds the database's write
+lock for the whole transaction, so :func:`fail_interrupted`'s own write transaction runs only
+when no import is inside one. Only rows older than a grace period are considered, which
+covers the moment between steps 1 and 2 (an import waiting for SQLite's write lock waits at
+most the busy timeout).
 
 The ``imports`` rows are also the journal the match index follows (``index_feed``): their
 counters land in the same transaction as the entries, so the two never disagree.
@@ -28,15 +38,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from keepdown.banks.model import Bank, ImportFile, ImportResult, RemovalReason
 from keepdown.banks.records import EntryRecord, LineError
-from keepdown.errors import ImportFormatError
+from keepdown.errors import Conflict, ImportFormatError
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.schema import bank_entries, entry_key, imports
 
-__all__ = ["BATCH_SIZE", "MAX_REPORTED", "import_entries"]
+__all__ = ["BATCH_SIZE", "MAX_REPORTED", "fail_interrupted", "import_entries"]
 
 #: Rows per INSERT batch: large enough to amortise round trips, small enough for SQLite's
 #: 32,766 bound-parameter limit per multi-row statement page and for modest memory.
@@ -79,6 +89,7 @@ def import_entries(
     tally = _Tally()
     try:
         with storage_errors("importing entries"), engine.begin() as conn:
+            _claim(conn, import_id)
             _load(conn, bank, items, now, tally, skip_invalid, restore, progress)
             if tally.errors and not skip_invalid:
                 raise _RefusedError
@@ -119,6 +130,35 @@ def _start(engine: Engine, bank: Bank, source: ImportFile, now: datetime) -> int
                 },
             ).scalar_one()
         )
+
+
+def _claim(conn: Connection, import_id: int) -> None:
+    """Lock the import's row for this transaction (module docstring); Conflict if it was
+    marked interrupted meanwhile."""
+    claimed = conn.execute(
+        update(imports)
+        .where(imports.c.id == import_id, imports.c.status == "running")
+        .values(status="running")
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(f"import {import_id} was marked interrupted before it began; run it again")
+
+
+def fail_interrupted(engine: Engine, started_before: datetime, now: datetime) -> list[int]:
+    """Mark the killed imports ``failed`` (module docstring); their ids."""
+    stale = (
+        select(imports.c.id)
+        .where(imports.c.status == "running", imports.c.started_at < started_before)
+        .with_for_update(skip_locked=True)
+    )
+    with storage_errors("marking interrupted imports"), engine.begin() as conn:
+        ids = [int(i) for i in conn.execute(stale).scalars()]
+        if ids:
+            conn.execute(
+                update(imports).where(imports.c.id.in_(ids)),
+                {"status": "failed", "finished_at": now},
+            )
+    return ids
 
 
 class _RefusedError(Exception):

@@ -12,8 +12,15 @@
    report and at most one new crawl (the loser's crawl is ``stopped``);
 4. every intake is logged in ``report_submissions`` (who, note, outcome). A public
    submission gets a *receipt*: a secret shown once, kept as its sha256, that lets the
-   reporter read the coarse status of that reference and nothing else
+   reporter read the coarse status of their report and nothing else
    (:meth:`ReportStore.public_status`).
+
+An anonymous (public) submission must not learn whether the URL was known: it gets a
+reference of its own (``public_reference``, the same shape as any other), never the staff
+report's, and its status follows a crawl that checks the URL *after* it was submitted: the
+URL's crawl when it has not started yet, else a new one (a crawl already running may have
+fetched the URL before the report). So a known URL and a new one go through the same
+statuses (received, checking, checked) for the reporter, whoever reported it before.
 """
 
 from __future__ import annotations
@@ -103,9 +110,27 @@ class ReportStore:
             outcome = self._maybe_recrawl(self._bump(key, now), scope, now)
             record = self._find_key(key)
         assert record is not None
-        secret = secrets.token_urlsafe(18) if receipt else None
-        self._log(record, reporter_type, reporter, note, outcome, secret, now)
-        return Intake(record, outcome, secret)
+        if not receipt:
+            self._log(record, reporter_type, reporter, note, outcome, None, now)
+            return Intake(record, outcome)
+        crawl_id = record.crawl_id if outcome != "repeat" else self._fresh_check(record, now)
+        if outcome == "repeat" and crawl_id != record.crawl_id:
+            outcome = "recrawl"
+        secret = secrets.token_urlsafe(18)
+        public = self._log(
+            record, reporter_type, reporter, note, outcome, secret, now, crawl_id=crawl_id
+        )
+        return Intake(record, outcome, secret, public)
+
+    def _fresh_check(self, record: ReportedUrl, now: datetime) -> int:
+        """The crawl that checks ``record``'s URL after an anonymous submission now: its
+        crawl if that has not started, else a new one with the same rules (module
+        docstring)."""
+        last = self._last_crawl(record.crawl_id)
+        if last is not None and last.state == "pending":
+            return int(last.id)
+        rules = _rules_of(last) if last is not None else ScopeRequest()
+        return int(self.crawls.create([record.url], now=now, **rules.as_kwargs()).id)
 
     def submit(
         self,
@@ -203,19 +228,33 @@ class ReportStore:
         outcome: str,
         receipt: str | None,
         now: datetime,
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(report_submissions).values(
-                    report_id=record.id,
-                    reporter_type=reporter_type,
-                    reporter=reporter[:200],
-                    note=note[:4000],
-                    outcome=outcome,
-                    receipt_sha256=_sha256(receipt) if receipt else None,
-                    submitted_at=now,
-                )
-            )
+        *,
+        crawl_id: int | None = None,
+    ) -> str | None:
+        """Log the submission; an anonymous one's own reference (None for the others)."""
+        values = {
+            "report_id": record.id,
+            "reporter_type": reporter_type,
+            "reporter": reporter[:200],
+            "note": note[:4000],
+            "outcome": outcome,
+            "receipt_sha256": _sha256(receipt) if receipt else None,
+            "submitted_at": now,
+            "crawl_id": crawl_id,
+        }
+        for _ in range(3):  # a reference drawn twice (1 in 4 billion) is drawn again
+            public = f"KD-{now:%Y%m%d}-{secrets.token_hex(4).upper()}" if receipt else None
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(report_submissions).values(**values, public_reference=public)
+                    )
+            except IntegrityError:
+                if receipt is None:
+                    raise
+                continue
+            return public
+        raise InvalidInput("could not draw a free reference; try again")
 
     # --- reading --------------------------------------------------------------------------
 
@@ -260,15 +299,15 @@ class ReportStore:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def public_status(self, reference: str, receipt: str) -> str:
-        """``received`` / ``checking`` / ``checked`` for the holder of a receipt of
-        ``reference``; :class:`NotFound` otherwise (the same answer whatever was wrong)."""
+        """``received`` / ``checking`` / ``checked`` for the holder of a receipt of their own
+        ``reference``, from the crawl that checks the URL after their submission (module
+        docstring); :class:`NotFound` otherwise (the same answer whatever was wrong)."""
         s = report_submissions.c
         query = (
             select(crawls.c.state)
             .select_from(report_submissions)
-            .join(url_reports, _R.id == s.report_id)
-            .outerjoin(crawls, crawls.c.id == _R.crawl_id)
-            .where(_R.reference == reference, s.receipt_sha256 == _sha256(receipt))
+            .outerjoin(crawls, crawls.c.id == s.crawl_id)
+            .where(s.public_reference == reference, s.receipt_sha256 == _sha256(receipt))
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()

@@ -273,6 +273,7 @@ from keepdown.storage import (  # noqa: E402, F401
     tables_crawl,
     tables_evidence,
     tables_exchanges,
+    tables_filings,
     tables_notices,
     tables_people,
     tables_providers,

@@ -140,6 +140,9 @@ report_submissions = Table(
     Column("outcome", String(16), nullable=False),
     Column("receipt_sha256", String(64), nullable=True, unique=True),
     Column("submitted_at", UtcDateTime, nullable=False),
+    # an anonymous submission's own reference, and the crawl checking the URL after it
+    Column("public_reference", String(32), nullable=True, unique=True),
+    Column("crawl_id", Integer, ForeignKey("crawls.id", ondelete="SET NULL"), nullable=True),
     CheckConstraint("outcome IN ('new', 'repeat', 'recrawl')", name="outcome"),
     Index(None, "report_id"),
 )

@@ -161,12 +161,11 @@ def test_the_public_reports_without_a_key_and_reads_only_its_status(api: Api) ->
     assert set(body) == {"reference", "receipt", "status"}
     assert body["reference"].startswith("KD-")
     assert body["status"] == "received"
-    staff = api.client.get(
-        "/api/v1/reports", params={"reference": body["reference"]}, headers=api.auth(Role.ADMIN)
-    ).json()["reports"][0]
+    staff = api.client.get("/api/v1/reports", headers=api.auth(Role.ADMIN)).json()["reports"][0]
     assert (staff["reporter_type"], staff["crawl_id"]) == ("public", 1)
+    assert staff["reference"] != body["reference"]  # the reporter's reference is their own
     store = _store(api)
-    assert [s["note"] for s in store.submissions(body["reference"])] == [
+    assert [s["note"] for s in store.submissions(staff["reference"])] == [
         "pictures on the second page"
     ]
 
@@ -196,9 +195,11 @@ def test_a_second_public_report_of_a_url_learns_nothing_new(api: Api) -> None:
         1, now=api.client.app.state.ctx.clock.now(), reason="frontier exhausted"
     )
     second = _public(api, "http://EXAMPLE.org/again#x").json()
-    assert second["reference"] == first["reference"]  # de-duplicated
+    assert second["reference"] != first["reference"]  # their own, not the known report's
     assert second["receipt"] != first["receipt"]
     assert second["status"] == "received"  # not "checked": no hint it was known before
+    status = _status(api, second["reference"], second["receipt"]).json()["status"]
+    assert status == "received"  # a check after their report is still to come
 
 
 def test_the_public_endpoint_takes_nothing_else(api: Api) -> None:

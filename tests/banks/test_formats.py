@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from keepdown.banks.classification import Category, Classification, Maturity
 from keepdown.banks.formats import (
+    EXPORT_FORMATS,
     FORMATS,
     detect_format,
     read_entries,
@@ -373,4 +374,5 @@ def test_read_file_survives_undecodable_bytes_and_a_bom(tmp_path):
 
 
 def test_formats_constant_lists_every_format():
-    assert FORMATS == ("jsonl", "csv", "plain", "pytx", "hma")
+    assert FORMATS == ("jsonl", "csv", "plain", "pytx", "hma", "hashes")
+    assert EXPORT_FORMATS == ("jsonl", "csv", "plain", "pytx", "hma")

@@ -65,18 +65,19 @@ def test_receipts_open_one_report_status_only(stores):
     reports, crawls = stores()
     mine = reports.intake("http://c.example/", reporter_type="public", now=T0, receipt=True)
     assert mine.receipt
+    assert mine.public_reference
     assert len(mine.receipt) >= 20
-    assert reports.public_status(mine.record.reference, mine.receipt) == "received"
+    assert reports.public_status(mine.public_reference, mine.receipt) == "received"
     crawls.start_turn(mine.record.crawl_id, now=T0)
-    assert reports.public_status(mine.record.reference, mine.receipt) == "checking"
+    assert reports.public_status(mine.public_reference, mine.receipt) == "checking"
     crawls.pause(mine.record.crawl_id, until=T0 + timedelta(hours=1), reason="later")
-    assert reports.public_status(mine.record.reference, mine.receipt) == "checking"
+    assert reports.public_status(mine.public_reference, mine.receipt) == "checking"
     staff = reports.intake("http://d.example/", reporter_type="hotline", now=T0)
     assert staff.receipt is None
     with pytest.raises(NotFound):
         reports.public_status(staff.record.reference, mine.receipt)
     with pytest.raises(NotFound):
-        reports.public_status(mine.record.reference, "x" * 24)
+        reports.public_status(mine.public_reference, "x" * 24)
 
 
 def test_bad_reports_store_nothing(stores):

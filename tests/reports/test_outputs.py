@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -143,6 +144,27 @@ def test_regulator_view_fills_what_events_allow_and_says_what_they_do_not(report
     assert len(doc["fields"]) == len(rows)
     table = list(csv.DictReader(io.StringIO(render_regulator(report, "csv"))))
     assert [r["field"] for r in table] == [r["field"] for r in rows]
+
+
+def test_items_sent_to_review_are_not_counted_as_reviewed(report):
+    """Issue 15: with no human decision yet, the UK share was 0.2 while the EU and AU
+    human-review counts were 0. Every regime reads one count of human decisions."""
+    undecided = replace(
+        report,
+        banks=tuple(replace(b, review_confirmed=0, false_positives=0) for b in report.banks),
+    )
+    assert sum(b.sent_to_review for b in undecided.banks) > 0
+    by_field = {r["field"]: r["value"] for r in regulator_view(undecided)}
+    assert by_field["icu_c9.proportion_reviewed_by_human_moderators"] == 0.0
+    assert by_field["bose.human_review_of_detections"] == 0
+    assert by_field["sor.automated_decision=AUTOMATED_DECISION_NOT_AUTOMATED"] == 0
+
+    by_field = {r["field"]: r["value"] for r in regulator_view(report)}
+    humans = by_field["bose.human_review_of_detections"]
+    assert humans == by_field["sor.automated_decision=AUTOMATED_DECISION_NOT_AUTOMATED"] > 0
+    detected = by_field["icu_c9.content_detected_by_hash_matching"]
+    share = by_field["icu_c9.proportion_reviewed_by_human_moderators"]
+    assert share == pytest.approx(humans / detected, abs=1e-4)
 
 
 def test_unknown_format_is_a_clear_error(report):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from keepdown.banks.formats import csv_format, hma, jsonl, plain, pytx
+from keepdown.banks.formats import csv_format, hashes, hma, jsonl, plain, pytx
 from keepdown.banks.formats.fields import LabelDefault, resolve_default
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.errors import ImportFormatError, NotFound, UsageError
@@ -26,7 +26,9 @@ from keepdown.hashing.types import SignalType
 
 __all__ = [
     "CARRY_TOMBSTONES",
+    "EXPORT_FORMATS",
     "FORMATS",
+    "READ_ONLY",
     "detect_format",
     "read_entries",
     "read_file",
@@ -34,7 +36,10 @@ __all__ = [
     "write_entries",
 ]
 
-FORMATS = ("jsonl", "csv", "plain", "pytx", "hma")
+FORMATS = ("jsonl", "csv", "plain", "pytx", "hma", "hashes")
+#: Formats that can only be read (``hashes``: what ``keepdown hash`` prints).
+READ_ONLY = frozenset({"hashes"})
+EXPORT_FORMATS = tuple(f for f in FORMATS if f not in READ_ONLY)
 #: Formats that can say "this hash was removed"; the others skip tombstones on export, so a
 #: peer reading them never learns of a removal (exports warn, see BankService.export).
 CARRY_TOMBSTONES = frozenset({"jsonl", "csv"})
@@ -46,6 +51,7 @@ _READERS: dict[str, _Reader] = {
     "plain": plain.read,
     "pytx": pytx.read,
     "hma": hma.read,
+    "hashes": hashes.read,
 }
 _WRITERS: dict[str, Callable[[Iterable[EntryRecord], TextIO], int]] = {
     "csv": csv_format.write,
@@ -106,6 +112,8 @@ def write_entries(
     """
     if _check_format(fmt) == "jsonl":
         return jsonl.write(records, stream, bank=bank)
+    if fmt in READ_ONLY:
+        raise UsageError(f"{fmt!r} can be imported, not exported; use jsonl or csv")
     return _WRITERS[fmt](records, stream)
 
 
@@ -122,6 +130,8 @@ def _peek(path: Path) -> list[str]:
 
 
 def _format_of_line(line: str) -> str | None:
+    if hashes.looks_like(line):
+        return "hashes"  # `keepdown hash [-f jsonl|csv] ... > file`
     if line.startswith("{"):
         try:
             obj = json.loads(line)
@@ -150,6 +160,8 @@ def detect_format(path: Path) -> str:
     by_suffix = _SUFFIXES.get(path.suffix.lower())
     if by_suffix == "csv" and by_content == "pytx":
         return "pytx"  # `threatexchange dataset -P --csv > x.csv`
+    if by_content == "hashes":
+        return "hashes"  # whatever it is called
     if by_suffix is not None:
         return by_suffix
     if by_content is None:

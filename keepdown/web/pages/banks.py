@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepdown.auth import Role
 from keepdown.auth.signin import SignedIn
-from keepdown.banks.formats import FORMATS
+from keepdown.banks.formats import EXPORT_FORMATS, FORMATS
 from keepdown.banks.model import ImportResult, RemovalReason
 from keepdown.banks.service import BankDetails
 from keepdown.errors import InputTooLarge, InvalidInput
@@ -75,6 +75,7 @@ def _bank_page(
         next_after=entries[-1].id if more and entries else None,
         after=after,
         formats=FORMATS,
+        export_formats=EXPORT_FORMATS,
         reasons=[r.value for r in RemovalReason],
         error=error,
     )
@@ -90,7 +91,7 @@ def export(
     request: Request, name: str, format: str = "jsonl", viewer: SignedIn = _ADMIN
 ) -> Response:
     ctx = web_context(request)
-    if format not in FORMATS:
+    if format not in EXPORT_FORMATS:
         raise InvalidInput("unknown export format", field="format")
     stream = io.StringIO()
     with audited(request, viewer, "bank.export", name, format=format) as found:

@@ -39,9 +39,9 @@ async def report(
     ctx = web_context(request)
     try:
         await ctx.public_limit.hit(client_ip(request))  # awaited: Redis when shared
-        record, _ = await run_in_threadpool(
-            lambda: ctx.url_reports.submit(
-                url, reporter_type="public", now=ctx.clock.now(), note=note
+        done = await run_in_threadpool(
+            lambda: ctx.url_reports.intake(
+                url, reporter_type="public", now=ctx.clock.now(), note=note, receipt=True
             )
         )
     except (InvalidInput, RateLimited) as exc:
@@ -53,4 +53,5 @@ async def report(
             error=exc.message,
             url=url[:4096],
         )
-    return render(request, "report_public.html", reference=record.reference, error="", url="")
+    # the submission's own reference: never the report's, which would tell the URL was known
+    return render(request, "report_public.html", reference=done.public_reference, error="", url="")
