@@ -33,9 +33,8 @@ from tests.submissions.conftest import Platform, form
 pytestmark = pytest.mark.parametrize("world", ["sql-sqlite"], indirect=True)
 
 
-class _NoMatching:
-    def match_result(self, result: Any) -> list[Any]:
-        return []
+def _no_matches(result: Any) -> list[Any]:
+    return []
 
 
 def jpeg(image: Image.Image, quality: int = 90) -> bytes:
@@ -59,7 +58,7 @@ def submitted_item(data: bytes) -> dict[str, Any]:
 
 def sweeper_for(platform: Platform, folder: Path, journals: Path) -> Sweeper:
     settings = load_settings(environ={}, overrides={"data_dir": str(journals)})
-    scanner = Scanner(settings, _NoMatching(), options=HashOptions(), processes=1, progress=False)
+    scanner = Scanner(settings, _no_matches, options=HashOptions(), processes=1, progress=False)
 
     def listing(spec: str) -> list[str]:
         source = open_source(spec, settings)
