@@ -20,7 +20,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from crawl.conftest import CRAWL_OVERRIDES  # noqa: E402
 from crawl.site import TestSite  # noqa: E402
 
-from keepdown.crawl import Crawler, InMemoryFrontier, Scope, StaticResolver  # noqa: E402
+from keepdown.crawl import Crawler, CrawlScope, InMemoryFrontier, StaticResolver  # noqa: E402
 from keepdown.settings import load_settings  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def crawl_once(site: TestSite, cache_entries: int, tmp: str) -> dict[str, float]
         environ={},
         overrides={**CRAWL_OVERRIDES, "data_dir": tmp, "crawl_media_cache_entries": cache_entries},
     )
-    scope = Scope(
+    scope = CrawlScope(
         seeds=(site.url("/index.html", "site.test"),), max_depth=20, exclude=(r"/slow\.html$",)
     )
     sink = CountingSink()

@@ -157,7 +157,7 @@ class CountingSink:
 
 def run_keepdown(base: str, args: argparse.Namespace) -> dict[str, float]:
     from keepdown.clock import SystemClock
-    from keepdown.crawl import Crawler, InMemoryFrontier, Scope
+    from keepdown.crawl import Crawler, CrawlScope, InMemoryFrontier
     from keepdown.settings import load_settings
 
     tmp = tempfile.mkdtemp(prefix="kd-bench-")
@@ -191,7 +191,7 @@ def run_keepdown(base: str, args: argparse.Namespace) -> dict[str, float]:
     sink = CountingSink()
     crawler = Crawler(
         settings,
-        scope=Scope(seeds=(f"{base}/p/0.html",), max_depth=100),
+        scope=CrawlScope(seeds=(f"{base}/p/0.html",), max_depth=100),
         frontier=frontier,
         sink=sink,
     )

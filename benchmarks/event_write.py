@@ -184,13 +184,13 @@ def fresh_database(base_url: str, tmp: str, n: int, name: str) -> str:
 def crawl(url: str, tmp: str, site: Any) -> None:
     from crawl.conftest import CRAWL_OVERRIDES
 
-    from keepdown.crawl import Crawler, InMemoryFrontier, Scope, StaticResolver
+    from keepdown.crawl import Crawler, CrawlScope, InMemoryFrontier, StaticResolver
     from keepdown.storage import open_storage_url
 
     settings = load_settings(
         environ={}, overrides={**CRAWL_OVERRIDES, "data_dir": tmp, "database_url": url}
     )
-    scope = Scope(
+    scope = CrawlScope(
         seeds=(site.url("/index.html", "site.test"),), max_depth=20, exclude=(r"/slow\.html$",)
     )
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from keepdown.auth import AuthService
-from keepdown.auth.signin import Policy, SignIn
+from keepdown.auth.signin import SignIn, SignInPolicy
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
@@ -189,7 +189,7 @@ class Runtime:
             lambda: SignIn(
                 SqlUserStore(self.storage.engine),
                 self.auth,
-                policy=Policy.from_settings(self.settings),
+                policy=SignInPolicy.from_settings(self.settings),
             ),
         )
 

@@ -43,14 +43,14 @@ from keepdown.auth.service import AuthService
 from keepdown.auth.throttle import SignInThrottle, ThrottlePolicy
 from keepdown.errors import AuthError, InvalidInput, NotFound, RateLimited
 
-__all__ = ["Policy", "SignIn", "SignedIn"]
+__all__ = ["SignIn", "SignInPolicy", "SignedIn"]
 
 _WRONG = "wrong username or password"
 _TOUCH_EVERY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
-class Policy:
+class SignInPolicy:
     """Limits of the sign-in (from the ``web_*`` settings). ``lock_at`` failures for a name
     within ``lock_for`` hold it back for untrusted devices (:mod:`keepdown.auth.throttle`)."""
 
@@ -76,7 +76,7 @@ class Policy:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Policy:
+    def from_settings(cls, settings: Any) -> SignInPolicy:
         return cls(
             lock_at=max(1, settings.web_login_max_failures),
             lock_for=timedelta(minutes=settings.web_lockout_minutes),
@@ -110,7 +110,7 @@ class SignIn:
         store: UserStore,
         auth: AuthService,
         *,
-        policy: Policy | None = None,
+        policy: SignInPolicy | None = None,
         passwords: Passwords | None = None,
         throttle: SignInThrottle | None = None,
         devices: DeviceTokens | None = None,
@@ -118,7 +118,7 @@ class SignIn:
         self.store = store
         self.auth = auth
         self.clock = auth.clock
-        self.policy = policy or Policy()
+        self.policy = policy or SignInPolicy()
         self.passwords = passwords or Passwords()
         self.throttle = throttle or SignInThrottle(
             MemoryAttempts(self.clock), self.clock, self.policy.throttle

@@ -2,7 +2,7 @@
 
 Parts, each small and replaceable:
 
-- :mod:`~keepdown.crawl.urls` normalises URLs and holds the crawl :class:`Scope`;
+- :mod:`~keepdown.crawl.urls` normalises URLs and holds the crawl :class:`CrawlScope`;
 - :mod:`~keepdown.crawl.ssrf` and :mod:`~keepdown.crawl.transport` refuse every non-public
   address after DNS resolution, at every connection and redirect;
 - :mod:`~keepdown.crawl.fetcher` fetches with size, time, redirect and retry limits and sniffs
@@ -35,12 +35,13 @@ from keepdown.crawl.sightings import MediaSink, Sighting
 from keepdown.crawl.sniff import effective_type, sniff
 from keepdown.crawl.ssrf import AddressGuard
 from keepdown.crawl.transport import GuardedTransport, Resolver, StaticResolver, SystemResolver
-from keepdown.crawl.urls import Scope, normalize_url
+from keepdown.crawl.urls import CrawlScope, normalize_url
 
 __all__ = [
     "AddressGuard",
     "ArchiveLimits",
     "ArchiveReport",
+    "CrawlScope",
     "CrawlStats",
     "Crawler",
     "Extracted",
@@ -60,7 +61,6 @@ __all__ = [
     "RobotsPolicy",
     "RobotsTxtFetcher",
     "RunEnd",
-    "Scope",
     "ScopeRequest",
     "Sighting",
     "StaticResolver",

@@ -12,7 +12,7 @@ Steps of :meth:`Crawler.run`:
 3. for each URL, fetch it through the guarded fetcher with robots.txt checked at every
    redirect hop, each request holding a politeness slot of its own host; an attempt is
    counted when its first request is sent, and there are no retries inside a try;
-4. a page: extract links and media; enqueue links in :class:`Scope` at depth + 1 and every
+4. a page: extract links and media; enqueue links in :class:`CrawlScope` at depth + 1 and every
    media URL with the page as ``via``; then hand the page to the ``page_observers``. A "page"
    whose bytes are an image is media after all;
 5. media (:mod:`~keepdown.crawl.media`): hash it in memory, build a :class:`Sighting`, hand
@@ -54,7 +54,7 @@ from keepdown.crawl.sniff import is_html, is_image, is_video
 from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.tally import FrontierTally
 from keepdown.crawl.transport import Resolver
-from keepdown.crawl.urls import Scope, host_of
+from keepdown.crawl.urls import CrawlScope, host_of
 from keepdown.errors import Conflict, FetchError, KeepdownError
 from keepdown.events import EventSink, PageFetched
 from keepdown.settings import Settings
@@ -77,7 +77,7 @@ class Crawler:
         self,
         settings: Settings,
         *,
-        scope: Scope,
+        scope: CrawlScope,
         frontier: Frontier,
         sink: MediaSink,
         events: EventSink | None = None,

@@ -5,8 +5,9 @@ twice. :func:`normalize_url` lower-cases scheme and host (IDNA-encoded), drops t
 the fragment and user info, resolves ``.`` and ``..`` segments, upper-cases percent escapes and
 keeps the query as given (its order can carry meaning). Only ``http`` and ``https`` pass.
 
-:class:`Scope` decides which *pages* a crawl follows: the seed's site by default (the seed host,
-its ``www.`` twin and its subdomains), a depth limit, and include / exclude regular expressions.
+:class:`CrawlScope` decides which *pages* a crawl follows: the seed's site by default (the
+seed host, its ``www.`` twin and its subdomains), a depth limit, and include / exclude regular
+expressions.
 Media is fetched wherever it is hosted (images often live on a CDN): the SSRF guard and
 robots.txt still apply to it.
 """
@@ -20,7 +21,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from keepdown.errors import InvalidInput
 
-__all__ = ["Scope", "host_of", "normalize_url", "origin_of", "site_of"]
+__all__ = ["CrawlScope", "host_of", "normalize_url", "origin_of", "site_of"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
@@ -95,7 +96,7 @@ def site_of(url: str) -> str:
 
 
 @dataclass(frozen=True)
-class Scope:
+class CrawlScope:
     """Which pages a crawl follows. Media is not limited by site (see the module docstring)."""
 
     seeds: tuple[str, ...]

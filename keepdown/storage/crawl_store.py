@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, case, exists, insert, or_, select, update
 
-from keepdown.crawl.urls import Scope, normalize_url
+from keepdown.crawl.urls import CrawlScope, normalize_url
 from keepdown.errors import NotFound
 from keepdown.settings import Settings
 from keepdown.storage.engine import inserted_id
@@ -67,8 +67,8 @@ class CrawlRecord:
     finished_at: datetime | None = None
 
     @property
-    def scope(self) -> Scope:
-        return Scope(
+    def scope(self) -> CrawlScope:
+        return CrawlScope(
             seeds=self.seeds,
             same_site=self.same_site,
             max_depth=self.max_depth,
@@ -124,7 +124,7 @@ class CrawlStore:
     ) -> CrawlRecord:
         """A new pending crawl; budgets default to the crawl settings. Patterns are checked."""
         s = self.settings
-        scope = Scope(
+        scope = CrawlScope(
             seeds=tuple(normalize_url(u) for u in seeds),
             same_site=bool(s.crawl_same_site if same_site is None else same_site),
             max_depth=int(s.crawl_max_depth if max_depth is None else max_depth),

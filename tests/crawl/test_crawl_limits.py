@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.memory_frontier import InMemoryFrontier
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 from keepdown.events import EventLog, PageFetched
 
 from .conftest import BankSink
@@ -74,7 +74,7 @@ def test_a_far_off_retry_after_pauses_the_url_and_the_run_ends(
     busy = fresh_site.url("/busy.html", HOST)
     crawler = Crawler(
         crawl_settings,
-        scope=Scope(seeds=(busy,)),
+        scope=CrawlScope(seeds=(busy,)),
         frontier=frontier,
         sink=BankSink({}, []),
         resolver=resolver,

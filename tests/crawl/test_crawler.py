@@ -11,7 +11,7 @@ from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.transport import StaticResolver
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 from keepdown.events import EventLog, MediaSeen, PageFetched
 from keepdown.settings import load_settings
 
@@ -21,7 +21,7 @@ HOST = "site.test"
 
 
 def _crawl(settings, site, resolver, sink, *, frontier=None, events=None, **scope_kw):
-    scope = Scope(
+    scope = CrawlScope(
         seeds=(site.url("/index.html", HOST),), max_depth=settings.crawl_max_depth, **scope_kw
     )
     frontier = frontier if frontier is not None else InMemoryFrontier(max_attempts=2)

@@ -15,7 +15,7 @@ from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.observers import PageSeen
 from keepdown.crawl.politeness import InMemoryPoliteness
 from keepdown.crawl.transport import StaticResolver
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 from keepdown.testing import synthetic_jpeg
 
 from .conftest import CRAWL_OVERRIDES
@@ -89,7 +89,7 @@ def crawl(settings, seeds, *, depth=0, overrides=None, **kwargs):
     sink = Collect()
     crawler = Crawler(
         settings.replace(**(CRAWL_OVERRIDES | (overrides or {}))),
-        scope=Scope(seeds=tuple(seeds), max_depth=depth),
+        scope=CrawlScope(seeds=tuple(seeds), max_depth=depth),
         frontier=frontier,
         sink=sink,
         resolver=RESOLVER,
@@ -136,7 +136,7 @@ def test_observers_see_each_page_after_its_links_and_a_failing_one_is_logged(
     frontier = InMemoryFrontier()
     crawler = Crawler(
         settings.replace(**CRAWL_OVERRIDES),
-        scope=Scope(
+        scope=CrawlScope(
             seeds=(tiny.url("/start.html", "site.test"), tiny.url("/go-shop", "site.test"))
         ),
         frontier=frontier,

@@ -23,7 +23,7 @@ from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.politeness import InMemoryPoliteness, politeness_from_settings
 from keepdown.crawl.politeness_redis import RedisPoliteness
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 from keepdown.errors import ConfigurationError
 
 from .conftest import CRAWL_OVERRIDES
@@ -86,7 +86,7 @@ def crawl_together(settings, site, make_politeness) -> list:
             seeds = tuple(site.url(f"/{who}/{i}.html") for i in range(PAGES))
             crawler = Crawler(
                 settings,
-                scope=Scope(seeds=seeds, max_depth=0),
+                scope=CrawlScope(seeds=seeds, max_depth=0),
                 frontier=InMemoryFrontier(),
                 sink=Nothing(),
                 politeness=make_politeness(),

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.memory_frontier import InMemoryFrontier
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 from keepdown.events import EventLog, PageFetched
 
 from .conftest import BankSink
@@ -21,7 +21,7 @@ from .test_crawler import HOST, _expected, _found
 
 
 def _crawler(settings, site, resolver, frontier, sink, events):
-    scope = Scope(
+    scope = CrawlScope(
         seeds=(site.url("/index.html", HOST),),
         max_depth=settings.crawl_max_depth,
         exclude=(r"/slow\.html$",),

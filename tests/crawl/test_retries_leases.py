@@ -17,7 +17,7 @@ from keepdown.crawl.crawler import Crawler
 from keepdown.crawl.frontier import UrlState
 from keepdown.crawl.memory_frontier import InMemoryFrontier
 from keepdown.crawl.transport import StaticResolver
-from keepdown.crawl.urls import Scope
+from keepdown.crawl.urls import CrawlScope
 
 from .conftest import BankSink
 from .test_crawler import HOST
@@ -26,7 +26,7 @@ from .test_crawler import HOST
 def _crawler(settings, seed, frontier, resolver, **kw):
     return Crawler(
         settings,
-        scope=Scope(seeds=(seed,), max_depth=0),
+        scope=CrawlScope(seeds=(seed,), max_depth=0),
         frontier=frontier,
         sink=BankSink({}, []),
         resolver=resolver,

@@ -6,7 +6,7 @@ import pytest
 
 from keepdown.crawl.extract import extract
 from keepdown.crawl.sniff import effective_type, sniff
-from keepdown.crawl.urls import Scope, host_of, normalize_url, origin_of
+from keepdown.crawl.urls import CrawlScope, host_of, normalize_url, origin_of
 from keepdown.errors import InvalidInput
 
 
@@ -60,7 +60,7 @@ def test_host_and_origin():
 
 
 def test_scope_same_site_depth_and_patterns():
-    scope = Scope(
+    scope = CrawlScope(
         seeds=("http://www.example.org/start",),
         max_depth=2,
         exclude=(r"/logout",),
@@ -72,12 +72,12 @@ def test_scope_same_site_depth_and_patterns():
     assert not scope.follows("http://example.com/a", 1)
     assert not scope.follows("http://notexample.org/a", 1)
     assert not scope.follows("http://example.org/logout", 1)
-    assert Scope(seeds=("http://x.org/",), same_site=False).follows("http://y.org/", 1)
+    assert CrawlScope(seeds=("http://x.org/",), same_site=False).follows("http://y.org/", 1)
 
 
 def test_a_bad_pattern_is_invalid_input():
     with pytest.raises(InvalidInput, match="exclude pattern"):
-        Scope(seeds=("http://x.org/",), exclude=("(",))
+        CrawlScope(seeds=("http://x.org/",), exclude=("(",))
 
 
 @pytest.mark.parametrize(

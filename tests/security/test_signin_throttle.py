@@ -25,7 +25,7 @@ from keepdown.auth import AuthService, InMemoryAuthStore, Role, totp
 from keepdown.auth.devices import DeviceTokens
 from keepdown.auth.passwords import Passwords, check_password
 from keepdown.auth.people import InMemoryUserStore
-from keepdown.auth.signin import Policy, SignedIn, SignIn
+from keepdown.auth.signin import SignedIn, SignIn, SignInPolicy
 from keepdown.errors import AuthError, InvalidInput, RateLimited
 from keepdown.testing import FrozenClock
 
@@ -55,7 +55,7 @@ def signin() -> SignIn:
     service = SignIn(
         InMemoryUserStore(),
         auth,
-        policy=Policy(min_guesses_log10=0),
+        policy=SignInPolicy(min_guesses_log10=0),
         passwords=CountingPasswords(),
         devices=DeviceTokens(b"k" * 32, clock, valid_for=timedelta(days=90)),
     )
