@@ -228,12 +228,22 @@ class AuthService:
 
     @contextlib.contextmanager
     def audited(
-        self, action: str, *, principal: Principal | None = None, target: str = "", **details: Any
+        self,
+        action: str,
+        *,
+        principal: Principal | None = None,
+        client_ip: str | None = None,
+        target: str = "",
+        **details: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Run the ``with`` block as one audited action (write-ahead, then settled).
+        """Run the ``with`` block as one audited action (write-ahead, then settled): the one
+        audit wrapper of the CLI and the web pages (the API's async twin, ``keepdown.api.deps.
+        audited``, runs the same two steps in worker threads).
 
         The block may put result details (counts) into the dict it is given."""
-        record = self.begin_audit(action, principal=principal, target=target, **details)
+        record = self.begin_audit(
+            action, principal=principal, client_ip=client_ip, target=target, **details
+        )
         found: dict[str, Any] = {}
         try:
             yield found

@@ -45,21 +45,14 @@ def audited(
 
     The block may put result details (counts, the id of what it made) into the dict it is
     given; they are stored when the record is settled."""
-    auth = web_context(request).auth
-    record = auth.begin_audit(
+    with web_context(request).auth.audited(
         action,
         principal=viewer.user.principal(),
         client_ip=client_ip(request),
         target=target,
         **details,
-    )
-    found: dict[str, Any] = {}
-    try:
+    ) as found:
         yield found
-    except BaseException as exc:
-        auth.settle_audit(record, exc, **found)
-        raise
-    auth.settle_audit(record, **found)
 
 
 def _shared(request: Request, scope: Scope) -> frozenset[str]:
