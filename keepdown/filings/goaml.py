@@ -157,4 +157,5 @@ def goaml_report(indicators: Sequence[Indicator], config: GoamlConfig, *, now: d
     codes = _add(root, "report_indicators")
     for code in config.indicator_codes or ("-",):
         _add(codes, "indicator", code)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
