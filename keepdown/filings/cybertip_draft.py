@@ -8,8 +8,9 @@ Two sources:
    acts without a person, ``keepdown.matching``), asked again now through the match chain.
    ``fileViewedByEsp`` is the platform's own word (keepdown never showed that file to anyone);
 2. **a sighting** of keepdown's crawler that is confirmed, when the operator's profile turns
-   this on (``sightings``). ``fileViewedByEsp`` is true only when keepdown's record of reveals
-   says an analyst of the operator looked at the media (``MediaRevealed``), never assumed.
+   this on (``sightings``). ``fileViewedByEsp`` is true only when keepdown's audit log says an
+   analyst revealed the media in the review queue (``review.reveal``, settled ok), never
+   assumed.
 
 The industry classification (A1, A2, B1, B2) is the matched entry's own label when it is one
 of those, or what the drafter says; otherwise it is left out. A file is uploaded to NCMEC only
@@ -83,8 +84,10 @@ class SightingFacts:
     seen_at: datetime
     sha256: str
     confirmed: bool
+    md5: str = ""
+    sha1: str = ""
     label: str = ""
-    revealed: bool = False  # an analyst of the operator saw the media (MediaRevealed)
+    revealed: bool = False  # an analyst saw the media (the audit log's review.reveal)
 
 
 class Sightings(Protocol):
@@ -221,6 +224,8 @@ class CyberTipDrafter:
             raise Conflict(f"sighting {sighting_id} is not confirmed: it is not reported")
         file = FileFacts(
             sha256=seen.sha256,
+            md5=seen.md5,
+            sha1=seen.sha1,
             location=seen.media_url,
             viewed=seen.revealed,
             publicly_available=True,

@@ -90,10 +90,11 @@ class StatementsOutbox:
         self.clock = clock
         self.policy = policy or StatementsPolicy()
 
-    def run(self) -> StatementsReport:
+    def run(self, organisation: str | None = None) -> StatementsReport:
+        """Plan and send (one organisation's statements, or everyone's)."""
         report = StatementsReport()
-        self.plan(report)
-        self.send(report)
+        self.plan(report, organisation)
+        self.send(report, organisation)
         return report
 
     # --- 1. plan ---------------------------------------------------------------------------------
@@ -131,9 +132,10 @@ class StatementsOutbox:
 
     # --- 2. send ---------------------------------------------------------------------------------
 
-    def send(self, report: StatementsReport) -> None:
-        for organisation, environment in self.store.waiting(self.clock.now()):
-            self._send_all(organisation, environment, report)
+    def send(self, report: StatementsReport, organisation: str | None = None) -> None:
+        for owner, environment in self.store.waiting(self.clock.now()):
+            if organisation is None or owner == organisation:
+                self._send_all(owner, environment, report)
 
     def _send_all(self, organisation: str, environment: str, report: StatementsReport) -> None:
         for _ in range(1000):  # a bound, not a limit: each round settles or stops

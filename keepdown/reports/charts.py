@@ -1,9 +1,11 @@
 """Charts as server-side SVG: readable without the numbers, carrying the numbers.
 
-Each chart is an inline ``<svg role="img">`` with a ``<title>`` and ``<desc>`` (what a screen
-reader says), one ``<title>`` per bar (the exact value on hover), and the value written next to
-each bar, so the picture, the words and the numbers say the same thing. The HTML report puts a
-table with the same numbers next to each chart. No script, no font, no CDN: the SVG is text.
+A chart with nothing to draw (no row, or only zeros) says "No data for this period." in
+words, rather than showing an empty box. Each chart is an inline ``<svg role="img">`` with a
+``<title>`` and ``<desc>`` (what a screen reader says), one ``<title>`` per bar (the exact
+value on hover), and the value written next to each bar, so the picture, the words and the
+numbers say the same thing. The HTML report puts a table with the same numbers next to each
+chart. No script, no font, no CDN: the SVG is text.
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape
 
-__all__ = ["bar_chart", "column_chart", "stacked_bar_chart"]
+__all__ = ["NO_DATA", "bar_chart", "column_chart", "stacked_bar_chart"]
 
 WIDTH = 640
 BAR = 22
 GAP = 8
 LABEL_W = 190
 PALETTE = ("#1f5f8b", "#d08c2c", "#6a8d3a", "#8b3a62")
+
+
+NO_DATA = "No data for this period."
+
+
+def _no_data(title: str, desc: str) -> str:
+    """An empty chart says so in words a reader sees, not only a blank box."""
+    body = [f'<text x="{WIDTH / 2:g}" y="26" text-anchor="middle" fill="#555">{NO_DATA}</text>']
+    return _svg(title, desc or f"{title}. {NO_DATA}", 40, body)
 
 
 def _svg(title: str, desc: str, height: int, body: list[str]) -> str:
@@ -47,6 +58,8 @@ def bar_chart(
     """Horizontal bars, one per ``(label, value)``, each labelled with its value (as
     ``text`` writes it: e.g. a duration in minutes or hours; default the number and
     ``unit``)."""
+    if not any(v for _, v in items):
+        return _no_data(title, desc)
     say = text or (lambda v: f"{_fmt(v)}{unit}")
     top = max((v for _, v in items), default=0) or 1
     span = WIDTH - LABEL_W - 80
@@ -74,6 +87,8 @@ def stacked_bar_chart(
     desc: str = "",
 ) -> str:
     """One horizontal bar per row, split into ``series`` parts, with a legend and totals."""
+    if not any(sum(values) for _, values in rows):
+        return _no_data(title, desc)
     top = max((sum(values) for _, values in rows), default=0) or 1
     span = WIDTH - LABEL_W - 120
     legend_h = 24
@@ -113,6 +128,8 @@ def column_chart(
     desc: str = "",
 ) -> str:
     """Grouped vertical columns (one group per label, one column per series), values on top."""
+    if not any(v for _, values in columns for v in values):
+        return _no_data(title, desc)
     plot_h, base, left = 160, 200, 40
     top = max((v for _, values in columns for v in values), default=0) or 1
     group_w = (WIDTH - left - 10) / max(len(columns), 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -32,6 +33,8 @@ th:first-child,td:first-child,td.name{text-align:left}
 thead th{background:#eef2f5}
 figure{margin:1rem 0 2rem}
 figcaption{font-weight:600;margin-bottom:.25rem}
+.table{max-width:100%;overflow-x:auto}
+.table table{margin-top:0}
 dt{font-weight:600;margin-top:.5rem}
 .summary td{text-align:left}
 """
@@ -58,7 +61,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str =
         for r in rows
     )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # Wide tables (the league table has 15 columns) scroll inside the page, not past it.
+    table = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table">{table}</div>'
 
 
 def _removal_rows(figures: Sequence[RemovalFigures], ranked: bool) -> list[list[Any]]:
@@ -395,6 +400,11 @@ def _summary(report: TransparencyReport) -> str:
     )
 
 
+def _minute(moment: datetime) -> str:
+    """A time for people: to the minute, in UTC (no seconds or microseconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def render_html(report: TransparencyReport) -> str:
     """The whole report as one HTML document (module docstring)."""
     p = report.period
@@ -415,7 +425,7 @@ def render_html(report: TransparencyReport) -> str:
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{escape(title)}</h1>"
         f"<p>Period {escape(p.start.date().isoformat())} to {escape(p.last_day.isoformat())} "
-        f"(UTC). Generated {escape(report.generated_at.isoformat())} from keepdown's event "
+        f"(UTC). Generated {escape(_minute(report.generated_at))} from keepdown's event "
         "log. No URL of material, no hash and no image appears in this report.</p>"
         f"{_summary(report)}{_league(report)}{_distribution(report)}{_trend(report)}"
         f"{_reappearances(report)}<h2>By country of the provider</h2>{countries}"

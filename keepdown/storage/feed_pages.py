@@ -371,4 +371,6 @@ class PageWriter:
                     deleted=True, status="withdrawn: not in a full fetch", last_seen_at=self.now
                 )
             )
-        return PageResult(reconciled=len(ids), removed=self.tombstone_orphans(candidates))
+        removed = self.tombstone_orphans(candidates)
+        self._reprovenance(candidates)  # entries other records still carry
+        return PageResult(reconciled=len(ids), removed=removed)

@@ -225,7 +225,9 @@ def run_until_caught_up(feeds: Feeds, feed: Feed, fake: Any, plan: list[tuple[in
             report = sync.run(feed)
             if report.caught_up and report.status is FeedStatus.IDLE:
                 return
-            assert report.status in (FeedStatus.RETRYING, FeedStatus.IDLE), report.error
+            # A fault on every try of one page (truncated at each size down to one record)
+            # stalls the feed: the next run tries again from its checkpoint, losing nothing.
+            assert report.status in (FeedStatus.RETRYING, FeedStatus.IDLE, FeedStatus.STALLED)
             feeds.clock.advance(1)  # a little later, as the next dispatch would be
     raise AssertionError("the feed never caught up")
 

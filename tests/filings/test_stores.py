@@ -242,3 +242,45 @@ def test_statements_are_planned_once_and_claimed_in_batches(stores: Stores):
     assert len(again) == 6
     assert s.counts()["sent"] == 1
     assert [r.puid for r in s.select(states=[StatementState.SENT])] == ["kd-upload-0000"]
+
+
+def test_a_sighting_and_its_reveals_are_read_from_the_database(stores: Stores):
+    if isinstance(stores.tips, MemoryCyberTips):
+        pytest.skip("SQL only")
+    from sqlalchemy import insert
+
+    from keepdown.storage.filing_facts import SqlFilingFacts
+    from keepdown.storage.schema import audit_log
+    from keepdown.storage.tables_crawl import sightings
+
+    engine = stores.tips.engine
+    row = {
+        "sighting_key": "k1",
+        "page_url": "https://host.test/p",
+        "media_url": "https://host.test/m.jpg",
+        "final_url": "https://host.test/m.jpg",
+        "sha256": "a" * 64,
+        "md5": "b" * 32,
+        "sha1": "c" * 40,
+        "size": 10,
+        "http_status": 200,
+        "seen_at": T0,
+        "state": "confirmed",
+    }
+    audit = {"at": T0, "actor": "analyst", "details": {}, "target": "sighting:1"}
+    with engine.begin() as conn:
+        conn.execute(insert(sightings).values(**row))
+        conn.execute(
+            insert(sightings).values(**{**row, "sighting_key": "k2", "state": "pending_review"})
+        )
+        conn.execute(insert(audit_log).values(action="review.reveal", outcome="failed", **audit))
+    facts = SqlFilingFacts(engine)
+    first = facts.sighting(1)
+    assert (first.confirmed, first.md5, first.revealed) == (True, "b" * 32, False)
+    assert facts.sighting(2).confirmed is False
+    with engine.begin() as conn:  # a reveal that was shown (settled ok) is a view
+        conn.execute(insert(audit_log).values(action="review.reveal", outcome="ok", **audit))
+    assert facts.sighting(1).revealed is True
+    assert facts.sighting(2).revealed is False
+    with pytest.raises(NotFound):
+        facts.sighting(99)

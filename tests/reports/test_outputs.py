@@ -172,3 +172,28 @@ def test_unknown_format_is_a_clear_error(report):
         render(report, "pdf")
     with pytest.raises(InvalidInput, match="csv"):
         render_regulator(report, "html")
+
+
+def test_an_empty_period_says_no_data_and_times_are_to_the_minute():
+    """Issue 15: empty charts were blank boxes, the generation time carried microseconds, and
+    the league table ran past the page."""
+    empty = build_report(
+        [],
+        parse_period("2026-Q1"),
+        generated_at=utc(2026, 4, 1, 9, 30, 15).replace(microsecond=123456),
+    )
+    page = render(empty, "html")
+    charts = re.findall(r"<svg.*?</svg>", page)
+    assert charts
+    assert all("No data for this period." in chart for chart in charts)
+    assert "Generated 2026-04-01 09:30 UTC" in page
+    assert ".123456" not in page
+    assert re.search(r"\d{2}:\d{2}:\d{2}", page.split("<pre", 1)[0]) is None
+
+
+def test_every_table_can_scroll_inside_the_page(report):
+    page = render(report, "html")
+    tables = page.count("<table")
+    assert tables > 3
+    assert page.count('<div class="table"><table') == tables
+    assert ".table{max-width:100%;overflow-x:auto}" in page
