@@ -967,8 +967,3 @@ class EventLog:
 
     def __len__(self) -> int:
         return len(self.events)
-
-
-def event_field_names(cls: type[Event]) -> list[str]:
-    """Field names of an event type, in declaration order (for tables and CSV)."""
-    return [f.name for f in fields(cls)]

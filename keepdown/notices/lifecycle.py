@@ -316,10 +316,6 @@ class Due:
     escalate: bool = False
     watch: bool = False  # a removed location's reappearance check
 
-    @property
-    def anything(self) -> bool:
-        return self.recheck or self.renotice or self.escalate or self.watch
-
 
 def due(s: LocationStatus, now: datetime, policy: Policy) -> Due:
     """What the tracker and the sender should do about this location at ``now``."""

@@ -124,18 +124,6 @@ class Provider:
     def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(r, strict=False) for r in self.ip_ranges]
 
-    def has_ip(self, ip: str) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in net for net in self.networks() if net.version == address.version)
-
-    def has_domain(self, host: str) -> bool:
-        """True when ``host`` is one of the domains or a subdomain of one."""
-        host = host.lower().rstrip(".")
-        return any(host == d or host.endswith("." + d) for d in self.domains)
-
     def to_public(self) -> dict[str, Any]:
         """Everything but the webhook secret (only whether one is set)."""
         return {
