@@ -39,6 +39,7 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    evidence,
     finance,
     hashing,
     health,
@@ -82,6 +83,7 @@ ROUTERS = (
     providers.router,
     notices.router,
     reports.router,
+    evidence.router,
     finance.router,
 )
 

@@ -10,9 +10,9 @@ stores through the small protocols their domain packages define.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import Request
 
@@ -22,12 +22,13 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
+from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
 from keepdown.matching.views import MatchView
 from keepdown.notices.links import LinkSigner
-from keepdown.notices.providers import ProviderStore
+from keepdown.notices.providers import Provider, ProviderStore
 from keepdown.notices.service import NoticeService
 from keepdown.reports.report import TransparencySource
 from keepdown.settings import Settings
@@ -49,6 +50,28 @@ class UrlFetcher(Protocol):
     """Fetches a URL's media through the SSRF guard: (bytes, content type)."""
 
     async def __call__(self, url: str, max_bytes: int) -> tuple[bytes, str]: ...
+
+
+class EvidenceDesk(Protocol):
+    """What the evidence endpoints use (keepdown.app.evidence.EvidenceServices)."""
+
+    @property
+    def chain(self) -> ChainStore: ...
+
+    @property
+    def checkpoints(self) -> CheckpointStore: ...
+
+    def key(self) -> SigningKey: ...
+
+    def for_providers(
+        self,
+        providers: Sequence[Provider],
+        *,
+        notice_ref: str | None = None,
+        period: str | None = None,
+    ) -> dict[str, Any]:
+        """A provider's own evidence, signed (keepdown.reports.provider_evidence)."""
+        ...
 
 
 @dataclass
@@ -81,6 +104,8 @@ class ApiContext:
     transparency: TransparencySource
     #: Financial indicators, their exports, subscriptions and alerts.
     finance: FinanceDesk
+    #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
+    evidence: EvidenceDesk
 
 
 def get_context(request: Request) -> ApiContext:

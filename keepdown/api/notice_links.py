@@ -43,6 +43,7 @@ from keepdown.auth import keys as key_tokens
 from keepdown.errors import AuthError, Forbidden, InvalidInput, NotFound
 from keepdown.notices.links import LinkClaims
 from keepdown.notices.model import Notice
+from keepdown.notices.providers import Provider
 from keepdown.notices.response_page import render_response_page
 from keepdown.notices.service import NoticeService
 
@@ -212,6 +213,30 @@ async def read_linked_notice(request: Request, done: str | None = None) -> Any:
 
 
 _ACTIONS = ("acknowledge", "removed", "dispute")
+
+
+@router.get(
+    "/notice-response/evidence",
+    summary="The evidence behind this notice: its events and their place in the chain, signed",
+    responses=error_responses(401, 403, 404),
+    dependencies=[_LINK],
+)
+async def linked_evidence(request: Request) -> Response:
+    """A provider's own evidence for the notice of its link (keepdown.api.evidence)."""
+    _, notice = await _linked_notice(request, request.state.link)
+    evidence = get_context(request).evidence
+    provider = Provider(
+        name=notice.provider, id=notice.provider_id, country=notice.provider_country
+    )
+    async with _audited(request, "evidence.notice", notice):
+        document = await run_in_threadpool(
+            lambda: evidence.for_providers([provider], notice_ref=notice.reference)
+        )
+    return Response(
+        json.dumps(document, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 @router.post(

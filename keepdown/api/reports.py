@@ -6,7 +6,11 @@
   EU DSA, UK OSA and eSafety asks (docs/regulators.md).
 
 Regulators, analysts and admins may read them. Figures are computed from the event log on each
-request (keepdown.reports), in a worker thread.
+request (keepdown.reports), in a worker thread, from the events up to the event chain's head;
+each answer states its provenance and carries its detached signature in the
+``Keepdown-Signature`` header (base64; ``Keepdown-Signing-Key`` names the key by its SHA-256):
+save the body as it came and the header as ``FILE.sig``, and ``keepdown report verify FILE``
+checks both.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from keepdown.api.context import get_context
 from keepdown.api.deps import requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Role
-from keepdown.reports import MEDIA_TYPES, render, render_regulator
+from keepdown.reports import MEDIA_TYPES
 
 __all__ = ["router"]
 
@@ -44,8 +48,7 @@ async def transparency(
     period: str = _PERIOD,
     format: Literal["json", "csv", "html", "data-csv"] = "json",
 ) -> Response:
-    report = await run_in_threadpool(get_context(request).transparency.transparency, period)
-    return Response(render(report, format), media_type=MEDIA_TYPES[format])
+    return await _published(request, period, "public", format)
 
 
 @router.get(
@@ -58,5 +61,17 @@ async def transparency(
 async def regulator(
     request: Request, period: str = _PERIOD, format: Literal["json", "csv"] = "json"
 ) -> Response:
-    report = await run_in_threadpool(get_context(request).transparency.transparency, period)
-    return Response(render_regulator(report, format), media_type=MEDIA_TYPES[format])
+    return await _published(request, period, "regulator", format)
+
+
+async def _published(request: Request, period: str, view: str, fmt: str) -> Response:
+    source = get_context(request).transparency
+    made = await run_in_threadpool(lambda: source.published(period, view=view, fmt=fmt))
+    return Response(
+        made.text.encode("utf-8"),
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Keepdown-Signature": made.signature.strip(),
+            "Keepdown-Signing-Key": f"sha256:{made.provenance.key_sha256}",
+        },
+    )

@@ -5,7 +5,9 @@ the crawl, and alerts to financial institutions through the notice senders.
   payment indicators of every fetched page, stored with the provider the registry names;
 - :class:`AccountabilityServices` is what ``keepdown report transparency``,
   ``keepdown finance`` and the API use: :meth:`~AccountabilityServices.transparency` (a report
-  of a period from the stored events), :meth:`~AccountabilityServices.export` (STIX 2.1 or
+  of a period from the stored events), :meth:`~AccountabilityServices.published` (the same,
+  pinned to the chain head, with its provenance, signed: what is published),
+  :meth:`~AccountabilityServices.export` (STIX 2.1 or
   CSV), subscriptions (webhook secrets sealed like providers' ones) and the
   :class:`~keepdown.finance.alerts.Alerter`;
 - :func:`alert_sender` adapts the notice senders (SMTP, HMAC-signed webhooks; keepdown.finance
@@ -34,6 +36,7 @@ from keepdown.notices.sealing import SecretBox, secret_box
 from keepdown.notices.senders import Sender
 from keepdown.reports import Period, TransparencyReport, transparency_report
 from keepdown.reports.period import parse_period
+from keepdown.reports.reproduce import SignedReport
 from keepdown.settings import Settings
 from keepdown.storage import Storage
 from keepdown.storage.figures_store import report_events
@@ -126,6 +129,13 @@ class AccountabilityServices:
     @property
     def operator(self) -> str:
         return self.settings.notice_operator_name
+
+    def published(self, period: str, *, view: str = "public", fmt: str = "html") -> SignedReport:
+        """The report of ``period`` as published: from the events up to the chain head, with
+        its provenance, rendered in ``view`` and ``fmt``, and signed (docs/transparency.md)."""
+        return self.runtime.evidence.reproducer().make(
+            period, operator=self.operator, now=self.clock.now(), view=view, fmt=fmt
+        )
 
     def transparency(self, period: str | Period) -> TransparencyReport:
         """The report of ``period`` from the stored events (only those before its end)."""

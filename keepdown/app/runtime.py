@@ -48,6 +48,7 @@ from keepdown.storage.user_store import SqlUserStore
 if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
+    from keepdown.app.evidence import EvidenceServices
     from keepdown.app.noticing import NoticeServices
 
 __all__ = ["Runtime", "auth_service", "open_services"]
@@ -248,6 +249,13 @@ class Runtime:
         from keepdown.app.accountability import accountability_services
 
         return self._once("accountability", functools.partial(accountability_services, self))
+
+    @property
+    def evidence(self) -> EvidenceServices:
+        """The event chain, its signed checkpoints, signed reports, providers' evidence."""
+        from keepdown.app.evidence import evidence_services
+
+        return self._once("evidence", functools.partial(evidence_services, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

@@ -169,6 +169,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         notice_links=notices.links,
         transparency=runtime.accountability,
         finance=runtime.accountability,
+        evidence=runtime.evidence,
     )
 
 

@@ -125,6 +125,12 @@ class WorkerJobs:
                 len(report.uncertain),
             )
 
+    def checkpoint_pass(self) -> None:
+        """``keepdown evidence checkpoint`` as a task: sign the chain's head when it moved."""
+        signed = self.runtime.evidence.record_checkpoint()
+        if signed is not None:
+            log.info("evidence checkpoint at position %d", signed.checkpoint.position)
+
     # --- banks and scans -------------------------------------------------------------------
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]:

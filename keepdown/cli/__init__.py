@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "finance_cmd",
     "worker_cmd",
     "scan_cmd",
+    "verify_cmd",
+    "evidence_cmd",
 )
 
 

@@ -34,7 +34,7 @@ from keepdown.settings import Settings
 __all__ = ["SUBCOMMAND_MODULES", "command"]
 
 #: Modules under keepdown.cli whose ``command`` becomes a subcommand of ``keepdown report``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("transparency_cmd",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("transparency_cmd", "report_verify_cmd")
 
 _DEFAULT = "urls"
 

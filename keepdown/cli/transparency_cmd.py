@@ -10,6 +10,10 @@
 ``--view public`` (the default) is the public report: html (self-contained, SVG charts), csv
 (every figure in long form), json (figures and per-location rows) or data-csv (the data file).
 ``--view regulator`` gives the fields of the EU DSA, UK OSA and eSafety asks, as csv or json.
+
+Every report is computed from the events up to the event chain's head, states that (its
+provenance), and is signed: with ``-o FILE`` the detached signature goes to ``FILE.sig``;
+on stdout, ``--signature PATH`` says where it goes. ``keepdown report verify`` checks one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import click
 
 from keepdown.app.accountability import open_accountability
 from keepdown.errors import UsageError
-from keepdown.reports import FORMATS, REGULATOR_FORMATS, render, render_regulator
+from keepdown.reports import FORMATS, REGULATOR_FORMATS
 from keepdown.settings import Settings
 
 __all__ = ["command"]
@@ -44,19 +48,39 @@ __all__ = ["command"]
     help="The public report or the regulator view.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option(
+    "--signature",
+    type=click.Path(dir_okay=False),
+    help="Write the detached signature here (default with -o: FILE.sig).",
+)
 @click.pass_obj
-def command(settings: Settings, period: str, fmt: str, view: str, output: str | None) -> None:
-    """The transparency report of a period, computed from keepdown's events only."""
+def command(
+    settings: Settings,
+    period: str,
+    fmt: str,
+    view: str,
+    output: str | None,
+    signature: str | None,
+) -> None:
+    """The transparency report of a period, computed from keepdown's events only, signed."""
     if view == "regulator" and fmt not in REGULATOR_FORMATS:
         raise UsageError("the regulator view is csv or json", format=fmt)
     services = open_accountability(settings)
     try:
-        report = services.transparency(period)
+        published = services.published(period, view=view, fmt=fmt)
     finally:
         services.close()
-    text = render_regulator(report, fmt) if view == "regulator" else render(report, fmt)
+    text = published.text
+    sig_path = signature or (f"{output}.sig" if output else None)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_bytes(text.encode("utf-8"))
         click.echo(f"wrote {output} ({len(text)} characters)", err=True)
     else:
         click.echo(text, nl=False)
+    if sig_path:
+        Path(sig_path).write_text(published.signature, encoding="ascii")
+        click.echo(
+            f"wrote {sig_path} (signed by {published.provenance.key_sha256[:16]}...)", err=True
+        )
+    else:
+        click.echo("not signed to a file: give -o FILE (FILE.sig) or --signature PATH", err=True)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keepdown.events import Event
 from keepdown.reports.accuracy import SourceAccuracy, source_accuracy
@@ -32,6 +32,9 @@ from keepdown.reports.period import Period, month_periods
 from keepdown.reports.provenance import Provenance
 from keepdown.reports.requests import RemovalRequestFigures, RequestLedger, request_figures
 from keepdown.reports.stats import hours
+
+if TYPE_CHECKING:  # reproduce builds on this module
+    from keepdown.reports.reproduce import SignedReport
 
 __all__ = ["BUCKETS", "TransparencyReport", "TransparencySource", "build_report", "location_rows"]
 
@@ -249,4 +252,9 @@ class TransparencySource(Protocol):
 
     def transparency(self, period: str | Period) -> TransparencyReport:
         """The report of ``period`` (``2026-Q3``, ``2026-09``, a date range)."""
+        ...
+
+    def published(self, period: str, *, view: str = "public", fmt: str = "html") -> SignedReport:
+        """The report of ``period`` as published: pinned to the event chain's head, with its
+        provenance, rendered in ``view`` (public, regulator, flagger) and ``fmt``, signed."""
         ...

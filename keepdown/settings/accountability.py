@@ -1,11 +1,12 @@
-"""Reports and financial indicators (keepdown.reports, keepdown.finance).
+"""Reports, financial indicators and evidence (keepdown.reports, keepdown.finance,
+keepdown.evidence).
 
 Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.md lists them.
 """
 
 from __future__ import annotations
 
-from keepdown.settings.setting import integer, text
+from keepdown.settings.setting import integer, number, text
 
 __all__ = ["AccountabilitySettings"]
 
@@ -43,4 +44,22 @@ class AccountabilitySettings:
         5,
         "Delivery attempts of one alert to a financial institution before it is marked failed.",
         minimum=1,
+    )
+    # --- evidence: the event chain, checkpoints, signed reports (docs/transparency.md) ---
+    evidence_signing_key = text(
+        "",
+        "Ed25519 private key file (PEM, as `keepdown bank keygen` writes) that signs event-log "
+        "checkpoints, transparency reports and providers' evidence; empty means "
+        "<data_dir>/evidence-signing.pem, made on first use. Several machines: the same file.",
+    )
+    evidence_checkpoint_minutes = number(
+        60.0,
+        "How often the workers sign a checkpoint of the event chain's head (when it moved; "
+        "0 = never: run `keepdown evidence checkpoint` from a scheduler instead).",
+        minimum=0,
+    )
+    evidence_public_rate_limit = text(
+        "600/hour",
+        "Requests one client address may make to the public evidence endpoints (key, "
+        "checkpoints, leaves), in `limits` notation ('' = unlimited).",
     )

@@ -17,13 +17,17 @@ names), never work the database does not know about, and is safe to run twice:
   idempotent (a hash already there is left as it is);
 - ``keepdown.scan_batch(source, items, options)``: hash and match some items of a scan; pure,
   the rows go back to the scan, which writes each item once;
+- ``keepdown.evidence_checkpoint()``: sign a checkpoint of the event chain's head (after
+  walking the events since the last one; nothing when the head has not moved). Two workers
+  recording the same head store it once;
 - ``keepdown.dispatch()`` (periodic): find due work in the database and queue it, skipping
   what is already waiting.
 
 :meth:`TaskQueue.dispatch` is the only place periodic work comes from: every
 ``worker_periodic_seconds`` a worker asks the database which crawls are runnable, and queues
 a notice pass, a re-check pass and a finance alert pass (each every
-``notice_worker_seconds``), skipping what is already waiting in the queue. A queue
+``notice_worker_seconds``) and an evidence checkpoint (every
+``evidence_checkpoint_minutes``), skipping what is already waiting in the queue. A queue
 that lost its contents (Redis flushed, a worker killed while holding a task) therefore loses
 nothing: the next dispatch finds the same work in the database again.
 
@@ -53,8 +57,9 @@ RECHECKS = "keepdown.rechecks"
 IMPORT = "keepdown.import_bank"
 SCAN = "keepdown.scan_batch"
 ALERTS = "keepdown.finance_alerts"
+CHECKPOINT = "keepdown.evidence_checkpoint"
 DISPATCH = "keepdown.dispatch"
-TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, DISPATCH)
+TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, DISPATCH)
 
 
 class Jobs(Protocol):
@@ -70,6 +75,10 @@ class Jobs(Protocol):
 
     def alert_pass(self) -> None:
         """Plan and send due finance alerts (each subscription and indicator once)."""
+        ...
+
+    def checkpoint_pass(self) -> None:
+        """Sign a checkpoint of the event chain's head when it moved (keepdown.evidence)."""
         ...
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]: ...
@@ -134,6 +143,9 @@ class TaskQueue:
             self._timed(RECHECKS, lambda: self.jobs.recheck_pass())
         )
         self._alerts = task(name=ALERTS)(self._timed(ALERTS, lambda: self.jobs.alert_pass()))
+        self._checkpoint = task(name=CHECKPOINT)(
+            self._timed(CHECKPOINT, lambda: self.jobs.checkpoint_pass())
+        )
         self._import = task(name=IMPORT, retries=1, retry_delay=10)(self._run_import)
         self._scan = task(name=SCAN, retries=2, retry_delay=1)(self._run_scan)
         self._dispatch = self.huey.periodic_task(_always, name=DISPATCH)(self._run_dispatch)
@@ -196,6 +208,9 @@ class TaskQueue:
     def finance_alerts(self) -> Any:
         return self._alerts()
 
+    def evidence_checkpoint(self) -> Any:
+        return self._checkpoint()
+
     def import_bank(self, bank: str, path: str, options: dict[str, Any] | None = None) -> Any:
         return self._import(bank, path, dict(options or {}))
 
@@ -212,7 +227,7 @@ class TaskQueue:
     def dispatch(self) -> dict[str, int]:
         """Queue the due work the database knows of (module docstring); what was queued."""
         waiting = self.pending()
-        queued = {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0}
+        queued = {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0, "checkpoint": 0}
         per_crawl: dict[int, int] = {}
         for name, args in waiting:
             if name == CRAWL and args:
@@ -232,14 +247,21 @@ class TaskQueue:
         if self._notices_due(ALERTS) and ALERTS not in names:
             self.finance_alerts()
             queued["finance_alerts"] += 1
+        every = self.settings.evidence_checkpoint_minutes * 60
+        if self._due(CHECKPOINT, every) and CHECKPOINT not in names:
+            self.evidence_checkpoint()
+            queued["checkpoint"] += 1
         if any(queued.values()):
             log.info("dispatch queued %s", queued)
         return queued
 
     def _notices_due(self, which: str = NOTICES) -> bool:
-        """``notice_worker_seconds`` apart (0: never, as before workers ran on a queue);
-        the time of the last pass is shared through the queue's key-value store."""
-        every = self.settings.notice_worker_seconds
+        """``notice_worker_seconds`` apart (0: never, as before workers ran on a queue)."""
+        return self._due(which, self.settings.notice_worker_seconds)
+
+    def _due(self, which: str, every: float) -> bool:
+        """``every`` seconds apart (0: never); the time of the last pass is shared through the
+        queue's key-value store."""
         if every <= 0:
             return False
         key = f"{which}.last_queued"

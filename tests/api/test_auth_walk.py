@@ -27,6 +27,11 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("POST", "/api/v1/reports/public"),  # the public web form: rate-limited per client IP
     ("POST", "/api/v1/reports/public/status"),  # needs the report's receipt
+    # the event chain's evidence, for anyone to keep (rate-limited per client IP)
+    ("GET", "/api/v1/evidence/key"),
+    ("GET", "/api/v1/evidence/checkpoints"),
+    ("GET", "/api/v1/evidence/checkpoints/latest"),
+    ("GET", "/api/v1/evidence/leaves"),
 }
 _SAMPLE_PATH_VALUES = {
     "name": "known",

@@ -336,6 +336,25 @@ def test_crawl_to_removal_with_every_step(world):
     _check_webhooks(w, nb, where["Hébergeur B"])
     _check_events(w, l1)
     _check_figures(w)
+    _check_linked_evidence(w, link_b, nb, (l4, l5))
+
+
+def _check_linked_evidence(w, link, notice, locations) -> None:
+    """B's signed link also downloads the evidence behind that notice (issue 23): its
+    locations, each event with its place in the chain, signed by the operator's key."""
+    from keepdown.reports.provider_evidence import check_evidence
+
+    parts = urlsplit(link)
+    got = w.client.get(f"{parts.path}/evidence?{parts.query}")
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert doc["scope"]["notice"] == notice.reference
+    assert {loc["location_id"] for loc in doc["locations"]} == {str(x.id) for x in locations}
+    assert all(
+        e["kind"] != "notice_sent" or notice.reference in e["payload"] for e in doc["events"]
+    )
+    assert check_evidence(doc) == []
+    assert w.client.get(f"{parts.path}/evidence?token=forged").status_code == 401
 
 
 def _check_emails(w, na, nsu, moved, first) -> None:

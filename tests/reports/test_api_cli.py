@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -33,14 +35,18 @@ def db(database_url):
 
 
 def run(db, *args, env=None):
+    env = {"KEEPDOWN_DATA_DIR": str(_DATA), **(env or {})}  # the signing key goes there
     result = CliRunner(env=env).invoke(cli, ["--database-url", db, *args])
     return result
+
+
+_DATA = Path(tempfile.mkdtemp(prefix="keepdown-report-cli-"))
 
 
 def test_cli_transparency_formats(db, tmp_path):
     out = run(db, "report", "transparency", "--period", "2026-Q3", "--format", "json")
     assert out.exit_code == 0, out.output
-    doc = json.loads(out.output)
+    doc = json.loads(out.stdout)
     assert doc["league_table"][0]["name"] == A
     assert doc["totals"]["median_hours"] == 48.0
     target = tmp_path / "r.html"
@@ -60,8 +66,8 @@ def test_cli_transparency_formats(db, tmp_path):
         "--format",
         "csv",
     )
-    rows = list(csv.DictReader(io.StringIO(out.output)))
-    assert {r["regime"] for r in rows} == {"EU DSA", "UK OSA", "AU eSafety"}
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {r["regime"] for r in rows} == {"EU DSA", "UK OSA", "AU eSafety", "provenance"}
 
 
 def test_cli_errors_are_clear(db):
@@ -232,7 +238,7 @@ def test_notices_figures_are_the_report_figures_in_every_view(db, client):
     """keepdown notices figures --json, GET /api/v1/notices/figures and the transparency
     report of the same period give the same numbers (one computation)."""
     report = json.loads(
-        run(db, "report", "transparency", "--period", "2026-Q3", "--format", "json").output
+        run(db, "report", "transparency", "--period", "2026-Q3", "--format", "json").stdout
     )
     league = {row["name"]: row for row in report["league_table"]}
     cli_doc = json.loads(run(db, "notices", "figures", "--period", "2026-Q3", "--json").output)

@@ -89,8 +89,20 @@ def test_dispatch_queues_due_work_once(embedded, site):
         first = queue.dispatch()
         again = queue.dispatch()
         waiting = [name for name, _ in queue.pending()]
-        assert first == {"crawl": 2, "notices": 1, "rechecks": 1, "finance_alerts": 1}
-        assert again == {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0}
+        assert first == {
+            "crawl": 2,
+            "notices": 1,
+            "rechecks": 1,
+            "finance_alerts": 1,
+            "checkpoint": 1,
+        }
+        assert again == {
+            "crawl": 0,
+            "notices": 0,
+            "rechecks": 0,
+            "finance_alerts": 0,
+            "checkpoint": 0,
+        }
         assert sorted(waiting) == sorted(
             [
                 "keepdown.crawl",
@@ -98,6 +110,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.notices",
                 "keepdown.rechecks",
                 "keepdown.finance_alerts",
+                "keepdown.evidence_checkpoint",
             ]
         )
         assert set(waiting) <= set(TASK_NAMES)

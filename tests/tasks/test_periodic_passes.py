@@ -42,6 +42,16 @@ def _run_waiting(queue) -> list[str]:
     return ran
 
 
+def _run_only(queue, name: str) -> int:
+    """Run the queued tasks called ``name`` (the others are dropped); how many ran."""
+    ran = 0
+    while (task := queue.huey.dequeue()) is not None:
+        if task.name == name:
+            queue.huey.execute(task)
+            ran += 1
+    return ran
+
+
 def _dispatch_when_due(queue) -> dict[str, int]:
     time.sleep(EVERY * 1.5)
     return queue.dispatch()
@@ -129,5 +139,29 @@ def test_no_alert_pass_is_queued_while_one_is_waiting(workers):
         assert queue.dispatch()["finance_alerts"] == 1
         assert _dispatch_when_due(queue)["finance_alerts"] == 0  # one is already waiting
         assert [name for name, _ in queue.pending()].count(ALERTS) == 1
+    finally:
+        queue.close()
+
+
+def test_the_workers_sign_a_checkpoint_of_the_event_chain_when_it_moved(workers, site) -> None:
+    """``keepdown.evidence_checkpoint`` from the workers' dispatch: a signed checkpoint of the
+    head once events were written, none again while the head stays where it is."""
+    from keepdown.tasks.registry import CHECKPOINT
+
+    prepare(workers, site)
+    every = workers.replace(evidence_checkpoint_minutes=EVERY / 60)
+    queue = open_queue(every, jobs=True)
+    try:
+        evidence = queue.jobs.accountability.evidence
+        report(every, site.url("/index.html"))  # writes an event
+        assert queue.dispatch()["checkpoint"] == 1
+        assert _run_only(queue, CHECKPOINT) == 1
+        first = evidence.checkpoints.latest()
+        assert first is not None
+        assert first.checkpoint.position == evidence.chain.head().position
+        first.verify(evidence.key().public)
+        assert _dispatch_when_due(queue)["checkpoint"] == 1
+        assert _run_only(queue, CHECKPOINT) == 1
+        assert evidence.checkpoints.list() == [first]  # the head did not move: nothing new
     finally:
         queue.close()

@@ -2,7 +2,8 @@
 
 - ``GET /web/transparency?period=2026-Q3`` (public): the report exactly as ``keepdown report
   transparency --format html`` makes it (self-contained: inline style, SVG charts, the data
-  file as a ``data:`` link). Its Content-Security-Policy admits that one stylesheet by hash
+  file as a ``data:`` link), with its provenance and its detached signature in the
+  ``Keepdown-Signature`` header. Its Content-Security-Policy admits that one stylesheet by hash
   and nothing else: no script, no image from anywhere. Aggregates only, no URL, no hash.
   Without ``period``: the last complete quarter;
 - ``GET /web/indicators`` (analysts, admins): payment indicators seen where known material was
@@ -22,7 +23,6 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.auth.signin import SignedIn
-from keepdown.reports import render_html
 from keepdown.reports.html_report import STYLE
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
@@ -52,11 +52,16 @@ def last_quarter(now: datetime) -> str:
 async def transparency(request: Request, period: str = Query("", max_length=40)) -> Response:
     ctx = web_context(request)
     chosen = period or last_quarter(ctx.clock.now())
-    report = await run_in_threadpool(ctx.transparency.transparency, chosen)
+    source = ctx.transparency
+    made = await run_in_threadpool(lambda: source.published(chosen, view="public", fmt="html"))
     return Response(
-        render_html(report),
+        made.text.encode("utf-8"),
         media_type="text/html; charset=utf-8",
-        headers={"content-security-policy": REPORT_CSP},
+        headers={
+            "content-security-policy": REPORT_CSP,
+            "Keepdown-Signature": made.signature.strip(),
+            "Keepdown-Signing-Key": f"sha256:{made.provenance.key_sha256}",
+        },
     )
 
 
