@@ -3,7 +3,9 @@
 - ``GET /api/v1/transparency?period=2026-Q3&format=json|csv|html|data-csv``: the public
   report (aggregates only: no URL of material, no hash);
 - ``GET /api/v1/transparency/regulator?period=2026-Q3&format=json|csv``: the fields of the
-  EU DSA, UK OSA and eSafety asks (docs/regulators.md).
+  EU DSA, UK OSA and eSafety asks (docs/regulators.md);
+- ``GET /api/v1/transparency/flagger?period=2026&format=json|csv|text``: the trusted
+  flagger's report (DSA Art. 22(3), keepdown.filings.flagger).
 
 Regulators, analysts and admins may read them. Figures are computed from the event log on each
 request (keepdown.reports), in a worker thread, from the events up to the event chain's head;
@@ -64,12 +66,28 @@ async def regulator(
     return await _published(request, period, "regulator", format)
 
 
+@router.get(
+    "/flagger",
+    dependencies=[_READERS],
+    responses=error_responses(400, 401, 403),
+    response_class=Response,
+    summary="The trusted flagger's report of a period (DSA Art. 22(3))",
+)
+async def flagger(
+    request: Request, period: str = _PERIOD, format: Literal["json", "csv", "text"] = "json"
+) -> Response:
+    return await _published(request, period, "flagger", format)
+
+
+_TEXT = "text/plain; charset=utf-8"
+
+
 async def _published(request: Request, period: str, view: str, fmt: str) -> Response:
     source = get_context(request).transparency
     made = await run_in_threadpool(lambda: source.published(period, view=view, fmt=fmt))
     return Response(
         made.text.encode("utf-8"),
-        media_type=MEDIA_TYPES[fmt],
+        media_type=MEDIA_TYPES.get(fmt, _TEXT),
         headers={
             "Keepdown-Signature": made.signature.strip(),
             "Keepdown-Signing-Key": f"sha256:{made.provenance.key_sha256}",

@@ -14,14 +14,16 @@ provider's own evidence, on one storage (issue 23, docs/transparency.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from keepdown.app.runtime import Runtime
 from keepdown.clock import Clock
+from keepdown.events import Event
 from keepdown.evidence import (
     SignedCheckpoint,
     SigningKey,
@@ -30,14 +32,16 @@ from keepdown.evidence import (
     verify_chain,
 )
 from keepdown.notices.providers import Provider
-from keepdown.reports.period import parse_period
+from keepdown.reports.methodology import METHODOLOGY, PERIOD_RULE
+from keepdown.reports.period import Period, parse_period
+from keepdown.reports.provenance import definitions_digest
 from keepdown.reports.provider_evidence import (
     EVIDENCE_KINDS,
     EvidenceScope,
     provider_evidence,
     sign_evidence,
 )
-from keepdown.reports.reproduce import Reproducer
+from keepdown.reports.reproduce import VIEWS, Reproducer, View
 from keepdown.settings import Settings
 from keepdown.storage import Storage
 from keepdown.storage.checkpoint_store import SqlCheckpointStore
@@ -48,6 +52,7 @@ from keepdown.storage.figures_store import REPORT_KINDS, report_events, report_r
 __all__ = [
     "EvidenceServices",
     "evidence_services",
+    "flagger_view",
     "keepdown_version",
     "open_evidence",
     "signing_key_path",
@@ -107,6 +112,8 @@ class EvidenceServices:
         )
 
     def reproducer(self) -> Reproducer:
+        """Makes and verifies signed reports: the public report, the regulator view and the
+        trusted flagger's report (keepdown.filings.flagger)."""
         engine = self.storage.engine
         return Reproducer(
             events=lambda end, upto: report_events(engine, until=end, upto=upto),
@@ -115,6 +122,7 @@ class EvidenceServices:
             checkpoints=self.checkpoints,
             key=self.key,
             version=keepdown_version(),
+            views={**VIEWS, "flagger": flagger_view()},
         )
 
     def provider_named(self, name: str) -> Provider:
@@ -165,6 +173,27 @@ class EvidenceServices:
         """Close the runtime these parts belong to."""
         if self.runtime is not None:
             self.runtime.close()
+
+
+def flagger_view(independence: str = "") -> View:
+    """The trusted flagger's report (DSA Art. 22(3)) as a published view: json, csv, text.
+
+    Its independence statement is the operator's words, not the log's: a report recomputed
+    after the statement changed differs in that one field."""
+    from keepdown.filings.flagger import flagger_report, render
+
+    def build(events: Iterable[Event], period: Period, now: datetime, operator: str) -> Any:
+        return flagger_report(
+            events, period, operator=operator, generated_at=now, independence=independence
+        )
+
+    return View(
+        "flagger",
+        ("json", "csv", "text"),
+        build,
+        lambda report, provenance, fmt: render(replace(report, provenance=provenance), fmt),
+        lambda _report: definitions_digest(METHODOLOGY, PERIOD_RULE),
+    )
 
 
 def evidence_services(runtime: Runtime) -> EvidenceServices:

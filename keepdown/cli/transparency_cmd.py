@@ -9,7 +9,9 @@
 
 ``--view public`` (the default) is the public report: html (self-contained, SVG charts), csv
 (every figure in long form), json (figures and per-location rows) or data-csv (the data file).
-``--view regulator`` gives the fields of the EU DSA, UK OSA and eSafety asks, as csv or json.
+``--view regulator`` gives the fields of the EU DSA, UK OSA and eSafety asks, as csv or json;
+``--view flagger`` the trusted flagger's report (DSA Art. 22(3), keepdown.filings.flagger) as
+text, json or csv.
 
 Every report is computed from the events up to the event chain's head, states that (its
 provenance), and is signed: with ``-o FILE`` the detached signature goes to ``FILE.sig``;
@@ -35,17 +37,17 @@ __all__ = ["command"]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
-    default="html",
-    show_default=True,
-    help="Output format (the regulator view takes csv or json).",
+    type=click.Choice(sorted([*FORMATS, "text"])),
+    default=None,
+    help="Output format: html (the default), json, csv or data-csv; the regulator view "
+    "takes csv or json, the trusted flagger's report json, csv or text (its default).",
 )
 @click.option(
     "--view",
-    type=click.Choice(["public", "regulator"]),
+    type=click.Choice(["public", "regulator", "flagger"]),
     default="public",
     show_default=True,
-    help="The public report or the regulator view.",
+    help="The public report, the regulator view, or the trusted flagger's report (DSA Art. 22(3)).",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
 @click.option(
@@ -57,14 +59,19 @@ __all__ = ["command"]
 def command(
     settings: Settings,
     period: str,
-    fmt: str,
+    fmt: str | None,
     view: str,
     output: str | None,
     signature: str | None,
 ) -> None:
     """The transparency report of a period, computed from keepdown's events only, signed."""
+    fmt = fmt or ("text" if view == "flagger" else "html")
     if view == "regulator" and fmt not in REGULATOR_FORMATS:
         raise UsageError("the regulator view is csv or json", format=fmt)
+    if view == "flagger" and fmt not in ("json", "csv", "text"):
+        raise UsageError("the trusted flagger's report is json, csv or text", format=fmt)
+    if view == "public" and fmt == "text":
+        raise UsageError("the public report is html, json, csv or data-csv", format=fmt)
     services = open_accountability(settings)
     try:
         published = services.published(period, view=view, fmt=fmt)

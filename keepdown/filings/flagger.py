@@ -20,7 +20,11 @@ Article's way:
   dispute keepdown upheld (no action was due); still present at the end of the period.
 
 The independence statement is the operator's own words (a text file the operator names);
-keepdown states facts only. Output: JSON, CSV (long form) and plain text.
+keepdown states facts only. Output: JSON, CSV (long form) and plain text. Each carries the
+report's provenance when it has one (keepdown.reports.provenance: the events it was computed
+from, the chain head, the code and definitions): JSON under ``"provenance"``, CSV in
+``provenance`` rows, text in its first line; keepdown.app.evidence publishes it signed, as it
+does the transparency reports.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from datetime import datetime
 from typing import Any
 
 from keepdown.events import Event
+from keepdown.reports.exports import PROVENANCE_COMMENT, provenance_lines
 from keepdown.reports.figures import RemovalFigures
 from keepdown.reports.period import Period
+from keepdown.reports.provenance import Provenance
 from keepdown.reports.report import build_report
 
 __all__ = ["CONTENT_TYPE", "FlaggerReport", "flagger_report", "render"]
@@ -68,6 +74,7 @@ class FlaggerReport:
     providers: tuple[ProviderLine, ...]
     totals: ProviderLine
     independence: str
+    provenance: Provenance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +92,7 @@ class FlaggerReport:
             ],
             "action_taken": self.totals.to_dict(),
             "independence": self.independence,
+            **({"provenance": self.provenance.to_dict()} if self.provenance else {}),
         }
 
 
@@ -144,6 +152,8 @@ def _csv(report: FlaggerReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "subject", "figure", "value"])
+    for figure, value in provenance_lines(report.provenance):
+        writer.writerow(["provenance", "", figure, value])
     for line in (*report.providers, report.totals):
         section = "total" if line is report.totals else "provider"
         for figure, value in line.to_dict().items():
@@ -155,7 +165,9 @@ def _csv(report: FlaggerReport) -> str:
 
 def _text(report: FlaggerReport) -> str:
     p = report.period
+    first = [PROVENANCE_COMMENT + report.provenance.to_json()] if report.provenance else []
     lines = [
+        *first,
         f"Trusted flagger report (DSA Art. 22(3)): {report.operator}",
         f"Period: {p.label} ({p.start.date()} to {p.end.date()}, end excluded)",
         "",

@@ -18,12 +18,14 @@ import io
 import json
 from typing import Any
 
+from keepdown.reports.provenance import Provenance
 from keepdown.reports.report import TransparencyReport
 from keepdown.spreadsheet import dict_writer, rows_writer
 
 __all__ = [
     "LOCATION_COLUMNS",
     "PROVENANCE_COMMENT",
+    "provenance_lines",
     "provenance_rows",
     "render_csv",
     "render_json",
@@ -77,11 +79,16 @@ PROVENANCE_COMMENT = "# keepdown provenance: "
 
 
 def provenance_rows(report: TransparencyReport) -> list[tuple[str, str]]:
-    """(figure, value) rows of the provenance: the readable ones, then ``json``."""
-    if report.provenance is None:
+    """(figure, value) rows of the report's provenance (:func:`provenance_lines`)."""
+    return provenance_lines(report.provenance)
+
+
+def provenance_lines(provenance: Provenance | None) -> list[tuple[str, str]]:
+    """(figure, value) rows of a provenance: the readable ones, then ``json``, the whole."""
+    if provenance is None:
         return []
-    rows = [(name, str(value)) for name, value in report.provenance.summary()]
-    return [*rows, ("json", report.provenance.to_json())]
+    rows = [(name, str(value)) for name, value in provenance.summary()]
+    return [*rows, ("json", provenance.to_json())]
 
 
 def render_csv(report: TransparencyReport) -> str:

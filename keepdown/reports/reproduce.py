@@ -36,7 +36,7 @@ from keepdown.evidence.log import ChainStore, CheckpointStore
 from keepdown.evidence.verify import verify_chain
 from keepdown.reports.exports import render_csv, render_json, render_locations_csv
 from keepdown.reports.html_report import render_html
-from keepdown.reports.period import parse_period
+from keepdown.reports.period import Period, parse_period
 from keepdown.reports.provenance import (
     DEFINITIONS_VERSION,
     EventRange,
@@ -48,41 +48,77 @@ from keepdown.reports.report import TransparencyReport, build_report
 from keepdown.reports.signing import report_signature, verify_report_signature
 from keepdown.reports.verify import Difference, compare, read_report
 
-__all__ = ["ReportCheck", "Reproducer", "SignedReport", "render_view"]
+__all__ = ["VIEWS", "ReportCheck", "Reproducer", "SignedReport", "View", "render_view"]
 
-_RENDERERS: dict[tuple[str, str], Callable[[TransparencyReport], str]] = {
-    ("public", "html"): render_html,
-    ("public", "json"): render_json,
-    ("public", "csv"): render_csv,
-    ("public", "data-csv"): render_locations_csv,
-    ("regulator", "json"): render_regulator_json,
-    ("regulator", "csv"): render_regulator_csv,
+
+@dataclass(frozen=True)
+class View:
+    """One way of publishing a period's figures: built from the events, rendered in one of
+    its formats with its provenance. The public report and the regulator view are here; the
+    app layer adds others (the trusted flagger's report, keepdown.filings)."""
+
+    name: str
+    formats: tuple[str, ...]
+    #: (events, period, generated_at, operator) -> the report object
+    build: Callable[[Iterable[Event], Period, datetime, str], Any]
+    #: (report, provenance, format) -> the text
+    render: Callable[[Any, Provenance, str], str]
+    #: the report -> the SHA-256 of the definitions' words it printed
+    definitions: Callable[[Any], str]
+
+
+def _transparency(events: Iterable[Event], period: Period, now: datetime, operator: str) -> Any:
+    return build_report(events, period, generated_at=now, operator=operator)
+
+
+def _words(report: TransparencyReport) -> str:
+    return definitions_digest(report.methodology, report.period_rule)
+
+
+_PUBLIC: dict[str, Callable[[TransparencyReport], str]] = {
+    "html": render_html,
+    "json": render_json,
+    "csv": render_csv,
+    "data-csv": render_locations_csv,
 }
-_KIND = {
-    ("public", "html"): "html",
-    ("public", "json"): "json",
-    ("public", "csv"): "csv",
-    ("public", "data-csv"): "data-csv",
-    ("regulator", "json"): "regulator-json",
-    ("regulator", "csv"): "regulator-csv",
+_REGULATOR: dict[str, Callable[[TransparencyReport], str]] = {
+    "json": render_regulator_json,
+    "csv": render_regulator_csv,
+}
+
+VIEWS: dict[str, View] = {
+    "public": View(
+        "public",
+        tuple(_PUBLIC),
+        _transparency,
+        lambda r, p, fmt: _PUBLIC[fmt](replace(r, provenance=p)),
+        _words,
+    ),
+    "regulator": View(
+        "regulator",
+        tuple(_REGULATOR),
+        _transparency,
+        lambda r, p, fmt: _REGULATOR[fmt](replace(r, provenance=p)),
+        _words,
+    ),
 }
 
 
-def _renderer(view: str, fmt: str) -> Callable[[TransparencyReport], str]:
-    try:
-        return _RENDERERS[(view, fmt)]
-    except KeyError:
+def _view(views: dict[str, View], view: str, fmt: str) -> View:
+    found = views.get(view)
+    if found is None or fmt not in found.formats:
+        known = "; ".join(f"{v.name}: {', '.join(v.formats)}" for v in views.values())
         raise InvalidInput(
-            f"no {view} report in {fmt}: the public report is html, json, csv or data-csv, "
-            "the regulator view json or csv",
-            view=view,
-            format=fmt,
-        ) from None
+            f"no {view} report in {fmt} (views and formats: {known})", view=view, format=fmt
+        )
+    return found
 
 
 def render_view(report: TransparencyReport, view: str, fmt: str) -> str:
-    """The report in ``view`` (public, regulator) and ``fmt``."""
-    return _renderer(view, fmt)(report)
+    """The report in ``view`` (public, regulator) and ``fmt``, with the provenance it has."""
+    if report.provenance is None:
+        raise InvalidInput("render_view renders a report with its provenance")
+    return _view(VIEWS, view, fmt).render(report, report.provenance, fmt)
 
 
 @dataclass(frozen=True)
@@ -136,18 +172,17 @@ class Reproducer:
     checkpoints: CheckpointStore
     key: Callable[[], SigningKey]
     version: str
+    views: dict[str, View] = field(default_factory=lambda: dict(VIEWS))
 
     def make(
         self, period: str, *, operator: str, now: datetime, view: str, fmt: str
     ) -> SignedReport:
         chosen = parse_period(period)
-        _renderer(view, fmt)  # a wrong combination fails before anything is read
+        shape = _view(self.views, view, fmt)  # a wrong combination fails before any reading
         head = self.chain.head()
         latest = self.checkpoints.latest()
         key = self.key()
-        report = build_report(
-            self.events(chosen.end, head.position), chosen, generated_at=now, operator=operator
-        )
+        report = shape.build(self.events(chosen.end, head.position), chosen, now, operator)
         provenance = Provenance(
             period=chosen.label,
             operator=operator,
@@ -160,11 +195,11 @@ class Reproducer:
             genesis=self.chain.info().genesis.hex(),
             keepdown_version=self.version,
             definitions=DEFINITIONS_VERSION,
-            definitions_sha256=definitions_digest(report.methodology, report.period_rule),
+            definitions_sha256=shape.definitions(report),
             key_sha256=key.fingerprint,
             checkpoint=latest.to_dict() if latest is not None else None,
         )
-        text = render_view(replace(report, provenance=provenance), view, fmt)
+        text = shape.render(report, provenance, fmt)
         return SignedReport(text, report_signature(text.encode("utf-8"), key), provenance)
 
     def verify(
@@ -181,12 +216,8 @@ class Reproducer:
             raise InvalidInput("a keepdown report is UTF-8 text") from exc
         found = read_report(text)
         check = ReportCheck(found.provenance)
-        stated = _KIND.get((found.provenance.view, found.provenance.format))
-        if stated != found.kind:
-            check.problems.append(
-                f"the file is a {found.kind} report but its provenance says "
-                f"{found.provenance.view} {found.provenance.format}"
-            )
+        if found.provenance.view not in self.views:
+            check.problems.append(f"this keepdown has no {found.provenance.view} view to recompute")
             return check
         self._signature(check, data, signature, public_key)
         if self._log(check, walk):
@@ -246,16 +277,12 @@ class Reproducer:
                 "difference may come from a changed definition"
             )
         period = parse_period(p.period)
-        report = build_report(
-            self.events(period.end, p.head_position),
-            period,
-            generated_at=datetime.fromisoformat(p.generated_at),
-            operator=p.operator,
-        )
-        digest = definitions_digest(report.methodology, report.period_rule)
-        if digest != p.definitions_sha256:
+        shape = _view(self.views, p.view, p.format)
+        when = datetime.fromisoformat(p.generated_at)
+        report = shape.build(self.events(period.end, p.head_position), period, when, p.operator)
+        if shape.definitions(report) != p.definitions_sha256:
             check.notes.append("the definitions' words differ from this keepdown's")
-        recomputed = render_view(replace(report, provenance=p), p.view, p.format)
+        recomputed = shape.render(report, p, p.format)
         result = compare(kind, text, recomputed)
         check.compared, check.differences = result.compared, result.differences
         check.identical = recomputed == text

@@ -26,7 +26,16 @@ from keepdown.errors import InvalidInput
 from keepdown.reports.exports import PROVENANCE_COMMENT
 from keepdown.reports.provenance import Provenance
 
-__all__ = ["Comparison", "Difference", "ReportFile", "compare", "figures_of", "read_report"]
+__all__ = [
+    "KINDS",
+    "Comparison",
+    "Difference",
+    "ReportFile",
+    "compare",
+    "figures_of",
+    "kind_of",
+    "read_report",
+]
 
 _PRE = re.compile(r'<pre id="keepdown-provenance">(.*?)</pre>', re.S)
 _LONG_HEADER = ["section", "subject", "figure", "value"]
@@ -53,29 +62,48 @@ class Difference:
         return f"{self.figure}: the report says {self.stated!r}, the log gives {self.recomputed!r}"
 
 
+#: The kind of each view and format's file (what :func:`figures_of` reads it as); a view a
+#: caller adds (keepdown.reports.reproduce.View) is ``<view>-<format>``.
+KINDS = {
+    ("public", "html"): "html",
+    ("public", "json"): "json",
+    ("public", "csv"): "csv",
+    ("public", "data-csv"): "data-csv",
+    ("regulator", "json"): "regulator-json",
+    ("regulator", "csv"): "regulator-csv",
+}
+
+
+def kind_of(provenance: Provenance) -> str:
+    return KINDS.get((provenance.view, provenance.format), f"{provenance.view}-{provenance.format}")
+
+
 def read_report(text: str) -> ReportFile:
     """The kind and provenance of a report's text; InvalidInput when it is none of keepdown's
     reports, or carries no provenance (made before reports stated one)."""
+    provenance = _provenance(text)
+    return ReportFile(kind_of(provenance), provenance, text)
+
+
+def _provenance(text: str) -> Provenance:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         data = _json(text)
-        kind = "regulator-json" if data.get("view") == "keepdown regulator view" else "json"
         if "provenance" not in data:
             raise InvalidInput("this JSON report states no provenance: it cannot be recomputed")
-        return ReportFile(kind, Provenance.from_dict(data["provenance"]), text)
+        return Provenance.from_dict(data["provenance"])
     if stripped.lower().startswith("<!doctype html") or stripped.lower().startswith("<html"):
         found = _PRE.search(text)
         if found is None:
             raise InvalidInput("this HTML report states no provenance")
-        return ReportFile("html", Provenance.from_json(html.unescape(found.group(1))), text)
-    if text.startswith(PROVENANCE_COMMENT):
-        first = text.split("\n", 1)[0]
-        return ReportFile("data-csv", Provenance.from_json(first[len(PROVENANCE_COMMENT) :]), text)
+        return Provenance.from_json(html.unescape(found.group(1)))
+    if text.startswith(PROVENANCE_COMMENT):  # the data file, plain text reports
+        return Provenance.from_json(text.split("\n", 1)[0][len(PROVENANCE_COMMENT) :])
     rows = list(csv.reader(io.StringIO(text)))
     if rows and rows[0] == _LONG_HEADER:
-        return ReportFile("csv", _csv_provenance(rows, section=0, name=2, value=3), text)
+        return _csv_provenance(rows, section=0, name=2, value=3)
     if rows and rows[0] == _REGULATOR_HEADER:
-        return ReportFile("regulator-csv", _csv_provenance(rows, section=0, name=1, value=3), text)
+        return _csv_provenance(rows, section=0, name=1, value=3)
     raise InvalidInput("not a keepdown transparency report (JSON, CSV, data file or HTML)")
 
 
@@ -98,14 +126,18 @@ def _csv_provenance(rows: list[list[str]], *, section: int, name: int, value: in
 
 def figures_of(kind: str, text: str) -> dict[str, Any]:
     """Every figure of a report by a name that says where it is; provenance left out."""
-    if kind in ("json", "regulator-json"):
+    if kind == "json" or kind.endswith("-json"):
         data = _json(text)
         data.pop("provenance", None)
         return dict(_flatten("", data))
     if kind == "html":
         return _html_cells(_PRE.sub("", text))
-    lines = text.split("\n", 1)[1] if kind == "data-csv" else text
-    rows = list(csv.reader(io.StringIO(lines)))
+    if kind.endswith("-text"):  # a plain text report: line by line, its provenance line apart
+        numbered = text.split("\n")
+        first = 2 if text.startswith(PROVENANCE_COMMENT) else 1
+        return {f"line {n}": line for n, line in enumerate(numbered[first - 1 :], start=first)}
+    body = text.split("\n", 1)[1] if kind == "data-csv" else text
+    rows = list(csv.reader(io.StringIO(body)))
     if not rows:
         return {}
     header, found = rows[0], {}

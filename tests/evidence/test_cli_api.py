@@ -89,6 +89,17 @@ def test_a_signed_report_verifies_and_an_altered_one_does_not(run, tmp_path) -> 
     html = tmp_path / "q3.html"
     assert run("report", "transparency", "--period", "2026-Q3", "-o", str(html)).exit_code == 0
     assert run("report", "verify", str(html)).exit_code == 0
+    flagger = tmp_path / "q3-flagger.txt"
+    made = run(
+        "report", "transparency", "--period", "2026-Q3", "--view", "flagger", "-o", str(flagger)
+    )
+    assert made.exit_code == 0, made.output
+    assert "Trusted flagger report" in flagger.read_text()
+    assert run("report", "verify", str(flagger), "--no-chain").exit_code == 0
+    wrong = run(
+        "report", "transparency", "--period", "2026-Q3", "--view", "flagger", "--format", "html"
+    )
+    assert wrong.exit_code == 64
 
 
 def test_a_providers_evidence_from_the_command_line(run, db, tmp_path) -> None:

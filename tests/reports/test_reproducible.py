@@ -193,3 +193,25 @@ def test_a_report_of_a_log_with_no_events_verifies(storage, key) -> None:
     report = made.make("2026-Q3", operator="", now=NOW, view="public", fmt="json")
     assert report.provenance.events.count == 0
     assert made.verify(report.text.encode(), report.signature).ok
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "text"])
+def test_the_trusted_flaggers_report_is_signed_and_verifies_too(storage, key, fmt) -> None:
+    """The trusted flagger's report (keepdown.filings.flagger) is one more published view."""
+    from keepdown.app.evidence import flagger_view
+    from keepdown.reports.reproduce import VIEWS
+
+    for event in history():
+        storage.events.emit(event)
+    made = reproducer(storage, key)
+    made.views = {**VIEWS, "flagger": flagger_view()}
+    report = made.make("2026-Q3", operator="Hotline", now=NOW, view="flagger", fmt=fmt)
+    assert read_report(report.text).provenance.view == "flagger"
+    check = made.verify(report.text.encode(), report.signature)
+    assert check.ok, check.to_dict()
+    assert check.identical
+    if fmt == "text":
+        changed = report.text.replace("Hosting A", "Hosting Z", 1).encode()
+        found = made.verify(changed, report_signature(changed, key))
+        assert [d.figure for d in found.differences]  # the changed line, by its number
+        assert all(d.figure.startswith("line ") for d in found.differences)
