@@ -19,7 +19,11 @@ Workloads (events written through keepdown's own stores):
   :class:`SqlEventStore`, one transaction each, as a crawl slice writes them;
 - **notices**: sightings at a loopback host, then notice passes (draft, deliver to a loopback
   SMTP server) and re-check passes (the host answers 404: removals confirmed), through the
-  notice services; their events are written inside the notice stores' transactions.
+  notice services; their events are written inside the notice stores' transactions;
+- **concurrent** (``--threads N``): N threads writing events at once through
+  :class:`SqlEventStore`, as a fleet's workers do; events per second over all of them. On
+  PostgreSQL this is where the chain's one order costs: writers queue on its lock, one
+  commit at a time.
 
 Measured: the time spent in the event-write calls (``SqlEventStore.emit`` and the notice
 stores' in-transaction ``emit``), per event, and the workload's wall time; the overhead is
@@ -153,11 +157,28 @@ def variant(name: str):
             module.emit = notice_rows.emit
 
 
+_SCHEMAS: list[str] = []
+
+
+def drop_schemas(base_url: str) -> None:
+    """The PostgreSQL schemas this run made, dropped."""
+    if not base_url or not _SCHEMAS:
+        return
+    from sqlalchemy import create_engine
+
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        for schema in _SCHEMAS:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
 def fresh_database(base_url: str, tmp: str, n: int, name: str) -> str:
     if base_url:
         from sqlalchemy import create_engine
 
-        schema = f"kd_bench_{os.getpid()}_{n}"
+        schema = f"kd_bench_{os.getpid()}_{n}".replace("-", "m")
+        _SCHEMAS.append(schema)
         admin = create_engine(base_url)
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -269,12 +290,42 @@ def notices(url: str, tmp: str, count: int, smtp_port: int, site: Any) -> None:
         services.close()
 
 
+def concurrent(url: str, threads: int, per_thread: int) -> tuple[int, float]:
+    """Events written by ``threads`` threads at once; (events, seconds)."""
+    import threading
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from keepdown.events import TaskRan
+    from keepdown.storage import open_storage_url
+
+    with open_storage_url(url, migrate=False) as storage:
+        start = threading.Barrier(threads + 1)
+
+        def write(name: str) -> None:
+            start.wait()
+            for i in range(per_thread):
+                storage.events.emit(TaskRan(at=dt.now(UTC), task=name, outcome="ok", seconds=i / 7))
+
+        workers = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(threads)]
+        for w in workers:
+            w.start()
+        start.wait()
+        began = time.perf_counter()
+        for w in workers:
+            w.join()
+        return threads * per_thread, time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--sightings", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default="", help="PostgreSQL server (default SQLite)")
+    parser.add_argument("--threads", type=int, default=0, help="Also the concurrent workload.")
+    parser.add_argument("--per-thread", type=int, default=300)
+    parser.add_argument("--only", choices=["crawl", "notices", "concurrent"], default=None)
     args = parser.parse_args()
 
     from aiosmtpd.controller import Controller
@@ -291,13 +342,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             n = 0
-            print("warming up (compiles the hashing kernels, fills caches)...", flush=True)
-            crawl(fresh_database(args.database_url, tmp, 0, "warm"), tmp, site)
-            notices(
-                fresh_database(args.database_url, tmp, -1, "warm"), f"{tmp}/w", 8, box.port, host
-            )
+            workloads = [w for w in ("crawl", "notices") if args.only in (None, w)]
+            if workloads:
+                print("warming up (compiles the hashing kernels, fills caches)...", flush=True)
+                crawl(fresh_database(args.database_url, tmp, 0, "warm"), tmp, site)
+                warm = fresh_database(args.database_url, tmp, -1, "warm")
+                notices(warm, f"{tmp}/w", 8, box.port, host)
             for run in range(args.runs):
-                for workload in ("crawl", "notices"):
+                for workload in workloads:
                     names = ("before", "chained", "unchained")
                     for name in names if run % 2 == 0 else names[::-1]:
                         n += 1
@@ -325,13 +377,19 @@ def main() -> None:
         site.stop()
         smtp.stop()
         host_server.shutdown()
+    try:
+        if args.threads and args.only in (None, "concurrent"):
+            with tempfile.TemporaryDirectory() as tmp:
+                _concurrent_table(args, tmp)
+    finally:
+        drop_schemas(args.database_url)
     print(f"load average after: {os.getloadavg()}")
     print(
         "\n| workload | events | us CPU per event write: before | chained | unchained "
         "| chained vs before | the chain alone | workload s: before / chained |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for workload in ("crawl", "notices"):
+    for workload in [w for w in ("crawl", "notices") if (w, "before") in results]:
         med = {
             name: statistics.median(r[0] for r in results[(workload, name)])
             for name in ("before", "chained", "unchained")
@@ -346,6 +404,26 @@ def main() -> None:
             f"{u:.1f} | {100 * (c - b) / b:+.1f} % | {c - u:+.1f} us ({100 * (c - u) / u:+.1f} %)"
             f" | {wall['before']:.1f} / {wall['chained']:.1f} |"
         )
+
+
+def _concurrent_table(args: Any, tmp: str) -> None:
+    rates: dict[str, list[float]] = {"chained": [], "unchained": []}
+    for run in range(args.runs):
+        for name in ("chained", "unchained") if run % 2 == 0 else ("unchained", "chained"):
+            url = fresh_database(args.database_url, tmp, 1000 + 2 * run + (name == "chained"), name)
+            events, seconds = concurrent(url, args.threads, args.per_thread)
+            rates[name].append(events / seconds)
+            print(
+                f"run {run + 1} concurrent {name:9s} {events / seconds:8.0f} events/s", flush=True
+            )
+    chained = statistics.median(rates["chained"])
+    unchained = statistics.median(rates["unchained"])
+    print(
+        f"\n| {args.threads} writers at once | unchained events/s | chained "
+        "| chained vs unchained |"
+        f"\n| --- | --- | --- | --- |\n| {'PostgreSQL' if args.database_url else 'SQLite'} | "
+        f"{unchained:.0f} | {chained:.0f} | {100 * (chained - unchained) / unchained:+.1f} % |"
+    )
 
 
 if __name__ == "__main__":
