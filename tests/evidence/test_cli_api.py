@@ -169,7 +169,7 @@ def test_the_apis_reports_are_signed_and_verify(api) -> None:
     )
     assert answer.status_code == 200
     signature = answer.headers["Keepdown-Signature"]
-    evidence = ctx.accountability.evidence
+    evidence = ctx.evidence
     assert answer.headers["Keepdown-Signing-Key"] == f"sha256:{evidence.key().fingerprint}"
     check = evidence.reproducer().verify(answer.content, signature)
     assert check.ok, check.to_dict()
@@ -183,7 +183,7 @@ def test_the_apis_reports_are_signed_and_verify(api) -> None:
 
 def test_the_public_evidence_endpoints(api) -> None:
     client, _tokens, ctx = api
-    evidence = ctx.accountability.evidence
+    evidence = ctx.evidence
     assert client.get("/api/v1/evidence/checkpoints/latest").status_code == 404
     first = evidence.record_checkpoint()
     key = client.get("/api/v1/evidence/key").json()
@@ -208,7 +208,7 @@ def test_a_provider_downloads_its_own_evidence(api) -> None:
     assert mine.status_code == 200, mine.text
     doc = mine.json()
     assert [loc["location_id"] for loc in doc["locations"]] == ["L1", "L2", "L3", "L4"]
-    assert check_evidence(doc, trusted=ctx.accountability.evidence.key().public) == []
+    assert check_evidence(doc, trusted=ctx.evidence.key().public) == []
     assert client.get("/api/v1/evidence/provider").status_code == 401
     staff = client.get("/api/v1/evidence/provider", headers=_as(tokens, "analyst"))
     assert staff.status_code == 400  # staff name the provider

@@ -152,7 +152,7 @@ def test_the_workers_sign_a_checkpoint_of_the_event_chain_when_it_moved(workers,
     every = workers.replace(evidence_checkpoint_minutes=EVERY / 60)
     queue = open_queue(every, jobs=True)
     try:
-        evidence = queue.jobs.accountability.evidence
+        evidence = queue.jobs.runtime.evidence
         report(every, site.url("/index.html"))  # writes an event
         assert queue.dispatch()["checkpoint"] == 1
         assert _run_only(queue, CHECKPOINT) == 1
