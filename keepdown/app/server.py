@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -91,6 +92,8 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        # what a killed process left: staged bank files, imports still marked running
+        await asyncio.to_thread(runtime.banks.recover_interrupted_imports)
         started = workers if refresh_in_background else []
         for worker in started:
             worker.start()
@@ -139,7 +142,13 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
     settings = runtime.settings
 
     def hasher(data: bytes, dihedral: bool) -> HashResult:
-        return hash_bytes(data, settings=settings, mode=settings.hash_mode, dihedral=dihedral)
+        return hash_bytes(
+            data,
+            settings=settings,
+            mode=settings.hash_mode,
+            dihedral=dihedral,
+            wait=settings.hash_memory_wait_seconds,  # then 503 with Retry-After
+        )
 
     async def fetch_url(url: str, max_bytes: int) -> tuple[bytes, str]:
         result = await fetcher.fetch(url, max_bytes=max_bytes)

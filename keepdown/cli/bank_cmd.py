@@ -53,7 +53,9 @@ def command() -> None:
 
 @command.command("create")
 @click.argument("name")
-@click.option("--owner", default="local", show_default=True, help="Owning organisation.")
+@click.option(
+    "--owner", help="Owning organisation (default: the operator organisation, whose banks match)."
+)
 @click.option(
     "--source", default="", help="Where the hashes come from (e.g. C3P Project Arachnid)."
 )
@@ -78,7 +80,7 @@ def command() -> None:
 def create_cmd(
     settings: Settings,
     name: str,
-    owner: str,
+    owner: str | None,
     source: str,
     terms: str,
     label: str | None,
@@ -87,6 +89,7 @@ def create_cmd(
     output: str,
 ) -> None:
     """Create the bank NAME."""
+    owner = owner or settings.operator_organisation
     with _service(settings, "bank.create", name, owner=owner) as service:
         bank = service.create_bank(
             name,
@@ -97,7 +100,9 @@ def create_cmd(
             trust=trust,
             thresholds=parse_thresholds(thresholds),
         )
-        _print_details(service.show_bank(bank.name, imports=0), output)
+        _print_details(
+            service.show_bank(bank.name, imports=0), output, settings.operator_organisation
+        )
 
 
 @command.command("list")
@@ -108,7 +113,8 @@ def list_cmd(settings: Settings, output: str) -> None:
     with _service(settings) as service:
         banks = service.list_banks()
     if output == "json":
-        click.echo(json.dumps([_details_json(d) for d in banks], indent=2))
+        operator = settings.operator_organisation
+        click.echo(json.dumps([_details_json(d, operator) for d in banks], indent=2))
         return
     rows = [
         (
@@ -132,7 +138,7 @@ def list_cmd(settings: Settings, output: str) -> None:
 def show_cmd(settings: Settings, name: str, output: str) -> None:
     """Show one bank: provenance, thresholds, counts per signal type, recent imports."""
     with _service(settings) as service:
-        _print_details(service.show_bank(name), output)
+        _print_details(service.show_bank(name), output, settings.operator_organisation)
 
 
 @command.command("import")
@@ -292,6 +298,28 @@ def robust_cmd(settings: Settings, name: str, state: str) -> None:
     click.echo(f"{name}: robust matching {state} (near (robust) matches go to review)")
 
 
+@command.command("accept")
+@click.argument("name")
+@click.option(
+    "--trust",
+    type=click.Choice(["review", "auto"]),
+    default="review",
+    show_default=True,
+    help="auto: an exact match in it may act without review.",
+)
+@click.option("--withdraw", is_flag=True, help="Take the bank out of pooled matching again.")
+@click.pass_obj
+def accept_cmd(settings: Settings, name: str, trust: str, withdraw: bool) -> None:
+    """Accept another organisation's bank NAME into pooled matching (the operator's decision:
+    until then its entries match nothing; the operator's own banks take part by ownership)."""
+    accepted = not withdraw
+    details: dict[str, Any] = {"accepted": accepted} | ({"trust": trust} if accepted else {})
+    with _service(settings, "bank.update", name, **details) as service:
+        service.change(name, accepted=accepted, trust=trust if accepted else None, by="cli")
+    done = f"accepted into pooled matching (trust {trust})" if accepted else "withdrawn"
+    click.echo(f"{name}: {done}")
+
+
 @command.command("keygen")
 @click.argument("private", type=_PATH)
 @click.argument("public", type=_PATH)
@@ -302,7 +330,7 @@ def keygen_cmd(private: Path, public: Path) -> None:
     click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
 
 
-def _bank_json(bank: Bank) -> dict[str, Any]:
+def _bank_json(bank: Bank, operator: str) -> dict[str, Any]:
     classification = bank.classification
     return {
         "id": bank.id,
@@ -317,15 +345,17 @@ def _bank_json(bank: Bank) -> dict[str, Any]:
         "trusted": bank.trusted,
         "enabled": bank.enabled,
         "robust": bank.robust,
+        "pooled": bank.pooled(operator),
+        "accepted_by": bank.accepted_by,
         "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
     }
 
 
-def _details_json(details: BankDetails) -> dict[str, Any]:
+def _details_json(details: BankDetails, operator: str) -> dict[str, Any]:
     return {
-        **_bank_json(details.bank),
+        **_bank_json(details.bank, operator),
         "entries": details.active,
         "removed": details.removed,
         "counts": details.counts,
@@ -343,12 +373,12 @@ def _details_json(details: BankDetails) -> dict[str, Any]:
 #: The fields ``bank show`` prints, in order, before the thresholds and tables.
 _SHOWN = (
     "name", "owner", "source", "terms", "label", "category", "maturity", "trust", "enabled",
-    "robust", "entries", "removed", "created_at", "updated_at",
+    "robust", "pooled", "entries", "removed", "created_at", "updated_at",
 )  # fmt: skip
 
 
-def _print_details(details: BankDetails, output: str) -> None:
-    data = _details_json(details)
+def _print_details(details: BankDetails, output: str, operator: str) -> None:
+    data = _details_json(details, operator)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -15,7 +15,7 @@ from keepdown.errors import InvalidInput
 from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager
+from keepdown.web.paging import PageNumber, Pager
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -50,7 +50,7 @@ def _page(
 
 
 @router.get("/reports")
-def reports(request: Request, page: int = 1, viewer: SignedIn = _STAFF) -> Response:
+def reports(request: Request, page: PageNumber = 1, viewer: SignedIn = _STAFF) -> Response:
     return _page(request, page)
 
 

@@ -14,7 +14,7 @@ from keepdown.errors import InvalidInput
 from keepdown.review.model import ReviewItem, SightingFilter
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager, parse_day
+from keepdown.web.paging import PageNumber, Pager, RowId, parse_day
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -34,7 +34,7 @@ def sightings(
     state: str = "",
     since: str = "",
     until: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
     viewer: SignedIn = _STAFF,
 ) -> Response:
     ctx = web_context(request)
@@ -72,7 +72,7 @@ def sightings(
 
 
 @router.get("/sightings/{sighting_id}")
-def sighting(request: Request, sighting_id: int, viewer: SignedIn = _STAFF) -> Response:
+def sighting(request: Request, sighting_id: RowId, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     item = ctx.review_store.get(sighting_id)
     return render(
