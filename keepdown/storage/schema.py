@@ -270,6 +270,7 @@ audit_log = Table(
 # `metadata` complete for the migration check and for create-at-head.
 from keepdown.storage import (  # noqa: E402, F401
     tables_auth,
+    tables_blocklist,
     tables_crawl,
     tables_evidence,
     tables_exchanges,
