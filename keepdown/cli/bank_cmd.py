@@ -1,10 +1,10 @@
-"""``keepdown bank``: create, list, show, import, export, remove-entry, disable, keygen.
+"""``keepdown bank``: create, list, show, import, export, remove-entry, disable, robust, keygen.
 
 Each command opens the database from the settings (``--data-dir`` / ``--database-url``),
 runs one :class:`~keepdown.banks.service.BankService` flow and prints the outcome; errors from
 the error tree become a message and an exit code in :mod:`keepdown.cli`. Every command that
 changes a bank or reads its entries out (create, import, export, remove-entry, enable,
-disable) is written to the audit log with actor ``cli``, before it runs (write-ahead, see
+disable, robust) is written to the audit log with actor ``cli``, before it runs (write-ahead, see
 :meth:`keepdown.auth.AuthService.audited`).
 """
 
@@ -279,6 +279,19 @@ def enable_cmd(settings: Settings, name: str) -> None:
     click.echo(f"{name}: enabled")
 
 
+@command.command("robust")
+@click.argument("name")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.pass_obj
+def robust_cmd(settings: Settings, name: str, state: str) -> None:
+    """Opt the bank NAME in to (on) or out of (off) near (robust) matches: entries found only
+    through a robust query variant (trimmed, un-cropped, turned back), always for review."""
+    robust = state == "on"
+    with _service(settings, "bank.update", name, robust=robust) as service:
+        service.change(name, robust=robust, by="cli")
+    click.echo(f"{name}: robust matching {state} (near (robust) matches go to review)")
+
+
 @command.command("keygen")
 @click.argument("private", type=_PATH)
 @click.argument("public", type=_PATH)
@@ -303,6 +316,7 @@ def _bank_json(bank: Bank) -> dict[str, Any]:
         "trust": str(bank.trust),
         "trusted": bank.trusted,
         "enabled": bank.enabled,
+        "robust": bank.robust,
         "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
@@ -329,7 +343,7 @@ def _details_json(details: BankDetails) -> dict[str, Any]:
 #: The fields ``bank show`` prints, in order, before the thresholds and tables.
 _SHOWN = (
     "name", "owner", "source", "terms", "label", "category", "maturity", "trust", "enabled",
-    "entries", "removed", "created_at", "updated_at",
+    "robust", "entries", "removed", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -32,7 +32,8 @@ from keepdown.errors import Conflict, NotFound
 from keepdown.hashing.types import PdqHash, SignalType
 from keepdown.storage import bulk_import
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks, entry_key, imports, organisations
+from keepdown.storage.tables_access import organisations
+from keepdown.storage.tables_banks import bank_entries, banks, entry_key, imports
 
 __all__ = ["SqlBankStore"]
 

@@ -20,7 +20,8 @@ from keepdown.errors import Conflict, InvalidInput, NotFound
 from keepdown.exchanges.negative import NegativeBank, scope_names
 from keepdown.exchanges.quarantine import Quarantine
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import aware, bank_entries, banks
+from keepdown.storage.schema import aware
+from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_exchanges import match_counts, negative_banks, quarantines
 
 __all__ = ["SqlNegativeStore", "SqlQuarantineStore"]

@@ -28,7 +28,7 @@ from keepdown.hashing.types import SignalType
 from keepdown.notices.providers import Provider
 from keepdown.storage.crawl_store import list_sightings
 from keepdown.storage.provider_store import SqlProviderStore
-from keepdown.storage.schema import bank_entries
+from keepdown.storage.tables_banks import bank_entries
 from keepdown.storage.tables_crawl import crawl_unknown_hosts
 
 from .conftest import CRAWL_OVERRIDES
