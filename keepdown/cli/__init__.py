@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scan_cmd",
     "verify_cmd",
     "evidence_cmd",
+    "regulator_cmd",
 )
 
 
