@@ -40,6 +40,7 @@ from keepdown.api import (
     bank_files,
     banks,
     evidence,
+    filings,
     finance,
     hashing,
     health,
@@ -85,6 +86,7 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    filings.router,
 )
 
 

@@ -23,6 +23,7 @@ from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
+from keepdown.filings.desk import FilingDesk
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
@@ -106,6 +107,8 @@ class ApiContext:
     finance: FinanceDesk
     #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
     evidence: EvidenceDesk
+    #: Records for authorities: CyberTipline reports, statements of reasons, referrals, goAML.
+    filings: FilingDesk
 
 
 def get_context(request: Request) -> ApiContext:
