@@ -39,8 +39,8 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "reference": "KD-20260101-00000000",
     "part": "ncmec",
-    "reference": "CT-000001",
     "action": "approve",
     "sighting_id": "1",
 }
