@@ -9,8 +9,8 @@ built in one place, once per process:
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
    videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), review and sign-in,
-   the task queue.
+   services, accountability (transparency reports, indicators, alerts), evidence, filings
+   (records for authorities), review and sign-in, the task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
     from keepdown.app.federation import FederationServices
+    from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
 
 __all__ = ["Runtime", "auth_service", "open_services"]
@@ -265,6 +266,13 @@ class Runtime:
         from keepdown.app.federation import federation_services
 
         return self._once("federation", functools.partial(federation_services, self))
+
+    @property
+    def filings(self) -> FilingServices:
+        """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
+        from keepdown.app.filing import filing_services
+
+        return self._once("filings", functools.partial(filing_services, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

@@ -39,6 +39,7 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "reference": "KD-20260101-00000000",
 }
 #: Paths that name one organisation's bank, key or organisation (the scoping walk).
 _SCOPED = ("/api/v1/banks/{name}", "/api/v1/keys/{key_id}")
