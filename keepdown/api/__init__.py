@@ -40,6 +40,7 @@ from keepdown.api import (
     bank_files,
     banks,
     evidence,
+    federation,
     filings,
     finance,
     hashing,
@@ -88,6 +89,7 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    federation.router,
     filings.router,
 )
 
