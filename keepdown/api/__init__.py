@@ -40,6 +40,7 @@ from keepdown.api import (
     bank_files,
     banks,
     evidence,
+    federation,
     finance,
     hashing,
     health,
@@ -87,6 +88,7 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    federation.router,
 )
 
 
