@@ -39,6 +39,7 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
     finance,
     hashing,
@@ -85,6 +86,7 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    blocklist.router,
 )
 
 

@@ -170,6 +170,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        blocklist=runtime.blocklist,
     )
 
 

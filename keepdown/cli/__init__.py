@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scan_cmd",
     "verify_cmd",
     "evidence_cmd",
+    "blocklist_cmd",
 )
 
 

@@ -3,7 +3,8 @@
 Each setting is an attribute of one group class (:mod:`~keepdown.settings.hashing`,
 :mod:`~keepdown.settings.crawling`, :mod:`~keepdown.settings.api`,
 :mod:`~keepdown.settings.notices`, :mod:`~keepdown.settings.web`,
-:mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.workers`), made with the
+:mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.blocklist`,
+:mod:`~keepdown.settings.workers`), made with the
 typed constructors of :mod:`~keepdown.settings.setting`: its type, default, help and range.
 :class:`Settings` joins the groups; ``settings.max_image_pixels`` is an ``int`` to mypy and at
 run time, and :data:`SETTINGS` lists every :class:`Setting` in the groups' order.
@@ -30,6 +31,7 @@ from typing import Any
 from keepdown.errors import ConfigurationError
 from keepdown.settings.accountability import AccountabilitySettings
 from keepdown.settings.api import ApiSettings
+from keepdown.settings.blocklist import BlocklistSettings
 from keepdown.settings.crawling import CrawlSettings
 from keepdown.settings.hashing import HashingSettings
 from keepdown.settings.notices import NoticeSettings
@@ -54,6 +56,7 @@ _GROUPS: tuple[type, ...] = (
     NoticeSettings,
     WebSettings,
     AccountabilitySettings,
+    BlocklistSettings,
     WorkerSettings,
 )
 
@@ -65,6 +68,7 @@ class Settings(
     NoticeSettings,
     WebSettings,
     AccountabilitySettings,
+    BlocklistSettings,
     WorkerSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""

@@ -39,6 +39,8 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "domain": "dedicated.test",
+    "appeal_id": "1",
 }
 #: Paths that name one organisation's bank, key or organisation (the scoping walk).
 _SCOPED = ("/api/v1/banks/{name}", "/api/v1/keys/{key_id}")
