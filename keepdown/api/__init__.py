@@ -51,6 +51,7 @@ from keepdown.api import (
     providers,
     reports,
     shield_compat,
+    sightings,
     url_reports,
 )
 from keepdown.api.context import ApiContext, MatchView, UrlFetcher
@@ -81,6 +82,7 @@ ROUTERS = (
     shield_compat.router,
     hma_compat.router,
     url_reports.router,
+    sightings.router,
     providers.router,
     notices.router,
     reports.router,

@@ -32,6 +32,7 @@ from keepdown.notices.links import LinkSigner
 from keepdown.notices.providers import Provider, ProviderStore
 from keepdown.notices.service import NoticeService
 from keepdown.reports.report import TransparencySource
+from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
 
 if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits library
@@ -93,6 +94,8 @@ class ApiContext:
     check_database: Callable[[], None]
     #: Reported URLs (intake, status) and their crawls.
     url_reports: ReportedUrls
+    #: Sightings (``GET /api/v1/sightings``), the review queue's store.
+    review_store: ReviewStore
     #: Where API actions record lifecycle events, and read them back for figures.
     events: EventStore
     #: The provider registry.

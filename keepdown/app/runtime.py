@@ -9,8 +9,8 @@ built in one place, once per process:
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
    videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), review and sign-in,
-   the task queue.
+   services, accountability (transparency reports, indicators, alerts), evidence, filings
+   (records for authorities), review and sign-in, the task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
     from keepdown.blocklist.desk import BlocklistDesk
 
@@ -257,6 +258,13 @@ class Runtime:
         from keepdown.app.evidence import evidence_services
 
         return self._once("evidence", functools.partial(evidence_services, self))
+
+    @property
+    def filings(self) -> FilingServices:
+        """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
+        from keepdown.app.filing import filing_services
+
+        return self._once("filings", functools.partial(filing_services, self))
 
     @property
     def blocklist(self) -> BlocklistDesk:

@@ -39,6 +39,7 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "reference": "KD-20260101-00000000",
     "domain": "dedicated.test",
     "appeal_id": "1",
 }
