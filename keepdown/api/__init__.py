@@ -41,6 +41,7 @@ from keepdown.api import (
     banks,
     blocklist,
     evidence,
+    federation,
     finance,
     hashing,
     health,
@@ -88,6 +89,7 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    federation.router,
     blocklist.router,
 )
 

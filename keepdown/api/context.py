@@ -24,6 +24,7 @@ from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
+from keepdown.federation.peers import Peer, PeerSpec, Publication
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits
 __all__ = [
     "ApiContext",
     "BankReader",
+    "FederationDesk",
     "MatchView",
     "UrlFetcher",
     "get_context",
@@ -74,6 +76,27 @@ class EvidenceDesk(Protocol):
     ) -> dict[str, Any]:
         """A provider's own evidence, signed (keepdown.reports.provider_evidence)."""
         ...
+
+
+class FederationDesk(Protocol):
+    """What the federation endpoints use (keepdown.app.federation.FederationServices)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def key(self) -> SigningKey: ...
+
+    def page(self, bank: str, peer: str, *, after: str, nonce: str) -> dict[str, Any]: ...
+
+    def published_to(self, peer: str) -> list[str]: ...
+
+    def peers(self) -> list[Peer]: ...
+
+    def add_peer(self, spec: PeerSpec) -> Peer: ...
+
+    def publications(self, peer: str | None = None) -> list[Publication]: ...
+
+    def publish(self, bank: str, peer: str, *, by: str, enabled: bool = True) -> Publication: ...
 
 
 @dataclass
@@ -110,6 +133,8 @@ class ApiContext:
     finance: FinanceDesk
     #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
     evidence: EvidenceDesk
+    #: Peers, banks published to them and their signed pages.
+    federation: FederationDesk
     #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
     blocklist: BlocklistDesk
 

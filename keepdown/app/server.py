@@ -171,6 +171,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        federation=runtime.federation,
         blocklist=runtime.blocklist,
     )
 
