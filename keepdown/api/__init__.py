@@ -42,6 +42,7 @@ from keepdown.api import (
     blocklist,
     evidence,
     federation,
+    filings,
     finance,
     hashing,
     health,
@@ -90,6 +91,7 @@ ROUTERS = (
     evidence.router,
     finance.router,
     federation.router,
+    filings.router,
     blocklist.router,
 )
 

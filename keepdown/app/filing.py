@@ -33,7 +33,7 @@ from keepdown.filings.cybertip_client import CyberTipClient
 from keepdown.filings.cybertip_draft import ConfirmedMatch, CyberTipDrafter, UploadFacts
 from keepdown.filings.cybertip_model import CyberTipReport, ReportState
 from keepdown.filings.cybertip_outbox import CyberTipOutbox, CyberTipPolicy, OutboxReport
-from keepdown.filings.desk import REFERRAL_RECIPIENTS
+from keepdown.filings.desk import REFERRAL_RECIPIENTS, Record
 from keepdown.filings.dsa_client import DsaClient
 from keepdown.filings.flagger import FlaggerReport, flagger_report
 from keepdown.filings.goaml import goaml_report
@@ -72,18 +72,6 @@ class _ChainConfirmations:
                 if is_confirmed(m):
                     return ConfirmedMatch(m.bank, m.entry_id, self.facts.entry_label(m.entry_id))
         return None
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record written for an authority: its file name, bytes, and detached signature
-    (signed reports) or an empty one."""
-
-    name: str
-    data: bytes
-    media_type: str
-    signature: str = ""
-    note: str = ""
 
 
 @dataclass

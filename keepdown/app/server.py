@@ -172,6 +172,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         finance=runtime.accountability,
         evidence=runtime.evidence,
         federation=runtime.federation,
+        filings=runtime.filings,
         blocklist=runtime.blocklist,
     )
 
