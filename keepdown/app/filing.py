@@ -161,6 +161,12 @@ class FilingServices:
         finally:
             service.close()
 
+    def check_report(self, reference: str, schema: str | None = None) -> list[str]:
+        """Why the stored report would be refused by ``schema`` (an XSD file: NCMEC's own, as
+        ``ncmec_schema`` fetched it), or by keepdown's schema; empty when it is valid."""
+        report = self.report(None, reference)
+        return xml_problems(report.report_xml, load_xsd(schema) if schema else None)
+
     # --- statements of reasons -------------------------------------------------------------
 
     def send_statements(self, organisation: str | None = None) -> StatementsReport:

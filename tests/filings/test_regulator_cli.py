@@ -162,6 +162,25 @@ def test_a_platform_files_its_records_with_one_command(run, database_url, tmp_pa
     assert xml.exit_code == 0
     assert ET.fromstring(xml.stdout).tag == "report"
 
+    # NCMEC's own schema, fetched with the platform's credentials, checks the stored report
+    # (the stub serves keepdown's schema as its own; a real deployment gets NCMEC's)
+    from keepdown.filings.validate import _schema_path
+
+    ncmec.schema_document = _schema_path("cybertip.xsd").read_bytes()
+    fetched = tmp_path / "ncmec.xsd"
+    got = run("regulator", "ncmec", "schema", "platform", "-o", str(fetched))
+    assert got.exit_code == 0, got.output
+    assert fetched.read_bytes() == ncmec.schema_document
+    checked = run("regulator", "ncmec", "check", drafted["reference"], "--schema", str(fetched))
+    assert checked.exit_code == 0, checked.output
+    strict = tmp_path / "strict.xsd"
+    strict.write_bytes(
+        b"<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+        b"<xs:element name='somethingElse'/></xs:schema>"
+    )
+    refused = run("regulator", "ncmec", "check", drafted["reference"], "--schema", str(strict))
+    assert refused.exit_code == 65
+
 
 def test_a_hotline_writes_its_records_of_a_period_with_one_command(
     run, database_url, tmp_path, stubs
