@@ -39,6 +39,7 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
     federation,
     filings,
@@ -91,6 +92,7 @@ ROUTERS = (
     finance.router,
     federation.router,
     filings.router,
+    blocklist.router,
 )
 
 

@@ -173,6 +173,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         evidence=runtime.evidence,
         federation=runtime.federation,
         filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 
