@@ -39,7 +39,10 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
+    federation,
+    filings,
     finance,
     hashing,
     health,
@@ -87,6 +90,9 @@ ROUTERS = (
     reports.router,
     evidence.router,
     finance.router,
+    federation.router,
+    filings.router,
+    blocklist.router,
 )
 
 

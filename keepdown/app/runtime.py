@@ -32,6 +32,7 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
+from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
 from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
@@ -49,8 +50,10 @@ if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
 
@@ -259,11 +262,25 @@ class Runtime:
         return self._once("evidence", functools.partial(evidence_services, self))
 
     @property
+    def federation(self) -> FederationServices:
+        """Peers, banks published to them, their signed pages (docs/federation.md)."""
+        from keepdown.app.federation import federation_services
+
+        return self._once("federation", functools.partial(federation_services, self))
+
+    @property
     def filings(self) -> FilingServices:
         """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
         from keepdown.app.filing import filing_services
 
         return self._once("filings", functools.partial(filing_services, self))
+
+    @property
+    def blocklist(self) -> BlocklistDesk:
+        """The URL block list: computed from the locations, its forms and licensees' feeds."""
+        from keepdown.app.blocklisting import blocklist_desk
+
+        return self._once("blocklist", functools.partial(blocklist_desk, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

@@ -171,6 +171,9 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 
