@@ -34,6 +34,7 @@ from keepdown.settings.crawling import CrawlSettings
 from keepdown.settings.hashing import HashingSettings
 from keepdown.settings.notices import NoticeSettings
 from keepdown.settings.setting import ENV_PREFIX, Setting
+from keepdown.settings.submissions import SubmissionSettings
 from keepdown.settings.web import WebSettings
 from keepdown.settings.workers import WorkerSettings
 
@@ -55,6 +56,7 @@ _GROUPS: tuple[type, ...] = (
     WebSettings,
     AccountabilitySettings,
     WorkerSettings,
+    SubmissionSettings,
 )
 
 
@@ -66,6 +68,7 @@ class Settings(
     WebSettings,
     AccountabilitySettings,
     WorkerSettings,
+    SubmissionSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""
 
