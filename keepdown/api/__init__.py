@@ -42,6 +42,8 @@ from keepdown.api import (
     bank_files,
     banks,
     evidence,
+    federation,
+    filings,
     finance,
     hashing,
     health,
@@ -53,6 +55,7 @@ from keepdown.api import (
     removals,
     reports,
     shield_compat,
+    sightings,
     url_reports,
 )
 from keepdown.api.context import ApiContext, MatchView, UrlFetcher
@@ -83,12 +86,15 @@ ROUTERS = (
     shield_compat.router,
     hma_compat.router,
     url_reports.router,
+    sightings.router,
     providers.router,
     notices.router,
     reports.router,
     evidence.router,
     removals.router,
     finance.router,
+    federation.router,
+    filings.router,
 )
 
 

@@ -11,7 +11,8 @@ built in one place, once per process:
    videos -> allow-list -> self-submitted banks; :meth:`Runtime.matcher`), the self-submission
    programme with the platforms' held uploads and removal requests (``submissions``), the
    notice and re-check services, the crawl services, accountability (transparency reports,
-   indicators, alerts), review and sign-in, the task queue.
+   indicators, alerts), evidence, filings (records for authorities), review and sign-in, the
+   task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -33,6 +34,7 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
+from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
 from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.federation import FederationServices
+    from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
     from keepdown.app.submitting import SubmissionServices
 
@@ -277,6 +281,20 @@ class Runtime:
         from keepdown.app.submitting import submission_services
 
         return self._once("submissions", functools.partial(submission_services, self))
+
+    @property
+    def federation(self) -> FederationServices:
+        """Peers, banks published to them, their signed pages (docs/federation.md)."""
+        from keepdown.app.federation import federation_services
+
+        return self._once("federation", functools.partial(federation_services, self))
+
+    @property
+    def filings(self) -> FilingServices:
+        """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
+        from keepdown.app.filing import filing_services
+
+        return self._once("filings", functools.partial(filing_services, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

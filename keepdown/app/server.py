@@ -165,6 +165,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         limiter=RateLimiter.from_settings(settings),
         check_database=runtime.check_database,
         url_reports=runtime.crawling.reports,
+        review_store=runtime.review_store,
         events=runtime.storage.events,
         providers=notices.providers,
         notices=notices.service,
@@ -173,6 +174,8 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         finance=runtime.accountability,
         evidence=runtime.evidence,
         platform=runtime.submissions.platform,
+        federation=runtime.federation,
+        filings=runtime.filings,
     )
 
 

@@ -42,6 +42,9 @@ class Role(StrEnum):
     PROVIDER = "provider"
     #: Aggregate reports only.
     REGULATOR = "regulator"
+    #: Another hotline's keepdown (federation): the banks published to its organisation,
+    #: referrals and status callbacks; nothing else.
+    PEER = "peer"
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def create_cmd(
             trust=trust,
             thresholds=parse_thresholds(thresholds),
         )
-        _print_details(service.show_bank(bank.name, imports=0), output)
+        _print_details(service.show_bank(bank.name, imports=0), output, settings)
 
 
 @command.command("list")
@@ -108,7 +108,9 @@ def list_cmd(settings: Settings, output: str) -> None:
     with _service(settings) as service:
         banks = service.list_banks()
     if output == "json":
-        click.echo(json.dumps([_details_json(d) for d in banks], indent=2))
+        click.echo(
+            json.dumps([_details_json(d, settings.pdq_match_threshold) for d in banks], indent=2)
+        )
         return
     rows = [
         (
@@ -132,7 +134,7 @@ def list_cmd(settings: Settings, output: str) -> None:
 def show_cmd(settings: Settings, name: str, output: str) -> None:
     """Show one bank: provenance, thresholds, counts per signal type, recent imports."""
     with _service(settings) as service:
-        _print_details(service.show_bank(name), output)
+        _print_details(service.show_bank(name), output, settings)
 
 
 @command.command("import")
@@ -302,7 +304,9 @@ def keygen_cmd(private: Path, public: Path) -> None:
     click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
 
 
-def _bank_json(bank: Bank) -> dict[str, Any]:
+def _bank_json(bank: Bank, pdq_default: int) -> dict[str, Any]:
+    """A bank as JSON; its thresholds as the matcher applies them (``pdq_default``: the
+    ``pdq_match_threshold`` setting, for a bank that sets none)."""
     classification = bank.classification
     return {
         "id": bank.id,
@@ -317,15 +321,15 @@ def _bank_json(bank: Bank) -> dict[str, Any]:
         "trusted": bank.trusted,
         "enabled": bank.enabled,
         "robust": bank.robust,
-        "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
+        "thresholds": {t: bank.threshold(t, pdq_default) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
     }
 
 
-def _details_json(details: BankDetails) -> dict[str, Any]:
+def _details_json(details: BankDetails, pdq_default: int) -> dict[str, Any]:
     return {
-        **_bank_json(details.bank),
+        **_bank_json(details.bank, pdq_default),
         "entries": details.active,
         "removed": details.removed,
         "counts": details.counts,
@@ -347,8 +351,8 @@ _SHOWN = (
 )  # fmt: skip
 
 
-def _print_details(details: BankDetails, output: str) -> None:
-    data = _details_json(details)
+def _print_details(details: BankDetails, output: str, settings: Settings) -> None:
+    data = _details_json(details, settings.pdq_match_threshold)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
         return
