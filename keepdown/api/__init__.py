@@ -41,6 +41,7 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
     federation,
     filings,
@@ -95,6 +96,7 @@ ROUTERS = (
     finance.router,
     federation.router,
     filings.router,
+    blocklist.router,
 )
 
 

@@ -19,6 +19,7 @@ from fastapi import Request
 from keepdown.auth import AuthService
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
@@ -140,6 +141,8 @@ class ApiContext:
     filings: FilingDesk
     #: Peers, banks published to them and their signed pages.
     federation: FederationDesk
+    #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
+    blocklist: BlocklistDesk
 
 
 def get_context(request: Request) -> ApiContext:

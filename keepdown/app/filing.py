@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from keepdown.app.evidence import flagger_statement
 from keepdown.app.runtime import Runtime
 from keepdown.clock import Clock
 from keepdown.errors import ConfigurationError, InvalidInput
@@ -161,6 +162,12 @@ class FilingServices:
         finally:
             service.close()
 
+    def check_report(self, reference: str, schema: str | None = None) -> list[str]:
+        """Why the stored report would be refused by ``schema`` (an XSD file: NCMEC's own, as
+        ``ncmec_schema`` fetched it), or by keepdown's schema; empty when it is valid."""
+        report = self.report(None, reference)
+        return xml_problems(report.report_xml, load_xsd(schema) if schema else None)
+
     # --- statements of reasons -------------------------------------------------------------
 
     def send_statements(self, organisation: str | None = None) -> StatementsReport:
@@ -196,6 +203,7 @@ class FilingServices:
             chosen,
             operator=self.settings.notice_operator_name,
             generated_at=self.clock.now(),
+            independence=flagger_statement(self.settings),
         )
 
     def refer(

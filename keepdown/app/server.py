@@ -176,6 +176,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         platform=runtime.submissions.platform,
         federation=runtime.federation,
         filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 
