@@ -141,12 +141,13 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
     """The API's view of the runtime."""
     settings = runtime.settings
 
-    def hasher(data: bytes, dihedral: bool) -> HashResult:
+    def hasher(data: bytes, dihedral: bool, robust: bool) -> HashResult:
         return hash_bytes(
             data,
             settings=settings,
             mode=settings.hash_mode,
             dihedral=dihedral,
+            robust=robust,
             wait=settings.hash_memory_wait_seconds,  # then 503 with Retry-After
         )
 
@@ -172,6 +173,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         limiter=RateLimiter.from_settings(settings),
         check_database=runtime.check_database,
         url_reports=runtime.crawling.reports,
+        review_store=runtime.review_store,
         events=runtime.storage.events,
         providers=notices.providers,
         notices=notices.service,
@@ -179,6 +181,10 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        platform=runtime.submissions.platform,
+        federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 

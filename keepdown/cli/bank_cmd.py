@@ -100,9 +100,7 @@ def create_cmd(
             trust=trust,
             thresholds=parse_thresholds(thresholds),
         )
-        _print_details(
-            service.show_bank(bank.name, imports=0), output, settings.operator_organisation
-        )
+        _print_details(service.show_bank(bank.name, imports=0), output, settings)
 
 
 @command.command("list")
@@ -113,8 +111,7 @@ def list_cmd(settings: Settings, output: str) -> None:
     with _service(settings) as service:
         banks = service.list_banks()
     if output == "json":
-        operator = settings.operator_organisation
-        click.echo(json.dumps([_details_json(d, operator) for d in banks], indent=2))
+        click.echo(json.dumps([_details_json(d, settings) for d in banks], indent=2))
         return
     rows = [
         (
@@ -138,7 +135,7 @@ def list_cmd(settings: Settings, output: str) -> None:
 def show_cmd(settings: Settings, name: str, output: str) -> None:
     """Show one bank: provenance, thresholds, counts per signal type, recent imports."""
     with _service(settings) as service:
-        _print_details(service.show_bank(name), output, settings.operator_organisation)
+        _print_details(service.show_bank(name), output, settings)
 
 
 @command.command("import")
@@ -330,7 +327,10 @@ def keygen_cmd(private: Path, public: Path) -> None:
     click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
 
 
-def _bank_json(bank: Bank, operator: str) -> dict[str, Any]:
+def _bank_json(bank: Bank, settings: Settings) -> dict[str, Any]:
+    """A bank as JSON; its thresholds as the matcher applies them (the ``pdq_match_threshold``
+    setting for a bank that sets none), and whether it takes part in pooled matching."""
+    pdq_default = settings.pdq_match_threshold
     classification = bank.classification
     return {
         "id": bank.id,
@@ -345,17 +345,17 @@ def _bank_json(bank: Bank, operator: str) -> dict[str, Any]:
         "trusted": bank.trusted,
         "enabled": bank.enabled,
         "robust": bank.robust,
-        "pooled": bank.pooled(operator),
+        "pooled": bank.pooled(settings.operator_organisation),
         "accepted_by": bank.accepted_by,
-        "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
+        "thresholds": {t: bank.threshold(t, pdq_default) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
     }
 
 
-def _details_json(details: BankDetails, operator: str) -> dict[str, Any]:
+def _details_json(details: BankDetails, settings: Settings) -> dict[str, Any]:
     return {
-        **_bank_json(details.bank, operator),
+        **_bank_json(details.bank, settings),
         "entries": details.active,
         "removed": details.removed,
         "counts": details.counts,
@@ -377,8 +377,8 @@ _SHOWN = (
 )  # fmt: skip
 
 
-def _print_details(details: BankDetails, output: str, operator: str) -> None:
-    data = _details_json(details, operator)
+def _print_details(details: BankDetails, output: str, settings: Settings) -> None:
+    data = _details_json(details, settings)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
         return

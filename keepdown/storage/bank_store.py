@@ -29,7 +29,7 @@ from keepdown.banks.model import (
 )
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.errors import Conflict, NotFound
-from keepdown.hashing.types import PdqHash, SignalType
+from keepdown.hashing.types import SignalType
 from keepdown.storage import bulk_import
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.tables_access import organisations
@@ -47,9 +47,8 @@ STREAM_BATCH = 10_000
 class SqlBankStore:
     """Banks, entries and imports in SQL (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, *, pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.pdq_threshold = pdq_threshold
 
     # --- banks -------------------------------------------------------------------------
 
@@ -150,7 +149,6 @@ class SqlBankStore:
             robust=bool(m["robust"]),
             created_at=m["created_at"],
             updated_at=m["updated_at"],
-            default_pdq_threshold=self.pdq_threshold,
             accepted_at=m["accepted_at"],
             accepted_by=m["accepted_by"],
         )

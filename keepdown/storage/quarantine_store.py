@@ -169,9 +169,8 @@ def _quarantine(row: Any) -> Quarantine:
 class SqlNegativeStore:
     """Negative banks and their scopes (module docstring)."""
 
-    def __init__(self, engine: Engine, *, pdq_threshold: int = 31) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.pdq_threshold = pdq_threshold
 
     def make_negative(
         self, bank: str, scope: Sequence[str], by: str, now: datetime
@@ -224,7 +223,7 @@ class SqlNegativeStore:
                 bank=r["name"],
                 bank_id=r["bank_id"],
                 scope=tuple(r["scope"] or ()),
-                pdq_threshold=int((r["thresholds"] or {}).get("pdq", self.pdq_threshold)),
+                pdq_threshold=_own_pdq_threshold(r["thresholds"]),
                 created_by=r["created_by"],
                 created_at=r["created_at"],
             )
@@ -246,3 +245,9 @@ def _bank_id(conn: Any, name: str) -> int:
     if found is None:
         raise NotFound(f"no bank named {name!r}", bank=name)
     return int(found)
+
+
+def _own_pdq_threshold(thresholds: dict[str, int] | None) -> int | None:
+    """The bank's own PDQ threshold, or None: the matcher applies the default policy."""
+    value = (thresholds or {}).get("pdq")
+    return None if value is None else int(value)

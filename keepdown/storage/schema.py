@@ -76,9 +76,11 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 from keepdown.storage import (  # noqa: E402, F401
     tables_access,
     tables_banks,
+    tables_blocklist,
     tables_crawl,
     tables_events,
     tables_exchanges,
+    tables_federation,
     tables_filings,
     tables_finance,
     tables_notices,

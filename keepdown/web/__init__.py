@@ -63,6 +63,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "users",
     "public",
     "transparency",
+    "blocked",
 )
 
 
