@@ -76,7 +76,7 @@ def report_page(
     request: Request,
     reference: str,
     state: str = Query("", max_length=20),
-    page: int = 1,
+    page: PageNumber = 1,
     viewer: SignedIn = _STAFF,
 ) -> Response:
     ctx = web_context(request)
