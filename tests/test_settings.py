@@ -46,7 +46,9 @@ def test_values_are_typed_attributes_and_the_class_holds_the_declarations():
     [
         ("notice_watch_every_hours", "0"),
         ("notice_watch_every_hours", "-3"),
-        ("notice_watch_every_hours", "0.5"),
+        ("notice_watch_every_hours", "half"),
+        ("notice_recheck_floor_minutes", "0"),
+        ("notice_recheck_floor_minutes", "1.5"),
         ("crawl_timeout_seconds", "0"),
         ("crawl_lease_seconds", "-1"),
         ("pdq_quality_floor", "101"),
@@ -122,3 +124,26 @@ def test_unknown_setting_in_file_is_refused(tmp_path):
 def test_default_database_is_sqlite_in_data_dir(tmp_path):
     s = load_settings(environ={}, overrides={"data_dir": str(tmp_path)})
     assert s.resolved_database_url == f"sqlite:///{tmp_path}/keepdown.sqlite3"
+
+
+def test_the_fast_simulation_settings_of_the_notices_page_load(tmp_path):
+    """docs/notices.md, "A fast simulation": its settings file is valid, and the cadences it
+    promises are the ones keepdown then uses (issue 24, item 5)."""
+    from datetime import timedelta
+
+    from keepdown.notices.policy import policy_for
+    from keepdown.notices.providers import Provider
+
+    page = (DOCS / "notices.md").read_text()
+    block = page.split("## A fast simulation", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text(block)
+    s = load_settings(config_file=cfg, environ={})
+    sim = Provider(name="Sim", recheck_minutes=1, renotice_minutes=10, escalate_minutes=30)
+    policy = policy_for(sim, s)
+    minute = timedelta(minutes=1)
+    assert (policy.cadence.recheck, policy.cadence.renotice) == (minute, 10 * minute)
+    assert policy.cadence.escalate_after == 30 * minute
+    assert (policy.watch_every, policy.confirm_after) == (3 * minute, minute)
+    assert policy.error_retry == timedelta(hours=0.02)
+    assert s.notice_worker_seconds == 10
