@@ -20,6 +20,11 @@ __all__ = [
     "BankEntryAdded",
     "BankEntryRemoved",
     "BankImported",
+    "BlocklistAppealDecided",
+    "BlocklistAppealed",
+    "BlocklistDomainDecided",
+    "BlocklistEntryAdded",
+    "BlocklistEntryRemoved",
     "CyberTipDrafted",
     "CyberTipStep",
     "DeliveryFailed",
@@ -873,6 +878,70 @@ class StatementsSubmitted(Event):
     accepted: int = 0
     existing: int = 0
     invalid: int = 0
+
+
+# --- the URL block list (keepdown/blocklist) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BlocklistEntryAdded(Event):
+    """An entry joined the block list at ``serial`` (``entry_kind``: url or domain; ``reason``:
+    location, domain, canary)."""
+
+    kind: ClassVar[str] = "blocklist_entry_added"
+    serial: int
+    entry_kind: str
+    target: str
+    reason: str
+    provider: str = ""
+    classification: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BlocklistEntryRemoved(Event):
+    """An entry left the block list at ``serial`` (``why``: removed, appeal, lifted...)."""
+
+    kind: ClassVar[str] = "blocklist_entry_removed"
+    serial: int
+    entry_kind: str
+    target: str
+    why: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BlocklistDomainDecided(Event):
+    """An analyst listed (``listed`` True) or lifted a whole domain."""
+
+    kind: ClassVar[str] = "blocklist_domain_decided"
+    domain: str
+    listed: bool
+    reason: str = ""
+    by: str = ""
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BlocklistAppealed(Event):
+    """Someone asked for a listed URL or domain to be reviewed."""
+
+    kind: ClassVar[str] = "blocklist_appealed"
+    appeal_id: int
+    target: str
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class BlocklistAppealDecided(Event):
+    """An analyst decided an appeal: ``upheld`` (delisted) or ``rejected`` (stays listed)."""
+
+    kind: ClassVar[str] = "blocklist_appeal_decided"
+    appeal_id: int
+    target: str
+    outcome: str
+    by: str = ""
 
 
 # --- workers and scans (keepdown/tasks, keepdown/scan) ---

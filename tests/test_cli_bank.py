@@ -104,6 +104,18 @@ def test_import_export_remove_disable(run, tmp_path: Path) -> None:
     assert json.loads(run("bank", "show", "local", "--format", "json").output)["enabled"] is False
 
 
+def test_robust_opt_in_and_out(run) -> None:
+    run("bank", "create", "local")
+    assert json.loads(run("bank", "show", "local", "--format", "json").output)["robust"] is False
+    assert "robust matching on" in run("bank", "robust", "local", "on").output
+    assert json.loads(run("bank", "show", "local", "--format", "json").output)["robust"] is True
+    assert "robust:      True" in run("bank", "show", "local").output
+    assert "robust matching off" in run("bank", "robust", "local", "off").output
+    assert json.loads(run("bank", "list", "--format", "json").output)[0]["robust"] is False
+    run("bank", "robust", "local", "maybe", code=2)
+    run("bank", "robust", "nope", "on", code=66)
+
+
 def test_signed_export_and_tampered_import(run, tmp_path: Path) -> None:
     private, public = tmp_path / "k.pem", tmp_path / "k.pub"
     run("bank", "keygen", str(private), str(public))

@@ -39,7 +39,10 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
+    federation,
+    filings,
     finance,
     hashing,
     health,
@@ -50,6 +53,7 @@ from keepdown.api import (
     providers,
     reports,
     shield_compat,
+    sightings,
     url_reports,
 )
 from keepdown.api.context import ApiContext, MatchView, UrlFetcher
@@ -80,11 +84,15 @@ ROUTERS = (
     shield_compat.router,
     hma_compat.router,
     url_reports.router,
+    sightings.router,
     providers.router,
     notices.router,
     reports.router,
     evidence.router,
     finance.router,
+    federation.router,
+    filings.router,
+    blocklist.router,
 )
 
 

@@ -62,6 +62,13 @@ class BankPatch(BaseModel):
     label: str | None = Field(
         default=None, min_length=1, max_length=200, description="The source's label (mapped)"
     )
+    robust: bool | None = Field(
+        default=None,
+        description=(
+            "Opt in to near (robust) matches: entries found only through a robust query "
+            "variant (trimmed, un-cropped, turned back), always sent to review"
+        ),
+    )
 
 
 class BankOut(BaseModel):
@@ -74,6 +81,7 @@ class BankOut(BaseModel):
     trust: str
     thresholds: dict[str, int]
     enabled: bool
+    robust: bool = Field(description="Opted in to near (robust) matches (review only)")
     created_at: datetime
     updated_at: datetime
     active_entries: int
@@ -130,6 +138,7 @@ def bank_out(ctx: ApiContext, bank: Bank) -> BankOut:
         trust=bank.trust.value,
         thresholds=dict(bank.thresholds),
         enabled=bank.enabled,
+        robust=bank.robust,
         created_at=bank.created_at,
         updated_at=bank.updated_at,
         active_entries=sum(c["active"] for c in counts.values()),
@@ -257,7 +266,7 @@ async def show_bank(request: Request, name: str) -> BankOut:
 @router.patch(
     "/{name}",
     response_model=BankOut,
-    summary="Change a bank's settings: enabled, trust, thresholds, classification label",
+    summary="Change a bank's settings: enabled, trust, thresholds, label, robust opt-in",
     responses=error_responses(400, 401, 403, 404, 413, 429, 503),
     dependencies=[requires(Role.ADMIN)],
 )
@@ -278,6 +287,7 @@ async def update_bank(request: Request, name: str, body: BankPatch) -> BankOut:
                 else None
             ),
             label=body.label,
+            robust=body.robust,
             by=who.key_id,
         )
         return bank_out(ctx, bank)

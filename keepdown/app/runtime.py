@@ -10,8 +10,8 @@ built in one place, once per process:
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
    videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), review and sign-in,
-   the task queue.
+   services, accountability (transparency reports, indicators, alerts), evidence, filings
+   (records for authorities), review and sign-in, the task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -33,6 +33,7 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
+from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
 from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
@@ -50,7 +51,10 @@ if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.federation import FederationServices
+    from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
 
@@ -260,6 +264,27 @@ class Runtime:
         from keepdown.app.evidence import evidence_services
 
         return self._once("evidence", functools.partial(evidence_services, self))
+
+    @property
+    def federation(self) -> FederationServices:
+        """Peers, banks published to them, their signed pages (docs/federation.md)."""
+        from keepdown.app.federation import federation_services
+
+        return self._once("federation", functools.partial(federation_services, self))
+
+    @property
+    def filings(self) -> FilingServices:
+        """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
+        from keepdown.app.filing import filing_services
+
+        return self._once("filings", functools.partial(filing_services, self))
+
+    @property
+    def blocklist(self) -> BlocklistDesk:
+        """The URL block list: computed from the locations, its forms and licensees' feeds."""
+        from keepdown.app.blocklisting import blocklist_desk
+
+        return self._once("blocklist", functools.partial(blocklist_desk, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

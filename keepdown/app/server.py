@@ -163,6 +163,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         limiter=RateLimiter.from_settings(settings),
         check_database=runtime.check_database,
         url_reports=runtime.crawling.reports,
+        review_store=runtime.review_store,
         events=runtime.storage.events,
         providers=notices.providers,
         notices=notices.service,
@@ -170,6 +171,9 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 

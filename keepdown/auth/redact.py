@@ -13,7 +13,10 @@ root). What it takes out:
 - the password in a URL (``scheme://user:password@host``);
 - the values of fields whose name says they hold a secret (a word of the name is
   ``password``, ``secret``, ``token``, ``totp``, ``pin``, ``authorization``, ``cookie``...,
-  or two words are ``api key``, ``private key``, ``secret key``).
+  or two words are ``api key``, ``private key``, ``secret key``): every value that could
+  carry one (text, a number such as a PIN or a one-time code, a list, a mapping), but not a
+  flag (``True``/``False``) nor an absent value, which carry no secret: ``secret_made: True``
+  says a secret was made and stays readable.
 """
 
 from __future__ import annotations
@@ -91,14 +94,20 @@ def secret_field(name: str) -> bool:
     return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
 
+def _carries_secret(value: Any) -> bool:
+    """Whether a value could hold a secret: not a flag, not absent, not empty text."""
+    return not (value is None or isinstance(value, bool) or value == "")
+
+
 def redact_details(value: Any) -> Any:
-    """A JSON-like value with secrets taken out: secret-named fields' values replaced, every
-    text redacted (:func:`redact`), nested mappings and lists walked."""
+    """A JSON-like value with secrets taken out: secret-named fields' values replaced (unless
+    the value is a flag or absent, :func:`_carries_secret`), every text redacted
+    (:func:`redact`), nested mappings and lists walked."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
         return {
-            k: (REDACTED if secret_field(str(k)) and v not in (None, "") else redact_details(v))
+            k: (REDACTED if secret_field(str(k)) and _carries_secret(v) else redact_details(v))
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

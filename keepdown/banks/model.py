@@ -90,8 +90,6 @@ class Bank:
     enabled: bool
     created_at: datetime
     updated_at: datetime
-    #: The distance threshold for PDQ-like signals when the bank sets none (a setting).
-    default_pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD
     #: Opted in to ``near (robust)`` matches: entries found through a robust query variant
     #: (trimmed, un-cropped, turned back), always for review (keepdown.matching.matcher).
     robust: bool = False
@@ -101,11 +99,14 @@ class Bank:
         """True when an exact match on this bank may act without review."""
         return self.trust is TrustLevel.AUTO
 
-    def threshold(self, signal_type: str) -> int:
-        """Largest distance at which a hash of ``signal_type`` matches this bank's entries."""
+    def threshold(self, signal_type: str, default: int = PdqHash.DEFAULT_THRESHOLD) -> int:
+        """Largest distance at which a hash of ``signal_type`` matches this bank's entries:
+        the bank's own threshold, else ``default`` for PDQ-like signals (the matcher's policy,
+        the ``pdq_match_threshold`` setting; storage never stamps it on a bank) and 0 for
+        exact ones."""
         if signal_type in self.thresholds:
             return self.thresholds[signal_type]
-        return self.default_pdq_threshold if signal_type in DISTANCE_SIGNALS else 0
+        return default if signal_type in DISTANCE_SIGNALS else 0
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""``keepdown bank``: create, list, show, import, export, remove-entry, disable, keygen.
+"""``keepdown bank``: create, list, show, import, export, remove-entry, disable, robust, keygen.
 
 Each command opens the database from the settings (``--data-dir`` / ``--database-url``),
 runs one :class:`~keepdown.banks.service.BankService` flow and prints the outcome; errors from
 the error tree become a message and an exit code in :mod:`keepdown.cli`. Every command that
 changes a bank or reads its entries out (create, import, export, remove-entry, enable,
-disable) is written to the audit log with actor ``cli``, before it runs (write-ahead, see
+disable, robust) is written to the audit log with actor ``cli``, before it runs (write-ahead, see
 :meth:`keepdown.auth.AuthService.audited`).
 """
 
@@ -97,7 +97,7 @@ def create_cmd(
             trust=trust,
             thresholds=parse_thresholds(thresholds),
         )
-        _print_details(service.show_bank(bank.name, imports=0), output)
+        _print_details(service.show_bank(bank.name, imports=0), output, settings)
 
 
 @command.command("list")
@@ -108,7 +108,9 @@ def list_cmd(settings: Settings, output: str) -> None:
     with _service(settings) as service:
         banks = service.list_banks()
     if output == "json":
-        click.echo(json.dumps([_details_json(d) for d in banks], indent=2))
+        click.echo(
+            json.dumps([_details_json(d, settings.pdq_match_threshold) for d in banks], indent=2)
+        )
         return
     rows = [
         (
@@ -132,7 +134,7 @@ def list_cmd(settings: Settings, output: str) -> None:
 def show_cmd(settings: Settings, name: str, output: str) -> None:
     """Show one bank: provenance, thresholds, counts per signal type, recent imports."""
     with _service(settings) as service:
-        _print_details(service.show_bank(name), output)
+        _print_details(service.show_bank(name), output, settings)
 
 
 @command.command("import")
@@ -279,6 +281,19 @@ def enable_cmd(settings: Settings, name: str) -> None:
     click.echo(f"{name}: enabled")
 
 
+@command.command("robust")
+@click.argument("name")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.pass_obj
+def robust_cmd(settings: Settings, name: str, state: str) -> None:
+    """Opt the bank NAME in to (on) or out of (off) near (robust) matches: entries found only
+    through a robust query variant (trimmed, un-cropped, turned back), always for review."""
+    robust = state == "on"
+    with _service(settings, "bank.update", name, robust=robust) as service:
+        service.change(name, robust=robust, by="cli")
+    click.echo(f"{name}: robust matching {state} (near (robust) matches go to review)")
+
+
 @command.command("keygen")
 @click.argument("private", type=_PATH)
 @click.argument("public", type=_PATH)
@@ -289,7 +304,9 @@ def keygen_cmd(private: Path, public: Path) -> None:
     click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
 
 
-def _bank_json(bank: Bank) -> dict[str, Any]:
+def _bank_json(bank: Bank, pdq_default: int) -> dict[str, Any]:
+    """A bank as JSON; its thresholds as the matcher applies them (``pdq_default``: the
+    ``pdq_match_threshold`` setting, for a bank that sets none)."""
     classification = bank.classification
     return {
         "id": bank.id,
@@ -303,15 +320,16 @@ def _bank_json(bank: Bank) -> dict[str, Any]:
         "trust": str(bank.trust),
         "trusted": bank.trusted,
         "enabled": bank.enabled,
-        "thresholds": {t: bank.threshold(t) for t in ("pdq", "md5", "sha1", "sha256")},
+        "robust": bank.robust,
+        "thresholds": {t: bank.threshold(t, pdq_default) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
     }
 
 
-def _details_json(details: BankDetails) -> dict[str, Any]:
+def _details_json(details: BankDetails, pdq_default: int) -> dict[str, Any]:
     return {
-        **_bank_json(details.bank),
+        **_bank_json(details.bank, pdq_default),
         "entries": details.active,
         "removed": details.removed,
         "counts": details.counts,
@@ -329,12 +347,12 @@ def _details_json(details: BankDetails) -> dict[str, Any]:
 #: The fields ``bank show`` prints, in order, before the thresholds and tables.
 _SHOWN = (
     "name", "owner", "source", "terms", "label", "category", "maturity", "trust", "enabled",
-    "entries", "removed", "created_at", "updated_at",
+    "robust", "entries", "removed", "created_at", "updated_at",
 )  # fmt: skip
 
 
-def _print_details(details: BankDetails, output: str) -> None:
-    data = _details_json(details)
+def _print_details(details: BankDetails, output: str, settings: Settings) -> None:
+    data = _details_json(details, settings.pdq_match_threshold)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from keepdown.hashing.types import Sha256
+from keepdown.hashing.types import PdqHash, Sha256
 from keepdown.index.snapshot import IndexSnapshot
 
 __all__ = ["NegativeBank", "NegativeStage", "NegativeStore", "scope_names"]
@@ -37,7 +37,8 @@ class NegativeBank:
     bank: str
     bank_id: int
     scope: tuple[str, ...]
-    pdq_threshold: int
+    #: The bank's own PDQ threshold; None: the stage's default (the matcher's policy).
+    pdq_threshold: int | None
     created_by: str
     created_at: datetime
 
@@ -49,9 +50,17 @@ class NegativeStore(Protocol):
 class NegativeStage:
     """The chain stage (module docstring); ``snapshot`` gives the index every door uses."""
 
-    def __init__(self, store: NegativeStore, snapshot: Callable[[], IndexSnapshot]) -> None:
+    def __init__(
+        self,
+        store: NegativeStore,
+        snapshot: Callable[[], IndexSnapshot],
+        *,
+        pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD,
+    ) -> None:
         self.store = store
         self.snapshot = snapshot
+        #: The PDQ distance for a negative bank that sets none (``pdq_match_threshold``).
+        self.pdq_threshold = pdq_threshold
         self._lock = threading.Lock()
         self._negative: Mapping[int, NegativeBank] = {}
         self._names: frozenset[str] = frozenset()
@@ -79,13 +88,15 @@ class NegativeStage:
             }
         pdqs = list(getattr(query, "pdqs", ()) or ())
         if pdqs:
-            limit = max(b.pdq_threshold for b in negative.values())
+            limits = {i: self._limit(b) for i, b in negative.items()}
             variants = {str(i): v for i, v in enumerate(pdqs)}
-            for h in snapshot.query_pdq(variants, limit):
-                bank = negative.get(h.bank_id)
-                if bank is not None and h.distance <= bank.pdq_threshold:
+            for h in snapshot.query_pdq(variants, max(limits.values())):
+                if h.bank_id in limits and h.distance <= limits[h.bank_id]:
                     hit.add(h.bank_id)
         return {name for bank_id in hit for name in negative[bank_id].scope}
+
+    def _limit(self, bank: NegativeBank) -> int:
+        return self.pdq_threshold if bank.pdq_threshold is None else bank.pdq_threshold
 
     def apply(self, query: Any, matches: list[Any]) -> list[Any]:
         names = self._names

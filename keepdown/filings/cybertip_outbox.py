@@ -118,12 +118,17 @@ class CyberTipOutbox:
 
     # --- a pass --------------------------------------------------------------------------------
 
-    def run(self, *, limit: int = 100) -> OutboxReport:
+    def run(self, *, limit: int = 100, organisation: str | None = None) -> OutboxReport:
+        """One pass over every organisation's reports, or ``organisation``'s only."""
         report = OutboxReport()
         self.recover(report)
         self.watch_deadlines()
         try:
             for report_id in self.store.due(self.clock.now(), limit):
+                if organisation is not None and self.store.get(report_id).organisation != (
+                    organisation
+                ):
+                    continue
                 self.advance(report_id, report)
         finally:
             for service in self._services.values():

@@ -23,8 +23,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from keepdown.errors import ConfigurationError, InvalidInput
+from keepdown.filings.goaml import GoamlConfig
 
 __all__ = [
+    "PARTS",
     "DsaEnvironment",
     "DsaProfile",
     "FilingProfile",
@@ -284,11 +286,13 @@ class DsaProfile:
 
 @dataclass(frozen=True)
 class FilingProfile:
-    """An organisation's filing profile: either part may be absent."""
+    """An organisation's filing profile: any part may be absent (a platform has ``ncmec`` and
+    ``dsa``; a hotline ``ncmec`` for sightings and ``goaml`` for its FIU)."""
 
     organisation: str
     ncmec: NcmecProfile | None = None
     dsa: DsaProfile | None = None
+    goaml: GoamlConfig | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
 
@@ -298,21 +302,24 @@ class FilingProfile:
             "organisation": self.organisation,
             "ncmec": _part_dict(self.ncmec),
             "dsa": _part_dict(self.dsa),
+            "goaml": _part_dict(self.goaml),
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
             "updated_by": self.updated_by,
         }
 
     def with_changes(self, part: str, values: Mapping[str, Any]) -> FilingProfile:
-        """A copy with ``values`` set in ``part`` ("ncmec" or "dsa"), validated."""
-        cls: type[NcmecProfile] | type[DsaProfile]
-        cls = NcmecProfile if part == "ncmec" else DsaProfile
+        """A copy with ``values`` set in ``part`` ("ncmec", "dsa" or "goaml"), validated."""
+        cls: type[NcmecProfile] | type[DsaProfile] | type[GoamlConfig]
+        if part not in PARTS:
+            raise InvalidInput(f"a profile's parts are {', '.join(PARTS)}, not {part!r}")
+        cls = {"ncmec": NcmecProfile, "dsa": DsaProfile, "goaml": GoamlConfig}[part]
         current = getattr(self, part) or cls()
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InvalidInput(f"unknown {part} profile field(s): {', '.join(unknown)}")
         changed = dict(values)
-        for name in ("territorial_scope", "content_types"):
+        for name in ("territorial_scope", "content_types", "indicator_codes"):
             if isinstance(changed.get(name), str):
                 changed[name] = tuple(changed[name].split(","))
             elif isinstance(changed.get(name), list):
@@ -323,10 +330,16 @@ class FilingProfile:
             raise InvalidInput(f"{part} profile: {exc}") from exc
         if isinstance(updated, NcmecProfile):
             return replace(self, ncmec=updated)
+        if isinstance(updated, GoamlConfig):
+            return replace(self, goaml=updated)
         return replace(self, dsa=updated)
 
 
-def _part_dict(part: NcmecProfile | DsaProfile | None) -> dict[str, Any] | None:
+#: The parts of a profile.
+PARTS = ("ncmec", "dsa", "goaml")
+
+
+def _part_dict(part: NcmecProfile | DsaProfile | GoamlConfig | None) -> dict[str, Any] | None:
     if part is None:
         return None
     data = asdict(part)
@@ -342,6 +355,7 @@ def profile_from_dict(organisation: str, data: Mapping[str, Any]) -> FilingProfi
     """Rebuild a stored profile (the inverse of :meth:`FilingProfile.to_dict`)."""
     ncmec = data.get("ncmec")
     dsa = data.get("dsa")
+    goaml = data.get("goaml")
     return FilingProfile(
         organisation=organisation,
         ncmec=NcmecProfile(**ncmec) if ncmec else None,
@@ -353,6 +367,9 @@ def profile_from_dict(organisation: str, data: Mapping[str, Any]) -> FilingProfi
             }
         )
         if dsa
+        else None,
+        goaml=GoamlConfig(**{**goaml, "indicator_codes": tuple(goaml.get("indicator_codes", ()))})
+        if goaml
         else None,
         updated_by=str(data.get("updated_by", "")),
     )

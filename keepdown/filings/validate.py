@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,9 +62,23 @@ def load_xsd(path: str) -> xmlschema.XMLSchemaBase:
         raise ConfigurationError(f"cannot read the schema {path}: {exc.strerror}") from exc
     cls = xmlschema.XMLSchema11 if 'minVersion="1.1"' in text[:4000] else xmlschema.XMLSchema10
     try:
+        if _GOAML_NS in text[:4000]:
+            return cls(_dotnet_patterns(text), base_url=str(Path(path).parent))
         return cls(path)
     except (xmlschema.XMLSchemaException, ValueError) as exc:
         raise ConfigurationError(f"{path} is not a usable XML schema: {exc}") from exc
+
+
+_GOAML_NS = "http://www.unodc.org/goaml"
+_ANCHORED = re.compile(r'(<xs:pattern\s+value=")\^([^"]*)\$(")')
+
+
+def _dotnet_patterns(text: str) -> str:
+    """goAML schemas are written for .NET, whose patterns may be anchored (``^...$``); in an
+    XSD pattern, which always matches the whole value, ``^`` and ``$`` are plain characters,
+    so ``"^[a-zA-Z .'-]*$"`` would refuse every real name. The anchors are dropped, which reads
+    the pattern as the FIU's own portal does."""
+    return _ANCHORED.sub(r"\1\2\3", text)
 
 
 def xml_problems(document: bytes, schema: xmlschema.XMLSchemaBase | None = None) -> list[str]:

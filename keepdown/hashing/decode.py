@@ -37,15 +37,46 @@ from keepdown.settings import Settings, process_settings
 
 T = TypeVar("T")
 
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """What decoding reads of the settings, and nothing else: the four limits every decode
+    checks. Built once per settings object (:meth:`from_settings`) or once per process
+    (:func:`process_limits`), so a decode never reads the environment or the settings bag."""
+
+    max_bytes: int  #: ``max_image_bytes``
+    max_pixels: int  #: ``max_image_pixels``
+    max_frames: int  #: ``max_gif_frames``
+    exif_orientation: bool  #: ``apply_exif_orientation``
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DecodeLimits:
+        return cls(
+            max_bytes=settings.max_image_bytes,
+            max_pixels=settings.max_image_pixels,
+            max_frames=settings.max_gif_frames,
+            exif_orientation=settings.apply_exif_orientation,
+        )
+
+
+@functools.cache
+def process_limits() -> DecodeLimits:
+    """The decode limits of this process's settings (:func:`keepdown.settings.process_settings`,
+    read once)."""
+    return DecodeLimits.from_settings(process_settings())
+
+
 __all__ = [
     "ALLOWED_FORMATS",
     "MEDIA_TYPES",
+    "DecodeLimits",
     "DecodedImage",
     "ImageInfo",
     "decode_image",
     "decode_small",
     "iter_frames",
     "probe_image",
+    "process_limits",
     "to_rgb",
 ]
 
@@ -88,35 +119,35 @@ class DecodedImage:
     rgb: np.ndarray  #: H x W x 3 uint8, C-contiguous
 
 
-def probe_image(data: bytes, *, settings: Settings | None = None) -> ImageInfo:
+def probe_image(data: bytes, *, limits: DecodeLimits | None = None) -> ImageInfo:
     """Steps 1-3 only: identify the image and check its limits, decoding no pixel."""
-    with _open(data, settings or process_settings()) as im:
+    with _open(data, limits or process_limits()) as im:
         return _info(im)
 
 
-def decode_image(data: bytes, *, settings: Settings | None = None) -> DecodedImage:
+def decode_image(data: bytes, *, limits: DecodeLimits | None = None) -> DecodedImage:
     """Decode the first frame of ``data`` to RGB within the configured limits."""
-    settings = settings or process_settings()
-    with _open(data, settings) as im:
+    limits = limits or process_limits()
+    with _open(data, limits) as im:
         info = _info(im)
-        return DecodedImage(info=info, rgb=_frame_rgb(im, settings))
+        return DecodedImage(info=info, rgb=_frame_rgb(im, limits))
 
 
-def decode_small(data: bytes, max_side: int, *, settings: Settings | None = None) -> np.ndarray:
+def decode_small(data: bytes, max_side: int, *, limits: DecodeLimits | None = None) -> np.ndarray:
     """The first frame of ``data`` as RGB, shrunk to at most ``max_side`` pixels a side (a
     preview's pixels), within the same limits as :func:`decode_image`.
 
     A JPEG is decoded at reduced DCT scale (``draft``: libjpeg-turbo skips most of the work
     and memory) and the picture shrunk before it is converted, so memory holds the decoded
     picture once (less for a JPEG) and small copies only."""
-    settings = settings or process_settings()
+    limits = limits or process_limits()
     side = max(1, max_side)
-    with _open(data, settings) as im:
+    with _open(data, limits) as im:
         if im.format == "JPEG":
             _pillow_call(lambda: im.draft("RGB", (side, side)), "reduced JPEG decode")
         _pillow_call(im.load, "pixel data")
         frame: Image.Image = im
-        if settings.apply_exif_orientation:
+        if limits.exif_orientation:
             frame = _pillow_call(lambda: ImageOps.exif_transpose(im), "EXIF orientation")
         small = _pillow_call(lambda: _shrunk(frame, side), "shrinking")
         return _pillow_call(lambda: to_rgb(small), f"{small.mode} to RGB conversion")
@@ -161,18 +192,18 @@ def _info(im: Image.Image) -> ImageInfo:
     )
 
 
-def iter_frames(data: bytes, *, settings: Settings | None = None) -> Iterator[np.ndarray]:
-    """Yield every frame of ``data`` as RGB, at most ``settings.max_gif_frames`` of them.
+def iter_frames(data: bytes, *, limits: DecodeLimits | None = None) -> Iterator[np.ndarray]:
+    """Yield every frame of ``data`` as RGB, at most ``max_gif_frames`` of them.
 
     Frames are decoded one at a time (Pillow composes each GIF frame onto the previous ones,
     as a browser shows it), so memory holds one frame whatever the animation's length.
     """
-    settings = settings or process_settings()
-    with _open(data, settings) as im:
-        for index in range(settings.max_gif_frames):
+    limits = limits or process_limits()
+    with _open(data, limits) as im:
+        for index in range(limits.max_frames):
             if index and not _pillow_call(functools.partial(_seek, im, index), f"frame {index}"):
                 return
-            yield _frame_rgb(im, settings)
+            yield _frame_rgb(im, limits)
 
 
 def _seek(im: Image.Image, index: int) -> bool:
@@ -263,16 +294,16 @@ def _wide_to_l(im: Image.Image, stretch: tuple[float, float] | None = None) -> I
 
 
 @contextmanager
-def _open(data: bytes, settings: Settings) -> Iterator[Image.Image]:
+def _open(data: bytes, limits: DecodeLimits) -> Iterator[Image.Image]:
     """Steps 1-3: check bytes, identify the format, check pixels; the image is closed after."""
-    _check_bytes(data, settings)
+    _check_bytes(data, limits)
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Someone in this process switched on Pillow's padding of truncated files; we would
         # hash grey padding as if it were the picture, so refuse rather than guess.
         raise ConfigurationError(
             "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set: truncated images would hash wrongly"
         )
-    limit = settings.max_image_pixels
+    limit = limits.max_pixels
     _align_pillow_limit(limit)
     im = _pillow_call(
         lambda: Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS), "image header", data
@@ -284,25 +315,24 @@ def _open(data: bytes, settings: Settings) -> Iterator[Image.Image]:
         im.close()
 
 
-def _frame_rgb(im: Image.Image, settings: Settings) -> np.ndarray:
+def _frame_rgb(im: Image.Image, limits: DecodeLimits) -> np.ndarray:
     """Steps 3-5 for the current frame (TIFF pages may each have their own size)."""
-    _check_pixels(im.width, im.height, settings.max_image_pixels)
+    _check_pixels(im.width, im.height, limits.max_pixels)
     _pillow_call(im.load, "pixel data")
     frame: Image.Image = im
-    if settings.apply_exif_orientation:
+    if limits.exif_orientation:
         frame = _pillow_call(lambda: ImageOps.exif_transpose(im), "EXIF orientation")
     return _pillow_call(lambda: to_rgb(frame), f"{im.mode} to RGB conversion")
 
 
-def _check_bytes(data: bytes, settings: Settings) -> None:
+def _check_bytes(data: bytes, limits: DecodeLimits) -> None:
     if not data:
         raise DecodeError("empty input: no image bytes")
-    if len(data) > settings.max_image_bytes:
+    if len(data) > limits.max_bytes:
         raise InputTooLarge(
-            f"image is {len(data)} bytes, over the {settings.max_image_bytes}-byte limit "
-            "(max_image_bytes)",
+            f"image is {len(data)} bytes, over the {limits.max_bytes}-byte limit (max_image_bytes)",
             size_bytes=len(data),
-            limit=settings.max_image_bytes,
+            limit=limits.max_bytes,
         )
 
 

@@ -49,7 +49,14 @@ from keepdown.errors import (
     UsageError,
 )
 from keepdown.hashing import budget
-from keepdown.hashing.decode import ImageInfo, decode_image, iter_frames, probe_image
+from keepdown.hashing.decode import (
+    DecodeLimits,
+    ImageInfo,
+    decode_image,
+    iter_frames,
+    probe_image,
+    process_limits,
+)
 from keepdown.hashing.exact import ExactHasher, ExactHashes, exact_hashes
 from keepdown.hashing.fast import (
     decode_jpeg_rgb,
@@ -162,9 +169,8 @@ def hash_bytes(
     ``wait``: seconds to wait for the decode budget at most (module docstring).
     """
     checked = _check_mode(mode)
-    settings = settings or process_settings()
     wanted = _wanted(dihedral, all_frames, robust, wait)
-    return _result(exact_hashes(data), data, settings, checked, wanted)
+    return _result(exact_hashes(data), data, _Limits.of(settings), checked, wanted)
 
 
 def hash_file(
@@ -184,19 +190,34 @@ def hash_file(
     A missing path raises :class:`NotFound`; an unreadable one :class:`InvalidInput`.
     """
     checked = _check_mode(mode)
-    settings = settings or process_settings()
     wanted = _wanted(dihedral, all_frames, robust, wait)
+    limits = _Limits.of(settings)
     if not isinstance(source, str | os.PathLike):
-        return _hash_stream(source, settings, checked, wanted)
+        return _hash_stream(source, limits, checked, wanted)
     try:
         with open(source, "rb") as stream:
-            return _hash_stream(stream, settings, checked, wanted)
+            return _hash_stream(stream, limits, checked, wanted)
     except FileNotFoundError as exc:
         raise NotFound(f"no such file: {os.fspath(source)}", path=os.fspath(source)) from exc
     except OSError as exc:
         raise InvalidInput(
             f"cannot read {os.fspath(source)}: {exc.strerror or exc}", path=os.fspath(source)
         ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The settings one hashing call reads: the decode limits for pictures, and the whole
+    settings only for a video (its own limits are built from them in video.py)."""
+
+    settings: Settings
+    decode: DecodeLimits
+
+    @classmethod
+    def of(cls, settings: Settings | None) -> _Limits:
+        if settings is None:  # the process's own, read once (no environment read per call)
+            return cls(process_settings(), process_limits())
+        return cls(settings, DecodeLimits.from_settings(settings))
 
 
 def _wanted(dihedral: bool, all_frames: bool, robust: Robust, wait: float | None) -> _Wanted:
@@ -212,13 +233,11 @@ def _wanted(dihedral: bool, all_frames: bool, robust: Robust, wait: float | None
     return _Wanted(dihedral=dihedral, all_frames=all_frames, robust=names, wait=wait)
 
 
-def _hash_stream(
-    stream: BinaryIO, settings: Settings, mode: HashMode, wanted: _Wanted
-) -> HashResult:
-    limit = settings.max_image_bytes
+def _hash_stream(stream: BinaryIO, limits: _Limits, mode: HashMode, wanted: _Wanted) -> HashResult:
+    limit = limits.decode.max_bytes
     head = stream.read(limit + 1)
     if len(head) <= limit:
-        return _result(exact_hashes(head), head, settings, mode, wanted)
+        return _result(exact_hashes(head), head, limits, mode, wanted)
     hasher = ExactHasher()
     hasher.update(head)
     del head  # only the exact hashes need the rest: keep memory at one chunk from here on
@@ -235,40 +254,41 @@ def _hash_stream(
 
 
 def _result(
-    exact: ExactHashes, data: bytes, settings: Settings, mode: HashMode, wanted: _Wanted
+    exact: ExactHashes, data: bytes, limits: _Limits, mode: HashMode, wanted: _Wanted
 ) -> HashResult:
     from keepdown.hashing.video import hash_video, looks_like_video
 
     if looks_like_video(data[:512]):  # a video is never an image: vPDQ instead (video.py)
-        return hash_video(data, settings=settings, exact=exact)
+        return hash_video(data, settings=limits.settings, exact=exact)
+    decode = limits.decode
     try:
-        if mode == "fast" and not settings.apply_exif_orientation and is_jpeg(data):
+        if mode == "fast" and not decode.exif_orientation and is_jpeg(data):
             try:
-                return _fast(exact, data, settings, wanted)
+                return _fast(exact, data, decode, wanted)
             except ImageTooLarge:
                 raise
             except DecodeError:
                 pass  # a JPEG the fast decoder cannot read (e.g. CMYK): Pillow may decode it
-        return _exact(exact, data, settings, wanted)
+        return _exact(exact, data, decode, wanted)
     except (DecodeError, InputTooLarge) as exc:
         return _exact_only(exact, exc)
 
 
-def _exact(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted) -> HashResult:
-    info = probe_image(data, settings=settings)  # header only: format, size, limits
-    direct = _direct_jpeg(data, info, settings)
+def _exact(exact: ExactHashes, data: bytes, limits: DecodeLimits, wanted: _Wanted) -> HashResult:
+    info = probe_image(data, limits=limits)  # header only: format, size, limits
+    direct = _direct_jpeg(data, info, limits)
     cost = budget.decode_cost(info.width, info.height, None if direct else info.source_mode)
     with budget.process_budget().hold(cost, wait=wanted.wait):
-        rgb = _jpeg_rgb(data, settings) if direct else None
+        rgb = _jpeg_rgb(data, limits) if direct else None
         if rgb is None:
-            decoded = decode_image(data, settings=settings)
+            decoded = decode_image(data, limits=limits)
             info, rgb = decoded.info, decoded.rgb
             del decoded  # the pixels only: Pillow's image is closed already
         variants = pdq_dihedral_from_rgb(rgb) if wanted.dihedral else None
         main = variants["original"] if variants else pdq_from_rgb(rgb)
         frames = None
         if wanted.all_frames:
-            later = islice(iter_frames(data, settings=settings), 1, None)
+            later = islice(iter_frames(data, limits=limits), 1, None)
             frames = (main, *(pdq_from_rgb(pixels) for pixels in later))
         robust = None
         if wanted.robust is not None:
@@ -277,36 +297,36 @@ def _exact(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted)
     return _image_result(exact, info, "exact", main, (variants, frames, robust))
 
 
-def _direct_jpeg(data: bytes, info: ImageInfo, settings: Settings) -> bool:
+def _direct_jpeg(data: bytes, info: ImageInfo, limits: DecodeLimits) -> bool:
     """True for a JPEG libjpeg-turbo decodes to Pillow's very pixels (YCbCr or grey, no EXIF
     turn asked): straight into the array, without Pillow's image and copy."""
-    if info.format != "JPEG" or settings.apply_exif_orientation:
+    if info.format != "JPEG" or limits.exif_orientation:
         return False
     try:
-        jpeg_size(data, max_pixels=settings.max_image_pixels)
+        jpeg_size(data, max_pixels=limits.max_pixels)
     except DecodeError:  # CMYK, YCCK: Pillow converts them as the reference does
         return False
     return True
 
 
-def _jpeg_rgb(data: bytes, settings: Settings) -> np.ndarray | None:
+def _jpeg_rgb(data: bytes, limits: DecodeLimits) -> np.ndarray | None:
     """A JPEG's pixels from libjpeg-turbo; None when it cannot read them, so that Pillow
     gives its own reason for a damaged file."""
     try:
-        return decode_jpeg_rgb(data, max_pixels=settings.max_image_pixels)
+        return decode_jpeg_rgb(data, max_pixels=limits.max_pixels)
     except ImageTooLarge:
         raise
     except DecodeError:
         return None
 
 
-def _fast(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted) -> HashResult:
-    info = probe_image(data, settings=settings)  # header only: format, size, limits
-    height, width = jpeg_size(data, max_pixels=settings.max_image_pixels)
+def _fast(exact: ExactHashes, data: bytes, limits: DecodeLimits, wanted: _Wanted) -> HashResult:
+    info = probe_image(data, limits=limits)  # header only: format, size, limits
+    height, width = jpeg_size(data, max_pixels=limits.max_pixels)
     scale = jpeg_scale(height, width)
     cost = budget.decode_cost(-(-width // scale), -(-height // scale), None, rgb_array=False)
     with budget.process_budget().hold(cost, wait=wanted.wait):
-        scaled = decode_jpeg_scaled(data, max_pixels=settings.max_image_pixels)
+        scaled = decode_jpeg_scaled(data, max_pixels=limits.max_pixels)
         if scaled is not None:
             pixels, height, width = scaled
             luma = pixels[..., 0]
@@ -319,7 +339,7 @@ def _fast(exact: ExactHashes, data: bytes, settings: Settings, wanted: _Wanted) 
                 robust = robust_hashes(plane_from_scaled(luma, height, width), wanted.robust)
             return _image_result(exact, info, "fast", main, (variants, frames, robust))
     # smaller than the reference hashes: exact mode says so the same way
-    return _exact(exact, data, settings, wanted)
+    return _exact(exact, data, limits, wanted)
 
 
 _Extras = tuple[

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFilter
 
 from keepdown.hashing import budget
-from keepdown.hashing.decode import decode_small, probe_image
+from keepdown.hashing.decode import DecodeLimits, decode_small, probe_image, process_limits
 from keepdown.settings import Settings
 
 __all__ = ["Preview", "render_preview"]
@@ -56,10 +56,11 @@ def render_preview(
     """A preview of ``data`` (steps in the module docstring); DecodeError and friends if the
     bytes are not an image keepdown decodes."""
     side = max(16, min(int(max_side), 2048))
-    info = probe_image(data, settings=settings)
+    limits = DecodeLimits.from_settings(settings) if settings else process_limits()
+    info = probe_image(data, limits=limits)
     cost = budget.decode_cost(info.width, info.height, info.source_mode, rgb_array=False)
     with budget.process_budget().hold(cost, wait=wait):
-        image = Image.fromarray(decode_small(data, side, settings=settings))
+        image = Image.fromarray(decode_small(data, side, limits=limits))
     if grayscale:
         image = image.convert("L")
     radius = max(0, min(int(blur), MAX_BLUR))

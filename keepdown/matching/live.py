@@ -40,7 +40,7 @@ from keepdown.index.checkpoint import CheckpointDir
 from keepdown.index.protocol import MAX_PDQ_THRESHOLD, pdq_words
 from keepdown.index.snapshot import EXACT_SIGNALS, IndexSnapshot, LiveIndex
 from keepdown.matching import checkpoints
-from keepdown.matching.matcher import ContentHashes, Match, match_hashes
+from keepdown.matching.matcher import ContentHashes, Match, match_hashes, pdq_limits
 from keepdown.matching.sync import BankFeed, Changes, FeedView, SyncState, build, catch_up
 from keepdown.matching.views import MatchView
 from keepdown.settings import Settings
@@ -62,10 +62,13 @@ class _State:
 
     @classmethod
     def of(
-        cls, banks: Mapping[int, Bank], sync: SyncState | None, counts: Mapping[str, int]
+        cls,
+        banks: Mapping[int, Bank],
+        sync: SyncState | None,
+        counts: Mapping[str, int],
+        pdq_threshold: int,
     ) -> _State:
-        limits = {i: b.threshold(SignalType.PDQ) for i, b in banks.items() if b.enabled}
-        return cls(banks, sync, counts, {i: t for i, t in limits.items() if t >= 0})
+        return cls(banks, sync, counts, pdq_limits(banks, pdq_threshold))
 
 
 _BUILDS_LOCK = threading.Lock()
@@ -85,6 +88,7 @@ class BankIndex:
         *,
         quality_floor: int = PdqHash.QUALITY_FLOOR,
         robust_max_distance: int = PdqHash.DEFAULT_THRESHOLD,
+        pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD,
         compact_after: int = 50_000,
         checkpoints: CheckpointDir | None = None,
         checkpoint_after: int = 100_000,
@@ -96,6 +100,8 @@ class BankIndex:
         self.load_banks = load_banks
         self.quality_floor = quality_floor
         self.robust_max_distance = robust_max_distance
+        #: The PDQ distance for a bank that sets none of its own: the matcher's policy.
+        self.pdq_threshold = pdq_threshold
         self.compact_after = compact_after
         self.checkpoints = checkpoints
         self.checkpoint_after = checkpoint_after
@@ -126,6 +132,7 @@ class BankIndex:
         ``options`` override the other constructor arguments."""
         kwargs: dict[str, Any] = {
             "quality_floor": settings.pdq_quality_floor,
+            "pdq_threshold": settings.pdq_match_threshold,
             "checkpoints": CheckpointDir(settings.index_path),
             "checkpoint_after": settings.index_checkpoint_after,
             "verify_checkpoints": settings.index_verify_checkpoints,
@@ -153,6 +160,7 @@ class BankIndex:
             snapshot,
             state.banks,
             quality_floor=self.quality_floor,
+            pdq_threshold=self.pdq_threshold,
             robust_max_distance=self.robust_max_distance,
         )
         return [_view(state.banks[m.bank_id], m) for m in found]
@@ -219,7 +227,7 @@ class BankIndex:
             moved = sync is not self._state.sync or banks != self._state.banks
             if moved:
                 counts = {str(k): v for k, v in self.live.snapshot.counts().items()}
-                self._state = _State.of(banks, sync, counts)
+                self._state = _State.of(banks, sync, counts, self.pdq_threshold)
                 self.refreshed_at = self.clock.now()
                 log.info(
                     "match index refreshed (%s, %.2f s): %s",

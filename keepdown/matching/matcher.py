@@ -67,7 +67,7 @@ class BankPolicy(Protocol):
         """True when the bank opted in to matches through robust query variants."""
         ...
 
-    def threshold(self, signal_type: str) -> int: ...
+    def threshold(self, signal_type: str, default: int = ...) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +151,11 @@ def match_hashes(
     *,
     quality_floor: int = PdqHash.QUALITY_FLOOR,
     robust_max_distance: int = PdqHash.DEFAULT_THRESHOLD,
+    pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD,
 ) -> list[Match]:
     """Every match of ``hashes`` in ``snapshot`` allowed by ``banks`` (see the module steps).
+
+    ``pdq_threshold`` is the policy for a bank that sets no PDQ threshold of its own.
 
     Entries of banks absent from ``banks`` or disabled are never reported. A PDQ hash with an
     unknown quality (``None``) is matched: hash lists imported from elsewhere carry none.
@@ -161,8 +164,16 @@ def match_hashes(
     policies = banks if isinstance(banks, Mapping) else {b.id: b for b in banks}
     live = {bank_id: b for bank_id, b in policies.items() if b.enabled}
     matches = _exact_matches(hashes, snapshot, live)
-    matches.extend(_pdq_matches(hashes, snapshot, live, quality_floor, robust_max_distance))
+    limits = pdq_limits(live, pdq_threshold)
+    matches.extend(_pdq_matches(hashes, snapshot, live, limits, quality_floor, robust_max_distance))
     return sorted(matches, key=_order)
+
+
+def pdq_limits(banks: Mapping[int, BankPolicy], default: int) -> dict[int, int]:
+    """Each enabled bank's PDQ distance threshold: its own, else the ``default`` policy; a
+    negative threshold switches PDQ matching off for that bank."""
+    limits = {i: int(b.threshold(SignalType.PDQ, default)) for i, b in banks.items() if b.enabled}
+    return {i: t for i, t in limits.items() if t >= 0}
 
 
 def _order(m: Match) -> tuple[int, int, int]:
@@ -188,14 +199,13 @@ def _pdq_matches(
     hashes: ContentHashes,
     snapshot: IndexSnapshot,
     live: Mapping[int, BankPolicy],
+    limits: Mapping[int, int],
     quality_floor: int,
     robust_limit: int,
 ) -> list[Match]:
     variants = _variants(hashes)
     if hashes.quality is not None and hashes.quality < quality_floor:
         variants = {}
-    limits = {bank_id: int(b.threshold(SignalType.PDQ)) for bank_id, b in live.items()}
-    limits = {bank_id: t for bank_id, t in limits.items() if t >= 0}
     opted = {i: min(t, robust_limit) for i, t in limits.items() if live[i].robust}
     robust = _robust_variants(hashes, quality_floor, variants) if opted else {}
     if not limits or not (variants or robust):

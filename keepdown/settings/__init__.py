@@ -3,7 +3,9 @@
 Each setting is an attribute of one group class (:mod:`~keepdown.settings.hashing`,
 :mod:`~keepdown.settings.crawling`, :mod:`~keepdown.settings.api`,
 :mod:`~keepdown.settings.notices`, :mod:`~keepdown.settings.web`,
-:mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.workers`), made with the
+:mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.filings`,
+:mod:`~keepdown.settings.blocklist`, :mod:`~keepdown.settings.workers`,
+:mod:`~keepdown.settings.federation`), made with the
 typed constructors of :mod:`~keepdown.settings.setting`: its type, default, help and range.
 :class:`Settings` joins the groups; ``settings.max_image_pixels`` is an ``int`` to mypy and at
 run time, and :data:`SETTINGS` lists every :class:`Setting` in the groups' order.
@@ -30,7 +32,10 @@ from typing import Any
 from keepdown.errors import ConfigurationError
 from keepdown.settings.accountability import AccountabilitySettings
 from keepdown.settings.api import ApiSettings
+from keepdown.settings.blocklist import BlocklistSettings
 from keepdown.settings.crawling import CrawlSettings
+from keepdown.settings.federation import FederationSettings
+from keepdown.settings.filings import FilingSettings
 from keepdown.settings.hashing import HashingSettings
 from keepdown.settings.notices import NoticeSettings
 from keepdown.settings.setting import ENV_PREFIX, Setting
@@ -54,7 +59,10 @@ _GROUPS: tuple[type, ...] = (
     NoticeSettings,
     WebSettings,
     AccountabilitySettings,
+    FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
+    FederationSettings,
 )
 
 
@@ -65,7 +73,10 @@ class Settings(
     NoticeSettings,
     WebSettings,
     AccountabilitySettings,
+    FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
+    FederationSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""
 

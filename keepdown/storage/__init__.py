@@ -60,22 +60,18 @@ class Storage:
         self.close()
 
 
-def open_storage_url(url: str, *, pdq_threshold: int = 31, migrate: bool = True) -> Storage:
+def open_storage_url(url: str, *, migrate: bool = True) -> Storage:
     """Storage at a database URL; with ``migrate`` the schema is brought up to date first."""
     engine = make_engine(url)
     if migrate:
         upgrade(engine)
     return Storage(
         engine=engine,
-        banks=SqlBankStore(engine, pdq_threshold=pdq_threshold),
+        banks=SqlBankStore(engine),
         events=SqlEventStore(engine),
     )
 
 
 def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
     """Storage at ``settings.resolved_database_url`` (SQLite in the data dir by default)."""
-    return open_storage_url(
-        settings.resolved_database_url,
-        pdq_threshold=settings.pdq_match_threshold,
-        migrate=migrate,
-    )
+    return open_storage_url(settings.resolved_database_url, migrate=migrate)

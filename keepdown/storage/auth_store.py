@@ -1,9 +1,10 @@
 """The auth stores on SQL: organisations, API keys and the audit log.
 
 Implements :class:`keepdown.auth.store.AuthStore` and :class:`keepdown.auth.store.AuditLog`
-with SQLAlchemy Core on the tables in :mod:`keepdown.storage.schema` and
-:mod:`keepdown.storage.tables_auth` (migration 0002). The organisations table is shared with
-banks (a bank's owner is an organisation); bank shares name a bank and an organisation.
+with SQLAlchemy Core on the tables in :mod:`keepdown.storage.tables_access` and the bank
+shares of :mod:`keepdown.storage.tables_banks` (migration 0002). The organisations table is
+shared with banks (a bank's owner is an organisation); bank shares name a bank and an
+organisation.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from keepdown.auth.model import ApiKey, AuditRecord, Organisation, Role
 from keepdown.errors import Conflict, NotFound, StorageError
 from keepdown.storage.engine import inserted_id
-from keepdown.storage.schema import api_keys, audit_log, banks, organisations
-from keepdown.storage.tables_auth import bank_shares
+from keepdown.storage.tables_access import api_keys, audit_log, organisations
+from keepdown.storage.tables_banks import bank_shares, banks
 
 __all__ = ["SqlAuthStore"]
 

@@ -29,10 +29,11 @@ from keepdown.banks.model import (
 )
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.errors import Conflict, NotFound
-from keepdown.hashing.types import PdqHash, SignalType
+from keepdown.hashing.types import SignalType
 from keepdown.storage import bulk_import
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks, entry_key, imports, organisations
+from keepdown.storage.tables_access import organisations
+from keepdown.storage.tables_banks import bank_entries, banks, entry_key, imports
 
 __all__ = ["SqlBankStore"]
 
@@ -46,9 +47,8 @@ STREAM_BATCH = 10_000
 class SqlBankStore:
     """Banks, entries and imports in SQL (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, *, pdq_threshold: int = PdqHash.DEFAULT_THRESHOLD) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.pdq_threshold = pdq_threshold
 
     # --- banks -------------------------------------------------------------------------
 
@@ -146,7 +146,6 @@ class SqlBankStore:
             robust=bool(m["robust"]),
             created_at=m["created_at"],
             updated_at=m["updated_at"],
-            default_pdq_threshold=self.pdq_threshold,
         )
 
     # --- entries -----------------------------------------------------------------------

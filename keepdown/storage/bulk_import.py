@@ -44,7 +44,7 @@ from keepdown.banks.model import Bank, ImportFile, ImportResult, RemovalReason
 from keepdown.banks.records import EntryRecord, LineError
 from keepdown.errors import Conflict, ImportFormatError
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, entry_key, imports
+from keepdown.storage.tables_banks import bank_entries, entry_key, imports
 
 __all__ = ["BATCH_SIZE", "MAX_REPORTED", "fail_interrupted", "import_entries"]
 
@@ -417,7 +417,7 @@ _LOOKUP = "SELECT id, value, removed_at, removal_reason FROM bank_entries WHERE 
 
 def _lookup(conn: Connection, bank_id: int, signal_type: str, values: set[str]) -> list[Any]:
     """(id, value, removed_at, removal_reason) of the bank's entries with these values, found
-    by their keys (:func:`~keepdown.storage.schema.entry_key`)."""
+    by their keys (:func:`~keepdown.storage.tables_banks.entry_key`)."""
     keys = [entry_key(value) for value in values]
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keepdown.evidence.checkpoints import Checkpoint, SignedCheckpoint
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.tables_evidence import event_checkpoints
+from keepdown.storage.tables_events import event_checkpoints
 
 __all__ = ["SqlCheckpointStore"]
 

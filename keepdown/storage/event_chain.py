@@ -45,8 +45,7 @@ from keepdown.evidence.encoding import event_bytes
 from keepdown.evidence.log import ChainInfo
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.parallel_walk import walk_in_parallel
-from keepdown.storage.schema import events
-from keepdown.storage.tables_evidence import event_chain
+from keepdown.storage.tables_events import event_chain, events
 
 __all__ = ["SqlEventChain"]
 

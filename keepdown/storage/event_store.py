@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, func, select
 from keepdown.events import Event, EventLog, event_types
 from keepdown.evidence.encoding import event_payload
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import events
+from keepdown.storage.tables_events import events
 
 __all__ = ["SqlEventStore", "insert_events"]
 

@@ -37,7 +37,7 @@ from keepdown.exchanges.model import Feed, PageResult
 from keepdown.exchanges.records import ExchangeRecord
 from keepdown.hashing.types import SignalType
 from keepdown.storage.feed_rows import FeedRows, classified
-from keepdown.storage.schema import bank_entries, entry_key
+from keepdown.storage.tables_banks import bank_entries, entry_key
 from keepdown.storage.tables_exchanges import feed_record_entries, feed_records
 
 __all__ = ["PageWriter", "latest_by_key"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from keepdown.storage.schema import bank_entries, entry_key
+from keepdown.storage.tables_banks import bank_entries, entry_key
 from keepdown.storage.tables_exchanges import feed_records
 
 __all__ = ["FeedRows", "as_json", "classified"]

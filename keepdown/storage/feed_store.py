@@ -34,7 +34,7 @@ from keepdown.exchanges.records import ExchangeRecord, RecordError
 from keepdown.storage.bank_store import SqlBankStore
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.feed_pages import PageWriter, latest_by_key
-from keepdown.storage.schema import bank_entries, banks, imports
+from keepdown.storage.tables_banks import bank_entries, banks, imports
 from keepdown.storage.tables_exchanges import feed_record_entries, feed_records, feeds
 
 __all__ = ["SqlFeedStore"]

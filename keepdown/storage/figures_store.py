@@ -20,7 +20,7 @@ from keepdown.reports.provenance import EventRange
 from keepdown.reports.requests import REQUEST_KINDS
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.event_store import _rebuild
-from keepdown.storage.schema import events
+from keepdown.storage.tables_events import events
 
 __all__ = ["REPORT_KINDS", "report_events", "report_range"]
 

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select
 from keepdown.errors import NotFound
 from keepdown.filings.cybertip_draft import SightingFacts
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import audit_log, bank_entries
+from keepdown.storage.tables_access import audit_log
+from keepdown.storage.tables_banks import bank_entries
 from keepdown.storage.tables_crawl import sightings
 
 __all__ = ["SqlFilingFacts"]

@@ -60,7 +60,7 @@ class SqlProfiles:
     def put(self, profile: FilingProfile) -> FilingProfile:
         data = profile.to_dict()
         values = {
-            "profile": {"ncmec": data["ncmec"], "dsa": data["dsa"]},
+            "profile": {"ncmec": data["ncmec"], "dsa": data["dsa"], "goaml": data["goaml"]},
             "updated_at": profile.updated_at,
             "updated_by": profile.updated_by,
         }
@@ -89,6 +89,7 @@ def _profile(row: Row[Any]) -> FilingProfile:
         organisation=profile.organisation,
         ncmec=profile.ncmec,
         dsa=profile.dsa,
+        goaml=profile.goaml,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
     )

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from keepdown.errors import Conflict, NotFound
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks, organisations
+from keepdown.storage.tables_access import organisations
+from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_submissions import removal_requests, upload_holds
 from keepdown.submissions.holds import Hold, HoldMatch, HoldState, UploadHashes
 from keepdown.submissions.model import HashKey

@@ -27,7 +27,7 @@ from keepdown.finance.alerts import Alert, Subscription
 from keepdown.finance.model import Indicator, PageRecord
 from keepdown.storage.engine import inserted_id, storage_errors
 from keepdown.storage.tables_crawl import sightings
-from keepdown.storage.tables_reports import (
+from keepdown.storage.tables_finance import (
     finance_alerts,
     finance_indicator_pages,
     finance_indicators,

@@ -48,7 +48,7 @@ from keepdown.notices.model import (
 from keepdown.storage.engine import inserted_id, storage_errors
 from keepdown.storage.notice_rows import NOTICE_QUERY, emit, location_of, status_values, url_key
 from keepdown.storage.outbox_store import SqlOutbox, settle_in
-from keepdown.storage.schema import bank_entries, banks
+from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_crawl import sightings
 from keepdown.storage.tables_notices import (
     notice_checks,
@@ -56,8 +56,8 @@ from keepdown.storage.tables_notices import (
     notice_sightings,
     notices,
 )
-from keepdown.storage.tables_people import review_decisions
 from keepdown.storage.tables_providers import providers
+from keepdown.storage.tables_review import review_decisions
 
 __all__ = ["SqlNoticeStore", "url_key"]
 

@@ -27,7 +27,7 @@ from keepdown.notices.providers import (
 )
 from keepdown.notices.sealing import SecretBox
 from keepdown.storage.engine import inserted_id, storage_errors
-from keepdown.storage.schema import organisations
+from keepdown.storage.tables_access import organisations
 from keepdown.storage.tables_providers import providers
 
 __all__ = ["SqlProviderStore"]

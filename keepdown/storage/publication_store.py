@@ -17,7 +17,8 @@ from keepdown.errors import Conflict, InvalidInput, NotFound
 from keepdown.exchanges.feedback import DecisionSeen
 from keepdown.exchanges.writeback import Publication, takes
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks, events
+from keepdown.storage.tables_banks import bank_entries, banks
+from keepdown.storage.tables_events import events
 from keepdown.storage.tables_exchanges import feeds, publications
 
 __all__ = ["SqlDecisionSource", "SqlPublicationStore"]

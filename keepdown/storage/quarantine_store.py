@@ -20,7 +20,8 @@ from keepdown.errors import Conflict, InvalidInput, NotFound
 from keepdown.exchanges.negative import NegativeBank, scope_names
 from keepdown.exchanges.quarantine import Quarantine
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import aware, bank_entries, banks
+from keepdown.storage.schema import aware
+from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_exchanges import match_counts, negative_banks, quarantines
 
 __all__ = ["SqlNegativeStore", "SqlQuarantineStore"]
@@ -168,9 +169,8 @@ def _quarantine(row: Any) -> Quarantine:
 class SqlNegativeStore:
     """Negative banks and their scopes (module docstring)."""
 
-    def __init__(self, engine: Engine, *, pdq_threshold: int = 31) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.pdq_threshold = pdq_threshold
 
     def make_negative(
         self, bank: str, scope: Sequence[str], by: str, now: datetime
@@ -223,7 +223,7 @@ class SqlNegativeStore:
                 bank=r["name"],
                 bank_id=r["bank_id"],
                 scope=tuple(r["scope"] or ()),
-                pdq_threshold=int((r["thresholds"] or {}).get("pdq", self.pdq_threshold)),
+                pdq_threshold=_own_pdq_threshold(r["thresholds"]),
                 created_by=r["created_by"],
                 created_at=r["created_at"],
             )
@@ -245,3 +245,9 @@ def _bank_id(conn: Any, name: str) -> int:
     if found is None:
         raise NotFound(f"no bank named {name!r}", bank=name)
     return int(found)
+
+
+def _own_pdq_threshold(thresholds: dict[str, int] | None) -> int | None:
+    """The bank's own PDQ threshold, or None: the matcher applies the default policy."""
+    value = (thresholds or {}).get("pdq")
+    return None if value is None else int(value)

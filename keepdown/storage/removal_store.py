@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from keepdown.errors import Conflict, NotFound
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import organisations
+from keepdown.storage.tables_access import organisations
 from keepdown.storage.tables_submissions import (
     removal_items,
     removal_request_hashes,

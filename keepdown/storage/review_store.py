@@ -2,7 +2,7 @@
 
 The crawler writes ``sightings``; this store reads them (column names as in
 :mod:`keepdown.storage.tables_crawl`) and keeps the queue's own rows in ``review_items``,
-``review_decisions``, ``allow_list`` and ``review_prefs`` (:mod:`~.tables_people`).
+``review_decisions``, ``allow_list`` and ``review_prefs`` (:mod:`~.tables_review`).
 
 - **claim** is a conditional ``UPDATE`` (the row must be undecided and free: never claimed,
   or its claim expired), so two analysts asking at once never get the same item, on SQLite
@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from keepdown.errors import Conflict, NotFound
 from keepdown.review.model import AllowEntry, Decision, Prefs, Queue, ReviewItem, SightingFilter
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import bank_entries, banks
+from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_crawl import sightings
-from keepdown.storage.tables_people import allow_list, review_decisions, review_items, review_prefs
+from keepdown.storage.tables_review import allow_list, review_decisions, review_items, review_prefs
 
 __all__ = ["SqlReviewStore"]
 

@@ -33,7 +33,7 @@ from keepdown.crawl.urls import host_of
 from keepdown.events import EventSink, MatchFound, SightingRecorded
 from keepdown.matching.views import MatchView, best_match, is_confirmed
 from keepdown.storage.engine import inserted_id
-from keepdown.storage.schema import banks
+from keepdown.storage.tables_banks import banks
 from keepdown.storage.tables_crawl import crawl_unknown_hosts, sightings, url_reports
 
 __all__ = ["SightingRecorder", "list_sightings", "sighting_state"]

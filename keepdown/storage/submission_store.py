@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from keepdown.errors import Conflict, NotFound
 from keepdown.hashing.types import SignalType
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import banks
+from keepdown.storage.tables_banks import banks
 from keepdown.storage.tables_submissions import self_submission_hashes as hashes_t
 from keepdown.storage.tables_submissions import self_submissions as subs
 from keepdown.submissions.model import (

@@ -17,8 +17,7 @@ from keepdown.auth.model import Role
 from keepdown.auth.people import USER_FIELDS, User, WebSession
 from keepdown.errors import Conflict, InvalidInput, NotFound
 from keepdown.storage.engine import storage_errors
-from keepdown.storage.schema import organisations
-from keepdown.storage.tables_people import users, web_sessions
+from keepdown.storage.tables_access import organisations, users, web_sessions
 
 __all__ = ["SqlUserStore"]
 

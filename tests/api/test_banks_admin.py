@@ -235,6 +235,27 @@ def test_patch_changes_settings_and_refuses_bad_ones(api: Api) -> None:
     assert (record.outcome, record.details["trust"]) == ("ok", "auto")
 
 
+def test_patch_opts_a_bank_in_to_robust_matches(api: Api) -> None:
+    admin = api.auth(Role.ADMIN)
+    created = api.client.post("/api/v1/banks", json={"name": "wide"}, headers=admin)
+    assert created.json()["robust"] is False
+    patched = api.client.patch("/api/v1/banks/wide", json={"robust": True}, headers=admin)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["robust"] is True
+    assert api.client.get("/api/v1/banks/wide", headers=admin).json()["robust"] is True
+    assert api.services.banks.store.get_bank("wide").robust is True
+    record = api.services.auth.audit_log.list_records(action="bank.update")[-1]
+    assert (record.outcome, record.details["robust"]) == ("ok", True)
+    analyst = api.auth(Role.ANALYST)
+    refused = api.client.patch("/api/v1/banks/wide", json={"robust": False}, headers=analyst)
+    assert refused.status_code == 403
+    off = api.client.patch("/api/v1/banks/wide", json={"robust": False}, headers=admin)
+    assert off.json()["robust"] is False
+    assert api.client.patch(
+        "/api/v1/banks/wide", json={"robust": "x"}, headers=admin
+    ).status_code in (400, 422)
+
+
 def test_import_streams_past_the_upload_cap_up_to_its_own_limit(tmp_path) -> None:
     settings = make_settings(tmp_path, max_upload_bytes=4096, bank_import_max_bytes=200_000)
     app, services = build_app(settings, refresh_in_background=False)

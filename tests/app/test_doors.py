@@ -48,7 +48,7 @@ from keepdown.matching.views import best_match
 from keepdown.scan import HashOptions
 from keepdown.settings import Settings
 from keepdown.storage.crawl_store import list_sightings
-from keepdown.storage.tables_people import allow_list
+from keepdown.storage.tables_review import allow_list
 from keepdown.testing import sample_image_paths, synthetic_video
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from keepdown.hashing.types import SignalType
 from keepdown.notices.providers import Provider
 from keepdown.storage.crawl_store import list_sightings
 from keepdown.storage.provider_store import SqlProviderStore
-from keepdown.storage.schema import bank_entries
+from keepdown.storage.tables_banks import bank_entries
 from keepdown.storage.tables_crawl import crawl_unknown_hosts
 
 from .conftest import CRAWL_OVERRIDES
@@ -122,7 +122,9 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
         }
         assert found == _expected(site)
         assert len(matched) == len(found)  # one row per planted place
-        assert f"matches {len(matched)}" in out.getvalue().splitlines()[-1]
+        progress = [x for x in out.getvalue().splitlines() if x.startswith("crawl 1: pages")]
+        assert f"matches {len(matched)}" in progress[-1]
+        assert "crawl 1: known_found: known material found" in out.getvalue()
         for r in matched:
             assert r["bank"] == KNOWN_IN[entries[r["entry_id"]]]
             exact_trusted = r["bank"] == TRUSTED and r["match_type"] == "exact"

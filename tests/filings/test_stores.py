@@ -250,7 +250,7 @@ def test_a_sighting_and_its_reveals_are_read_from_the_database(stores: Stores):
     from sqlalchemy import insert
 
     from keepdown.storage.filing_facts import SqlFilingFacts
-    from keepdown.storage.schema import audit_log
+    from keepdown.storage.tables_access import audit_log
     from keepdown.storage.tables_crawl import sightings
 
     engine = stores.tips.engine

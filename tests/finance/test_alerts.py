@@ -54,7 +54,7 @@ class Recorder:
 def make(engine, found, deliver, clock):
     from sqlalchemy import insert
 
-    from keepdown.storage.tables_reports import finance_indicators
+    from keepdown.storage.tables_finance import finance_indicators
 
     with engine.begin() as conn:
         for ind in found:

@@ -14,6 +14,7 @@ from PIL import Image, ImageFile
 from keepdown.errors import ConfigurationError, DecodeError, ImageTooLarge, InputTooLarge
 from keepdown.hashing.decode import (
     ALLOWED_FORMATS,
+    DecodeLimits,
     decode_image,
     iter_frames,
     probe_image,
@@ -60,7 +61,9 @@ def bomb_png(width: int, height: int) -> bytes:
 )
 def test_each_allowed_format_decodes_to_rgb(settings, fmt, media_type, lossless):
     options = {"lossless": True} if fmt == "WEBP" else {}
-    decoded = decode_image(encode(PIXELS, fmt, **options), settings=settings)
+    decoded = decode_image(
+        encode(PIXELS, fmt, **options), limits=DecodeLimits.from_settings(settings)
+    )
     assert decoded.info.format == fmt
     assert decoded.info.media_type == media_type
     assert (decoded.info.width, decoded.info.height, decoded.info.animated) == (64, 48, False)
@@ -73,28 +76,30 @@ def test_each_allowed_format_decodes_to_rgb(settings, fmt, media_type, lossless)
 
 def test_empty_input(settings):
     with pytest.raises(DecodeError, match="empty input"):
-        decode_image(b"", settings=settings)
+        decode_image(b"", limits=DecodeLimits.from_settings(settings))
 
 
 def test_over_the_byte_limit_is_refused_before_decoding(settings):
     data = synthetic_jpeg(1, 64, 48)
     with pytest.raises(InputTooLarge, match=f"{len(data)} bytes, over the 1000-byte limit"):
-        decode_image(data, settings=settings.replace(max_image_bytes=1000))
+        decode_image(
+            data, limits=DecodeLimits.from_settings(settings.replace(max_image_bytes=1000))
+        )
 
 
 def test_decompression_bomb_is_refused_from_its_header(settings):
     data = bomb_png(50_000, 50_000)
     assert len(data) < 100
     with pytest.raises(ImageTooLarge, match="2500000000 pixels") as info:
-        decode_image(data, settings=settings)
+        decode_image(data, limits=DecodeLimits.from_settings(settings))
     assert "refused before decoding" in info.value.message
     # Under Pillow's hard limit (twice its own), our header check names the size.
     limited = settings.replace(max_image_pixels=1_000_000)
     with pytest.raises(ImageTooLarge, match="2000x2000 = 4000000 pixels"):
-        decode_image(bomb_png(2000, 2000), settings=limited)
+        decode_image(bomb_png(2000, 2000), limits=DecodeLimits.from_settings(limited))
     assert info.value.http_status == 413
     with pytest.raises(ImageTooLarge):
-        probe_image(data, settings=settings)
+        probe_image(data, limits=DecodeLimits.from_settings(settings))
 
 
 def test_pixel_limit_is_ours_and_no_pillow_warning_leaks(settings, monkeypatch):
@@ -105,16 +110,24 @@ def test_pixel_limit_is_ours_and_no_pillow_warning_leaks(settings, monkeypatch):
         warnings.simplefilter("always")
         for size in (40, 100):  # 1600 pixels: Pillow warns; 10000: Pillow raises
             with pytest.raises(ImageTooLarge):
-                decode_image(encode(synthetic_image_array(1, size, size), "PNG"), settings=small)
+                decode_image(
+                    encode(synthetic_image_array(1, size, size), "PNG"),
+                    limits=DecodeLimits.from_settings(small),
+                )
     assert caught == []
 
 
 def test_pillow_limit_is_raised_to_ours_never_lowered(settings, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    decoded = decode_image(encode(PIXELS, "PNG"), settings=settings)  # 3072 pixels
+    decoded = decode_image(
+        encode(PIXELS, "PNG"), limits=DecodeLimits.from_settings(settings)
+    )  # 3072 pixels
     assert decoded.rgb.shape == (48, 64, 3)
     assert settings.max_image_pixels == Image.MAX_IMAGE_PIXELS
-    decode_image(encode(PIXELS, "PNG"), settings=settings.replace(max_image_pixels=5000))
+    decode_image(
+        encode(PIXELS, "PNG"),
+        limits=DecodeLimits.from_settings(settings.replace(max_image_pixels=5000)),
+    )
     assert settings.max_image_pixels == Image.MAX_IMAGE_PIXELS
 
 
@@ -122,14 +135,14 @@ def test_pillow_limit_is_raised_to_ours_never_lowered(settings, monkeypatch):
 def test_truncated_file_is_a_decode_error_never_padded(settings, fmt):
     data = encode(PIXELS, fmt)
     with pytest.raises(DecodeError, match=r"(?i)truncated") as info:
-        decode_image(data[: len(data) // 2], settings=settings)
+        decode_image(data[: len(data) // 2], limits=DecodeLimits.from_settings(settings))
     assert info.value.details["reason"] == "OSError"
 
 
 def test_truncated_webp_is_a_decode_error(settings):
     data = encode(PIXELS, "WEBP")
     with pytest.raises(DecodeError, match="cannot decode"):
-        decode_image(data[: len(data) // 2], settings=settings)
+        decode_image(data[: len(data) // 2], limits=DecodeLimits.from_settings(settings))
 
 
 def test_corrupt_png_checksum_is_a_decode_error(settings):
@@ -137,13 +150,13 @@ def test_corrupt_png_checksum_is_a_decode_error(settings):
     idat = data.index(b"IDAT")
     data[idat + 20] ^= 0xFF  # inside the compressed pixels: the chunk CRC no longer matches
     with pytest.raises(DecodeError, match="cannot decode"):
-        decode_image(bytes(data), settings=settings)
+        decode_image(bytes(data), limits=DecodeLimits.from_settings(settings))
 
 
 def test_random_bytes_are_not_an_image(settings):
     data = np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     with pytest.raises(DecodeError, match="not a recognised image format"):
-        decode_image(data, settings=settings)
+        decode_image(data, limits=DecodeLimits.from_settings(settings))
 
 
 @pytest.mark.parametrize(
@@ -152,25 +165,25 @@ def test_random_bytes_are_not_an_image(settings):
 )
 def test_html_served_as_an_image_is_named(settings, body):
     with pytest.raises(DecodeError, match="look like HTML"):
-        decode_image(body, settings=settings)
+        decode_image(body, limits=DecodeLimits.from_settings(settings))
 
 
 @pytest.mark.parametrize("fmt", ["PPM", "ICO", "PCX"])
 def test_formats_pillow_knows_but_we_do_not_allow_are_refused(settings, fmt):
     assert fmt not in ALLOWED_FORMATS
     with pytest.raises(DecodeError, match="not a recognised image format"):
-        decode_image(encode(PIXELS, fmt), settings=settings)
+        decode_image(encode(PIXELS, fmt), limits=DecodeLimits.from_settings(settings))
 
 
 def test_zero_sized_header_is_refused(settings):
     with pytest.raises(DecodeError):
-        decode_image(bomb_png(0, 10), settings=settings)
+        decode_image(bomb_png(0, 10), limits=DecodeLimits.from_settings(settings))
 
 
 def test_refuses_to_run_with_pillow_padding_truncated_files(settings, monkeypatch):
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     with pytest.raises(ConfigurationError, match="LOAD_TRUNCATED_IMAGES"):
-        decode_image(encode(PIXELS, "PNG"), settings=settings)
+        decode_image(encode(PIXELS, "PNG"), limits=DecodeLimits.from_settings(settings))
 
 
 # --- modes --------------------------------------------------------------------------------
@@ -191,7 +204,9 @@ GREY = PIXELS[..., 1]
     ],
 )
 def test_wide_greys_are_scaled_not_clipped(settings, mode, values, fmt, stretched):
-    decoded = decode_image(encode(Image.fromarray(values), fmt), settings=settings)
+    decoded = decode_image(
+        encode(Image.fromarray(values), fmt), limits=DecodeLimits.from_settings(settings)
+    )
     assert decoded.info.source_mode == mode
     want = GREY.astype(float)
     if stretched:
@@ -207,7 +222,7 @@ def test_wide_greys_are_scaled_not_clipped(settings, mode, values, fmt, stretche
 )  # fmt: skip
 def test_every_stored_mode_becomes_rgb(settings, mode, fmt):
     data = encode(Image.fromarray(PIXELS).convert(mode), fmt)
-    decoded = decode_image(data, settings=settings)
+    decoded = decode_image(data, limits=DecodeLimits.from_settings(settings))
     assert decoded.rgb.shape == (48, 64, 3)
     assert decoded.rgb.std() > 10  # a picture, not a flat fill
 
@@ -226,7 +241,7 @@ def test_modes_without_a_direct_path_convert(mode):
 
 def test_alpha_is_dropped_keeping_the_stored_colour(settings):
     rgba = np.dstack([PIXELS, np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))])
-    decoded = decode_image(encode(rgba, "PNG"), settings=settings)
+    decoded = decode_image(encode(rgba, "PNG"), limits=DecodeLimits.from_settings(settings))
     assert np.array_equal(decoded.rgb, PIXELS)
 
 
@@ -241,14 +256,16 @@ def exif_rotated_jpeg() -> bytes:
 
 def test_exif_orientation_is_ignored_by_default(settings):
     assert settings.apply_exif_orientation is False
-    assert decode_image(exif_rotated_jpeg(), settings=settings).rgb.shape == (48, 64, 3)
+    assert decode_image(
+        exif_rotated_jpeg(), limits=DecodeLimits.from_settings(settings)
+    ).rgb.shape == (48, 64, 3)
 
 
 def test_exif_orientation_applied_when_asked(settings):
     turned = settings.replace(apply_exif_orientation=True)
-    decoded = decode_image(exif_rotated_jpeg(), settings=turned)
+    decoded = decode_image(exif_rotated_jpeg(), limits=DecodeLimits.from_settings(turned))
     assert decoded.rgb.shape == (64, 48, 3)
-    plain = decode_image(exif_rotated_jpeg(), settings=settings).rgb
+    plain = decode_image(exif_rotated_jpeg(), limits=DecodeLimits.from_settings(settings)).rgb
     assert np.abs(decoded.rgb.astype(int) - np.rot90(plain, -1)).max() == 0
 
 
@@ -262,9 +279,9 @@ def animated_gif(n: int) -> bytes:
 
 def test_first_frame_by_default_every_frame_on_request(settings):
     data = animated_gif(3)
-    decoded = decode_image(data, settings=settings)
+    decoded = decode_image(data, limits=DecodeLimits.from_settings(settings))
     assert decoded.info.animated
-    frames = list(iter_frames(data, settings=settings))
+    frames = list(iter_frames(data, limits=DecodeLimits.from_settings(settings)))
     assert len(frames) == 3
     assert np.array_equal(frames[0], decoded.rgb)
     for seed, frame in enumerate(frames):
@@ -273,12 +290,19 @@ def test_first_frame_by_default_every_frame_on_request(settings):
 
 
 def test_frames_are_capped(settings):
-    frames = list(iter_frames(animated_gif(4), settings=settings.replace(max_gif_frames=2)))
+    frames = list(
+        iter_frames(
+            animated_gif(4), limits=DecodeLimits.from_settings(settings.replace(max_gif_frames=2))
+        )
+    )
     assert len(frames) == 2
 
 
 def test_still_image_has_one_frame(settings):
-    assert len(list(iter_frames(encode(PIXELS, "PNG"), settings=settings))) == 1
+    assert (
+        len(list(iter_frames(encode(PIXELS, "PNG"), limits=DecodeLimits.from_settings(settings))))
+        == 1
+    )
 
 
 def test_each_tiff_page_is_checked_against_the_pixel_limit(settings):
@@ -286,8 +310,8 @@ def test_each_tiff_page_is_checked_against_the_pixel_limit(settings):
     large = Image.fromarray(synthetic_image_array(1, 200, 100))
     data = encode(small, "TIFF", save_all=True, append_images=[large])
     limited = settings.replace(max_image_pixels=10_000)
-    assert decode_image(data, settings=limited).rgb.shape == (48, 64, 3)
-    frames = iter_frames(data, settings=limited)
+    assert decode_image(data, limits=DecodeLimits.from_settings(limited)).rgb.shape == (48, 64, 3)
+    frames = iter_frames(data, limits=DecodeLimits.from_settings(limited))
     assert next(frames).shape == (48, 64, 3)
     with pytest.raises(ImageTooLarge, match="200x100"):
         next(frames)
@@ -309,8 +333,10 @@ def test_damaged_files_never_escape_the_error_tree(settings, fmt):
         data[at] = rng.integers(0, 256, len(at), dtype=np.uint8)
         data = data[: int(rng.integers(len(data) // 4, len(data) + 1))]
         try:
-            decoded = decode_image(data.tobytes(), settings=settings)
-            frames_seen = list(iter_frames(data.tobytes(), settings=settings))
+            decoded = decode_image(data.tobytes(), limits=DecodeLimits.from_settings(settings))
+            frames_seen = list(
+                iter_frames(data.tobytes(), limits=DecodeLimits.from_settings(settings))
+            )
             assert decoded.rgb.ndim == 3
             assert all(f.shape[2] == 3 for f in frames_seen)
             outcomes.add("decoded")

@@ -21,7 +21,7 @@ from keepdown.index.checkpoint import CheckpointDir
 from keepdown.matching.live import BankIndex
 from keepdown.storage import bulk_import, open_storage_url
 from keepdown.storage.index_feed import IndexFeed
-from keepdown.storage.schema import banks as banks_table
+from keepdown.storage.tables_banks import banks as banks_table
 
 from .helpers import NOW, answers, pdq_values, put, queries_near, visible
 

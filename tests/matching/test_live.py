@@ -95,3 +95,22 @@ def test_matches_equal_brute_force_and_follow_adds_removals_and_settings(storage
 
 def query_distance(a: str, b: str) -> int:
     return PdqHash.from_hex(a) - PdqHash.from_hex(b)
+
+
+def test_the_pdq_default_is_the_matchers_policy(storage) -> None:
+    """A bank without a PDQ threshold of its own matches within the index's ``pdq_threshold``
+    (the ``pdq_match_threshold`` setting); a bank's own threshold wins over it."""
+    rng = random.Random(11)
+    service = BankService(storage.banks, storage.events, FrozenClock(utc(2026, 5, 1)))
+    service.create_bank("plain", owner="test", trust="auto")
+    service.create_bank("own", owner="test", trust="auto", thresholds={"pdq": 30})
+    base = random_pdq_hex(rng)
+    for bank in ("plain", "own"):
+        service.add_entry(bank, EntryRecord(SignalType.PDQ, base))
+    index = BankIndex(IndexFeed(storage.engine), storage.banks.list_banks, pdq_threshold=24)
+    index.refresh()
+    for distance, want in ((24, {"plain", "own"}), (25, {"own"}), (31, set())):
+        query = PdqHash.from_hex(flip_bits(base, distance, rng))
+        views = index.match_content(ContentHashes(pdq=query, quality=100))
+        assert {v.bank for v in views} == want, distance
+        assert {v.bank for v in index.match_hashes([query])[0]} == want, distance

@@ -30,7 +30,7 @@ from keepdown.events import SightingRecorded
 from keepdown.hashing import hash_bytes
 from keepdown.hashing.types import SignalType
 from keepdown.notices.senders import verify_webhook
-from keepdown.storage.schema import bank_entries
+from keepdown.storage.tables_banks import bank_entries
 from keepdown.storage.tables_crawl import sightings
 from keepdown.testing import synthetic_jpeg
 

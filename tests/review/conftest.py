@@ -19,7 +19,7 @@ from keepdown.events import EventLog
 from keepdown.hashing.types import SignalType
 from keepdown.review import QueueConfig, ReviewService
 from keepdown.storage.review_store import SqlReviewStore
-from keepdown.storage.schema import organisations
+from keepdown.storage.tables_access import organisations
 from keepdown.storage.tables_crawl import sightings
 from keepdown.testing import FrozenClock, utc
 

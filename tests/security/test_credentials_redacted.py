@@ -88,6 +88,30 @@ def test_redaction_keeps_what_is_not_a_secret() -> None:
     ]
 
 
+def test_secret_named_fields_hide_values_but_not_flags() -> None:
+    """A flag saying a secret was made is no secret; any value that could be one is hidden."""
+    details = {
+        "secret_made": True,
+        "password_changed": False,
+        "totp_secret": None,
+        "webhook_secret": "whsec-planted",
+        "pin": 4711,
+        "otp": 123456.0,
+        "api_key": ["kd-like", "list"],
+        "secrets": {"smtp": "planted"},
+    }
+    assert redact_details(details) == {
+        "secret_made": True,
+        "password_changed": False,
+        "totp_secret": None,
+        "webhook_secret": REDACTED,
+        "pin": REDACTED,
+        "otp": REDACTED,
+        "api_key": REDACTED,
+        "secrets": REDACTED,
+    }
+
+
 def test_log_lines_are_redacted(caplog) -> None:
     logger = logging.getLogger("keepdown.test.redact")
     logger.addFilter(RedactingFilter())

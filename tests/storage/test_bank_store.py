@@ -12,7 +12,7 @@ from keepdown.banks.records import EntryRecord, LineError
 from keepdown.clock import utc
 from keepdown.errors import Conflict, ImportFormatError, NotFound
 from keepdown.hashing.types import SignalType
-from keepdown.storage import Storage, bulk_import, open_storage_url
+from keepdown.storage import Storage, bulk_import
 
 NOW = utc(2026, 3, 1)
 FILE = ImportFile(name="list.txt", sha256="0" * 64)
@@ -81,9 +81,12 @@ def test_disable_and_enable(storage: Storage) -> None:
     assert (bank.enabled, bank.updated_at) == (True, utc(2026, 3, 3))
 
 
-def test_pdq_default_threshold_comes_from_the_store(database_url: str) -> None:
-    with open_storage_url(database_url, pdq_threshold=24) as storage:
-        assert make_bank(storage).threshold("pdq") == 24
+def test_a_stored_bank_carries_only_its_own_thresholds(storage: Storage) -> None:
+    """The PDQ default is the matcher's policy (tests/matching/test_live.py), never stamped
+    on a bank by the store."""
+    bank = make_bank(storage)
+    assert "pdq" not in bank.thresholds
+    assert (bank.threshold("pdq", 24), bank.threshold("md5", 24)) == (24, 0)
 
 
 def test_import_counts_and_is_idempotent(storage: Storage) -> None:

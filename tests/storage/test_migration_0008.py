@@ -18,7 +18,7 @@ from keepdown.events import EventLog
 from keepdown.hashing.types import SignalType, VpdqHash
 from keepdown.storage import make_engine, open_storage_url, upgrade
 from keepdown.storage.migrate import _config, head_revision, read_revision
-from keepdown.storage.schema import entry_key
+from keepdown.storage.tables_banks import entry_key
 
 PDQ = "f" * 64
 MD5 = "0123456789abcdef0123456789abcdef"

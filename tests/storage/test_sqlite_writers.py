@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 
 from keepdown.storage import make_engine, upgrade
-from keepdown.storage.schema import organisations
+from keepdown.storage.tables_access import organisations
 
 ROUNDS = 60
 

@@ -144,7 +144,7 @@ def platform(world: World) -> Platform:
 def _organisation(world: World, name: str) -> None:
     from sqlalchemy import insert, select
 
-    from keepdown.storage.schema import organisations
+    from keepdown.storage.tables_access import organisations
 
     with world.storage.engine.begin() as conn:
         found = conn.execute(select(organisations.c.id).where(organisations.c.name == name))

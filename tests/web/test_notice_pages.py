@@ -16,7 +16,7 @@ from sqlalchemy import select
 from keepdown.auth import Role
 from keepdown.events import NoticeResendRequested
 from keepdown.notices.providers import Provider
-from keepdown.storage.schema import bank_entries
+from keepdown.storage.tables_banks import bank_entries
 from tests.notices.conftest import (  # noqa: F401 (smtp is a fixture)
     Mailbox,
     add_sighting,

@@ -148,11 +148,15 @@ CASE_WORK_PAGES = (
     "/web/reports",
     "/web/providers",
     "/web/allow-list",
+    "/web/indicators",
+    "/web/indicators/export",
+    "/web/indicators/export?format=csv",
 )
 
 
 def test_case_work_pages_are_the_operators_only(two) -> None:
-    """The review queue, sightings, notices, reported URLs, providers and the allow-list:
+    """The review queue, sightings, notices, reported URLs, providers, the allow-list and the
+    financial indicators (pages and TLP:AMBER export):
     refused (403) to the partner's admin and analyst, open to the operator's analyst; the
     partner's home page shows no queue count."""
     web, _ = two

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from keepdown.auth import Role
 from keepdown.auth.people import User, WebSession
 from keepdown.errors import Conflict, InvalidInput, NotFound
-from keepdown.storage.schema import organisations
+from keepdown.storage.tables_access import organisations
 from keepdown.storage.user_store import SqlUserStore
 from keepdown.testing import utc
 

@@ -6,8 +6,9 @@
   ``Keepdown-Signature`` header. Its Content-Security-Policy admits that one stylesheet by hash
   and nothing else: no script, no image from anywhere. Aggregates only, no URL, no hash.
   Without ``period``: the last complete quarter;
-- ``GET /web/indicators`` (analysts, admins): payment indicators seen where known material was
-  confirmed, with their pages (staff only), providers and confirmed sightings;
+- ``GET /web/indicators`` (the operator's analysts and admins: case work, refused to other
+  organisations): payment indicators seen where known material was confirmed, with their
+  pages, providers and confirmed sightings;
   ``/web/indicators/export?format=stix|csv`` downloads what financial institutions get.
 """
 
@@ -33,7 +34,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_STAFF = page(*STAFF)
+_STAFF = page(*STAFF, case_work=True)
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 REPORT_CSP = (
     f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'none'; "

@@ -1,7 +1,7 @@
 """People: users with passwords and second factors, web sessions, review decisions (owner: web).
 
 Also the review queue's claims, the allow-list of candidates that are not a match, and each
-analyst's wellbeing settings (see ``keepdown/storage/tables_people.py``).
+analyst's wellbeing settings (see ``keepdown/storage/tables_access.py and tables_review.py``).
 
 Revision ID: 0007
 Revises: 0006

@@ -1,16 +1,9 @@
-"""People: users, web sessions, the review queue's own rows, the allow-list, wellbeing.
+"""The review queue's own rows, the analysts' decisions, the allow-list and wellbeing settings
+(migration 0007).
 
 Tables live on :data:`keepdown.storage.schema.metadata`; ``schema.py`` imports this module so
 the migration check sees them.
 
-- ``users``: people who sign in to the web pages (API keys are for programs). A user belongs
-  to an organisation and has one of the API roles; ``senior`` marks analysts who take
-  escalated items. Only the Argon2 hash of the password is kept; ``totp_secret`` is set once
-  a second factor is enrolled, ``totp_last_step`` stops a code being used twice;
-- ``web_sessions``: one row per signed-in browser; only the SHA-256 of the cookie's token is
-  kept. ``csrf_token`` is bound to the session; ``pending_totp`` marks a session whose
-  password was right but whose second factor is still to come; ``review_since`` is when the
-  analyst last took a break (the break reminder counts decisions since then);
 - ``review_items``: one row per ``pending_review`` sighting that entered the queue: which
   queue (``main`` or ``senior``), who holds it until when (the claim), whether its holder
   revealed the media (``revealed_at``), and the final decision. The sighting's own ``state``
@@ -24,7 +17,6 @@ the migration check sees them.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -40,56 +32,7 @@ from sqlalchemy import (
 
 from keepdown.storage.schema import BigId, UtcDateTime, metadata
 
-__all__ = [
-    "allow_list",
-    "review_decisions",
-    "review_items",
-    "review_prefs",
-    "users",
-    "web_sessions",
-]
-
-users = Table(
-    "users",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("username", String(64), nullable=False, unique=True),
-    Column("display_name", String(200), nullable=False, server_default=""),
-    Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("senior", Boolean, nullable=False, server_default=false()),
-    Column("password_hash", String(255), nullable=False),
-    Column("password_changed_at", UtcDateTime, nullable=False),
-    Column("must_change_password", Boolean, nullable=False, server_default=false()),
-    Column("totp_secret", String(64), nullable=True),
-    Column("totp_last_step", BigInteger, nullable=True),
-    Column("language", String(8), nullable=False, server_default=""),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", UtcDateTime, nullable=True),
-    Column("disabled_at", UtcDateTime, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("last_login_at", UtcDateTime, nullable=True),
-    CheckConstraint(
-        "role IN ('admin', 'analyst', 'platform', 'provider', 'regulator')", name="role"
-    ),
-)
-
-web_sessions = Table(
-    "web_sessions",
-    metadata,
-    Column("id", BigId, primary_key=True),
-    Column("token_sha256", String(64), nullable=False, unique=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("csrf_token", String(64), nullable=False),
-    Column("pending_totp", Boolean, nullable=False, server_default=false()),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("last_seen_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("client_ip", String(64), nullable=True),
-    Column("review_since", UtcDateTime, nullable=True),
-    Index(None, "user_id"),
-    Index(None, "expires_at"),
-)
+__all__ = ["allow_list", "review_decisions", "review_items", "review_prefs"]
 
 review_items = Table(
     "review_items",
