@@ -6,6 +6,7 @@ import pytest
 
 from keepdown.errors import ConfigurationError
 from keepdown.settings import SETTINGS, Settings, load_settings
+from keepdown.settings.setting import DURATION_CAPS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -49,6 +50,9 @@ def test_values_are_typed_attributes_and_the_class_holds_the_declarations():
         ("notice_watch_every_hours", "half"),
         ("notice_recheck_floor_minutes", "0"),
         ("notice_recheck_floor_minutes", "1.5"),
+        ("notice_recheck_error_hours", "1e300"),  # no upper bound used to mean an overflow
+        ("crawl_timeout_seconds", "604801"),
+        ("notice_link_days", "36600"),
         ("crawl_timeout_seconds", "0"),
         ("crawl_lease_seconds", "-1"),
         ("pdq_quality_floor", "101"),
@@ -77,6 +81,22 @@ def test_every_duration_and_count_has_a_range():
         if s.type in (int, float) and not s.accepts and not s.name.startswith("rate_limit_")
     ]
     assert unbounded == []
+
+
+def test_every_duration_has_a_unit_and_a_bound_a_date_can_take():
+    """A setting named for its unit is bounded by it (issue 25, item 3), and its largest
+    value still makes a date."""
+    from datetime import UTC, datetime, timedelta
+
+    durations = [s for s in SETTINGS if s.name.rsplit("_", 1)[-1] in DURATION_CAPS]
+    assert len(durations) > 30
+    for s in durations:
+        unit = s.name.rsplit("_", 1)[-1]
+        assert s.maximum is not None, s.name
+        assert s.maximum <= DURATION_CAPS[unit], s.name
+        assert s.minimum is not None or s.above is not None, s.name
+        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(**{unit: s.maximum})
+        assert "<=" in s.accepts, s.name  # docs/settings.md says it
 
 
 def test_choices_ignore_case():
