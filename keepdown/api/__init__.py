@@ -39,8 +39,10 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
     federation,
+    filings,
     finance,
     hashing,
     health,
@@ -89,6 +91,8 @@ ROUTERS = (
     evidence.router,
     finance.router,
     federation.router,
+    filings.router,
+    blocklist.router,
 )
 
 

@@ -19,12 +19,14 @@ from fastapi import Request
 from keepdown.auth import AuthService
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
 from keepdown.federation.peers import Peer, PeerSpec, Publication
 from keepdown.federation.referrals import ReferralRecord
+from keepdown.filings.desk import FilingDesk
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
@@ -139,8 +141,12 @@ class ApiContext:
     finance: FinanceDesk
     #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
     evidence: EvidenceDesk
+    #: Records for authorities: CyberTipline reports, statements of reasons, referrals, goAML.
+    filings: FilingDesk
     #: Peers, banks published to them and their signed pages.
     federation: FederationDesk
+    #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
+    blocklist: BlocklistDesk
 
 
 def get_context(request: Request) -> ApiContext:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
 
@@ -273,6 +274,13 @@ class Runtime:
         from keepdown.app.filing import filing_services
 
         return self._once("filings", functools.partial(filing_services, self))
+
+    @property
+    def blocklist(self) -> BlocklistDesk:
+        """The URL block list: computed from the locations, its forms and licensees' feeds."""
+        from keepdown.app.blocklisting import blocklist_desk
+
+        return self._once("blocklist", functools.partial(blocklist_desk, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

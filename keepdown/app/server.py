@@ -172,6 +172,8 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         finance=runtime.accountability,
         evidence=runtime.evidence,
         federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 

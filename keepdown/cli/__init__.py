@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "verify_cmd",
     "evidence_cmd",
     "regulator_cmd",
+    "blocklist_cmd",
 )
 
 

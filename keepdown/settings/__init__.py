@@ -4,7 +4,8 @@ Each setting is an attribute of one group class (:mod:`~keepdown.settings.hashin
 :mod:`~keepdown.settings.crawling`, :mod:`~keepdown.settings.api`,
 :mod:`~keepdown.settings.notices`, :mod:`~keepdown.settings.web`,
 :mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.filings`,
-:mod:`~keepdown.settings.workers`, :mod:`~keepdown.settings.federation`), made with the
+:mod:`~keepdown.settings.blocklist`, :mod:`~keepdown.settings.workers`,
+:mod:`~keepdown.settings.federation`), made with the
 typed constructors of :mod:`~keepdown.settings.setting`: its type, default, help and range.
 :class:`Settings` joins the groups; ``settings.max_image_pixels`` is an ``int`` to mypy and at
 run time, and :data:`SETTINGS` lists every :class:`Setting` in the groups' order.
@@ -31,6 +32,7 @@ from typing import Any
 from keepdown.errors import ConfigurationError
 from keepdown.settings.accountability import AccountabilitySettings
 from keepdown.settings.api import ApiSettings
+from keepdown.settings.blocklist import BlocklistSettings
 from keepdown.settings.crawling import CrawlSettings
 from keepdown.settings.federation import FederationSettings
 from keepdown.settings.filings import FilingSettings
@@ -58,6 +60,7 @@ _GROUPS: tuple[type, ...] = (
     WebSettings,
     AccountabilitySettings,
     FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
     FederationSettings,
 )
@@ -71,6 +74,7 @@ class Settings(
     WebSettings,
     AccountabilitySettings,
     FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
     FederationSettings,
 ):

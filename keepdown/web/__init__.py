@@ -55,6 +55,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "users",
     "public",
     "transparency",
+    "blocked",
 )
 
 

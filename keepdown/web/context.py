@@ -18,6 +18,7 @@ from keepdown.auth import AuthService
 from keepdown.auth.signin import SignIn
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
@@ -69,6 +70,8 @@ class WebContext:
     transparency: TransparencySource
     #: Financial indicators and their exports.
     finance: FinanceDesk
+    #: The URL block list (the public splash page and its appeal form).
+    blocklist: BlocklistDesk
 
 
 def web_context(request: Request) -> WebContext:

@@ -40,6 +40,11 @@ _SAMPLE_PATH_VALUES = {
     "key_id": "x",
     "organisation": "acme",
     "reference": "KD-20260101-00000000",
+    "part": "ncmec",
+    "action": "approve",
+    "sighting_id": "1",
+    "domain": "dedicated.test",
+    "appeal_id": "1",
 }
 #: Paths that name one organisation's bank, key or organisation (the scoping walk).
 _SCOPED = ("/api/v1/banks/{name}", "/api/v1/keys/{key_id}")
@@ -175,13 +180,18 @@ def test_public_endpoints_need_no_key(api: Api, method: str, path: str) -> None:
 
 
 def test_platform_role_only_hashes_and_matches(api: Api) -> None:
+    """...and files its own organisation's records (keepdown.api.filings: its profile, its
+    CyberTipline reports, its statements of reasons), which show nothing of any bank."""
     allowed = {
         (m, p)
         for m, p, route in operations(api)
         if route_roles(route) and Role.PLATFORM in route_roles(route)
     }
     assert all(
-        p.startswith(("/api/v1/hash", "/api/v1/match", "/v1/", "/h/", "/m/")) for _, p in allowed
+        p.startswith(
+            ("/api/v1/hash", "/api/v1/match", "/v1/", "/h/", "/m/", "/api/v1/filings/platform/")
+        )
+        for _, p in allowed
     )
 
 

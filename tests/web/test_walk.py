@@ -20,6 +20,9 @@ PUBLIC = {
     ("GET", "/report"),
     ("POST", "/report"),
     ("GET", "/transparency"),
+    ("GET", "/blocked"),
+    ("GET", "/blocked/appeal"),
+    ("POST", "/blocked/appeal"),
 }
 _SAMPLE = {
     "sighting_id": "1",
