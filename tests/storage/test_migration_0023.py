@@ -1,4 +1,4 @@
-"""Migration 0022: providers' cadence in minutes (each hour value times 60) and their answer
+"""Migration 0023: providers' cadence in minutes (each hour value times 60) and their answer
 meanings (``confirm`` for existing providers); down and up again."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _rows(url: str, columns: str) -> list[tuple]:
 
 
 def test_hours_become_minutes_and_back(database_url: str) -> None:
-    _to(database_url, "0021")
+    _to(database_url, "0022")
     engine = make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(
@@ -43,7 +43,7 @@ def test_hours_become_minutes_and_back(database_url: str) -> None:
             {"t": NOW},
         )
     engine.dispose()
-    _to(database_url, "0022")
+    _to(database_url, "0023")
     assert _rows(
         database_url,
         "recheck_minutes, renotice_minutes, escalate_minutes, forbidden_means, unmatched_means",
@@ -52,7 +52,7 @@ def test_hours_become_minutes_and_back(database_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE providers SET recheck_minutes = 5"))
     engine.dispose()
-    _to(database_url, "0021", down=True)
+    _to(database_url, "0022", down=True)
     # a 5-minute cadence is kept as the shortest the older schema can say: 1 hour
     assert _rows(database_url, "recheck_hours, renotice_hours, escalate_hours") == [(1, 24, 72)]
     engine = make_engine(database_url)
