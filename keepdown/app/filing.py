@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from keepdown.app.evidence import flagger_statement
 from keepdown.app.runtime import Runtime
 from keepdown.clock import Clock
 from keepdown.errors import ConfigurationError, InvalidInput
@@ -202,6 +203,7 @@ class FilingServices:
             chosen,
             operator=self.settings.notice_operator_name,
             generated_at=self.clock.now(),
+            independence=flagger_statement(self.settings),
         )
 
     def refer(

@@ -5,12 +5,15 @@
 verb open a :class:`Runtime` from settings and take what they need from it. So each part is
 built in one place, once per process:
 
-1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema;
+1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema, with the
+   operator organisation (``operator_organisation``, ``local`` by default) in it;
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
-   videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), evidence, filings
-   (records for authorities), review and sign-in, the task queue.
+   videos -> allow-list -> self-submitted banks; :meth:`Runtime.matcher`), the self-submission
+   programme with the platforms' held uploads and removal requests (``submissions``), the
+   notice and re-check services, the crawl services, accountability (transparency reports,
+   indicators, alerts), evidence, filings (records for authorities), review and sign-in, the
+   task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -45,6 +48,7 @@ from keepdown.storage.auth_store import SqlAuthStore
 from keepdown.storage.index_feed import IndexFeed, ping
 from keepdown.storage.review_store import SqlReviewStore
 from keepdown.storage.user_store import SqlUserStore
+from keepdown.submissions.stage import SelfSubmittedStage
 
 if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.app.submitting import SubmissionServices
     from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
@@ -86,6 +91,9 @@ class Runtime:
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
         self._closed = False
+        # The operator organisation exists from the first start, so the documented first
+        # steps (`keepdown key create --org local ...`) work on a fresh database.
+        self.auth.ensure_organisation(settings.operator_organisation)
 
     @classmethod
     @contextlib.contextmanager
@@ -176,13 +184,24 @@ class Runtime:
             )
             source = VideoMatcher(self.index, vpdq, VpdqPolicy.from_settings(self.settings))
             source.refresh()
-            return MatchChain(source, self.match_stages())
+            return MatchChain(source, self.match_stages(), robust_doors=self.settings.robust_doors)
 
         return self._once("matcher", build)
 
     def match_stages(self) -> list[MatchStage]:
         """The policies after the index, in order: the one place a matching rule is added."""
-        return [self.allow_list]
+        return [self.allow_list, self.self_submitted]
+
+    @property
+    def self_submitted(self) -> SelfSubmittedStage:
+        """Matches in self-submitted banks go to review; the hotline-only ones stay hidden
+        from platforms (a stage of the chain; the platform desk asks it too)."""
+        return self._once(
+            "self_submitted",
+            lambda: SelfSubmittedStage(
+                self.storage.banks.list_banks, self.settings.operator_organisation
+            ),
+        )
 
     # --- people and review ----------------------------------------------------------------
 
@@ -260,6 +279,13 @@ class Runtime:
         from keepdown.app.evidence import evidence_services
 
         return self._once("evidence", functools.partial(evidence_services, self))
+
+    @property
+    def submissions(self) -> SubmissionServices:
+        """Self-submitted hashes, held uploads, removal requests and their clock."""
+        from keepdown.app.submitting import submission_services
+
+        return self._once("submissions", functools.partial(submission_services, self))
 
     @property
     def federation(self) -> FederationServices:

@@ -39,6 +39,7 @@ from keepdown.settings.filings import FilingSettings
 from keepdown.settings.hashing import HashingSettings
 from keepdown.settings.notices import NoticeSettings
 from keepdown.settings.setting import ENV_PREFIX, Setting
+from keepdown.settings.submissions import SubmissionSettings
 from keepdown.settings.web import WebSettings
 from keepdown.settings.workers import WorkerSettings
 
@@ -62,6 +63,7 @@ _GROUPS: tuple[type, ...] = (
     FilingSettings,
     BlocklistSettings,
     WorkerSettings,
+    SubmissionSettings,
     FederationSettings,
 )
 
@@ -76,6 +78,7 @@ class Settings(
     FilingSettings,
     BlocklistSettings,
     WorkerSettings,
+    SubmissionSettings,
     FederationSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""

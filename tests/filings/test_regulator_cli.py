@@ -55,11 +55,14 @@ def stubs():
 @pytest.fixture
 def run(database_url, tmp_path, stubs):
     ncmec, dsa = stubs
+    statement = tmp_path / "independence.txt"
+    statement.write_text("The hotline decides alone; no platform funds it.\n")
     env = {
         **ENV,
         "KEEPDOWN_DATA_DIR": str(tmp_path / "data"),
         "KEEPDOWN_FILINGS_NCMEC_TEST_URL": ncmec.url,
         "KEEPDOWN_FILINGS_DSA_SANDBOX_URL": dsa.url,
+        "KEEPDOWN_FILINGS_FLAGGER_STATEMENT_FILE": str(statement),
     }
 
     def invoke(*args: str):
@@ -291,6 +294,8 @@ def test_a_hotline_writes_its_records_of_a_period_with_one_command(
     for name in (f"flagger-{year}.json", f"regulator-{year}.csv"):
         verified = run("report", "verify", str(folder / name))
         assert verified.exit_code == 0, verified.output
+    flagger = json.loads((folder / f"flagger-{year}.json").read_text())
+    assert flagger["independence"] == "The hotline decides alone; no platform funds it."
     view = json.loads((folder / f"regulator-{year}.json").read_text())
     rows = view["rows"] if isinstance(view, dict) and "rows" in view else view
     assert "reports_to_ncmec_or_law_enforcement" in json.dumps(rows)
