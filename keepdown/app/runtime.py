@@ -5,7 +5,8 @@
 verb open a :class:`Runtime` from settings and take what they need from it. So each part is
 built in one place, once per process:
 
-1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema;
+1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema, with the
+   operator organisation (``operator_organisation``, ``local`` by default) in it;
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
    videos -> allow-list -> self-submitted banks; :meth:`Runtime.matcher`), the self-submission
@@ -90,6 +91,9 @@ class Runtime:
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
         self._closed = False
+        # The operator organisation exists from the first start, so the documented first
+        # steps (`keepdown key create --org local ...`) work on a fresh database.
+        self.auth.ensure_organisation(settings.operator_organisation)
 
     @classmethod
     @contextlib.contextmanager
