@@ -26,9 +26,10 @@ P5 ignores hosts, from the crawl at 62, the file P1 removed; answers nothing
 =========  ============================================================================
 
 ``keepdown notices figures`` (text and JSON), ``keepdown report transparency`` (JSON, CSV,
-HTML and the per-location data file), ``GET /api/v1/notices/figures`` and the web's figures
-and provider pages must all give the true counts; each time to removal lies between the true
-one and the true one plus its stated precision. The period is the single day
+HTML and the per-location data file), ``GET /api/v1/notices/figures``, the same report from
+``GET /api/v1/transparency`` (every format) and the public ``/web/transparency`` page, and the
+web's figures and provider pages must all give the true counts; each time to removal lies
+between the true one and the true one plus its stated precision. The period is the single day
 (``--period 2026-03-02``; issue 25, item 4).
 """
 
@@ -584,6 +585,19 @@ def test_every_view_gives_the_true_counts(world, tmp_path):
     providers_only = {k: v for k, v in truth.items() if k != "all"}
     assert _rows_of_report_html(html_path.read_text()) == providers_only
     assert from_data == providers_only
+    # the same report served by the API (every format) and the public web page
+    served = {
+        fmt: w.client.get(f"/api/v1/transparency?period={DAY}&format={fmt}", headers=head)
+        for fmt in ("json", "csv", "html", "data-csv")
+    }
+    assert {fmt: r.status_code for fmt, r in served.items()} == dict.fromkeys(served, 200)
+    assert _rows_of_report_json(served["json"].json()) == truth
+    assert _rows_of_report_csv(served["csv"].text) == truth
+    assert _rows_of_report_html(served["html"].text) == providers_only
+    assert _rows_of_data_file(served["data-csv"].text)[0] == providers_only
+    public_page = w.client.get(f"/web/transparency?period={DAY}")
+    assert public_page.status_code == 200
+    assert _rows_of_report_html(public_page.text) == providers_only
 
     _sign_in(w)
     figures_page = w.client.get(f"/web/figures?period={DAY}").text
