@@ -139,6 +139,23 @@ class WorkerJobs:
         if statements["sent"] or statements["errors"] or any(reports.values()):
             log.info("filing pass: %s", done)
 
+    def exchange_pass(self) -> None:
+        """``keepdown feed run --due`` and ``keepdown feed outbox send`` as a task."""
+        exchanges = self.runtime.exchanges
+        for report in exchanges.run_due():
+            if report.error or report.result.changed_entries:
+                log.info(
+                    "feed %s: %s, +%d -%d entries%s",
+                    report.feed,
+                    report.status,
+                    report.result.added + report.result.restored,
+                    report.result.removed,
+                    f" ({report.error})" if report.error else "",
+                )
+        sent = exchanges.outbox_pass()
+        if sent["planned"] or sent["sent"] or sent["failed"] or sent["recovered"]:
+            log.info("exchanges outbox: %s", sent)
+
     # --- banks and scans -------------------------------------------------------------------
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
