@@ -25,6 +25,7 @@ from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
 from keepdown.federation.peers import Peer, PeerSpec, Publication
+from keepdown.federation.referrals import ReferralRecord
 from keepdown.filings.desk import FilingDesk
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
@@ -99,6 +100,12 @@ class FederationDesk(Protocol):
     def publications(self, peer: str | None = None) -> list[Publication]: ...
 
     def publish(self, bank: str, peer: str, *, by: str, enabled: bool = True) -> Publication: ...
+
+    def receive(self, sender: str, envelope: dict[str, Any]) -> dict[str, Any]: ...
+
+    def referral_list(self, direction: str | None = None) -> list[ReferralRecord]: ...
+
+    def decline(self, peer: str, reference: str, reason: str) -> ReferralRecord: ...
 
 
 @dataclass
