@@ -6,8 +6,8 @@ accepted: the operator organisation's own banks take part by ownership, every ot
 organisation's bank waits for an operator admin (``keepdown bank accept NAME``, ``PATCH
 /api/v1/banks/NAME {"accepted": true}``; docs/banks.md, "Who decides what is acted on").
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
