@@ -39,6 +39,9 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "hold_id": "1",
+    "request_id": "1",
+    "item_id": "1",
     "reference": "KD-20260101-00000000",
     "part": "ncmec",
     "action": "approve",
@@ -187,9 +190,19 @@ def test_platform_role_only_hashes_and_matches(api: Api) -> None:
         for m, p, route in operations(api)
         if route_roles(route) and Role.PLATFORM in route_roles(route)
     }
+    # besides hashing and matching: its own held uploads and removal requests (scoped)
+    own = ("/api/v1/holds/{hold_id}", "/api/v1/removal-requests")
     assert all(
         p.startswith(
-            ("/api/v1/hash", "/api/v1/match", "/v1/", "/h/", "/m/", "/api/v1/filings/platform/")
+            (
+                "/api/v1/hash",
+                "/api/v1/match",
+                "/v1/",
+                "/h/",
+                "/m/",
+                "/api/v1/filings/platform/",
+                *own,
+            )
         )
         for _, p in allowed
     )
