@@ -110,7 +110,10 @@ class WorkerJobs:
 
     def recheck_pass(self) -> None:
         self.matcher.refresh()
-        asyncio.run(self.notice.tracker.recheck_due())
+        report = asyncio.run(self.notice.tracker.recheck_due())
+        if report.removals or report.reappeared:
+            # a confirmed removal leaves the block list now, not at the next fetch
+            self.runtime.blocklist.refresh()
 
     def alert_pass(self) -> None:
         """``keepdown finance alert`` as a task: the same alerter, on this process's stores."""
