@@ -185,6 +185,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         federation=runtime.federation,
         filings=runtime.filings,
         blocklist=runtime.blocklist,
+        exchanges=runtime.exchanges,
     )
 
 
