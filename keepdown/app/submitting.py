@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from keepdown.api.ratelimit import ClientLimiter
 from keepdown.storage.hold_store import SqlHoldStore
 from keepdown.storage.removal_store import SqlRemovalStore
 from keepdown.storage.submission_store import SqlSubmissionStore
+from keepdown.submissions.desk import Desk, PageLimits
 from keepdown.submissions.holds import HoldService
 from keepdown.submissions.platforms import PlatformDesk
 from keepdown.submissions.programme_banks import ProgrammeBanks
@@ -39,6 +41,8 @@ class SubmissionServices:
     removals: RemovalService
     holds: HoldService
     platform: PlatformDesk
+    #: The public page's door (submit, check, withdraw) with its limits.
+    desk: Desk
 
 
 def submission_services(runtime: Runtime) -> SubmissionServices:
@@ -67,7 +71,24 @@ def submission_services(runtime: Runtime) -> SubmissionServices:
         self_submitted=runtime.self_submitted.is_self_submitted,
         sweep_soon=_no_sweep,
     )
-    return SubmissionServices(submissions, programme, removals, holds, platform)
+    limits = PageLimits(
+        max_items=settings.self_submission_max_items,
+        quality_floor=settings.pdq_quality_floor,
+        max_image_bytes=settings.max_image_bytes,
+        max_video_bytes=settings.video_max_bytes,
+        max_pixels=settings.max_image_pixels,
+        apply_exif_orientation=settings.apply_exif_orientation,
+        quick_exit_url=settings.self_submission_exit_url,
+    )
+    limit = ClientLimiter(
+        settings.self_submission_rate_limit,
+        settings.rate_limit_storage_url,
+        timeout_seconds=settings.rate_limit_timeout_seconds,
+        key_prefix="keepdown-self-submission",
+        what="requests",
+    )
+    desk = Desk(submissions, removals, limits, limit)
+    return SubmissionServices(submissions, programme, removals, holds, platform, desk)
 
 
 def _no_sweep(request_id: int) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from keepdown.blocklist.canonical import parse_canonical
+from keepdown.blocklist.canonical import split_canonical
 from keepdown.events import Event
 
 __all__ = [
@@ -65,14 +65,14 @@ class Entry:
 
     @property
     def host(self) -> str:
-        return self.target if self.kind is EntryKind.DOMAIN else parse_canonical(self.target).host
+        return self.target if self.kind is EntryKind.DOMAIN else split_canonical(self.target).host
 
     @property
     def expression(self) -> str:
         """What the keyed feed hashes: ``host/path?query`` or ``domain/``."""
         if self.kind is EntryKind.DOMAIN:
             return f"{self.target}/"
-        return parse_canonical(self.target).expression
+        return self.target.partition("://")[2]  # canonical: host/path?query after the scheme
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +156,10 @@ class BlocklistStore(Protocol):
     def present_locations(self) -> list[Entry]:
         """One URL entry per confirmed location not removed or withdrawn (duplicates of a
         URL allowed: the service merges them)."""
+        ...
+
+    def serial(self) -> int:
+        """The list's current serial (0 before the first); cheap."""
         ...
 
     def current(self) -> Snapshot: ...

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keepdown.blocklist.canonical import parse_canonical
+from keepdown.blocklist.canonical import split_canonical
 from keepdown.blocklist.model import Change, Entry, EntryKind, Snapshot
 
 __all__ = [
@@ -152,7 +152,7 @@ def squid_urls(snapshot: Snapshot) -> str:
     matches that query only."""
     lines = []
     for entry in sorted(snapshot.of_kind(EntryKind.URL), key=lambda e: e.target):
-        canon = parse_canonical(entry.target)
+        canon = split_canonical(entry.target)
         if canon.query is not None:
             tail = _ere(f"?{canon.query}") + "$"
         else:  # as the hash feed: a directory covers what is under it, a file any query
@@ -188,7 +188,15 @@ def csv_list(snapshot: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    for entry in snapshot.entries:
-        row = entry.to_dict()
-        writer.writerow([row[name] for name in CSV_FIELDS])
+    writer.writerows(
+        (
+            e.kind.value,
+            e.target,
+            e.reason,
+            e.first_confirmed_at.isoformat(),
+            e.classification,
+            e.provider,
+        )
+        for e in snapshot.entries
+    )
     return out.getvalue()

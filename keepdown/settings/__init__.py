@@ -5,7 +5,7 @@ Each setting is an attribute of one group class (:mod:`~keepdown.settings.hashin
 :mod:`~keepdown.settings.notices`, :mod:`~keepdown.settings.web`,
 :mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.filings`,
 :mod:`~keepdown.settings.blocklist`, :mod:`~keepdown.settings.workers`,
-:mod:`~keepdown.settings.federation`), made with the
+:mod:`~keepdown.settings.federation`, :mod:`~keepdown.settings.exchanges`), made with the
 typed constructors of :mod:`~keepdown.settings.setting`: its type, default, help and range.
 :class:`Settings` joins the groups; ``settings.max_image_pixels`` is an ``int`` to mypy and at
 run time, and :data:`SETTINGS` lists every :class:`Setting` in the groups' order.
@@ -34,6 +34,7 @@ from keepdown.settings.accountability import AccountabilitySettings
 from keepdown.settings.api import ApiSettings
 from keepdown.settings.blocklist import BlocklistSettings
 from keepdown.settings.crawling import CrawlSettings
+from keepdown.settings.exchanges import ExchangeSettings
 from keepdown.settings.federation import FederationSettings
 from keepdown.settings.filings import FilingSettings
 from keepdown.settings.hashing import HashingSettings
@@ -65,6 +66,7 @@ _GROUPS: tuple[type, ...] = (
     WorkerSettings,
     SubmissionSettings,
     FederationSettings,
+    ExchangeSettings,
 )
 
 
@@ -80,6 +82,7 @@ class Settings(
     WorkerSettings,
     SubmissionSettings,
     FederationSettings,
+    ExchangeSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""
 

@@ -29,6 +29,7 @@ from keepdown.reports.report import TransparencySource
 from keepdown.review import ReviewService
 from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
+from keepdown.submissions.desk import Desk
 
 __all__ = ["ClientLimit", "MediaFetcher", "WebContext", "web_context"]
 
@@ -70,6 +71,8 @@ class WebContext:
     transparency: TransparencySource
     #: Financial indicators and their exports.
     finance: FinanceDesk
+    #: The self-submission page's door: submit hashes, check or withdraw a case.
+    self_submission: Desk
     #: The URL block list (the public splash page and its appeal form).
     blocklist: BlocklistDesk
 
