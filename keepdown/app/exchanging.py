@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 from keepdown.errors import NotFound
 from keepdown.events import QuarantineLifted
 from keepdown.exchanges.clients import build_client
+from keepdown.exchanges.feedback import FeedbackPlanner
 from keepdown.exchanges.model import Feed
 from keepdown.exchanges.negative import NegativeBank
+from keepdown.exchanges.outbox import OutboxItem, OutboxState
 from keepdown.exchanges.quarantine import Quarantine
+from keepdown.exchanges.sender import OutboxSender
 from keepdown.exchanges.service import FeedService
 from keepdown.exchanges.sync import FeedSync, SyncLimits, SyncReport
+from keepdown.exchanges.writeback import Publication, WriteBackPlanner
+from keepdown.storage.exchange_outbox import SqlExchangeOutbox
 from keepdown.storage.feed_store import SqlFeedStore
+from keepdown.storage.publication_store import SqlDecisionSource, SqlPublicationStore
 from keepdown.storage.quarantine_store import SqlNegativeStore, SqlQuarantineStore
 
 if TYPE_CHECKING:
@@ -39,6 +45,8 @@ class ExchangeServices:
     feeds: FeedService
     quarantine_store: SqlQuarantineStore
     negative_store: SqlNegativeStore
+    outbox: SqlExchangeOutbox
+    publications: SqlPublicationStore
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -79,6 +87,53 @@ class ExchangeServices:
         next index refresh)."""
         if "matcher" in self.runtime._parts:
             self.runtime.matcher.refresh()
+
+    # --- what goes out: feedback and write-back ----------------------------------------------
+
+    def outbox_pass(self, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Plan the analysts' new verdicts as feedback and the published banks' new entries as
+        submissions, then send what is due (docs/exchanges.md, "Feedback", "Write-back")."""
+        clock = self.runtime.clock
+        engine = self.runtime.storage.engine
+        feedback = FeedbackPlanner(self.store, self.outbox, SqlDecisionSource(engine))
+        planned = feedback.plan(clock.now())
+        planned += WriteBackPlanner(self.publications, self.outbox).plan(clock.now())
+
+        def client(feed: Feed) -> Any:
+            return build_client(feed, clock, environ=dict(environ) if environ else None)
+
+        sender = OutboxSender(
+            self.outbox,
+            self.store.get_feed_by_id,
+            self.runtime.storage.events,
+            clock,
+            client,
+            auditor=self.runtime.auth,
+        )
+        sent = sender.send_due()
+        return {
+            "planned": planned,
+            "sent": sent.sent,
+            "retrying": sent.retrying,
+            "failed": sent.failed,
+            "recovered": sent.recovered,
+        }
+
+    def outbox_items(self, states: Sequence[str] | None = None) -> list[OutboxItem]:
+        return self.outbox.items(
+            states=[OutboxState(s) for s in states] if states else None, limit=500
+        )
+
+    def resolve(self, item_id: int, *, delivered: bool) -> OutboxItem:
+        """An operator's word on an uncertain or failed message: delivered, or send again."""
+        return self.outbox.resolve(item_id, self.runtime.clock.now(), delivered=delivered)
+
+    def publish(self, bank: str, feed: str, *, by: str, tags: Sequence[str] = ()) -> Publication:
+        """Publish ``bank`` to the exchange ``feed`` connects to (the explicit opt-in)."""
+        return self.publications.publish(bank, feed, by, tags, self.runtime.clock.now())
+
+    def unpublish(self, bank: str, feed: str) -> Publication:
+        return self.publications.stop(bank, feed, self.runtime.clock.now())
 
     # --- the defence ------------------------------------------------------------------------
 
@@ -131,4 +186,6 @@ def exchange_services(runtime: Runtime) -> ExchangeServices:
         feeds=FeedService(store, runtime.banks, runtime.clock),
         quarantine_store=SqlQuarantineStore(runtime.storage.engine),
         negative_store=SqlNegativeStore(runtime.storage.engine),
+        outbox=SqlExchangeOutbox(runtime.storage.engine),
+        publications=SqlPublicationStore(runtime.storage.engine),
     )

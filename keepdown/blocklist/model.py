@@ -19,7 +19,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from keepdown.blocklist.canonical import split_canonical
 from keepdown.events import Event
 
 __all__ = [
@@ -65,7 +64,9 @@ class Entry:
 
     @property
     def host(self) -> str:
-        return self.target if self.kind is EntryKind.DOMAIN else split_canonical(self.target).host
+        if self.kind is EntryKind.DOMAIN:
+            return self.target
+        return self.target.partition("://")[2].partition("/")[0].partition("?")[0]
 
     @property
     def expression(self) -> str:

@@ -16,6 +16,10 @@
     keepdown feed quarantines [--state active]
     keepdown feed lift ENTRY_ID --analyst ana --note "a test card: benign"
     keepdown feed negative BANK --silences sncii [--silences ...]
+    keepdown feed outbox send                    # plan feedback and write-back, send what is due
+    keepdown feed outbox list [--state failed]
+    keepdown feed outbox retry ID | resolve ID --sent|--again
+    keepdown feed publish BANK --to FEED [--tag T] | unpublish BANK --from FEED
 
 Secrets are given as the names of environment variables (``--secret password=NCMEC_PASSWORD``),
 never as values. Every change is written to the audit log.
@@ -35,6 +39,7 @@ from keepdown.app.runtime import Runtime
 from keepdown.banks.service import parse_thresholds
 from keepdown.errors import UsageError
 from keepdown.exchanges.guards import GuardConfig
+from keepdown.exchanges.outbox import OutboxState
 from keepdown.exchanges.sync import SyncReport
 from keepdown.settings import Settings
 
@@ -325,3 +330,76 @@ def negative_cmd(settings: Settings, bank: str, scope: tuple[str, ...], by: str)
     with _exchanges(settings, "feed.negative", bank, scope=list(scope)) as exchanges:
         made = exchanges.make_negative(bank, scope, by=by)
     click.echo(f"{made.bank}: negative bank silencing {', '.join(made.scope)}")
+
+
+@command.group("outbox")
+def outbox_cmd() -> None:
+    """What goes out to the exchanges: feedback and submissions."""
+
+
+@outbox_cmd.command("send")
+@click.pass_obj
+def outbox_send_cmd(settings: Settings) -> None:
+    """Plan new verdicts and published entries, and send what is due (a worker does this
+    on schedule)."""
+    with _exchanges(settings, "feed.outbox.send") as exchanges:
+        _echo(exchanges.outbox_pass())
+
+
+@outbox_cmd.command("list")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in OutboxState]))
+@click.pass_obj
+def outbox_list_cmd(settings: Settings, states: tuple[str, ...]) -> None:
+    """Outgoing messages, newest first: id, kind, target, state, version sent, last error."""
+    with _exchanges(settings) as exchanges:
+        items = exchanges.outbox_items(states or None)
+    for item in items:
+        click.echo(
+            f"{item.id}\t{item.kind}\t{item.target}\t{item.state}\t"
+            f"v{item.version} (sent v{item.sent_version})\t{item.last_error}"
+        )
+
+
+@outbox_cmd.command("retry")
+@click.argument("item_id", type=int)
+@click.pass_obj
+def outbox_retry_cmd(settings: Settings, item_id: int) -> None:
+    """Send a failed (or uncertain) message again."""
+    with _exchanges(settings, "feed.outbox.retry", str(item_id)) as exchanges:
+        item = exchanges.resolve(item_id, delivered=False)
+    click.echo(f"message {item.id}: {item.state}")
+
+
+@outbox_cmd.command("resolve")
+@click.argument("item_id", type=int)
+@click.option("--sent/--again", "delivered", required=True, help="Delivered, or send again.")
+@click.pass_obj
+def outbox_resolve_cmd(settings: Settings, item_id: int, delivered: bool) -> None:
+    """An operator's word on an uncertain message (checked at the exchange)."""
+    with _exchanges(settings, "feed.outbox.resolve", str(item_id), delivered=delivered) as ex:
+        item = ex.resolve(item_id, delivered=delivered)
+    click.echo(f"message {item.id}: {item.state}")
+
+
+@command.command("publish")
+@click.argument("bank")
+@click.option("--to", "feed", required=True, help="The feed (exchange connection) to send to.")
+@click.option("--tag", "tags", multiple=True, help="ThreatExchange tags (repeatable).")
+@click.option("--by", default="operator", show_default=True)
+@click.pass_obj
+def publish_cmd(settings: Settings, bank: str, feed: str, tags: tuple[str, ...], by: str) -> None:
+    """Publish BANK to the exchange FEED connects to (write-back: an explicit opt-in)."""
+    with _exchanges(settings, "feed.publish", bank, to=feed) as exchanges:
+        made = exchanges.publish(bank, feed, by=by, tags=tags)
+    click.echo(f"{made.bank}: published to {made.feed}")
+
+
+@command.command("unpublish")
+@click.argument("bank")
+@click.option("--from", "feed", required=True)
+@click.pass_obj
+def unpublish_cmd(settings: Settings, bank: str, feed: str) -> None:
+    """Stop publishing BANK to FEED (what was submitted stays at the exchange)."""
+    with _exchanges(settings, "feed.unpublish", bank, feed=feed) as exchanges:
+        exchanges.unpublish(bank, feed)
+    click.echo(f"{bank}: no longer published to {feed}")

@@ -5,7 +5,8 @@ Known material (a benign stand-in whose hash is in a trusted bank) is confirmed 
 keepdown's list then holds the URL, so Debian's unbound (loaded with the RPZ zone) steers the
 host to the ISP's filtering proxy and Debian's squid (loaded with the ACL files) answers the
 URL with keepdown's splash page, while another file on the same host passes. The host removes
-the file; the re-check a day later confirms the removal; the list's next serial drops the URL,
+the file; the workers' re-check pass a day later confirms the removal and the list's next
+serial drops the URL at once;
 and after the ISP reloads both programs the host resolves normally and the URL passes.
 """
 
@@ -16,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from keepdown.app import build_app, open_notice_services
+from keepdown.app.workers import WorkerJobs
 from keepdown.clock import FrozenClock
 from keepdown.crawl.transport import StaticResolver
 from keepdown.events import BlocklistEntryAdded, BlocklistEntryRemoved, RemovalConfirmed
@@ -99,13 +101,14 @@ def test_confirmed_blocked_removed_unblocked(tmp_path: Path, sites, smtp) -> Non
                 assert "This page is blocked" in blocked.text
                 assert proxy.get(site.url("/a/2.jpg", HOST)).text == "another, unrelated file"
 
-                # the host removes it; the re-check a day later confirms the removal
+                # the host removes it; the workers' re-check pass a day later confirms the
+                # removal and takes it off the list at once (no fetch needed)
                 site.answer("/a/1.jpg", 404)
                 clock.advance(timedelta(hours=25))
-                asyncio.run(notices.tracker.recheck_due())
+                WorkerJobs(runtime).recheck_pass()
                 assert [e.kind for e in runtime.storage.events.read(RemovalConfirmed.kind)]
 
-                unlisted = desk.fresh()
+                unlisted = desk.service.snapshot()
                 assert unlisted.serial == listed.serial + 1
                 assert "http://img.hosting-a.test/a/1.jpg" not in {
                     e.target for e in unlisted.entries

@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 
 from keepdown.app import Runtime
 from keepdown.cli import cli
-from keepdown.exchanges.fakes import FakeNcmec, NcmecEntry
+from keepdown.events import ReviewDecided
+from keepdown.exchanges.fakes import FakeNcmec, FakeStopNcii, NcmecEntry
 from keepdown.settings import load_settings
 from tests.exchanges.conftest import ENV, EPOCH
 
@@ -113,3 +114,65 @@ def test_a_feed_from_the_command_line(
     assert "feed.quarantine.lift" in actions
     assert "feed.remove" in actions
     assert events == ["quarantine_lifted"]
+
+
+def test_feedback_and_write_back_from_the_command_line(
+    invoke: Callable[..., Result], fake: FakeNcmec, database_url: str, tmp_path: Path
+) -> None:
+    """``feed outbox send`` plans an analyst's "not a match" as one negative NCMEC vote, sent
+    once; ``feed publish`` opts a bank of our own in and the same pass submits it to StopNCII,
+    audited per submission."""
+    invoke(
+        "feed", "add", "ncmec", "--kind", "ncmec", "--url", fake.url, "--feedback",
+        "--secret", "username=NCMEC_USER", "--secret", "password=NCMEC_PASSWORD",
+        "--option", "lag_seconds=0",
+    )  # fmt: skip
+    invoke("feed", "run", "ncmec")
+    runtime = _runtime(database_url, tmp_path)
+    try:
+        bank = runtime.storage.banks.get_bank("ncmec")
+        entry = runtime.storage.banks.get_entry(bank.id, "md5", MD5S[2])
+        runtime.storage.events.emit(
+            ReviewDecided(
+                at=runtime.clock.now(),
+                sighting_id="1",
+                decision="not_a_match",
+                bank="ncmec",
+                analyst="ana",
+                entry_id=entry.id,
+                distance=0,
+                match_type="exact",
+            )
+        )
+    finally:
+        runtime.close()
+    sent = json.loads(invoke("feed", "outbox", "send").output)
+    assert (sent["planned"], len(sent["sent"])) == (1, 1)
+    assert fake.votes == {(7, 42, "e2", "MD5"): ("down", "a1b2c3d4-0000-4000-8000-000000000002")}
+    again = json.loads(invoke("feed", "outbox", "send").output)
+    assert (again["planned"], again["sent"]) == (0, [])
+    assert fake.feedback_requests == 1
+    assert "\tsent\t" in invoke("feed", "outbox", "list").output
+
+    with FakeStopNcii() as stopncii:
+        invoke(
+            "feed", "add", "sncii", "--kind", "stopncii", "--url", stopncii.url,
+            "--secret", "subscription_key=STOPNCII_SUBSCRIPTION",
+            "--secret", "fetch_key=STOPNCII_FETCH", "--secret", "submit_key=STOPNCII_SUBMIT",
+        )  # fmt: skip
+        invoke("bank", "create", "ours")
+        pdq = "c4647159c324c9859b810e766ec9d28663ca828dd5f4b3b2e4b06ce60741c7a8"
+        hashes = tmp_path / "ours.txt"
+        hashes.write_text(f"{pdq}\n")
+        invoke("bank", "import", "ours", str(hashes), "--signal-type", "pdq", "-q")
+        invoke("feed", "publish", "ncmec", "--to", "sncii", fails=True)  # a feed's bank: never
+        assert "published to sncii" in invoke("feed", "publish", "ours", "--to", "sncii").output
+        sent = json.loads(invoke("feed", "outbox", "send").output)
+        assert len(sent["sent"]) == 1
+        assert [r["hashValue"] for r in stopncii.submitted] == [pdq]
+    runtime = _runtime(database_url, tmp_path)
+    try:
+        actions = {r.action for r in runtime.auth.audit_log.list_records(limit=100)}
+    finally:
+        runtime.close()
+    assert {"feed.publish", "feed.outbox.send", "exchange.submit"} <= actions

@@ -97,6 +97,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "checkpoint": 1,
             "filings": 1,
             "federation": 1,
+            "exchanges": 1,
         }
         assert again == {
             "crawl": 0,
@@ -106,6 +107,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "checkpoint": 0,
             "filings": 0,
             "federation": 0,
+            "exchanges": 0,
         }
         assert sorted(waiting) == sorted(
             [
@@ -117,6 +119,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.evidence_checkpoint",
                 "keepdown.filings",
                 "keepdown.federation",
+                "keepdown.exchanges",
             ]
         )
         assert set(waiting) <= set(TASK_NAMES)
