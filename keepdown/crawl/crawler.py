@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -59,7 +60,7 @@ from keepdown.errors import Conflict, FetchError, KeepdownError
 from keepdown.events import EventSink, PageFetched
 from keepdown.settings import Settings
 
-__all__ = ["CrawlStats", "Crawler", "RunEnd"]
+__all__ = ["CrawlLimits", "CrawlStats", "Crawler", "RunEnd"]
 
 #: Called with the pages started so far when ``page_limit`` is reached: the new limit.
 PageExtender = Callable[[int], int]
@@ -68,6 +69,37 @@ PageExtender = Callable[[int], int]
 class _NullEvents:
     def emit(self, event: Any) -> None:
         pass
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    """What one crawl run reads of the settings for itself (its parts, the fetcher, the
+    politeness and the media pipeline, read their own): the budget, the sizes and the retry
+    rule, built once per run."""
+
+    max_pages: int  #: ``crawl_max_pages``
+    max_bytes: int  #: ``crawl_max_bytes``
+    concurrency: int  #: ``crawl_concurrency``
+    lease_seconds: float  #: ``crawl_lease_seconds``
+    max_page_bytes: int  #: ``crawl_max_page_bytes``
+    max_media_bytes: int  #: ``crawl_max_media_bytes``
+    max_retry_after_seconds: float  #: ``crawl_max_retry_after_seconds``
+    retry_backoff_seconds: float  #: ``crawl_retry_backoff_seconds``
+    max_attempts: int  #: ``crawl_max_attempts``
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CrawlLimits:
+        return cls(
+            max_pages=settings.crawl_max_pages,
+            max_bytes=settings.crawl_max_bytes,
+            concurrency=settings.crawl_concurrency,
+            lease_seconds=float(settings.crawl_lease_seconds),
+            max_page_bytes=settings.crawl_max_page_bytes,
+            max_media_bytes=settings.crawl_max_media_bytes,
+            max_retry_after_seconds=float(settings.crawl_max_retry_after_seconds),
+            retry_backoff_seconds=float(settings.crawl_retry_backoff_seconds),
+            max_attempts=settings.crawl_max_attempts,
+        )
 
 
 class Crawler:
@@ -90,7 +122,7 @@ class Crawler:
         page_observers: Sequence[PageObserver] = (),
         extend_pages: PageExtender | None = None,
     ) -> None:
-        self.settings = settings
+        self.limits = CrawlLimits.from_settings(settings)
         self.scope = scope
         self.frontier = frontier
         self.sink = sink
@@ -105,7 +137,7 @@ class Crawler:
             settings, clock=self.clock
         )
         self.page_observers = tuple(page_observers)
-        self.page_limit = settings.crawl_max_pages
+        self.page_limit = self.limits.max_pages
         self.extend_pages = extend_pages
         self.stats = CrawlStats()
         self.media = MediaPipeline(
@@ -114,7 +146,7 @@ class Crawler:
         self.tally = FrontierTally(frontier)
         self.leases = LeaseKeeper(
             frontier,
-            lease_seconds=float(settings.crawl_lease_seconds),
+            lease_seconds=self.limits.lease_seconds,
             clock=self.clock,
             stats=self.stats,
         )
@@ -146,7 +178,7 @@ class Crawler:
 
     async def _loop(self, running: dict[asyncio.Task[None], FrontierItem]) -> CrawlStats:
         while True:
-            free = int(self.settings.crawl_concurrency) - len(running)
+            free = self.limits.concurrency - len(running)
             items = self._lease(free) if free > 0 else []
             for item in items:
                 running[asyncio.create_task(self._process(item))] = item
@@ -163,7 +195,7 @@ class Crawler:
                 return self.stats
 
     def _over_bytes(self) -> bool:
-        budget = self.settings.crawl_max_bytes
+        budget = self.limits.max_bytes
         return self.tally.bytes(limit=budget) >= budget
 
     def _may_start_pages(self, started: int) -> bool:
@@ -199,7 +231,7 @@ class Crawler:
             # Due at the last lease yet not leased: only pages over the page limit are left.
             return RunEnd.PAGE_BUDGET
         wait = (due - self.clock.now()).total_seconds()
-        if wait > self.settings.crawl_max_retry_after_seconds:
+        if wait > self.limits.max_retry_after_seconds:
             # Only far-off retries are left: end this run; a later run resumes them.
             self.stats.inc("crawl/paused")
             self.stats.resume_at = due
@@ -244,9 +276,7 @@ class Crawler:
 
     async def _fetch(self, item: FrontierItem) -> FetchResult:
         limit = (
-            self.settings.crawl_max_page_bytes
-            if item.kind is UrlKind.PAGE
-            else self.settings.crawl_max_media_bytes
+            self.limits.max_page_bytes if item.kind is UrlKind.PAGE else self.limits.max_media_bytes
         )
 
         async def charge(_url: str) -> None:
@@ -266,7 +296,7 @@ class Crawler:
         return result
 
     def _backoff(self, attempts: int) -> float:
-        return self.settings.crawl_retry_backoff_seconds * 2.0 ** max(attempts, 0)
+        return self.limits.retry_backoff_seconds * 2.0 ** max(attempts, 0)
 
     def _settle_error(self, item: FrontierItem, exc: KeepdownError) -> None:
         failure = failure_of(exc)
@@ -280,7 +310,7 @@ class Crawler:
             # Failed before its own request (robots.txt unreachable): the try still counts,
             # or a dead host would be retried for ever.
             item = self.leases.charge(item)
-        if retryable and item.attempts < self.settings.crawl_max_attempts:
+        if retryable and item.attempts < self.limits.max_attempts:
             when = self.clock.now() + timedelta(seconds=self._backoff(item.attempts))
             self.frontier.retry_later(item, error=message, not_before=when, failure=failure)
         else:
@@ -295,7 +325,7 @@ class Crawler:
         self.stats.inc("failure/http")
         error = f"HTTP {result.status}"
         retry = result.status in RETRY_STATUSES or result.retry_after is not None
-        if retry and item.attempts < self.settings.crawl_max_attempts:
+        if retry and item.attempts < self.limits.max_attempts:
             wait = max(result.retry_after or 0.0, self._backoff(item.attempts))
             when = self.clock.now() + timedelta(seconds=wait)
             self.frontier.retry_later(item, error=error, not_before=when, failure="http")
