@@ -8,6 +8,8 @@ into an ASGI app. Routes:
   ``/api/v1/keys``, ``/api/v1/audit``
 - ``/api/v1/health``, ``/api/v1/ready``, ``/metrics``
 - ``/api/v1/reports`` (reported URLs to crawl)
+- ``/api/v1/holds`` and ``/api/v1/removal-requests`` (uploads held on a self-submitted match,
+  analysts' decisions, removal requests and their 48-hour clock)
 - ``/api/v1/providers``, ``/api/v1/unattributed`` (the provider registry)
 - ``/api/v1/notices`` and below; ``/api/v1/notice-response`` and below: authenticated by a
   notice's signed link only (``x-roles: ["signed-link"]`` and ``x-auth: signed-link`` in
@@ -39,7 +41,11 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
+    federation,
+    feeds,
+    filings,
     finance,
     hashing,
     health,
@@ -48,8 +54,10 @@ from keepdown.api import (
     metrics,
     notices,
     providers,
+    removals,
     reports,
     shield_compat,
+    sightings,
     url_reports,
 )
 from keepdown.api.context import ApiContext, MatchView, UrlFetcher
@@ -80,11 +88,17 @@ ROUTERS = (
     shield_compat.router,
     hma_compat.router,
     url_reports.router,
+    sightings.router,
     providers.router,
     notices.router,
     reports.router,
     evidence.router,
+    removals.router,
     finance.router,
+    federation.router,
+    filings.router,
+    blocklist.router,
+    feeds.router,
 )
 
 

@@ -19,10 +19,16 @@ from fastapi import Request
 from keepdown.auth import AuthService
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
+from keepdown.exchanges.quarantine import Quarantine
+from keepdown.exchanges.service import FeedService
+from keepdown.federation.peers import Peer, PeerSpec, Publication
+from keepdown.federation.referrals import ReferralRecord
+from keepdown.filings.desk import FilingDesk
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
@@ -31,7 +37,9 @@ from keepdown.notices.links import LinkSigner
 from keepdown.notices.providers import Provider, ProviderStore
 from keepdown.notices.service import NoticeService
 from keepdown.reports.report import TransparencySource
+from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
+from keepdown.submissions.platforms import PlatformDesk
 
 if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits library
     from keepdown.api.hash_pool import HashPool
@@ -40,6 +48,7 @@ if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits
 __all__ = [
     "ApiContext",
     "BankReader",
+    "FederationDesk",
     "MatchView",
     "UrlFetcher",
     "get_context",
@@ -74,6 +83,44 @@ class EvidenceDesk(Protocol):
         ...
 
 
+class FederationDesk(Protocol):
+    """What the federation endpoints use (keepdown.app.federation.FederationServices)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def key(self) -> SigningKey: ...
+
+    def page(self, bank: str, peer: str, *, after: str, nonce: str) -> dict[str, Any]: ...
+
+    def published_to(self, peer: str) -> list[str]: ...
+
+    def peers(self) -> list[Peer]: ...
+
+    def add_peer(self, spec: PeerSpec) -> Peer: ...
+
+    def publications(self, peer: str | None = None) -> list[Publication]: ...
+
+    def publish(self, bank: str, peer: str, *, by: str, enabled: bool = True) -> Publication: ...
+
+    def receive(self, sender: str, envelope: dict[str, Any]) -> dict[str, Any]: ...
+
+    def referral_list(self, direction: str | None = None) -> list[ReferralRecord]: ...
+
+    def decline(self, peer: str, reference: str, reason: str) -> ReferralRecord: ...
+
+
+class ExchangeDesk(Protocol):
+    """What the feed endpoints use (keepdown.app.exchanging.ExchangeServices)."""
+
+    @property
+    def feeds(self) -> FeedService: ...
+
+    def quarantines(self, states: Sequence[str] | None = None) -> list[Quarantine]: ...
+
+    def lift(self, entry_id: int, *, by: str, note: str) -> Quarantine: ...
+
+
 @dataclass
 class ApiContext:
     """Every service the routes use (all of them, always: no route checks for a missing one)."""
@@ -83,7 +130,7 @@ class ApiContext:
     banks: BankService
     bank_reader: BankReader
     matcher: MatchChain
-    hasher: Callable[[bytes, bool], HashResult]  # (data, dihedral)
+    hasher: Callable[[bytes, bool, bool], HashResult]  # (data, dihedral, robust)
     #: Where uploads are hashed: at most ``hash_threads`` at once in this process.
     hash_pool: HashPool
     fetch_url: UrlFetcher
@@ -92,6 +139,8 @@ class ApiContext:
     check_database: Callable[[], None]
     #: Reported URLs (intake, status) and their crawls.
     url_reports: ReportedUrls
+    #: Sightings (``GET /api/v1/sightings``), the review queue's store.
+    review_store: ReviewStore
     #: Where API actions record lifecycle events, and read them back for figures.
     events: EventStore
     #: The provider registry.
@@ -106,6 +155,16 @@ class ApiContext:
     finance: FinanceDesk
     #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
     evidence: EvidenceDesk
+    #: Uploads held on a self-submitted match, analysts' decisions, removal requests.
+    platform: PlatformDesk
+    #: Records for authorities: CyberTipline reports, statements of reasons, referrals, goAML.
+    filings: FilingDesk
+    #: Peers, banks published to them and their signed pages.
+    federation: FederationDesk
+    #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
+    blocklist: BlocklistDesk
+    #: Hash exchanges' feeds and their quarantines.
+    exchanges: ExchangeDesk
 
 
 def get_context(request: Request) -> ApiContext:

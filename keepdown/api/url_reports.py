@@ -9,7 +9,13 @@ Staff (analyst, admin):
   normalised URL: reporting a known URL again answers the same reference (``"new": false``)
   and starts a crawl only if the last one finished more than ``crawl_recrawl_after_hours``
   ago (``"crawl_started": true``);
-- ``GET /api/v1/reports`` lists them (newest first); ``?reference=KD-...`` finds one.
+- ``GET /api/v1/reports`` lists them (newest first); ``?reference=KD-...`` finds one. Each
+  carries its crawl (state, pages and media by state, failures by class, sightings, seeds)
+  and its **outcome** (:mod:`keepdown.crawl.outcome`: ``received``, ``in_progress``,
+  ``nothing_known``, ``known_found``, ``unreachable`` with the failure class, ``stopped``);
+- ``GET /api/v1/reports/{reference}`` is one report the same way, its crawl's failing hosts,
+  and a page of its crawl's URLs (state, attempts, failure, last error, sightings; filters
+  ``state`` and ``kind``): what ``keepdown crawl status REFERENCE`` prints.
 
 Public, key-less, limited per client address by ``public_report_rate_limit``:
 
@@ -18,8 +24,10 @@ Public, key-less, limited per client address by ``public_report_rate_limit``:
   own (never the staff report's), a *receipt* and the status ``received`` (always: the answer
   must not tell whether the URL was known before);
 - ``POST /api/v1/reports/public/status`` answers, for a reference and its receipt, the
-  coarse status ``received`` / ``checking`` / ``checked``: nothing else of the report, and
-  never whether anything was found. A wrong receipt and an unknown reference get the same 404.
+  coarse status ``received`` / ``checking`` / ``checked`` / ``unreachable`` (with the
+  reason: ``dns``, ``refused``, ``timeout``, ``blocked``, ``robots``...): nothing else of the
+  report, and never whether anything was found. A wrong receipt and an unknown reference
+  get the same 404.
 
 The client address (the TCP peer, or the forwarded address when the peer is one of the
 ``trusted_proxies``, see :mod:`keepdown.api.ratelimit`) is used for the rate limit only and
@@ -32,7 +40,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -83,8 +91,77 @@ class ReportOut(BaseModel):
     crawl_started: bool = False
 
 
+class UrlOut(BaseModel):
+    """One URL of a crawl: where it stands and why."""
+
+    url: str
+    kind: Literal["page", "media"]
+    depth: int
+    via: str
+    state: Literal["pending", "in_progress", "done", "failed"]
+    attempts: int = Field(description="Requests made for it (attempts are charged per request).")
+    failure: str | None = Field(description="The failure class when it failed (dns, refused...).")
+    failure_meaning: str | None
+    last_error: str | None
+    sightings: int = Field(description="Media seen at it (for a page: on it).")
+    matched: int = Field(description="Of those, matched a bank (confirmed or in review).")
+
+
+class HostFailures(BaseModel):
+    host: str
+    failed: int
+
+
+class CrawlOut(BaseModel):
+    """A report's crawl in numbers (the same :class:`CrawlSummary` every view reads)."""
+
+    id: int
+    state: str
+    reason: str | None
+    finished_at: datetime | None
+    resume_at: datetime | None
+    pages: dict[str, int] = Field(description="Pages by state.")
+    media: dict[str, int] = Field(description="Media by state.")
+    failures: dict[str, int] = Field(description="Failed URLs by failure class.")
+    failing_hosts: list[HostFailures]
+    sightings: int
+    confirmed: int
+    pending_review: int
+    seeds: list[UrlOut]
+
+
+class OutcomeOut(BaseModel):
+    """What became of the crawl, in words (keepdown.crawl.outcome)."""
+
+    outcome: Literal[
+        "received", "in_progress", "nothing_known", "known_found", "unreachable", "stopped"
+    ]
+    meaning: str
+    reason: str | None = Field(description="For unreachable: the seed's failure class.")
+    detail: str | None
+
+
+class ReportRead(BaseModel):
+    """A reported URL and what became of it."""
+
+    reference: str
+    url: str
+    reporter_type: str
+    times_reported: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+    crawl_id: int | None
+    crawl: CrawlOut | None = Field(description="None when its crawl was deleted.")
+    outcome: OutcomeOut | None
+
+
 class ReportList(BaseModel):
-    reports: list[ReportOut]
+    reports: list[ReportRead]
+
+
+class ReportDetail(ReportRead):
+    urls: list[UrlOut] = Field(description="A page of the crawl's URLs, in the order found.")
+    urls_total: int = Field(description="How many URLs match the filters in all.")
 
 
 class PublicReportIn(BaseModel):
@@ -107,7 +184,11 @@ class PublicStatusIn(BaseModel):
 
 class PublicStatusOut(BaseModel):
     reference: str
-    status: Literal["received", "checking", "checked"]
+    status: Literal["received", "checking", "checked", "unreachable"]
+    reason: str | None = Field(
+        default=None,
+        description="For unreachable: dns, refused, timeout, tls, blocked, robots, http...",
+    )
 
 
 _STAFF = requires(Role.ANALYST, Role.ADMIN, case_work=True)
@@ -171,9 +252,44 @@ async def list_reports(
     store = _store(request)
     if reference is not None:
         found = await run_in_threadpool(store.find, reference)
-        return ReportList(reports=[ReportOut(**found.to_dict())] if found else [])
-    records = await run_in_threadpool(lambda: store.list_reports(limit=limit, offset=offset))
-    return ReportList(reports=[ReportOut(**r.to_dict()) for r in records])
+        records = [found] if found else []
+    else:
+        records = await run_in_threadpool(lambda: store.list_reports(limit=limit, offset=offset))
+    shown = await run_in_threadpool(store.statuses, records)
+    return ReportList(reports=[ReportRead.model_validate(s.to_dict()) for s in shown])
+
+
+@router.get(
+    "/reports/{reference}",
+    response_model=ReportDetail,
+    summary="One reported URL: its crawl, its outcome and a page of its URLs with their state",
+    responses=error_responses(400, 401, 403, 404, 429),
+    dependencies=[_STAFF],
+)
+async def get_report(
+    request: Request,
+    reference: str = Path(max_length=64),
+    state: list[Literal["pending", "in_progress", "done", "failed"]] = Query(
+        [], description="Only URLs in these states."
+    ),
+    kind: list[Literal["page", "media"]] = Query([], description="Only pages or media."),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> ReportDetail:
+    store = _store(request)
+    shown = await run_in_threadpool(store.status, reference)
+    urls: list[Any] = []
+    total = 0
+    if shown.summary is not None:
+        crawl_id = shown.summary.crawl_id
+        urls, total = await run_in_threadpool(
+            lambda: store.crawl_urls(
+                crawl_id, limit=limit, offset=offset, states=tuple(state), kinds=tuple(kind)
+            )
+        )
+    return ReportDetail.model_validate(
+        {**shown.to_dict(), "urls": [u.to_dict() for u in urls], "urls_total": total}
+    )
 
 
 # --- public -------------------------------------------------------------------------------
@@ -223,4 +339,4 @@ async def public_report_status(request: Request, body: PublicStatusIn) -> Public
     await _public_limit(request)
     store = _store(request)
     status = await run_in_threadpool(store.public_status, body.reference, body.receipt)
-    return PublicStatusOut.model_validate({"reference": body.reference, "status": status})
+    return PublicStatusOut.model_validate({"reference": body.reference, **status})

@@ -33,12 +33,14 @@ from keepdown.crawl.attribution import Attributor
 from keepdown.crawl.crawler import Crawler, PageExtender
 from keepdown.crawl.frontier import UrlKind, UrlState
 from keepdown.crawl.observers import PageObserver
+from keepdown.crawl.outcome import CrawlSummary
 from keepdown.crawl.stats import CrawlStats, RunEnd
 from keepdown.crawl.transport import Resolver
 from keepdown.matching.chain import MatchChain
 from keepdown.notices.attribution import RdapClient, RegistryAttributor
 from keepdown.settings import Settings
 from keepdown.storage import Storage
+from keepdown.storage.crawl_outcomes import crawl_summary
 from keepdown.storage.crawl_store import (
     CrawlRecord,
     CrawlStore,
@@ -108,8 +110,13 @@ class CrawlServices:
             clock=self.clock,
             page_observers=self.page_observers,
             extend_pages=extend_pages,
+            robust=functools.partial(self.matcher.wants_robust, "crawl"),
         )
         return crawler, recorder
+
+    def summary(self, crawl_id: int) -> CrawlSummary:
+        """What became of one crawl (:mod:`keepdown.crawl.outcome`), its failing hosts too."""
+        return crawl_summary(self.storage.engine, crawl_id)
 
     def close(self) -> None:
         """Close the runtime these parts belong to."""

@@ -26,12 +26,16 @@ __all__ = [
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
-    """Apply every pending migration: (revision before, revision after)."""
+    """Apply every pending migration: (revision before, revision after); the operator
+    organisation is there afterwards (a runtime opened on the database makes it)."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        return upgrade(engine)
+        revisions = upgrade(engine)
     finally:
         engine.dispose()
+    with Runtime.open(settings):
+        pass
+    return revisions
 
 
 def database_revision(settings: Settings) -> tuple[str | None, str]:
@@ -58,7 +62,7 @@ class CheckpointStatus:
 def checkpoint_status(runtime: Runtime) -> CheckpointStatus:
     """Whether a start would load the checkpoint, and what it would apply after it."""
     directory = CheckpointDir(runtime.settings.index_path)
-    banks = runtime.storage.banks.list_banks()
+    banks = runtime.matching_banks()
     with IndexFeed(runtime.storage.engine).view() as view:
         found = checkpoints.inspect(directory, view, banks)
         if found is None or found.refused:

@@ -5,12 +5,16 @@
 verb open a :class:`Runtime` from settings and take what they need from it. So each part is
 built in one place, once per process:
 
-1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema;
+1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema, with the
+   operator organisation (``operator_organisation``, ``local`` by default) in it;
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
-   videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), evidence, filings
-   (records for authorities), review and sign-in, the task queue.
+   videos -> allow-list -> the feeds' defence (negative banks, quality floors, quarantine) ->
+   self-submitted banks; :meth:`Runtime.matcher`), the self-submission
+   programme with the platforms' held uploads and removal requests (``submissions``), the
+   notice and re-check services, the crawl services, accountability (transparency reports,
+   indicators, alerts), evidence, filings (records for authorities), review and sign-in, the
+   task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -28,10 +32,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from keepdown.auth import AuthService
 from keepdown.auth.signin import SignIn, SignInPolicy
+from keepdown.banks.model import Bank, matching_view
 from keepdown.banks.service import BankService
+from keepdown.banks.staging import ImportStaging
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
+from keepdown.exchanges.guards import QualityFloorStage
+from keepdown.exchanges.negative import NegativeStage
+from keepdown.exchanges.quarantine import QuarantinePolicy, QuarantineStage
+from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
+from keepdown.hashing import budget
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
 from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
@@ -41,16 +52,23 @@ from keepdown.review import AllowListFilter, QueueConfig, ReviewService
 from keepdown.settings import Settings
 from keepdown.storage import Storage, open_storage
 from keepdown.storage.auth_store import SqlAuthStore
+from keepdown.storage.feed_store import SqlFeedStore
 from keepdown.storage.index_feed import IndexFeed, ping
+from keepdown.storage.quarantine_store import SqlNegativeStore, SqlQuarantineStore
 from keepdown.storage.review_store import SqlReviewStore
 from keepdown.storage.user_store import SqlUserStore
+from keepdown.submissions.stage import SelfSubmittedStage
 
 if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.exchanging import ExchangeServices
+    from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.app.submitting import SubmissionServices
+    from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
 
@@ -76,6 +94,8 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.resolver = resolver
+        # the process-wide budget of decoded-picture memory (issue 16, item 6)
+        budget.configure(settings.hash_memory_budget_bytes)
         self._senders = senders
         #: Makes the per-host limiter of each re-check pass (None: from the crawl settings).
         self.politeness = politeness
@@ -83,6 +103,9 @@ class Runtime:
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
         self._closed = False
+        # The operator organisation exists from the first start, so the documented first
+        # steps (`keepdown key create --org local ...`) work on a fresh database.
+        self.auth.ensure_organisation(settings.operator_organisation)
 
     @classmethod
     @contextlib.contextmanager
@@ -132,7 +155,14 @@ class Runtime:
     @property
     def banks(self) -> BankService:
         return self._once(
-            "banks", lambda: BankService(self.storage.banks, self.storage.events, self.clock)
+            "banks",
+            lambda: BankService(
+                self.storage.banks,
+                self.storage.events,
+                self.clock,
+                max_distance=self.settings.bank_max_pdq_distance,
+                staging=ImportStaging(self.settings.data_path / "tmp"),
+            ),
         )
 
     # --- matching -------------------------------------------------------------------------
@@ -143,12 +173,28 @@ class Runtime:
 
         def build() -> BankIndex:
             index = BankIndex.from_settings(
-                self.settings, IndexFeed(self.storage.engine), self.storage.banks.list_banks
+                self.settings,
+                IndexFeed(self.storage.engine),
+                self.matching_banks,
+                pdq_threshold=min(
+                    self.settings.pdq_match_threshold, self.settings.bank_max_pdq_distance
+                ),
             )
             index.refresh()
             return index
 
         return self._once("index", build)
+
+    def matching_banks(self) -> list[Bank]:
+        """The banks as pooled matching sees them (:func:`keepdown.banks.model.matching_view`):
+        only the operator's own and those an operator admin accepted take part, at no
+        distance above ``bank_max_pdq_distance`` (issue 16: who decides what is acted on)."""
+        operator = str(self.settings.operator_organisation)
+        top = self.settings.bank_max_pdq_distance
+        return [
+            matching_view(bank, operator=operator, max_distance=top)
+            for bank in self.storage.banks.list_banks()
+        ]
 
     @property
     def allow_list(self) -> AllowListFilter:
@@ -173,13 +219,67 @@ class Runtime:
             )
             source = VideoMatcher(self.index, vpdq, VpdqPolicy.from_settings(self.settings))
             source.refresh()
-            return MatchChain(source, self.match_stages())
+            return MatchChain(source, self.match_stages(), robust_doors=self.settings.robust_doors)
 
         return self._once("matcher", build)
 
     def match_stages(self) -> list[MatchStage]:
-        """The policies after the index, in order: the one place a matching rule is added."""
-        return [self.allow_list]
+        """The policies after the index, in order: the one place a matching rule is added.
+        The feeds' defence (negative banks scoped to sources, per-feed quality floors, the
+        quarantine) comes before the self-submitted banks' rule; the quarantine counts only
+        the matches the stages before it let through."""
+        negative, floor, quarantine = self.exchange_stages
+        return [self.allow_list, negative, floor, quarantine, self.self_submitted]
+
+    @property
+    def exchange_stages(self) -> tuple[NegativeStage, QualityFloorStage, QuarantineStage]:
+        """The exchanges' stages of the chain (docs/exchanges.md, "Defence against bad
+        entries"): negative banks silencing named feeds, each feed's query quality floor,
+        and the quarantine of feed entries whose matches burst (settings ``quarantine_*``)."""
+
+        def build() -> tuple[NegativeStage, QualityFloorStage, QuarantineStage]:
+            feeds = SqlFeedStore(self.storage.engine, self.storage.banks)
+            s = self.settings
+            policy = QuarantinePolicy(
+                window_seconds=s.quarantine_window_seconds,
+                factor=s.quarantine_factor,
+                min_matches=s.quarantine_min_matches,
+                baseline_days=s.quarantine_baseline_days,
+            )
+            return (
+                NegativeStage(
+                    SqlNegativeStore(self.storage.engine),
+                    lambda: self.index.snapshot,
+                    pdq_threshold=s.pdq_match_threshold,
+                ),
+                QualityFloorStage(
+                    lambda: {
+                        f.bank: f.guards.quality_floor
+                        for f in feeds.list_feeds()
+                        if f.guards.quality_floor is not None
+                    }
+                ),
+                QuarantineStage(
+                    SqlQuarantineStore(self.storage.engine),
+                    self.storage.events,
+                    self.clock,
+                    policy,
+                    lambda: {f.bank: str(f.kind) for f in feeds.list_feeds() if f.quarantine},
+                ),
+            )
+
+        return self._once("exchange_stages", build)
+
+    @property
+    def self_submitted(self) -> SelfSubmittedStage:
+        """Matches in self-submitted banks go to review; the hotline-only ones stay hidden
+        from platforms (a stage of the chain; the platform desk asks it too)."""
+        return self._once(
+            "self_submitted",
+            lambda: SelfSubmittedStage(
+                self.storage.banks.list_banks, self.settings.operator_organisation
+            ),
+        )
 
     # --- people and review ----------------------------------------------------------------
 
@@ -259,11 +359,40 @@ class Runtime:
         return self._once("evidence", functools.partial(evidence_services, self))
 
     @property
+    def submissions(self) -> SubmissionServices:
+        """Self-submitted hashes, held uploads, removal requests and their clock."""
+        from keepdown.app.submitting import submission_services
+
+        return self._once("submissions", functools.partial(submission_services, self))
+
+    @property
+    def exchanges(self) -> ExchangeServices:
+        """Hash exchanges' feeds, their runs, quarantines and negative banks
+        (docs/exchanges.md)."""
+        from keepdown.app.exchanging import exchange_services
+
+        return self._once("exchanges", functools.partial(exchange_services, self))
+
+    @property
+    def federation(self) -> FederationServices:
+        """Peers, banks published to them, their signed pages (docs/federation.md)."""
+        from keepdown.app.federation import federation_services
+
+        return self._once("federation", functools.partial(federation_services, self))
+
+    @property
     def filings(self) -> FilingServices:
         """Records for authorities: CyberTipline reports, statements of reasons, goAML."""
         from keepdown.app.filing import filing_services
 
         return self._once("filings", functools.partial(filing_services, self))
+
+    @property
+    def blocklist(self) -> BlocklistDesk:
+        """The URL block list: computed from the locations, its forms and licensees' feeds."""
+        from keepdown.app.blocklisting import blocklist_desk
+
+        return self._once("blocklist", functools.partial(blocklist_desk, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -91,6 +92,8 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        # what a killed process left: staged bank files, imports still marked running
+        await asyncio.to_thread(runtime.banks.recover_interrupted_imports)
         started = workers if refresh_in_background else []
         for worker in started:
             worker.start()
@@ -138,8 +141,15 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
     """The API's view of the runtime."""
     settings = runtime.settings
 
-    def hasher(data: bytes, dihedral: bool) -> HashResult:
-        return hash_bytes(data, settings=settings, mode=settings.hash_mode, dihedral=dihedral)
+    def hasher(data: bytes, dihedral: bool, robust: bool) -> HashResult:
+        return hash_bytes(
+            data,
+            settings=settings,
+            mode=settings.hash_mode,
+            dihedral=dihedral,
+            robust=robust,
+            wait=settings.hash_memory_wait_seconds,  # then 503 with Retry-After
+        )
 
     async def fetch_url(url: str, max_bytes: int) -> tuple[bytes, str]:
         result = await fetcher.fetch(url, max_bytes=max_bytes)
@@ -163,6 +173,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         limiter=RateLimiter.from_settings(settings),
         check_database=runtime.check_database,
         url_reports=runtime.crawling.reports,
+        review_store=runtime.review_store,
         events=runtime.storage.events,
         providers=notices.providers,
         notices=notices.service,
@@ -170,6 +181,11 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        platform=runtime.submissions.platform,
+        federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
+        exchanges=runtime.exchanges,
     )
 
 

@@ -3,8 +3,9 @@
 - :func:`rpz_zone`: a DNS response policy zone of the whole-domain entries (a resolver can
   only block names, not URLs), each name and its subdomains answered NXDOMAIN
   (``CNAME .``) or sent to the operator's splash host (``CNAME splash.``), with the serial in
-  the SOA; :func:`rpz_delta`: the changes since a serial in IXFR's condensed order (RFC 1995:
-  new SOA, old SOA, the records deleted, new SOA, the records added, new SOA);
+  the SOA; optionally the hosts of listed URLs steered to the ISP's filtering proxy
+  (:class:`RpzPolicy`); :func:`rpz_delta`: the changes since a serial in IXFR's condensed
+  order (RFC 1995: new SOA, old SOA, the records deleted, new SOA, the records added, new SOA);
 - :func:`squid_domains` / :func:`squid_urls`: Squid ACL files (``dstdomain`` for whole
   domains, ``url_regex`` for listed URLs) and :func:`squid_config`, the lines that use them;
 - :func:`json_list` / :func:`csv_list`: everything, for other consumers;
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keepdown.blocklist.canonical import parse_canonical
+from keepdown.blocklist.canonical import split_canonical
 from keepdown.blocklist.model import Change, Entry, EntryKind, Snapshot
 
 __all__ = [
@@ -40,10 +41,16 @@ CSV_FIELDS = ("kind", "target", "reason", "first_confirmed_at", "classification"
 @dataclass(frozen=True)
 class RpzPolicy:
     """The zone's name and what a listed name resolves to: ``splash_host`` empty means
-    NXDOMAIN, else a CNAME to that host (which the operator points at its splash page)."""
+    NXDOMAIN, else a CNAME to that host (which the operator points at its splash page).
+
+    ``proxy_host``: when set, every host with a listed URL (and no whole-domain entry) is
+    answered with a CNAME to it: the two-stage design of BT's Cleanfeed, where the resolver
+    steers only the hosts that have listed URLs to the ISP's filtering proxy, and the proxy
+    blocks the listed URLs and passes the rest. Empty: the zone holds whole domains only."""
 
     zone: str = "rpz.keepdown."
     splash_host: str = ""
+    proxy_host: str = ""
     ttl: int = 300
 
     @property
@@ -52,9 +59,11 @@ class RpzPolicy:
 
     @property
     def target(self) -> str:
-        if not self.splash_host:
-            return "."
-        return self.splash_host if self.splash_host.endswith(".") else f"{self.splash_host}."
+        return _absolute(self.splash_host) if self.splash_host else "."
+
+
+def _absolute(host: str) -> str:
+    return host if host.endswith(".") else f"{host}."
 
 
 def _soa(policy: RpzPolicy, serial: int) -> str:
@@ -65,14 +74,26 @@ def _soa(policy: RpzPolicy, serial: int) -> str:
     )
 
 
+def _covered(host: str, domains: set[str]) -> bool:
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts)))
+
+
 def _rpz_records(entries: Iterable[Entry], policy: RpzPolicy) -> list[str]:
-    lines = []
-    for entry in entries:
-        if entry.kind is EntryKind.DOMAIN:
-            name = entry.target
-            lines.append(f"{name} {policy.ttl} IN CNAME {policy.target}")
-            lines.append(f"*.{name} {policy.ttl} IN CNAME {policy.target}")
-    return lines
+    """The zone's records, sorted: block records for domains, steer records for hosts."""
+    entries = list(entries)
+    domains = {e.target for e in entries if e.kind is EntryKind.DOMAIN}
+    lines = set()
+    for name in domains:
+        lines.add(f"{name} {policy.ttl} IN CNAME {policy.target}")
+        lines.add(f"*.{name} {policy.ttl} IN CNAME {policy.target}")
+    if policy.proxy_host:
+        proxy = _absolute(policy.proxy_host)
+        hosts = {e.host for e in entries if e.kind is EntryKind.URL}
+        for host in hosts:
+            if not re.fullmatch(r"[0-9.]+", host) and not _covered(host, domains):
+                lines.add(f"{host} {policy.ttl} IN CNAME {proxy}")
+    return sorted(lines)
 
 
 def rpz_zone(snapshot: Snapshot, policy: RpzPolicy) -> str:
@@ -83,21 +104,29 @@ def rpz_zone(snapshot: Snapshot, policy: RpzPolicy) -> str:
         _soa(policy, snapshot.serial),
         f"@ {policy.ttl} IN NS localhost.",
     ]
-    body = _rpz_records(sorted(snapshot.entries, key=lambda e: e.target), policy)
-    return "\n".join(head + body) + "\n"
+    return "\n".join(head + _rpz_records(snapshot.entries, policy)) + "\n"
 
 
 def rpz_delta(
     old_serial: int, snapshot: Snapshot, changes: Sequence[Change], policy: RpzPolicy
 ) -> str:
-    """The zone's changes from ``old_serial`` to the snapshot's serial, IXFR-ordered."""
-    removed = [c.entry for c in changes if c.op == "remove"]
-    added = [c.entry for c in changes if c.op == "add"]
+    """The zone's changes from ``old_serial`` to the snapshot's serial, IXFR-ordered. The old
+    list is the new one with ``changes`` (every change after ``old_serial``) undone, so a
+    host's steer record goes only with its last listed URL."""
+    now = {e.key: e for e in snapshot.entries}
+    then = dict(now)
+    for change in reversed(changes):
+        if change.op == "add":
+            then.pop(change.entry.key, None)
+        else:
+            then[change.entry.key] = change.entry
+    old_records = set(_rpz_records(then.values(), policy))
+    new_records = set(_rpz_records(now.values(), policy))
     new, old = _soa(policy, snapshot.serial), _soa(policy, old_serial)
     lines = [f"$ORIGIN {policy.origin}", f"; delta {old_serial} -> {snapshot.serial}", new, old]
-    lines += [f"-{line}" for line in _rpz_records(removed, policy)]
+    lines += [f"-{line}" for line in sorted(old_records - new_records)]
     lines.append(new)
-    lines += [f"+{line}" for line in _rpz_records(added, policy)]
+    lines += [f"+{line}" for line in sorted(new_records - old_records)]
     lines.append(new)
     return "\n".join(lines) + "\n"
 
@@ -108,11 +137,11 @@ def squid_domains(snapshot: Snapshot) -> str:
     return "".join(f"{name}\n" for name in names)
 
 
-_ERE_SPECIAL = re.compile(r"([\\.\[\](){}*+?|^$])")
+_ERE_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\.[](){}*+?|^$"})
 
 
 def _ere(text: str) -> str:
-    return _ERE_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_ERE_SPECIAL)
 
 
 def squid_urls(snapshot: Snapshot) -> str:
@@ -121,8 +150,8 @@ def squid_urls(snapshot: Snapshot) -> str:
     safe-browsing expressions do) and one ending in ``/`` what is under it, one with a query
     matches that query only."""
     lines = []
-    for entry in sorted(snapshot.of_kind(EntryKind.URL), key=lambda e: e.target):
-        canon = parse_canonical(entry.target)
+    for target in sorted(e.target for e in snapshot.entries if e.kind is EntryKind.URL):
+        canon = split_canonical(target)
         if canon.query is not None:
             tail = _ere(f"?{canon.query}") + "$"
         else:  # as the hash feed: a directory covers what is under it, a file any query
@@ -135,7 +164,8 @@ def squid_config(directory: str, splash_url: str) -> str:
     """The squid.conf lines that load the two files from ``directory`` and redirect a
     blocked request to the splash page (``%u``: the blocked URL)."""
     return (
-        f'acl keepdown_domains dstdomain "{directory}/keepdown-domains.txt"\n'
+        # -n: never match an IP address by its reverse name (it would block the splash page)
+        f'acl keepdown_domains dstdomain -n "{directory}/keepdown-domains.txt"\n'
         f'acl keepdown_urls url_regex "{directory}/keepdown-urls.txt"\n'
         f"deny_info {splash_url}?url=%u keepdown_domains\n"
         f"deny_info {splash_url}?url=%u keepdown_urls\n"
@@ -157,7 +187,15 @@ def csv_list(snapshot: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    for entry in snapshot.entries:
-        row = entry.to_dict()
-        writer.writerow([row[name] for name in CSV_FIELDS])
+    writer.writerows(
+        (
+            e.kind.value,
+            e.target,
+            e.reason,
+            e.first_confirmed_at.isoformat(),
+            e.classification,
+            e.provider,
+        )
+        for e in snapshot.entries
+    )
     return out.getvalue()

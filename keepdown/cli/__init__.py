@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "user_cmd",
     "report_cmd",
     "crawl_cmd",
+    "sightings_cmd",
     "provider_cmd",
     "notices_cmd",
     "finance_cmd",
@@ -38,6 +39,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "verify_cmd",
     "evidence_cmd",
     "regulator_cmd",
+    "blocklist_cmd",
+    "feed_cmd",
 )
 
 

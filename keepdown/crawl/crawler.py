@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ from keepdown.crawl.urls import CrawlScope, host_of
 from keepdown.errors import Conflict, FetchError, KeepdownError
 from keepdown.events import EventSink, PageFetched
 from keepdown.settings import Settings
+
+log = logging.getLogger("keepdown.crawl")
 
 __all__ = ["CrawlLimits", "CrawlStats", "Crawler", "RunEnd"]
 
@@ -121,6 +124,7 @@ class Crawler:
         clock: Clock | None = None,
         page_observers: Sequence[PageObserver] = (),
         extend_pages: PageExtender | None = None,
+        robust: Callable[[], bool] | None = None,
     ) -> None:
         self.limits = CrawlLimits.from_settings(settings)
         self.scope = scope
@@ -141,7 +145,12 @@ class Crawler:
         self.extend_pages = extend_pages
         self.stats = CrawlStats()
         self.media = MediaPipeline(
-            settings, sink=sink, events=self.events, stats=self.stats, crawl_id=crawl_id
+            settings,
+            sink=sink,
+            events=self.events,
+            stats=self.stats,
+            crawl_id=crawl_id,
+            robust=robust,
         )
         self.tally = FrontierTally(frontier)
         self.leases = LeaseKeeper(
@@ -313,8 +322,18 @@ class Crawler:
         if retryable and item.attempts < self.limits.max_attempts:
             when = self.clock.now() + timedelta(seconds=self._backoff(item.attempts))
             self.frontier.retry_later(item, error=message, not_before=when, failure=failure)
+            log.info(
+                "crawl %s: %s failed (%s), tried again later: %s",
+                self.crawl_id,
+                item.url,
+                failure,
+                message,
+            )
         else:
             self.frontier.fail(item, error=message, failure=failure)
+            log.warning(
+                "crawl %s: %s failed for good (%s): %s", self.crawl_id, item.url, failure, message
+            )
 
     def _settle_status(self, item: FrontierItem, result: FetchResult) -> bool:
         """Settle a non-2xx answer; True if the caller should go on with the body. A 429 or
@@ -329,8 +348,10 @@ class Crawler:
             wait = max(result.retry_after or 0.0, self._backoff(item.attempts))
             when = self.clock.now() + timedelta(seconds=wait)
             self.frontier.retry_later(item, error=error, not_before=when, failure="http")
+            log.info("crawl %s: %s answered %s, tried again later", self.crawl_id, item.url, error)
         else:
             self.frontier.fail(item, error=error, bytes_fetched=len(result.body), failure="http")
+            log.warning("crawl %s: %s failed for good (http): %s", self.crawl_id, item.url, error)
         return False
 
     # --- pages --------------------------------------------------------------------------

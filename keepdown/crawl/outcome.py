@@ -37,6 +37,7 @@ __all__ = [
     "UrlStatus",
     "outcome_of",
     "public_status",
+    "summary_lines",
 ]
 
 
@@ -226,3 +227,29 @@ def public_status(outcome: CrawlOutcome) -> dict[str, str | None]:
     }[outcome.outcome]
     reason = outcome.reason if outcome.outcome is Outcome.UNREACHABLE else None
     return {"status": status, "reason": reason}
+
+
+def summary_lines(summary: CrawlSummary, outcome: CrawlOutcome) -> list[str]:
+    """A crawl's outcome for a person: one line, then the failures per class and the hosts
+    that failed most (``keepdown crawl`` prints these when a crawl ends, ``crawl status``
+    before the URLs)."""
+    head = f"crawl {summary.crawl_id}: {outcome.outcome.value}: {outcome.meaning}"
+    if outcome.reason:
+        head += f" ({outcome.reason}: {describe(outcome.reason)})"
+    lines = [head]
+    if outcome.detail:
+        lines.append(f"  {outcome.detail}")
+    pages, media = summary.count("page"), summary.count("media")
+    lines.append(
+        f"  pages {summary.count('page', 'done')} fetched, {summary.count('page', 'failed')}"
+        f" failed of {pages}; media {summary.count('media', 'done')} hashed,"
+        f" {summary.count('media', 'failed')} failed of {media};"
+        f" sightings {summary.sightings} ({summary.confirmed} confirmed,"
+        f" {summary.pending_review} waiting for review)"
+    )
+    for failure, n in sorted(summary.failures.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  failed: {n} {failure} ({describe(failure)})")
+    if summary.failing_hosts:
+        hosts = ", ".join(f"{host} {n}" for host, n in summary.failing_hosts)
+        lines.append(f"  failing hosts: {hosts}")
+    return lines

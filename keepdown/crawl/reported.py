@@ -14,28 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from keepdown.crawl.outcome import CrawlOutcome, CrawlSummary, UrlStatus, outcome_of
 from keepdown.crawl.scope_request import ScopeRequest
 from keepdown.crawl.urls import host_of, normalize_url
 from keepdown.errors import InvalidInput
 
 __all__ = [
-    "PUBLIC_STATUSES",
     "REPORTER_TYPES",
     "Intake",
+    "ReportStatus",
     "ReportedUrl",
     "ReportedUrls",
     "report_url",
 ]
 
 REPORTER_TYPES = ("public", "trusted_flagger", "hotline", "own_initiative")
-#: What a public reporter may learn of its report: never whether anything was found.
-PUBLIC_STATUSES = {
-    "pending": "received",
-    "running": "checking",
-    "paused": "checking",
-    "done": "checked",
-    "stopped": "checked",
-}
 _HOST = re.compile(r"[a-z0-9._-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 
 
@@ -80,6 +73,30 @@ class Intake:
     @property
     def crawl_started(self) -> bool:
         return self.outcome in ("new", "recrawl")
+
+
+@dataclass(frozen=True)
+class ReportStatus:
+    """A reported URL and what became of its crawl: the one reading that ``keepdown crawl
+    status``, ``GET /api/v1/reports`` and the web's reported-URL pages all show.
+
+    ``summary`` is None when the report's crawl is gone (deleted); the outcome is then
+    unknown, and said so."""
+
+    record: ReportedUrl
+    summary: CrawlSummary | None
+
+    @property
+    def outcome(self) -> CrawlOutcome | None:
+        return outcome_of(self.summary) if self.summary is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        outcome = self.outcome
+        return {
+            **self.record.to_dict(),
+            "crawl": self.summary.to_dict() if self.summary is not None else None,
+            "outcome": outcome.to_dict() if outcome is not None else None,
+        }
 
 
 def report_url(url: str) -> str:
@@ -136,4 +153,27 @@ class ReportedUrls(Protocol):
 
     def submissions(self, reference: str) -> list[dict[str, Any]]: ...
 
-    def public_status(self, reference: str, receipt: str) -> str: ...
+    def public_status(self, reference: str, receipt: str) -> dict[str, str | None]:
+        """``{"status", "reason"}`` for the holder of a receipt (:func:`public_status`)."""
+        ...
+
+    def statuses(self, records: list[ReportedUrl]) -> list[ReportStatus]:
+        """These reports with their crawls' summaries and outcomes (a few queries in all)."""
+        ...
+
+    def status(self, reference: str) -> ReportStatus:
+        """One report with its crawl's summary (failing hosts too) and outcome."""
+        ...
+
+    def crawl_urls(
+        self,
+        crawl_id: int,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        states: tuple[str, ...] = (),
+        kinds: tuple[str, ...] = (),
+    ) -> tuple[list[UrlStatus], int]:
+        """A page of a crawl's URLs (state, attempts, failure, last error, sightings) and how
+        many there are."""
+        ...

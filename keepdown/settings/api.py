@@ -35,6 +35,12 @@ class ApiSettings:
     )
     rate_limit_provider = text("120/minute", "Requests a provider key may make.")
     rate_limit_regulator = text("120/minute", "Requests a regulator key may make.")
+    rate_limit_peer = text(
+        "6000/minute", "Requests a peer hotline's key may make (bank pages, referrals)."
+    )
+    rate_limit_licensee = text(
+        "120/minute", "Requests a block list licensee key may make (a full-hash lookup is one)."
+    )
     rate_limit_storage_url = text(
         "",
         "Where rate-limit counters live: '' keeps them in memory (one process); "

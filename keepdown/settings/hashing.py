@@ -5,7 +5,7 @@ Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.
 
 from __future__ import annotations
 
-from keepdown.settings.setting import MiB, flag, integer, text
+from keepdown.settings.setting import MiB, flag, integer, names, number, text
 
 __all__ = ["HashingSettings"]
 
@@ -61,7 +61,42 @@ class HashingSettings:
         minimum=0,
         maximum=256,
     )
+    hash_memory_budget_bytes = integer(
+        768 * MiB,
+        "Decoded-picture memory one process holds at once, across every request and worker: "
+        "a decode takes its share (estimated from the picture's header) before any pixel and "
+        "waits while others hold the rest; one picture larger than the budget runs alone.",
+        minimum=16 * MiB,
+    )
+    hash_memory_wait_seconds = number(
+        10.0,
+        "How long an API request waits for its share of hash_memory_budget_bytes before it "
+        "is answered 503 with Retry-After (batch work waits as long as it takes).",
+        minimum=0,
+    )
+    bank_max_pdq_distance = integer(
+        63,
+        "Largest PDQ (and vPDQ frame) distance a bank may match at: a per-bank threshold above "
+        "it is refused, and pdq_match_threshold or a value stored before is matched at it "
+        "(unrelated pictures lie around 128 apart; 256 would match everything).",
+        minimum=0,
+        maximum=96,
+    )
     match_dihedral = flag(True, "Also match the 8 rotations and mirrors of each image's PDQ hash.")
+    robust_doors = names(
+        ("crawl", "scan", "match", "recheck"),
+        "Doors that also hash the robust query variants (trimmed, un-cropped, turned back) and "
+        "look them up in the banks that opted in (`keepdown bank robust NAME on`): any of "
+        "crawl, scan, match (keepdown match), recheck, upload (the API's uploads, Shield and "
+        "HMA). An entry found only that way is a 'near (robust)' match, always for review. "
+        "Costs at most 3x a normal match, and nothing while no bank opted in.",
+    )
+    robust_max_distance = integer(
+        31,
+        "Largest PDQ distance of a 'near (robust)' match (also held to the bank's threshold).",
+        minimum=0,
+        maximum=256,
+    )
     index_dir = text("", "Folder for saved match indexes; empty means <data_dir>/index.")
     index_checkpoint_after = integer(
         100_000,

@@ -33,16 +33,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from keepdown.crawl.outcome import CrawlOutcome, Outcome, UrlStatus, outcome_of, public_status
 from keepdown.crawl.reported import (
-    PUBLIC_STATUSES,
     REPORTER_TYPES,
     Intake,
     ReportedUrl,
+    ReportStatus,
     report_url,
 )
 from keepdown.crawl.scope_request import ScopeRequest
 from keepdown.errors import InvalidInput, NotFound
-from keepdown.storage.tables_crawl import crawls, report_submissions, url_reports
+from keepdown.storage.crawl_outcomes import crawl_summaries, crawl_summary, url_statuses
+from keepdown.storage.tables_crawl import report_submissions, url_reports
 
 if TYPE_CHECKING:
     from keepdown.storage.crawl_store import CrawlStore
@@ -270,6 +272,12 @@ class ReportStore:
             raise NotFound(f"no report {reference}", reference=reference)
         return _report(row)
 
+    def of_crawl(self, crawl_id: int) -> ReportedUrl | None:
+        """The report whose crawl this is, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(url_reports).where(_R.crawl_id == crawl_id)).first()
+        return _report(row) if row is not None else None
+
     def find(self, reference: str) -> ReportedUrl | None:
         try:
             return self.get(reference)
@@ -298,22 +306,62 @@ class ReportStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
-    def public_status(self, reference: str, receipt: str) -> str:
-        """``received`` / ``checking`` / ``checked`` for the holder of a receipt of their own
-        ``reference``, from the crawl that checks the URL after their submission (module
-        docstring); :class:`NotFound` otherwise (the same answer whatever was wrong)."""
+    def public_status(self, reference: str, receipt: str) -> dict[str, str | None]:
+        """``received`` / ``checking`` / ``checked`` / ``unreachable`` (with the failure
+        class) for the holder of a receipt of their own ``reference``, from the outcome of the
+        crawl that checks the URL after their submission (module docstring;
+        :func:`keepdown.crawl.outcome.public_status` says what may be told);
+        :class:`NotFound` otherwise (the same answer whatever was wrong)."""
         s = report_submissions.c
-        query = (
-            select(crawls.c.state)
-            .select_from(report_submissions)
-            .outerjoin(crawls, crawls.c.id == s.crawl_id)
-            .where(s.public_reference == reference, s.receipt_sha256 == _sha256(receipt))
+        query = select(s.crawl_id).where(
+            s.public_reference == reference, s.receipt_sha256 == _sha256(receipt)
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None:
             raise NotFound("no report with that reference and receipt")
-        return PUBLIC_STATUSES.get(row.state or "done", "checked")
+        found = crawl_summaries(self.engine, [row.crawl_id]) if row.crawl_id is not None else {}
+        summary = found.get(row.crawl_id) if row.crawl_id is not None else None
+        outcome = outcome_of(summary) if summary is not None else CrawlOutcome(Outcome.STOPPED)
+        return public_status(outcome)
+
+    def statuses(self, records: list[ReportedUrl]) -> list[ReportStatus]:
+        """These reports with their crawls' summaries and outcomes (a few queries in all)."""
+        ids = [r.crawl_id for r in records if r.crawl_id is not None]
+        found = crawl_summaries(self.engine, ids)
+        return [
+            ReportStatus(r, found.get(r.crawl_id) if r.crawl_id is not None else None)
+            for r in records
+        ]
+
+    def status(self, reference: str) -> ReportStatus:
+        """One report with its crawl's summary (failing hosts too) and outcome."""
+        record = self.get(reference)
+        if record.crawl_id is None:
+            return ReportStatus(record, None)
+        try:
+            return ReportStatus(record, crawl_summary(self.engine, record.crawl_id))
+        except NotFound:
+            return ReportStatus(record, None)
+
+    def crawl_urls(
+        self,
+        crawl_id: int,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        states: tuple[str, ...] = (),
+        kinds: tuple[str, ...] = (),
+    ) -> tuple[list[UrlStatus], int]:
+        """A page of a crawl's URLs with their sightings, and how many match in all."""
+        return url_statuses(
+            self.engine,
+            crawl_id,
+            limit=max(1, min(limit, 1000)),
+            offset=max(0, offset),
+            states=states,
+            kinds=kinds,
+        )
 
 
 def _same_crawl(crawl_id: int | None) -> Any:

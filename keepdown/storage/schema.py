@@ -80,6 +80,7 @@ from keepdown.storage import (  # noqa: E402, F401
     tables_crawl,
     tables_events,
     tables_exchanges,
+    tables_federation,
     tables_filings,
     tables_finance,
     tables_notices,

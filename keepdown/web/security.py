@@ -171,6 +171,7 @@ def page(*roles: Role, allow_pending: bool = False, case_work: bool = False) -> 
         return signed
 
     viewer.allowed_roles = allowed  # type: ignore[attr-defined]
+    viewer.case_work = case_work  # type: ignore[attr-defined]
     return Depends(viewer)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,11 @@ from fastapi.testclient import TestClient
 
 from keepdown.app import build_app
 from keepdown.auth import Role
+from keepdown.cli.crawl_cmd import run_worker
 from keepdown.clock import FrozenClock
 from keepdown.storage.crawl_store import CrawlStore, ReportStore
 from keepdown.storage.tables_crawl import crawls
-from tests.api.conftest import Api, make_settings
+from tests.api.conftest import Api, make_settings, seed_known_bank
 
 
 def _store(api: Api) -> ReportStore:
@@ -171,7 +173,7 @@ def test_the_public_reports_without_a_key_and_reads_only_its_status(api: Api) ->
 
     status = _status(api, body["reference"], body["receipt"])
     assert status.status_code == 200
-    assert status.json() == {"reference": body["reference"], "status": "received"}
+    assert status.json() == {"reference": body["reference"], "status": "received", "reason": None}
     CrawlStore(api.services.storage.engine, api.client.app.state.ctx.settings).finish(
         1, now=api.client.app.state.ctx.clock.now(), reason="frontier exhausted"
     )
@@ -321,3 +323,77 @@ def test_api_replicas_share_the_public_limit_through_redis(tmp_path) -> None:
     finally:
         forget()
         client.close()
+
+
+def _crawl(api: Api) -> None:
+    """Run every runnable crawl to its end, as ``keepdown crawl --once`` does."""
+    run_worker(api.services.crawling, once=True, out=io.StringIO())
+
+
+def test_an_unreachable_report_says_so_to_the_reporter_and_the_analyst(api: Api) -> None:
+    # Issue 15, item 2: the public status answered "checked" and the list said
+    # crawl_started false, while the only URL had failed.
+    public = _public(api, "http://10.0.0.1/x").json()  # the address guard refuses it
+    staff = _report(api, "http://10.0.0.1/x").json()
+    assert _status(api, public["reference"], public["receipt"]).json() == {
+        "reference": public["reference"],
+        "status": "received",
+        "reason": None,
+    }
+    listed = api.client.get("/api/v1/reports", headers=api.auth(Role.ANALYST)).json()
+    assert listed["reports"][0]["outcome"]["outcome"] == "received"
+    assert "crawl_started" not in listed["reports"][0]  # an intake's answer, not a state
+    _crawl(api)
+
+    status = _status(api, public["reference"], public["receipt"]).json()
+    assert (status["status"], status["reason"]) == ("unreachable", "blocked")
+    listed = api.client.get("/api/v1/reports", headers=api.auth(Role.ANALYST)).json()
+    (shown,) = listed["reports"]
+    assert shown["outcome"]["outcome"] == "unreachable"
+    assert shown["outcome"]["reason"] == "blocked"
+    assert shown["crawl"]["failures"] == {"blocked": 1}
+    one = api.client.get(f"/api/v1/reports/{staff['reference']}", headers=api.auth(Role.ADMIN))
+    assert one.status_code == 200, one.text
+    body = one.json()
+    assert body["outcome"] == shown["outcome"]
+    (url,) = body["urls"]
+    assert (url["url"], url["state"], url["failure"], body["urls_total"]) == (
+        "http://10.0.0.1/x",
+        "failed",
+        "blocked",
+        1,
+    )
+    assert url["attempts"] <= 1
+    assert url["last_error"]
+    assert url["failure_meaning"].startswith("the address is one keepdown never connects to")
+    failed = api.client.get(
+        f"/api/v1/reports/{staff['reference']}",
+        params={"state": "done"},
+        headers=api.auth(Role.ADMIN),
+    ).json()
+    assert (failed["urls"], failed["urls_total"]) == ([], 0)
+    missing = api.client.get("/api/v1/reports/KD-nope", headers=api.auth(Role.ADMIN))
+    assert missing.status_code == 404
+    for role in (Role.PLATFORM, Role.PROVIDER, Role.REGULATOR):
+        refused = api.client.get(f"/api/v1/reports/{staff['reference']}", headers=api.auth(role))
+        assert refused.status_code == 403
+
+
+def test_a_fetched_report_is_checked_with_nothing_said_of_what_was_found(
+    api: Api, image_site: str
+) -> None:
+    seed_known_bank(api.services)
+    public = _public(api, f"{image_site}/known.jpg").json()
+    gone = _report(api, f"{image_site}/gone.html").json()
+    _crawl(api)
+    status = _status(api, public["reference"], public["receipt"]).json()
+    assert (status["status"], status["reason"]) == ("checked", None)  # never "known found"
+    found = api.client.get(
+        "/api/v1/reports", params={"reference": gone["reference"]}, headers=api.auth(Role.ADMIN)
+    ).json()["reports"][0]
+    assert (found["outcome"]["outcome"], found["outcome"]["reason"]) == ("unreachable", "http")
+    assert "HTTP 404" in found["outcome"]["detail"]
+    listed = api.client.get("/api/v1/reports", headers=api.auth(Role.ANALYST)).json()
+    known = next(r for r in listed["reports"] if r["url"].endswith("/known.jpg"))
+    assert known["outcome"]["outcome"] == "known_found"
+    assert known["crawl"]["confirmed"] + known["crawl"]["pending_review"] == 1

@@ -69,9 +69,19 @@ def seed_banks(settings, site) -> dict[int, int]:
     """Trusted bank: known 0 and 1; review bank: known 2 and 3. -> {entry id: known}."""
     services = open_services(settings, SystemClock())
     try:
-        services.auth.ensure_organisation("hotline")
-        services.banks.create_bank(TRUSTED, owner="hotline", trust="auto", source=SOURCES[TRUSTED])
-        services.banks.create_bank(REVIEW, owner="hotline", trust="review", source=SOURCES[REVIEW])
+        services.auth.ensure_organisation(services.settings.operator_organisation)
+        services.banks.create_bank(
+            TRUSTED,
+            owner=services.settings.operator_organisation,
+            trust="auto",
+            source=SOURCES[TRUSTED],
+        )
+        services.banks.create_bank(
+            REVIEW,
+            owner=services.settings.operator_organisation,
+            trust="review",
+            source=SOURCES[REVIEW],
+        )
         entries: dict[int, int] = {}
         for known, bank in KNOWN_IN.items():
             result = hash_bytes(site.known[known]["original"])
@@ -122,7 +132,9 @@ def test_reported_url_yields_exactly_the_planted_sightings(crawl_db, site, datab
         }
         assert found == _expected(site)
         assert len(matched) == len(found)  # one row per planted place
-        assert f"matches {len(matched)}" in out.getvalue().splitlines()[-1]
+        progress = [x for x in out.getvalue().splitlines() if x.startswith("crawl 1: pages")]
+        assert f"matches {len(matched)}" in progress[-1]
+        assert "crawl 1: known_found: known material found" in out.getvalue()
         for r in matched:
             assert r["bank"] == KNOWN_IN[entries[r["entry_id"]]]
             exact_trusted = r["bank"] == TRUSTED and r["match_type"] == "exact"

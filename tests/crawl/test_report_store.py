@@ -67,11 +67,11 @@ def test_receipts_open_one_report_status_only(stores):
     assert mine.receipt
     assert mine.public_reference
     assert len(mine.receipt) >= 20
-    assert reports.public_status(mine.public_reference, mine.receipt) == "received"
+    assert reports.public_status(mine.public_reference, mine.receipt)["status"] == "received"
     crawls.start_turn(mine.record.crawl_id, now=T0)
-    assert reports.public_status(mine.public_reference, mine.receipt) == "checking"
+    assert reports.public_status(mine.public_reference, mine.receipt)["status"] == "checking"
     crawls.pause(mine.record.crawl_id, until=T0 + timedelta(hours=1), reason="later")
-    assert reports.public_status(mine.public_reference, mine.receipt) == "checking"
+    assert reports.public_status(mine.public_reference, mine.receipt)["status"] == "checking"
     staff = reports.intake("http://d.example/", reporter_type="hotline", now=T0)
     assert staff.receipt is None
     with pytest.raises(NotFound):

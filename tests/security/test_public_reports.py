@@ -52,8 +52,8 @@ def test_a_known_url_and_a_new_one_look_the_same(stores, staff_crawl: str) -> No
 
     def statuses() -> tuple[str, str]:
         return (
-            reports.public_status(known.public_reference, known.receipt),
-            reports.public_status(fresh.public_reference, fresh.receipt),
+            reports.public_status(known.public_reference, known.receipt)["status"],
+            reports.public_status(fresh.public_reference, fresh.receipt)["status"],
         )
 
     assert statuses() == ("received", "received")

@@ -11,10 +11,11 @@ from fastapi.responses import Response
 
 from keepdown.auth.signin import SignedIn
 from keepdown.errors import InvalidInput
-from keepdown.review.model import ReviewItem, SightingFilter
+from keepdown.review.listing import SIGHTING_STATES, sighting_filter
+from keepdown.review.model import ReviewItem
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager, parse_day
+from keepdown.web.paging import PageNumber, Pager, RowId
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -23,7 +24,7 @@ __all__ = ["STATES", "router"]
 router = APIRouter()
 
 _STAFF = page(*STAFF, case_work=True)
-STATES = ("pending_review", "confirmed", "rejected", "unmatched")
+STATES = SIGHTING_STATES
 
 
 @router.get("/sightings")
@@ -34,7 +35,7 @@ def sightings(
     state: str = "",
     since: str = "",
     until: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
     viewer: SignedIn = _STAFF,
 ) -> Response:
     ctx = web_context(request)
@@ -43,15 +44,7 @@ def sightings(
     error = ""
     rows: list[ReviewItem] = []
     try:
-        if state and state not in STATES:
-            raise InvalidInput("unknown state", field="state")
-        where = SightingFilter(
-            bank=bank[:200],
-            provider=provider[:200],
-            state=state,
-            since=parse_day(since, "since"),
-            until=parse_day(until, "until", end=True),
-        )
+        where = sighting_filter(bank=bank, provider=provider, state=state, since=since, until=until)
         rows, total = ctx.review_store.list_sightings(
             where, limit=pager.per_page, offset=pager.offset
         )
@@ -72,7 +65,7 @@ def sightings(
 
 
 @router.get("/sightings/{sighting_id}")
-def sighting(request: Request, sighting_id: int, viewer: SignedIn = _STAFF) -> Response:
+def sighting(request: Request, sighting_id: RowId, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     item = ctx.review_store.get(sighting_id)
     return render(
