@@ -279,8 +279,9 @@ class World:
     def _bank(self) -> None:
         runtime = open_services(self.settings, self.clock)
         try:
-            runtime.auth.ensure_organisation("hotline")
-            runtime.banks.create_bank(BANK, owner="hotline", trust="auto", label="csam")
+            hotline = self.settings.operator_organisation  # its banks take part in matching
+            runtime.auth.ensure_organisation(hotline)
+            runtime.banks.create_bank(BANK, owner=hotline, trust="auto", label="csam")
             for data in FILES.values():
                 sha = hash_bytes(data, mode="exact").sha256.hex
                 runtime.banks.add_entry(BANK, EntryRecord(SignalType.SHA256, sha))
