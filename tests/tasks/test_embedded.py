@@ -96,6 +96,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 1,
             "checkpoint": 1,
             "filings": 1,
+            "federation": 1,
             "exchanges": 1,
         }
         assert again == {
@@ -105,6 +106,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 0,
             "checkpoint": 0,
             "filings": 0,
+            "federation": 0,
             "exchanges": 0,
         }
         assert sorted(waiting) == sorted(
@@ -116,6 +118,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.finance_alerts",
                 "keepdown.evidence_checkpoint",
                 "keepdown.filings",
+                "keepdown.federation",
                 "keepdown.exchanges",
             ]
         )
