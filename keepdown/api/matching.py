@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, MatchView, get_context
@@ -116,6 +116,7 @@ class MatchOut(BaseModel):
 
 
 class UrlIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=8192, description="http(s) URL of the media")
 
 
@@ -124,11 +125,13 @@ class UrlMatchOut(MatchOut):
 
 
 class HashIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     signal_type: Literal["pdq", "md5", "sha1", "sha256"]
     value: str = Field(min_length=1, max_length=128)
 
 
 class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     hashes: list[HashIn] = Field(min_length=1, max_length=1000)
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "match_cmd",
     "bank_cmd",
     "db_cmd",
+    "init_cmd",
     "index_cmd",
     "serve_cmd",
     "org_cmd",

@@ -1,0 +1,64 @@
+"""The header shows a person only the pages they may open (issue 15): the nav listed the
+case-work pages to an admin outside the operator organisation, who met 403s on each.
+
+Every nav item says what its route's guard says (roles, case work), so the two cannot drift;
+and the header is drawn for each role, inside and outside the operator organisation, and every
+link in it opens.
+"""
+
+from __future__ import annotations
+
+import re
+
+from keepdown.auth import Role
+from keepdown.web import WEB_ROOT, web_routes
+from keepdown.web.nav import NAV
+from tests.web.conftest import PASSWORD, Web
+
+
+def _guard(path: str):
+    for route in web_routes():
+        if f"{WEB_ROOT}{route.path}" == path and "GET" in route.methods:
+            for dependency in route.dependant.dependencies:
+                if getattr(dependency.call, "allowed_roles", None) is not None:
+                    return dependency.call
+    raise AssertionError(f"no guarded GET route for {path}")
+
+
+def test_every_nav_item_says_what_its_route_guard_says() -> None:
+    for item in NAV:
+        guard = _guard(item.path)
+        assert frozenset(guard.allowed_roles) == item.roles, item.path
+        assert guard.case_work == item.case_work, item.path
+
+
+def _links(html: str) -> list[str]:
+    """The pages the header links to (empty when it has no nav)."""
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S)
+    return re.findall(r'href="(/web/[^"#?]*)"', nav.group(1)) if nav else []
+
+
+def test_the_header_holds_only_pages_that_open(web: Web) -> None:
+    web.services.auth.ensure_organisation("partner")
+    outsiders = {}
+    for role in (Role.ADMIN, Role.ANALYST):
+        name = f"partner-{role.value}"
+        web.ctx.signin.add_user(name, PASSWORD, organisation="partner", role=role)
+        outsiders[role] = name
+    people = [(role, web.users[role]) for role in Role] + list(outsiders.items())
+    for role, name in people:
+        web.client.cookies.clear()
+        web.sign_in(name)
+        links = _links(web.client.get("/web/").text)
+        for path in links:
+            assert web.client.get(path).status_code == 200, (name, path)
+        for item in NAV:
+            if item.path not in links and role in item.roles:
+                refused = web.client.get(item.path)
+                assert refused.status_code == 403, (name, item.path)
+                assert _links(refused.text) == links  # the 403 page keeps the header
+        if name in outsiders.values():
+            assert "/web/review" not in links
+            assert "/web/banks" in links  # a partner's own banks are theirs to open
+        elif role in (Role.ADMIN, Role.ANALYST):
+            assert {"/web/review", "/web/indicators"} <= set(links)
