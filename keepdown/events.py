@@ -52,6 +52,9 @@ __all__ = [
     "NoticeResendRequested",
     "NoticeSent",
     "PageFetched",
+    "PeerReferralReceived",
+    "PeerReferralSent",
+    "PeerReferralStatus",
     "QuarantineLifted",
     "ReappearanceDetected",
     "ReferralMade",
@@ -942,6 +945,49 @@ class BlocklistAppealDecided(Event):
     target: str
     outcome: str
     by: str = ""
+
+
+# --- federation between hotlines (keepdown/federation; docs/federation.md) ---
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class PeerReferralSent(Event):
+    """A referral to a peer hotline was delivered (``at``: when it was accepted there)."""
+
+    kind: ClassVar[str] = "peer_referral_sent"
+    peer: str
+    reference: str
+    country: str = ""
+    items: int = 0
+    planned_at: datetime | None = None
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class PeerReferralReceived(Event):
+    """A peer hotline's referral was accepted here (``known``: items already assessed)."""
+
+    kind: ClassVar[str] = "peer_referral_received"
+    peer: str
+    reference: str
+    report_ref: str = ""
+    items: int = 0
+    known: int = 0
+
+
+@_register
+@dataclass(frozen=True, kw_only=True)
+class PeerReferralStatus(Event):
+    """A peer reported a status of one of our referrals (``status_at``: when it happened
+    there; ``at``: when we accepted the callback)."""
+
+    kind: ClassVar[str] = "peer_referral_status"
+    peer: str
+    reference: str
+    status: str
+    status_at: datetime
+    reason: str = ""
 
 
 # --- workers and scans (keepdown/tasks, keepdown/scan) ---

@@ -15,6 +15,11 @@ bash scripts/services.sh
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# The block list's forms are tested in the programs ISPs run (tests/blocklist/test_services.py):
+# Debian's unbound (RPZ) and squid (ACL files), started by the tests on loopback.
+if { [ ! -x /usr/sbin/unbound ] || [ ! -x /usr/sbin/squid ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unbound squid >/dev/null
+fi
 # The in-browser hashes are checked against keepdown's Python with node's test runner
 # (tests/web/test_selfhash_node.py): Debian's nodejs when no node is installed.
 if ! command -v node >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

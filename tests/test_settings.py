@@ -6,6 +6,7 @@ import pytest
 
 from keepdown.errors import ConfigurationError
 from keepdown.settings import SETTINGS, Settings, load_settings
+from keepdown.settings.setting import DURATION_CAPS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -46,7 +47,12 @@ def test_values_are_typed_attributes_and_the_class_holds_the_declarations():
     [
         ("notice_watch_every_hours", "0"),
         ("notice_watch_every_hours", "-3"),
-        ("notice_watch_every_hours", "0.5"),
+        ("notice_watch_every_hours", "half"),
+        ("notice_recheck_floor_minutes", "0"),
+        ("notice_recheck_floor_minutes", "1.5"),
+        ("notice_recheck_error_hours", "1e300"),  # no upper bound used to mean an overflow
+        ("crawl_timeout_seconds", "604801"),
+        ("notice_link_days", "36600"),
         ("crawl_timeout_seconds", "0"),
         ("crawl_lease_seconds", "-1"),
         ("pdq_quality_floor", "101"),
@@ -75,6 +81,22 @@ def test_every_duration_and_count_has_a_range():
         if s.type in (int, float) and not s.accepts and not s.name.startswith("rate_limit_")
     ]
     assert unbounded == []
+
+
+def test_every_duration_has_a_unit_and_a_bound_a_date_can_take():
+    """A setting named for its unit is bounded by it (issue 25, item 3), and its largest
+    value still makes a date."""
+    from datetime import UTC, datetime, timedelta
+
+    durations = [s for s in SETTINGS if s.name.rsplit("_", 1)[-1] in DURATION_CAPS]
+    assert len(durations) > 30
+    for s in durations:
+        unit = s.name.rsplit("_", 1)[-1]
+        assert s.maximum is not None, s.name
+        assert s.maximum <= DURATION_CAPS[unit], s.name
+        assert s.minimum is not None or s.above is not None, s.name
+        datetime(2026, 1, 1, tzinfo=UTC) + timedelta(**{unit: s.maximum})
+        assert "<=" in s.accepts, s.name  # docs/settings.md says it
 
 
 def test_choices_ignore_case():
@@ -122,3 +144,26 @@ def test_unknown_setting_in_file_is_refused(tmp_path):
 def test_default_database_is_sqlite_in_data_dir(tmp_path):
     s = load_settings(environ={}, overrides={"data_dir": str(tmp_path)})
     assert s.resolved_database_url == f"sqlite:///{tmp_path}/keepdown.sqlite3"
+
+
+def test_the_fast_simulation_settings_of_the_notices_page_load(tmp_path):
+    """docs/notices.md, "A fast simulation": its settings file is valid, and the cadences it
+    promises are the ones keepdown then uses (issue 24, item 5)."""
+    from datetime import timedelta
+
+    from keepdown.notices.policy import policy_for
+    from keepdown.notices.providers import Provider
+
+    page = (DOCS / "notices.md").read_text()
+    block = page.split("## A fast simulation", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text(block)
+    s = load_settings(config_file=cfg, environ={})
+    sim = Provider(name="Sim", recheck_minutes=1, renotice_minutes=10, escalate_minutes=30)
+    policy = policy_for(sim, s)
+    minute = timedelta(minutes=1)
+    assert (policy.cadence.recheck, policy.cadence.renotice) == (minute, 10 * minute)
+    assert policy.cadence.escalate_after == 30 * minute
+    assert (policy.watch_every, policy.confirm_after) == (3 * minute, minute)
+    assert policy.error_retry == timedelta(hours=0.02)
+    assert s.notice_worker_seconds == 10

@@ -8,6 +8,8 @@ into an ASGI app. Routes:
   ``/api/v1/keys``, ``/api/v1/audit``
 - ``/api/v1/health``, ``/api/v1/ready``, ``/metrics``
 - ``/api/v1/reports`` (reported URLs to crawl)
+- ``/api/v1/holds`` and ``/api/v1/removal-requests`` (uploads held on a self-submitted match,
+  analysts' decisions, removal requests and their 48-hour clock)
 - ``/api/v1/providers``, ``/api/v1/unattributed`` (the provider registry)
 - ``/api/v1/notices`` and below; ``/api/v1/notice-response`` and below: authenticated by a
   notice's signed link only (``x-roles: ["signed-link"]`` and ``x-auth: signed-link`` in
@@ -39,8 +41,10 @@ from keepdown.api import (
     admin,
     bank_files,
     banks,
+    blocklist,
     evidence,
     federation,
+    filings,
     finance,
     hashing,
     health,
@@ -49,6 +53,7 @@ from keepdown.api import (
     metrics,
     notices,
     providers,
+    removals,
     reports,
     shield_compat,
     sightings,
@@ -87,8 +92,11 @@ ROUTERS = (
     notices.router,
     reports.router,
     evidence.router,
+    removals.router,
     finance.router,
     federation.router,
+    filings.router,
+    blocklist.router,
 )
 
 

@@ -19,11 +19,14 @@ from fastapi import Request
 from keepdown.auth import AuthService
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
 from keepdown.federation.peers import Peer, PeerSpec, Publication
+from keepdown.federation.referrals import ReferralRecord
+from keepdown.filings.desk import FilingDesk
 from keepdown.finance.alerts import FinanceDesk
 from keepdown.hashing import HashResult
 from keepdown.matching.chain import MatchChain
@@ -34,6 +37,7 @@ from keepdown.notices.service import NoticeService
 from keepdown.reports.report import TransparencySource
 from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
+from keepdown.submissions.platforms import PlatformDesk
 
 if TYPE_CHECKING:  # only for annotations: the limiter module imports the limits library
     from keepdown.api.hash_pool import HashPool
@@ -97,6 +101,12 @@ class FederationDesk(Protocol):
 
     def publish(self, bank: str, peer: str, *, by: str, enabled: bool = True) -> Publication: ...
 
+    def receive(self, sender: str, envelope: dict[str, Any]) -> dict[str, Any]: ...
+
+    def referral_list(self, direction: str | None = None) -> list[ReferralRecord]: ...
+
+    def decline(self, peer: str, reference: str, reason: str) -> ReferralRecord: ...
+
 
 @dataclass
 class ApiContext:
@@ -107,7 +117,7 @@ class ApiContext:
     banks: BankService
     bank_reader: BankReader
     matcher: MatchChain
-    hasher: Callable[[bytes, bool], HashResult]  # (data, dihedral)
+    hasher: Callable[[bytes, bool, bool], HashResult]  # (data, dihedral, robust)
     #: Where uploads are hashed: at most ``hash_threads`` at once in this process.
     hash_pool: HashPool
     fetch_url: UrlFetcher
@@ -132,8 +142,14 @@ class ApiContext:
     finance: FinanceDesk
     #: The event chain's checkpoints and leaves, the signing key, providers' evidence.
     evidence: EvidenceDesk
+    #: Uploads held on a self-submitted match, analysts' decisions, removal requests.
+    platform: PlatformDesk
+    #: Records for authorities: CyberTipline reports, statements of reasons, referrals, goAML.
+    filings: FilingDesk
     #: Peers, banks published to them and their signed pages.
     federation: FederationDesk
+    #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
+    blocklist: BlocklistDesk
 
 
 def get_context(request: Request) -> ApiContext:

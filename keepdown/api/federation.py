@@ -9,7 +9,13 @@ For a **peer** key (another hotline's keepdown; docs/federation.md):
   published to the peer is refused with 403, the same whether it exists or not, and every
   page read and every refusal is audited (``federation.page``).
 
-For staff: ``GET /api/v1/federation/peers`` and ``.../publications`` (admins and analysts of
+A peer's referrals and status callbacks: ``POST /api/v1/federation/messages`` with the
+signed envelope (peer role). A message refused (tampered, replayed, misdirected, stale) is
+answered 400 with ``details.reason`` and audited as ``federation.message`` ``refused``.
+
+For staff: ``GET /api/v1/federation/referrals`` (both directions, with timelines), ``POST
+/api/v1/federation/referrals/decline`` (admins and analysts; audited);
+``GET /api/v1/federation/peers`` and ``.../publications`` (admins and analysts of
 the operator), ``POST /api/v1/federation/peers`` and ``PUT /api/v1/federation/publications``
 (admins; audited: publishing is an explicit choice per bank and peer).
 """
@@ -30,6 +36,7 @@ from keepdown.api.errors import error_responses
 from keepdown.auth import Role
 from keepdown.errors import InvalidInput
 from keepdown.federation.peers import PeerSpec
+from keepdown.federation.wire import Refused
 
 __all__ = ["router"]
 
@@ -148,5 +155,73 @@ async def publish(request: Request, body: PublicationIn) -> dict[str, Any]:
     async with audited(request, "federation.publish", target, enabled=body.enabled):
         done = await run_in_threadpool(
             lambda: desk(request).publish(body.bank, body.peer, by=who.key_id, enabled=body.enabled)
+        )
+    return done.to_dict()
+
+
+class EnvelopeIn(BaseModel):
+    v: int
+    key: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
+    body: str = Field(max_length=2_000_000)
+
+
+@router.post(
+    "/messages",
+    summary="A peer's signed referral or status callback",
+    responses=error_responses(400, 401, 403, 429),
+    dependencies=[_PEER],
+)
+async def message(request: Request, body: EnvelopeIn) -> dict[str, Any]:
+    who = principal_of(request)
+    envelope = body.model_dump()
+    try:
+        async with audited(request, "federation.message", who.organisation) as found:
+            answer = await run_in_threadpool(desk(request).receive, who.organisation, envelope)
+            found.update(stream=answer.get("accepted"), seq=answer.get("seq"))
+    except Refused as exc:
+        reason = exc.reason
+        ctx = get_context(request)
+        await run_in_threadpool(
+            lambda: ctx.auth.audit(
+                "federation.message.refused",
+                principal=who,
+                target=who.organisation,
+                outcome="refused",
+                reason=reason,
+            )
+        )
+        raise
+    return answer
+
+
+class DeclineIn(BaseModel):
+    peer: str = Field(min_length=1, max_length=200)
+    reference: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+@router.get(
+    "/referrals",
+    summary="Referrals sent and received, with their timelines",
+    responses=error_responses(401, 403, 429),
+    dependencies=[_STAFF],
+)
+async def list_referrals(request: Request) -> dict[str, Any]:
+    found = await run_in_threadpool(desk(request).referral_list)
+    return {"referrals": [r.to_dict() for r in found]}
+
+
+@router.post(
+    "/referrals/decline",
+    summary="Decline a peer's referral with a reason (audited)",
+    responses=error_responses(400, 401, 403, 404, 429),
+    dependencies=[_STAFF],
+)
+async def decline(request: Request, body: DeclineIn) -> dict[str, Any]:
+    target = f"{body.peer}:{body.reference}"
+    async with audited(request, "federation.decline", target):
+        done = await run_in_threadpool(
+            lambda: desk(request).decline(body.peer, body.reference, body.reason)
         )
     return done.to_dict()

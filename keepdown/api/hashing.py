@@ -54,7 +54,7 @@ async def hash_upload(request: Request, *, dihedral: bool = False) -> HashResult
     """Read the upload (capped) and hash it in the thread pool."""
     ctx = get_context(request)
     data, _media_type = await read_upload(request, ctx.settings.max_upload_bytes)
-    return await ctx.hash_pool.run(ctx.hasher, data, dihedral)
+    return await ctx.hash_pool.run(ctx.hasher, data, dihedral, False)
 
 
 @router.post(

@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
@@ -50,6 +50,7 @@ from keepdown.auth import Role
 from keepdown.errors import InvalidInput
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue, SignalType, parse_hash
+from keepdown.matching.matcher import ROBUST
 
 __all__ = ["RawLookupQuery", "router"]
 
@@ -80,6 +81,12 @@ class HashMap(RootModel[dict[str, str]]):
 
 
 class MatchWithDistance(BaseModel):
+    """HMA's match; keepdown adds ``keepdown_match_type`` (``near (robust)``) with
+    ``keepdown_variant`` for a match found only through a robust query variant, and
+    ``keepdown_review_only`` for a match a policy sent to review, and only then (HMA's own
+    answers have no such fields; its clients ignore them)."""
+
+    model_config = ConfigDict(extra="allow")
     bank_content_id: int
     distance: str
 
@@ -150,7 +157,7 @@ def _hash_map(result: HashResult, types: tuple[str, ...]) -> dict[str, str]:
 async def _hash_url(request: Request, url: str) -> HashResult:
     ctx = get_context(request)
     data, _ = await ctx.fetch_url(url, ctx.settings.max_upload_bytes)
-    return await ctx.hash_pool.run(ctx.hasher, data, False)
+    return await ctx.hash_pool.run(ctx.hasher, data, False, False)
 
 
 async def _form_file(request: Request) -> bytes:
@@ -170,7 +177,7 @@ async def _form_file(request: Request) -> bytes:
 async def _hash_form(request: Request) -> HashResult:
     data = await _form_file(request)
     ctx = get_context(request)
-    return await ctx.hash_pool.run(ctx.hasher, data, False)
+    return await ctx.hash_pool.run(ctx.hasher, data, False, False)
 
 
 def _by_signal(
@@ -192,8 +199,20 @@ def _by_bank(views: list[MatchView], banks: set[str] | None) -> dict[str, list[M
     for v in views:
         if banks is None or v.bank in banks:
             out.setdefault(v.bank, []).append(
-                MatchWithDistance(bank_content_id=v.entry_id, distance=str(v.distance))
+                MatchWithDistance(
+                    bank_content_id=v.entry_id, distance=str(v.distance), **_keepdown_kind(v)
+                )
             )
+    return out
+
+
+def _keepdown_kind(v: MatchView) -> dict[str, Any]:
+    """keepdown's own fields of a match, only where HMA's answer would hide something."""
+    out: dict[str, Any] = {}
+    if v.match_type == ROBUST:
+        out.update(keepdown_match_type=ROBUST, keepdown_variant=v.variant)
+    if v.review_only:
+        out["keepdown_review_only"] = True
     return out
 
 
@@ -279,7 +298,7 @@ async def lookup_get(
 ) -> BankMatches | SignalBankMatches:
     wanted = _banks(banks)
     if url:  # the media's matches through the one match chain, as /api/v1/match/url
-        result, views = await fetch_and_match(request, url)
+        result, views, _hold = await fetch_and_match(request, url)
         by_type = _by_signal(result, views, types, wanted)
         if signal_type is not None:
             return BankMatches(by_type.get(signal_type, {}))
@@ -303,7 +322,7 @@ async def lookup_post(
     types: str | None = Query(None, max_length=200),
     bypass_coinflip: bool = Query(False),
 ) -> SignalBankMatches:
-    result, views = await match_content(request, await _form_file(request))
+    result, views, _hold = await match_content(request, await _form_file(request))
     return SignalBankMatches(_by_signal(result, views, types, _banks(banks)))
 
 

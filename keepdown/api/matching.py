@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +42,7 @@ from keepdown.hashing import HashResult
 from keepdown.hashing.types import HashValue, parse_hash
 from keepdown.matching.matcher import Verdict
 from keepdown.matching.views import verdict_of
+from keepdown.submissions.holds import Hold
 
 __all__ = [
     "INLINE_BATCH",
@@ -68,9 +69,17 @@ class MatchItem(BaseModel):
     bank: str
     entry_id: int
     signal_type: str
-    match_type: Literal["exact", "near"]
+    match_type: Literal["exact", "near", "near (robust)"] = Field(
+        description=(
+            "exact (a cryptographic hash), near (PDQ) or near (robust): found only through a "
+            "robust query variant (trimmed, un-cropped, turned back; named in variant), on a "
+            "bank that opted in; always for review"
+        )
+    )
     distance: int
-    variant: str | None = Field(default=None, description="Which rotation/mirror matched")
+    variant: str | None = Field(
+        default=None, description="Which rotation/mirror, or robust query variant, matched"
+    )
     classification: str | None = None
     frame: int | None = Field(default=None, description="Video: the frame that matched")
     timestamp: float | None = Field(default=None, description="Video: that frame's time (s)")
@@ -102,6 +111,22 @@ class InputHashes(BaseModel):
     quality: int | None = None
 
 
+class HoldOut(BaseModel):
+    """The upload held for review because it matched a self-submitted hash."""
+
+    id: int
+    state: Literal["held", "confirmed", "not_a_match"]
+    action: Literal["review", "block", "allow"] = Field(
+        description=(
+            "What to do with the upload: review (hold it, do not publish), block (an analyst "
+            "confirmed the same file), allow (an analyst said it is not a match)"
+        )
+    )
+    bank: str
+    match_type: str
+    content_ref: str
+
+
 class MatchOut(BaseModel):
     """Whether the input matched, and every match."""
 
@@ -112,6 +137,10 @@ class MatchOut(BaseModel):
     checked: list[str] = Field(description="Signal types compared with the banks")
     pdq_error: ErrorBody | None = Field(
         default=None, description="Why no PDQ was compared (undecodable or too large picture)"
+    )
+    hold: HoldOut | None = Field(
+        default=None,
+        description="Set when the upload matched a self-submitted hash: it is held for review",
     )
 
 
@@ -156,7 +185,7 @@ def _item(v: MatchView) -> dict[str, Any]:
         "bank": v.bank,
         "entry_id": v.entry_id,
         "signal_type": v.signal_type,
-        "match_type": "exact" if v.match_type == "exact" else "near",
+        "match_type": v.match_type,
         "distance": v.distance,
         "variant": v.variant,
         "classification": v.classification,
@@ -209,7 +238,21 @@ def _input_hashes(result: HashResult) -> InputHashes:
     )
 
 
-def _match_out(ctx: ApiContext, result: HashResult, views: list[MatchView]) -> dict[str, Any]:
+def hold_out(hold: Hold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "id": hold.id,
+        "state": hold.state.value,
+        "action": hold.verdict,
+        "bank": hold.match.bank,
+        "match_type": hold.match.match_type,
+        "content_ref": hold.content_ref,
+    }
+
+
+def _match_out(ctx: ApiContext, checked: Checked) -> dict[str, Any]:
+    result, views, hold = checked
     return {
         "matched": bool(views),
         "verdict": str(verdict_of(views)),
@@ -217,13 +260,21 @@ def _match_out(ctx: ApiContext, result: HashResult, views: list[MatchView]) -> d
         "matches": [_item(v) for v in views],
         "checked": checked_signals(ctx, result),
         "pdq_error": result.pdq_error.to_dict() if result.pdq_error else None,
+        "hold": hold_out(hold),
     }
 
 
+#: An upload's hashes, its matches, and its hold when it matched a self-submitted hash.
+Checked = tuple[HashResult, list[MatchView], Hold | None]
+
+
 async def match_content(
-    request: Request, data: bytes | None = None
-) -> tuple[HashResult, list[MatchView]]:
-    """Hash (an upload when ``data`` is None) and match it, both in one worker thread."""
+    request: Request, data: bytes | None = None, content_ref: str = ""
+) -> Checked:
+    """Hash (an upload when ``data`` is None) and match it, both in one worker thread: the
+    robust query variants too when the upload door asks for them (``robust_doors``); an upload
+    that matched a self-submitted hash is held for review (``content_ref``: the platform's own
+    reference to it; its SHA-256 when empty)."""
     ctx = get_context(request)
     dihedral = ctx.settings.match_dihedral
     if data is None:
@@ -231,16 +282,25 @@ async def match_content(
 
     who = principal_of(request)
 
-    def hash_and_match(content: bytes) -> tuple[HashResult, list[MatchView]]:
-        result = ctx.hasher(content, dihedral)
+    def hash_and_match(content: bytes) -> Checked:
+        result = ctx.hasher(content, dihedral, ctx.matcher.wants_robust("upload"))
         views = ctx.matcher.match_result(result, door="upload", organisation=who.organisation)
+        hold = None
+        if views:
+            hold = ctx.platform.check_upload(
+                organisation=who.organisation,
+                key_id=who.key_id,
+                content_ref=content_ref,
+                result=result,
+                matches=views,
+            )
         if ctx.events is not None:
             ctx.events.emit(upload_checked(who, views, ctx.clock.now()))
-        return result, views
+        return result, views, hold
 
-    result, views = await ctx.hash_pool.run(hash_and_match, data)
-    count_matches(request, views)
-    return result, views
+    checked: Checked = await ctx.hash_pool.run(hash_and_match, data)
+    count_matches(request, checked[1])
+    return checked
 
 
 #: What an upload's verdict does on a platform.
@@ -267,7 +327,7 @@ def upload_checked(who: Principal, views: list[MatchView], at: datetime) -> Uplo
     )
 
 
-async def fetch_and_match(request: Request, url: str) -> tuple[HashResult, list[MatchView]]:
+async def fetch_and_match(request: Request, url: str) -> Checked:
     """Fetch ``url`` through the SSRF guard (capped at ``max_upload_bytes``) and match it."""
     ctx = get_context(request)
     data, _content_type = await ctx.fetch_url(url, ctx.settings.max_upload_bytes)
@@ -282,9 +342,16 @@ async def fetch_and_match(request: Request, url: str) -> tuple[HashResult, list[
     openapi_extra=UPLOAD_BODY,
     dependencies=[requires(*_MATCHERS)],
 )
-async def match_upload(request: Request) -> Response:
-    result, views = await match_content(request)
-    return json_response(_match_out(get_context(request), result, views))
+async def match_upload(
+    request: Request,
+    content_ref: str = Query(
+        "",
+        max_length=1024,
+        description="Your own reference to the upload (storage key, content id), kept with a hold",
+    ),
+) -> Response:
+    checked = await match_content(request, content_ref=content_ref)
+    return json_response(_match_out(get_context(request), checked))
 
 
 @router.post(
@@ -295,8 +362,8 @@ async def match_upload(request: Request) -> Response:
     dependencies=[requires(*_MATCHERS)],
 )
 async def match_url(request: Request, body: UrlIn) -> Response:
-    result, views = await fetch_and_match(request, body.url)
-    return json_response({"url": body.url, **_match_out(get_context(request), result, views)})
+    checked = await fetch_and_match(request, body.url)
+    return json_response({"url": body.url, **_match_out(get_context(request), checked)})
 
 
 @router.post(

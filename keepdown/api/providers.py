@@ -27,7 +27,15 @@ from keepdown.api.deps import audited, requires
 from keepdown.api.errors import error_responses
 from keepdown.auth import Principal, Role
 from keepdown.errors import NotFound
-from keepdown.notices.providers import Provider, ProviderStore
+from keepdown.notices.providers import (
+    DEFAULT_ESCALATE_MINUTES,
+    DEFAULT_RECHECK_MINUTES,
+    DEFAULT_RENOTICE_MINUTES,
+    MAX_CADENCE_MINUTES,
+    Provider,
+    ProviderStore,
+    hours_as_minutes,
+)
 
 __all__ = ["router"]
 
@@ -39,6 +47,14 @@ _READERS = requires(Role.ADMIN, Role.ANALYST, Role.PROVIDER, case_work=True)
 ChannelName = Literal["email", "webhook", "manual"]
 LanguageName = Literal["en", "fr"]
 TargetName = Literal["upstream", "registrar", "cdn", "hotline", "regulator"]
+ForbiddenMeaning = Literal["confirm", "removed", "error"]
+UnmatchedMeaning = Literal["confirm", "removed"]
+_HOURS: Any = Field(
+    default=None,
+    ge=1,
+    le=MAX_CADENCE_MINUTES // 60,
+    description="Whole hours (older clients); the *_minutes field is preferred.",
+)
 _LIST: Any = Field(default_factory=list, max_length=1000)
 #: Fields a PATCH may clear with null; null for any other field means "unchanged".
 _NULLABLE = frozenset({"webhook_url", "escalation_target", "escalation_contact", "organisation"})
@@ -58,9 +74,20 @@ class ProviderFields(BaseModel):
     )
     language: LanguageName = "en"
     country: str = Field(default="", max_length=2)
-    recheck_hours: int = Field(default=24, ge=1, le=24 * 366)
-    renotice_hours: int = Field(default=24, ge=1, le=24 * 366)
-    escalate_hours: int = Field(default=72, ge=1, le=24 * 366)
+    recheck_minutes: int = Field(
+        default=DEFAULT_RECHECK_MINUTES,
+        ge=1,
+        le=MAX_CADENCE_MINUTES,
+        description="Re-check every so many minutes (never more often than the operator's "
+        "notice_recheck_floor_minutes).",
+    )
+    renotice_minutes: int = Field(default=DEFAULT_RENOTICE_MINUTES, ge=1, le=MAX_CADENCE_MINUTES)
+    escalate_minutes: int = Field(default=DEFAULT_ESCALATE_MINUTES, ge=1, le=MAX_CADENCE_MINUTES)
+    recheck_hours: int | None = _HOURS
+    renotice_hours: int | None = _HOURS
+    escalate_hours: int | None = _HOURS
+    forbidden_means: ForbiddenMeaning = "confirm"
+    unmatched_means: UnmatchedMeaning = "confirm"
     escalation_target: TargetName | None = None
     escalation_contact: str | None = Field(default=None, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
@@ -84,9 +111,14 @@ class ProviderPatch(BaseModel):
     webhook_secret: str | None = Field(default=None, min_length=16, max_length=200)
     language: LanguageName | None = None
     country: str | None = Field(default=None, max_length=2)
-    recheck_hours: int | None = Field(default=None, ge=1, le=24 * 366)
-    renotice_hours: int | None = Field(default=None, ge=1, le=24 * 366)
-    escalate_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    recheck_minutes: int | None = Field(default=None, ge=1, le=MAX_CADENCE_MINUTES)
+    renotice_minutes: int | None = Field(default=None, ge=1, le=MAX_CADENCE_MINUTES)
+    escalate_minutes: int | None = Field(default=None, ge=1, le=MAX_CADENCE_MINUTES)
+    recheck_hours: int | None = _HOURS
+    renotice_hours: int | None = _HOURS
+    escalate_hours: int | None = _HOURS
+    forbidden_means: ForbiddenMeaning | None = None
+    unmatched_means: UnmatchedMeaning | None = None
     escalation_target: TargetName | None = None
     escalation_contact: str | None = Field(default=None, max_length=320)
     organisation: str | None = Field(default=None, max_length=200)
@@ -108,9 +140,11 @@ class ProviderOut(BaseModel):
     webhook_secret_set: bool
     language: str
     country: str
-    recheck_hours: int
-    renotice_hours: int
-    escalate_hours: int
+    recheck_minutes: int
+    renotice_minutes: int
+    escalate_minutes: int
+    forbidden_means: str
+    unmatched_means: str
     escalation_target: str | None
     escalation_contact: str | None
     organisation: str | None
@@ -190,7 +224,9 @@ async def create_provider(request: Request, body: ProviderIn) -> ProviderSecretO
     made = None
     if body.channel == "webhook" and body.webhook_secret is None:
         made = new_webhook_secret()
-    provider = Provider(**{**body.model_dump(), "webhook_secret": made or body.webhook_secret})
+    fields = {**body.model_dump(exclude={"recheck_hours", "renotice_hours", "escalate_hours"})}
+    fields.update(hours_as_minutes(body.model_dump(exclude_unset=True)))
+    provider = Provider(**{**fields, "webhook_secret": made or body.webhook_secret})
     async with audited(request, "provider.create", target=body.name, secret_made=bool(made)):
         stored = await run_in_threadpool(_store(request).add, provider, ctx.clock.now())
     return ProviderSecretOut(**stored.to_public(), webhook_secret=made)
@@ -220,11 +256,15 @@ async def show_provider(request: Request, name: str) -> ProviderOut:
 async def edit_provider(request: Request, name: str, body: ProviderPatch) -> ProviderSecretOut:
     ctx = get_context(request)
     store = _store(request)
-    changes = {
-        k: v
-        for k, v in body.model_dump(exclude_unset=True, exclude={"rotate_webhook_secret"}).items()
-        if v is not None or k in _NULLABLE
-    }
+    changes = hours_as_minutes(
+        {
+            k: v
+            for k, v in body.model_dump(
+                exclude_unset=True, exclude={"rotate_webhook_secret"}
+            ).items()
+            if v is not None or k in _NULLABLE
+        }
+    )
     made = new_webhook_secret() if body.rotate_webhook_secret else None
     if made is not None:
         changes["webhook_secret"] = made

@@ -13,7 +13,10 @@ Mapping: a bank classified ``csam`` answers ``csam``; anything else that matched
 ``match_type`` is ``exact`` when a cryptographic hash matched, else ``near`` (PDQ); as in
 Shield, ``near_match_details`` is empty for an exact match and lists the near matches
 otherwise. They never reveal a bank entry's own hashes: their ``sha1_base32`` and
-``sha256_hex`` are empty strings. Hex digests are upper-case, as Shield writes them.
+``sha256_hex`` are empty strings. Each near match also says keepdown's own kind
+(``keepdown_match_type``: ``near``, or ``near (robust)`` when only a robust query variant found
+it, for review only) and the variant (``keepdown_variant``); Shield's clients ignore fields
+they do not know. Hex digests are upper-case, as Shield writes them.
 Media that matched no exact hash and could not be decoded as a picture answers 422 with the
 decoding error (Shield's response has no field to say "not compared"), so a client never takes
 "not looked at" for "no known match". Errors carry ``detail`` (what Shield clients read)
@@ -36,6 +39,7 @@ from keepdown.auth import Role
 from keepdown.errors import DecodeError, InvalidInput
 from keepdown.hashing import HashResult
 from keepdown.hashing.types import PdqHash
+from keepdown.matching.matcher import ROBUST
 
 __all__ = ["router", "shield_classification"]
 
@@ -50,6 +54,14 @@ class NearMatchDetail(BaseModel):
     sha1_base32: str = ""
     sha256_hex: str = ""
     classification: Classification | None
+    keepdown_match_type: Literal["near", "near (robust)"] | None = Field(
+        default=None,
+        description="keepdown's own kind: near (robust) when found only through a robust "
+        "query variant (review only; Shield itself has no such kind)",
+    )
+    keepdown_variant: str | None = Field(
+        default=None, description="The rotation, mirror or robust query variant that matched"
+    )
 
 
 class ScannedMedia(BaseModel):
@@ -96,7 +108,7 @@ def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
     if not views and isinstance(result.pdq_error, DecodeError):
         raise result.pdq_error
     exact = any(v.match_type == "exact" for v in views)
-    near = [] if exact else [v for v in views if v.match_type == "near"]
+    near = [] if exact else [v for v in views if v.match_type != "exact"]
     return ScannedMedia(
         size_bytes=result.size_bytes,
         sha1_base32=result.sha1.base32,
@@ -104,7 +116,12 @@ def _scanned(result: HashResult, views: list[MatchView]) -> ScannedMedia:
         classification=shield_classification(views),
         match_type=None if not views else ("exact" if exact else "near"),
         near_match_details=[
-            NearMatchDetail(classification=shield_classification([v])) for v in near
+            NearMatchDetail(
+                classification=shield_classification([v]),
+                keepdown_match_type="near (robust)" if v.match_type == ROBUST else "near",
+                keepdown_variant=v.variant,
+            )
+            for v in near
         ],
     )
 
@@ -122,7 +139,7 @@ async def scan_media(request: Request) -> ScannedMedia:
     data = await read_body(request, ctx.settings.max_upload_bytes)
     if not data:
         raise InvalidInput("the request body is empty: send the media bytes")
-    result, views = await match_content(request, data)
+    result, views, _hold = await match_content(request, data)
     return _scanned(result, views)
 
 
@@ -134,7 +151,7 @@ async def scan_media(request: Request) -> ScannedMedia:
     dependencies=[_MATCHERS],
 )
 async def scan_url(request: Request, body: UrlIn) -> ScannedMedia:
-    result, views = await fetch_and_match(request, body.url)
+    result, views, _hold = await fetch_and_match(request, body.url)
     return _scanned(result, views)
 
 

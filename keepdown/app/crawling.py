@@ -110,6 +110,7 @@ class CrawlServices:
             clock=self.clock,
             page_observers=self.page_observers,
             extend_pages=extend_pages,
+            robust=functools.partial(self.matcher.wants_robust, "crawl"),
         )
         return crawler, recorder
 

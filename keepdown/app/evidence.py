@@ -23,6 +23,7 @@ from typing import Any
 
 from keepdown.app.runtime import Runtime
 from keepdown.clock import Clock
+from keepdown.errors import ConfigurationError
 from keepdown.events import Event
 from keepdown.evidence import (
     SignedCheckpoint,
@@ -52,6 +53,7 @@ from keepdown.storage.figures_store import REPORT_KINDS, report_events, report_r
 __all__ = [
     "EvidenceServices",
     "evidence_services",
+    "flagger_statement",
     "flagger_view",
     "keepdown_version",
     "open_evidence",
@@ -122,7 +124,7 @@ class EvidenceServices:
             checkpoints=self.checkpoints,
             key=self.key,
             version=keepdown_version(),
-            views={**VIEWS, "flagger": flagger_view()},
+            views={**VIEWS, "flagger": flagger_view(flagger_statement(self.settings))},
         )
 
     def provider_named(self, name: str) -> Provider:
@@ -173,6 +175,19 @@ class EvidenceServices:
         """Close the runtime these parts belong to."""
         if self.runtime is not None:
             self.runtime.close()
+
+
+def flagger_statement(settings: Settings) -> str:
+    """The trusted flagger's independence statement (``filings_flagger_statement_file``)."""
+    path = settings.filings_flagger_statement_file
+    if not path:
+        return ""
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()[:20_000]
+    except OSError as exc:
+        raise ConfigurationError(
+            f"filings_flagger_statement_file: cannot read {path}: {exc.strerror}"
+        ) from exc
 
 
 def flagger_view(independence: str = "") -> View:

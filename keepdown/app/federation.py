@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from keepdown.app.referrals import ReferralDesk
 from keepdown.app.runtime import Runtime
 from keepdown.banks.service import BankService
 from keepdown.clock import Clock
@@ -35,9 +36,11 @@ from keepdown.exchanges.service import FeedService
 from keepdown.exchanges.sync import FeedSync, SyncLimits, SyncReport
 from keepdown.federation.pages import PageRequest, serve_page
 from keepdown.federation.peers import Peer, PeerSpec, Publication
+from keepdown.federation.referrals import ReferralRecord
 from keepdown.settings import Settings
 from keepdown.storage.feed_store import SqlFeedStore
 from keepdown.storage.peer_store import SqlPeerStore
+from keepdown.storage.referral_store import SqlReferralStore
 
 __all__ = ["FederationServices", "federation_services"]
 
@@ -98,6 +101,28 @@ class FederationServices:
             self.clock.now(),
             limit=self.settings.federation_page_entries,
         )
+
+    # --- referrals ----------------------------------------------------------------------
+
+    @property
+    def referrals(self) -> ReferralDesk:
+        """Referrals and status callbacks (keepdown.app.referrals)."""
+        desk = self.__dict__.get("_referrals")
+        if desk is None:
+            desk = self.__dict__["_referrals"] = ReferralDesk(
+                self, SqlReferralStore(self.runtime.storage.engine)
+            )
+        return desk
+
+    def receive(self, sender: str, envelope: dict[str, Any]) -> dict[str, Any]:
+        """A peer's referral or status message (``ReferralDesk.receive``)."""
+        return self.referrals.receive(sender, envelope)
+
+    def referral_list(self, direction: str | None = None) -> list[ReferralRecord]:
+        return self.referrals.referrals(direction)
+
+    def decline(self, peer: str, reference: str, reason: str) -> ReferralRecord:
+        return self.referrals.decline(peer, reference, reason)
 
     # --- the subscriber's side ----------------------------------------------------------
 

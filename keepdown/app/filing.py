@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from keepdown.app.evidence import flagger_statement
 from keepdown.app.runtime import Runtime
 from keepdown.clock import Clock
 from keepdown.errors import ConfigurationError, InvalidInput
@@ -33,7 +34,7 @@ from keepdown.filings.cybertip_client import CyberTipClient
 from keepdown.filings.cybertip_draft import ConfirmedMatch, CyberTipDrafter, UploadFacts
 from keepdown.filings.cybertip_model import CyberTipReport, ReportState
 from keepdown.filings.cybertip_outbox import CyberTipOutbox, CyberTipPolicy, OutboxReport
-from keepdown.filings.desk import REFERRAL_RECIPIENTS
+from keepdown.filings.desk import REFERRAL_RECIPIENTS, Record
 from keepdown.filings.dsa_client import DsaClient
 from keepdown.filings.flagger import FlaggerReport, flagger_report
 from keepdown.filings.goaml import goaml_report
@@ -72,18 +73,6 @@ class _ChainConfirmations:
                 if is_confirmed(m):
                     return ConfirmedMatch(m.bank, m.entry_id, self.facts.entry_label(m.entry_id))
         return None
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record written for an authority: its file name, bytes, and detached signature
-    (signed reports) or an empty one."""
-
-    name: str
-    data: bytes
-    media_type: str
-    signature: str = ""
-    note: str = ""
 
 
 @dataclass
@@ -173,6 +162,12 @@ class FilingServices:
         finally:
             service.close()
 
+    def check_report(self, reference: str, schema: str | None = None) -> list[str]:
+        """Why the stored report would be refused by ``schema`` (an XSD file: NCMEC's own, as
+        ``ncmec_schema`` fetched it), or by keepdown's schema; empty when it is valid."""
+        report = self.report(None, reference)
+        return xml_problems(report.report_xml, load_xsd(schema) if schema else None)
+
     # --- statements of reasons -------------------------------------------------------------
 
     def send_statements(self, organisation: str | None = None) -> StatementsReport:
@@ -208,6 +203,7 @@ class FilingServices:
             chosen,
             operator=self.settings.notice_operator_name,
             generated_at=self.clock.now(),
+            independence=flagger_statement(self.settings),
         )
 
     def refer(

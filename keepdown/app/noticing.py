@@ -77,7 +77,11 @@ def notice_services(runtime: Runtime) -> NoticeServices:
         notices,
         providers,
         lambda: Fetcher(settings, resolver=resolver, clock=clock),
-        BankVerifier(settings, functools.partial(runtime.matcher.match_result, door="recheck")),
+        BankVerifier(
+            settings,
+            functools.partial(runtime.matcher.match_result, door="recheck"),
+            functools.partial(runtime.matcher.wants_robust, "recheck"),
+        ),
         clock,
         settings,
         politeness=runtime.politeness,

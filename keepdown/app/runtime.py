@@ -5,12 +5,16 @@
 verb open a :class:`Runtime` from settings and take what they need from it. So each part is
 built in one place, once per process:
 
-1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema;
+1. storage (SQLite by default, PostgreSQL by URL), migrated to the current schema, with the
+   operator organisation (``operator_organisation``, ``local`` by default) in it;
 2. on first use, each service: auth, banks, the bank index (checkpoint or rebuild, then kept
    current by ``refresh``), **the one match chain** (:mod:`keepdown.matching.chain`: index ->
-   videos -> allow-list; :meth:`Runtime.matcher`), the notice and re-check services, the crawl
-   services, accountability (transparency reports, indicators, alerts), evidence, filings
-   (records for authorities), review and sign-in, the task queue.
+   videos -> allow-list -> the feeds' defence (negative banks, quality floors, quarantine) ->
+   self-submitted banks; :meth:`Runtime.matcher`), the self-submission
+   programme with the platforms' held uploads and removal requests (``submissions``), the
+   notice and re-check services, the crawl services, accountability (transparency reports,
+   indicators, alerts), evidence, filings (records for authorities), review and sign-in, the
+   task queue.
 
 Parts are built lazily (``keepdown bank list`` never loads the index) and at most once
 (a lock guards the first build: the API thread and the worker threads of ``serve`` share one
@@ -32,6 +36,9 @@ from keepdown.banks.service import BankService
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
+from keepdown.exchanges.guards import QualityFloorStage
+from keepdown.exchanges.negative import NegativeStage
+from keepdown.exchanges.quarantine import QuarantinePolicy, QuarantineStage
 from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
@@ -42,9 +49,12 @@ from keepdown.review import AllowListFilter, QueueConfig, ReviewService
 from keepdown.settings import Settings
 from keepdown.storage import Storage, open_storage
 from keepdown.storage.auth_store import SqlAuthStore
+from keepdown.storage.feed_store import SqlFeedStore
 from keepdown.storage.index_feed import IndexFeed, ping
+from keepdown.storage.quarantine_store import SqlNegativeStore, SqlQuarantineStore
 from keepdown.storage.review_store import SqlReviewStore
 from keepdown.storage.user_store import SqlUserStore
+from keepdown.submissions.stage import SelfSubmittedStage
 
 if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
@@ -53,6 +63,8 @@ if TYPE_CHECKING:
     from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
+    from keepdown.app.submitting import SubmissionServices
+    from keepdown.blocklist.desk import BlocklistDesk
 
 __all__ = ["Runtime", "auth_service", "open_services"]
 
@@ -85,6 +97,9 @@ class Runtime:
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
         self._closed = False
+        # The operator organisation exists from the first start, so the documented first
+        # steps (`keepdown key create --org local ...`) work on a fresh database.
+        self.auth.ensure_organisation(settings.operator_organisation)
 
     @classmethod
     @contextlib.contextmanager
@@ -175,13 +190,67 @@ class Runtime:
             )
             source = VideoMatcher(self.index, vpdq, VpdqPolicy.from_settings(self.settings))
             source.refresh()
-            return MatchChain(source, self.match_stages())
+            return MatchChain(source, self.match_stages(), robust_doors=self.settings.robust_doors)
 
         return self._once("matcher", build)
 
     def match_stages(self) -> list[MatchStage]:
-        """The policies after the index, in order: the one place a matching rule is added."""
-        return [self.allow_list]
+        """The policies after the index, in order: the one place a matching rule is added.
+        The feeds' defence (negative banks scoped to sources, per-feed quality floors, the
+        quarantine) comes before the self-submitted banks' rule; the quarantine counts only
+        the matches the stages before it let through."""
+        negative, floor, quarantine = self.exchange_stages
+        return [self.allow_list, negative, floor, quarantine, self.self_submitted]
+
+    @property
+    def exchange_stages(self) -> tuple[NegativeStage, QualityFloorStage, QuarantineStage]:
+        """The exchanges' stages of the chain (docs/exchanges.md, "Defence against bad
+        entries"): negative banks silencing named feeds, each feed's query quality floor,
+        and the quarantine of feed entries whose matches burst (settings ``quarantine_*``)."""
+
+        def build() -> tuple[NegativeStage, QualityFloorStage, QuarantineStage]:
+            feeds = SqlFeedStore(self.storage.engine, self.storage.banks)
+            s = self.settings
+            policy = QuarantinePolicy(
+                window_seconds=s.quarantine_window_seconds,
+                factor=s.quarantine_factor,
+                min_matches=s.quarantine_min_matches,
+                baseline_days=s.quarantine_baseline_days,
+            )
+            return (
+                NegativeStage(
+                    SqlNegativeStore(self.storage.engine),
+                    lambda: self.index.snapshot,
+                    pdq_threshold=s.pdq_match_threshold,
+                ),
+                QualityFloorStage(
+                    lambda: {
+                        f.bank: f.guards.quality_floor
+                        for f in feeds.list_feeds()
+                        if f.guards.quality_floor is not None
+                    }
+                ),
+                QuarantineStage(
+                    SqlQuarantineStore(self.storage.engine),
+                    self.storage.events,
+                    self.clock,
+                    policy,
+                    lambda: {f.bank: str(f.kind) for f in feeds.list_feeds() if f.quarantine},
+                ),
+            )
+
+        return self._once("exchange_stages", build)
+
+    @property
+    def self_submitted(self) -> SelfSubmittedStage:
+        """Matches in self-submitted banks go to review; the hotline-only ones stay hidden
+        from platforms (a stage of the chain; the platform desk asks it too)."""
+        return self._once(
+            "self_submitted",
+            lambda: SelfSubmittedStage(
+                self.storage.banks.list_banks, self.settings.operator_organisation
+            ),
+        )
 
     # --- people and review ----------------------------------------------------------------
 
@@ -261,6 +330,13 @@ class Runtime:
         return self._once("evidence", functools.partial(evidence_services, self))
 
     @property
+    def submissions(self) -> SubmissionServices:
+        """Self-submitted hashes, held uploads, removal requests and their clock."""
+        from keepdown.app.submitting import submission_services
+
+        return self._once("submissions", functools.partial(submission_services, self))
+
+    @property
     def federation(self) -> FederationServices:
         """Peers, banks published to them, their signed pages (docs/federation.md)."""
         from keepdown.app.federation import federation_services
@@ -273,6 +349,13 @@ class Runtime:
         from keepdown.app.filing import filing_services
 
         return self._once("filings", functools.partial(filing_services, self))
+
+    @property
+    def blocklist(self) -> BlocklistDesk:
+        """The URL block list: computed from the locations, its forms and licensees' feeds."""
+        from keepdown.app.blocklisting import blocklist_desk
+
+        return self._once("blocklist", functools.partial(blocklist_desk, self))
 
     def check_database(self) -> None:
         """A trivial query; StorageError when the database does not answer (health check)."""

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ def scan(
     progress: bool = True,
     batch_timeout: float = 600.0,
 ) -> ScanSummary:
-    """Run one scan (``keepdown scan``); see :mod:`keepdown.scan.runner` for the steps."""
+    """Run one scan (``keepdown scan``); see :mod:`keepdown.scan.runner` for the steps. The
+    scan door decides whether the robust query variants are hashed (``robust_doors``)."""
     with Runtime.open(settings) as runtime:
+        options = dataclasses.replace(options, robust=runtime.matcher.wants_robust("scan"))
         submit = None
         if distributed:
             from keepdown.app.workers import open_queue

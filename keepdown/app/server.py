@@ -138,8 +138,10 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
     """The API's view of the runtime."""
     settings = runtime.settings
 
-    def hasher(data: bytes, dihedral: bool) -> HashResult:
-        return hash_bytes(data, settings=settings, mode=settings.hash_mode, dihedral=dihedral)
+    def hasher(data: bytes, dihedral: bool, robust: bool) -> HashResult:
+        return hash_bytes(
+            data, settings=settings, mode=settings.hash_mode, dihedral=dihedral, robust=robust
+        )
 
     async def fetch_url(url: str, max_bytes: int) -> tuple[bytes, str]:
         result = await fetcher.fetch(url, max_bytes=max_bytes)
@@ -171,7 +173,10 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         transparency=runtime.accountability,
         finance=runtime.accountability,
         evidence=runtime.evidence,
+        platform=runtime.submissions.platform,
         federation=runtime.federation,
+        filings=runtime.filings,
+        blocklist=runtime.blocklist,
     )
 
 

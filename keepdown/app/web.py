@@ -50,6 +50,8 @@ def mount_web(app: FastAPI, api: ApiContext, runtime: Runtime, public_limit: Cli
         events=runtime.storage.events,
         transparency=runtime.accountability,
         finance=runtime.accountability,
+        blocklist=api.blocklist,
+        self_submission=runtime.submissions.desk,
     )
     app.mount(WEB_ROOT, create_web_app(ctx), name="web")
 

@@ -131,6 +131,14 @@ class WorkerJobs:
         if signed is not None:
             log.info("evidence checkpoint at position %d", signed.checkpoint.position)
 
+    def filing_pass(self) -> None:
+        """``keepdown regulator file`` as a task: statements of reasons and CyberTipline
+        reports of every organisation with a filing profile (nothing when there is none)."""
+        done = self.runtime.filings.run()
+        statements, reports = done["statements"], done["cybertip"]
+        if statements["sent"] or statements["errors"] or any(reports.values()):
+            log.info("filing pass: %s", done)
+
     # --- banks and scans -------------------------------------------------------------------
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ class Role(StrEnum):
     #: Another hotline's keepdown (federation): the banks published to its organisation,
     #: referrals and status callbacks; nothing else.
     PEER = "peer"
+    #: An ISP, resolver, filter or vendor licensed to fetch the URL block list (its own
+    #: organisation's feed key; every fetch audited).
+    LICENSEE = "licensee"
 
 
 @dataclass(frozen=True)

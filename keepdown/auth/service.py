@@ -34,7 +34,7 @@ from keepdown.auth.model import ApiKey, AuditRecord, IssuedKey, Organisation, Pr
 from keepdown.auth.redact import RedactedAuditLog
 from keepdown.auth.store import AuditLog, AuthStore
 from keepdown.clock import Clock, SystemClock
-from keepdown.errors import AuthError, Forbidden, InvalidInput, KeepdownError, NotFound
+from keepdown.errors import AuthError, Conflict, Forbidden, InvalidInput, KeepdownError, NotFound
 
 __all__ = ["AuthService"]
 
@@ -71,11 +71,16 @@ class AuthService:
         return self.store.add_organisation(name, self.clock.now())
 
     def ensure_organisation(self, name: str) -> Organisation:
-        """The organisation called ``name``, created if missing (idempotent, for the demo)."""
+        """The organisation called ``name``, created if missing (idempotent: two processes
+        creating it at once both get the one row)."""
         try:
             return self.store.get_organisation(name)
         except NotFound:
+            pass
+        try:
             return self.add_organisation(name)
+        except Conflict:
+            return self.store.get_organisation(name)
 
     # --- keys ----------------------------------------------------------------------------
 

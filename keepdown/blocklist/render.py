@@ -3,8 +3,9 @@
 - :func:`rpz_zone`: a DNS response policy zone of the whole-domain entries (a resolver can
   only block names, not URLs), each name and its subdomains answered NXDOMAIN
   (``CNAME .``) or sent to the operator's splash host (``CNAME splash.``), with the serial in
-  the SOA; :func:`rpz_delta`: the changes since a serial in IXFR's condensed order (RFC 1995:
-  new SOA, old SOA, the records deleted, new SOA, the records added, new SOA);
+  the SOA; optionally the hosts of listed URLs steered to the ISP's filtering proxy
+  (:class:`RpzPolicy`); :func:`rpz_delta`: the changes since a serial in IXFR's condensed
+  order (RFC 1995: new SOA, old SOA, the records deleted, new SOA, the records added, new SOA);
 - :func:`squid_domains` / :func:`squid_urls`: Squid ACL files (``dstdomain`` for whole
   domains, ``url_regex`` for listed URLs) and :func:`squid_config`, the lines that use them;
 - :func:`json_list` / :func:`csv_list`: everything, for other consumers;
@@ -40,10 +41,16 @@ CSV_FIELDS = ("kind", "target", "reason", "first_confirmed_at", "classification"
 @dataclass(frozen=True)
 class RpzPolicy:
     """The zone's name and what a listed name resolves to: ``splash_host`` empty means
-    NXDOMAIN, else a CNAME to that host (which the operator points at its splash page)."""
+    NXDOMAIN, else a CNAME to that host (which the operator points at its splash page).
+
+    ``proxy_host``: when set, every host with a listed URL (and no whole-domain entry) is
+    answered with a CNAME to it: the two-stage design of BT's Cleanfeed, where the resolver
+    steers only the hosts that have listed URLs to the ISP's filtering proxy, and the proxy
+    blocks the listed URLs and passes the rest. Empty: the zone holds whole domains only."""
 
     zone: str = "rpz.keepdown."
     splash_host: str = ""
+    proxy_host: str = ""
     ttl: int = 300
 
     @property
@@ -52,9 +59,11 @@ class RpzPolicy:
 
     @property
     def target(self) -> str:
-        if not self.splash_host:
-            return "."
-        return self.splash_host if self.splash_host.endswith(".") else f"{self.splash_host}."
+        return _absolute(self.splash_host) if self.splash_host else "."
+
+
+def _absolute(host: str) -> str:
+    return host if host.endswith(".") else f"{host}."
 
 
 def _soa(policy: RpzPolicy, serial: int) -> str:
@@ -65,14 +74,27 @@ def _soa(policy: RpzPolicy, serial: int) -> str:
     )
 
 
+def _covered(host: str, domains: set[str]) -> bool:
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts)))
+
+
 def _rpz_records(entries: Iterable[Entry], policy: RpzPolicy) -> list[str]:
-    lines = []
-    for entry in entries:
-        if entry.kind is EntryKind.DOMAIN:
-            name = entry.target
-            lines.append(f"{name} {policy.ttl} IN CNAME {policy.target}")
-            lines.append(f"*.{name} {policy.ttl} IN CNAME {policy.target}")
-    return lines
+    """The zone's records, sorted: block records for domains, steer records for hosts."""
+    entries = list(entries)
+    domains = {e.target for e in entries if e.kind is EntryKind.DOMAIN}
+    lines = set()
+    for name in domains:
+        lines.add(f"{name} {policy.ttl} IN CNAME {policy.target}")
+        lines.add(f"*.{name} {policy.ttl} IN CNAME {policy.target}")
+    if policy.proxy_host:
+        proxy = _absolute(policy.proxy_host)
+        for entry in entries:
+            if entry.kind is EntryKind.URL:
+                host = entry.host
+                if not re.fullmatch(r"[0-9.]+", host) and not _covered(host, domains):
+                    lines.add(f"{host} {policy.ttl} IN CNAME {proxy}")
+    return sorted(lines)
 
 
 def rpz_zone(snapshot: Snapshot, policy: RpzPolicy) -> str:
@@ -83,21 +105,29 @@ def rpz_zone(snapshot: Snapshot, policy: RpzPolicy) -> str:
         _soa(policy, snapshot.serial),
         f"@ {policy.ttl} IN NS localhost.",
     ]
-    body = _rpz_records(sorted(snapshot.entries, key=lambda e: e.target), policy)
-    return "\n".join(head + body) + "\n"
+    return "\n".join(head + _rpz_records(snapshot.entries, policy)) + "\n"
 
 
 def rpz_delta(
     old_serial: int, snapshot: Snapshot, changes: Sequence[Change], policy: RpzPolicy
 ) -> str:
-    """The zone's changes from ``old_serial`` to the snapshot's serial, IXFR-ordered."""
-    removed = [c.entry for c in changes if c.op == "remove"]
-    added = [c.entry for c in changes if c.op == "add"]
+    """The zone's changes from ``old_serial`` to the snapshot's serial, IXFR-ordered. The old
+    list is the new one with ``changes`` (every change after ``old_serial``) undone, so a
+    host's steer record goes only with its last listed URL."""
+    now = {e.key: e for e in snapshot.entries}
+    then = dict(now)
+    for change in reversed(changes):
+        if change.op == "add":
+            then.pop(change.entry.key, None)
+        else:
+            then[change.entry.key] = change.entry
+    old_records = set(_rpz_records(then.values(), policy))
+    new_records = set(_rpz_records(now.values(), policy))
     new, old = _soa(policy, snapshot.serial), _soa(policy, old_serial)
     lines = [f"$ORIGIN {policy.origin}", f"; delta {old_serial} -> {snapshot.serial}", new, old]
-    lines += [f"-{line}" for line in _rpz_records(removed, policy)]
+    lines += [f"-{line}" for line in sorted(old_records - new_records)]
     lines.append(new)
-    lines += [f"+{line}" for line in _rpz_records(added, policy)]
+    lines += [f"+{line}" for line in sorted(new_records - old_records)]
     lines.append(new)
     return "\n".join(lines) + "\n"
 
@@ -135,7 +165,8 @@ def squid_config(directory: str, splash_url: str) -> str:
     """The squid.conf lines that load the two files from ``directory`` and redirect a
     blocked request to the splash page (``%u``: the blocked URL)."""
     return (
-        f'acl keepdown_domains dstdomain "{directory}/keepdown-domains.txt"\n'
+        # -n: never match an IP address by its reverse name (it would block the splash page)
+        f'acl keepdown_domains dstdomain -n "{directory}/keepdown-domains.txt"\n'
         f'acl keepdown_urls url_regex "{directory}/keepdown-urls.txt"\n'
         f"deny_info {splash_url}?url=%u keepdown_domains\n"
         f"deny_info {splash_url}?url=%u keepdown_urls\n"

@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "verify_cmd",
     "evidence_cmd",
     "regulator_cmd",
+    "blocklist_cmd",
 )
 
 

@@ -107,7 +107,7 @@ def _match_one(
 ) -> bool:
     """Steps 3-4 for one input; True if it matched (a failure is appended, not raised)."""
     try:
-        result = _hash(item, settings, mode)
+        result = _hash(item, settings, mode, matcher.wants_robust("match"))
     except (InvalidInput, NotFound) as exc:
         failures.append(Failure(item.label, exc))
         return False
@@ -118,11 +118,13 @@ def _match_one(
     return bool(views)
 
 
-def _hash(item: Input, settings: Settings, mode: str) -> HashResult:
+def _hash(item: Input, settings: Settings, mode: str, robust: bool) -> HashResult:
     if item.error is not None:
         raise item.error
     source = sys.stdin.buffer if item.path is None else item.path
-    return hash_file(source, settings=settings, mode=mode, dihedral=settings.match_dihedral)
+    return hash_file(
+        source, settings=settings, mode=mode, dihedral=settings.match_dihedral, robust=robust
+    )
 
 
 class _Writer:

@@ -21,7 +21,15 @@ import click
 from keepdown.app import open_notice_services, provider_registry
 from keepdown.clock import SystemClock
 from keepdown.errors import UsageError
-from keepdown.notices.providers import Channel, EscalationTarget, Language, Provider
+from keepdown.notices.providers import (
+    MAX_CADENCE_MINUTES,
+    Channel,
+    EscalationTarget,
+    Language,
+    Meaning,
+    Provider,
+    hours_as_minutes,
+)
 from keepdown.notices.sealing import new_key
 from keepdown.settings import Settings
 
@@ -42,9 +50,36 @@ def _options(fn: Any) -> Any:
         ),
         click.option("--language", type=click.Choice([lang.value for lang in Language])),
         click.option("--country", help="ISO 3166-1 alpha-2 code."),
-        click.option("--recheck-hours", type=click.IntRange(min=1)),
-        click.option("--renotice-hours", type=click.IntRange(min=1)),
-        click.option("--escalate-hours", type=click.IntRange(min=1)),
+        click.option(
+            "--recheck-minutes",
+            type=click.IntRange(1, MAX_CADENCE_MINUTES),
+            help="Re-check every N minutes (default 1440; never more often than "
+            "notice_recheck_floor_minutes).",
+        ),
+        click.option(
+            "--renotice-minutes",
+            type=click.IntRange(1, MAX_CADENCE_MINUTES),
+            help="Remind every N minutes while it is there (default 1440).",
+        ),
+        click.option(
+            "--escalate-minutes",
+            type=click.IntRange(1, MAX_CADENCE_MINUTES),
+            help="Escalate N minutes after the first notice (default 4320).",
+        ),
+        click.option("--recheck-hours", type=click.IntRange(min=1), help="The same in hours."),
+        click.option("--renotice-hours", type=click.IntRange(min=1), help="The same in hours."),
+        click.option("--escalate-hours", type=click.IntRange(min=1), help="The same in hours."),
+        click.option(
+            "--forbidden-means",
+            type=click.Choice([m.value for m in Meaning]),
+            help="What a 401/403 means: confirm (a second check agrees; default), removed "
+            "(at once), error (never removal).",
+        ),
+        click.option(
+            "--unmatched-means",
+            type=click.Choice([Meaning.CONFIRM.value, Meaning.REMOVED.value]),
+            help="What a 'content removed' page means: confirm (default) or removed.",
+        ),
         click.option("--escalation-target", type=click.Choice([t.value for t in EscalationTarget])),
         click.option("--escalation-contact", help="E-mail escalations go to."),
         click.option("--organisation", help="Organisation whose provider keys act for it."),
@@ -68,7 +103,7 @@ def _changes(values: dict[str, Any]) -> dict[str, Any]:
             changes["webhook_secret"] = secret
         else:
             changes[name] = tuple(value) if isinstance(value, tuple) else value
-    return changes
+    return hours_as_minutes(changes)
 
 
 def _line(p: Provider) -> str:

@@ -18,6 +18,7 @@
     keepdown regulator ncmec show CT-000001 [--xml]
     keepdown regulator ncmec approve|cancel|withdraw|retry CT-000001
     keepdown regulator ncmec schema ORG -o ncmec.xsd       # NCMEC's own XSD, with credentials
+    keepdown regulator ncmec check CT-000001 --schema ncmec.xsd
     keepdown regulator statements [--organisation ORG] [--state invalid]
     keepdown regulator refer --to law_enforcement --organisation HOTLINE --recipient "Police X"
     keepdown regulator referrals [--period 2026-Q3]
@@ -281,6 +282,26 @@ def ncmec_schema(
         click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
     else:
         click.echo(data.decode("utf-8", errors="replace"), nl=False)
+
+
+@ncmec.command("check")
+@click.argument("reference")
+@click.option(
+    "--schema",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An XSD (NCMEC's own, from `ncmec schema`); default: keepdown's.",
+)
+@click.pass_obj
+def ncmec_check(settings: Settings, reference: str, schema: str | None) -> None:
+    """Check a stored report's XML against NCMEC's own schema (or keepdown's); exit 65 when
+    it is not valid."""
+    with _filings(settings) as desk:
+        problems = desk.check_report(reference, schema)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise InvalidInput(f"{reference} is not valid against {schema or 'keepdown.xsd'}")
+    click.echo(f"{reference}: valid against {schema or 'keepdown.xsd'}")
 
 
 # --- statements, referrals, goAML ----------------------------------------------------------

@@ -92,6 +92,7 @@ class Crawler:
         clock: Clock | None = None,
         page_observers: Sequence[PageObserver] = (),
         extend_pages: PageExtender | None = None,
+        robust: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.scope = scope
@@ -112,7 +113,12 @@ class Crawler:
         self.extend_pages = extend_pages
         self.stats = CrawlStats()
         self.media = MediaPipeline(
-            settings, sink=sink, events=self.events, stats=self.stats, crawl_id=crawl_id
+            settings,
+            sink=sink,
+            events=self.events,
+            stats=self.stats,
+            crawl_id=crawl_id,
+            robust=robust,
         )
         self.tally = FrontierTally(frontier)
         self.leases = LeaseKeeper(

@@ -1,7 +1,8 @@
 """Hash what the crawler fetched, in memory and off the event loop.
 
 :class:`MediaHasher` is the crawler's one way to hashes: an image (MD5, SHA-1, SHA-256 and
-PDQ in ``hash_mode``, with the 8 dihedral variants when ``match_dihedral``), a ZIP archive
+PDQ in ``hash_mode``, with the 8 dihedral variants when ``match_dihedral``, and the robust
+query variants when ``robust`` says the crawl door wants them), a ZIP archive
 (each image entry, within :class:`ArchiveLimits`) and a video. Every kind arrives here
 already bounded by ``crawl_max_media_bytes`` (the fetcher cuts a larger response and the
 crawler fails it as ``too_large``), so a video costs at most that many bytes of memory.
@@ -15,6 +16,7 @@ thread so the event loop keeps fetching meanwhile.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from keepdown.crawl.archive_limits import ArchiveLimits
 from keepdown.crawl.archives import ArchiveReport, iter_archive_images
@@ -26,9 +28,12 @@ __all__ = ["MediaHasher"]
 
 
 class MediaHasher:
-    def __init__(self, settings: Settings, stats: CrawlStats) -> None:
+    def __init__(
+        self, settings: Settings, stats: CrawlStats, robust: Callable[[], bool] | None = None
+    ) -> None:
         self.settings = settings
         self.stats = stats
+        self.robust = robust or _never
         self.archive_limits = ArchiveLimits.for_crawl(settings)
 
     def _hash_now(self, data: bytes) -> HashResult:
@@ -37,6 +42,7 @@ class MediaHasher:
             settings=self.settings,
             mode=self.settings.hash_mode,
             dihedral=self.settings.match_dihedral,
+            robust=self.robust(),
         )
 
     def _count(self, hashes: HashResult) -> HashResult:
@@ -61,3 +67,7 @@ class MediaHasher:
         ]
         self.stats.inc("archive/skipped_entries", len(report.skipped))
         return hashed
+
+
+def _never() -> bool:
+    return False

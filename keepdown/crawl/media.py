@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from keepdown.crawl.fetcher import FetchResult
 from keepdown.crawl.hasher import MediaHasher
@@ -43,12 +43,13 @@ class MediaPipeline:
         events: EventSink,
         stats: CrawlStats,
         crawl_id: str,
+        robust: Callable[[], bool] | None = None,
     ) -> None:
         self.sink = sink
         self.events = events
         self.stats = stats
         self.crawl_id = crawl_id
-        self.hasher = MediaHasher(settings, stats)
+        self.hasher = MediaHasher(settings, stats, robust)
         self.cache = MediaCache(settings.crawl_media_cache_entries)
         self._fetching: dict[str, asyncio.Event] = {}
 

@@ -7,7 +7,9 @@ banks in dictionaries and applies a page by the rules of
 writer wins, one link per carried hash, a hash no live record carries is tombstoned
 (``source-withdrew``), a withdrawn hash carried again comes back, an analyst's removal stays,
 a guarded hash goes in as a ``low-information`` tombstone, each entry's provenance is its live
-carrier with the smallest key, a full fetch's end withdraws what it did not bring.
+carrier with the smallest key (an entry no live record carries: its former carrier with the
+smallest key, a record that carried it before), a full fetch's end withdraws what it did not
+bring.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class _Record:
     generation: int
     deleted: bool
     links: set[int] = field(default_factory=set)
+    former: set[int] = field(default_factory=set)  # entries it carried before
+    label: str | None = None  # as stored: a deletion naming the record only keeps the last
+    category: str | None = None
 
 
 class MemoryFeedStore:
@@ -181,6 +186,7 @@ class MemoryFeedStore:
                 if feed_id == feed.id and held.generation < reconcile and not held.deleted:
                     held.deleted = True
                     withdrawn |= held.links
+                    held.former |= held.links
                     held.links = set()
                     counts["reconciled"] += 1
             counts["removed"] += self._orphans(feed, withdrawn, now)
@@ -216,14 +222,18 @@ class MemoryFeedStore:
             self.records[(feed.id, record.key)] = held
         old = set(held.links)
         held.record, held.generation, held.deleted = record, generation, record.deleted
+        if not (record.deleted and not record.fingerprints):
+            c = record.classification
+            held.label, held.category = record.label, c.category.value if c else None
         wanted = (
             set()
             if record.deleted
             else {self._entry(feed, s.value, v, record, now, counts) for s, v in record.signals}
         )
         held.links = wanted
+        held.former = (held.former | old) - wanted
         touched |= old ^ wanted
-        touched |= wanted  # a carrier's label may have changed
+        touched |= wanted | held.former  # a (former) carrier's label may have changed
 
     def _entry(
         self,
@@ -266,12 +276,16 @@ class MemoryFeedStore:
         for entry in self.entries.values():
             if entry.id not in touched:
                 continue
-            carriers = [h.record for h in self.records.values() if entry.id in h.links]
-            if carriers:
-                best = min(carriers, key=lambda r: r.key)
-                entry.source_id = best.key
+            carriers = [
+                (entry.id not in h.links, h.record.key, h)
+                for h in self.records.values()
+                if entry.id in h.links or entry.id in h.former
+            ]
+            if carriers:  # live links first, then the smallest key
+                *_, best = min(carriers, key=lambda c: c[:2])
+                entry.source_id = best.record.key
                 entry.source_label = best.label
-                entry.category = best.classification.category.value if best.classification else None
+                entry.category = best.category
 
     # --- reading ---------------------------------------------------------------------------
 

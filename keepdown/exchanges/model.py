@@ -295,7 +295,7 @@ class FeedStore(Protocol):
     def records(
         self, feed_id: int, *, after: int = 0, limit: int = 100, entry_id: int | None = None
     ) -> list[FeedRecordView]:
-        """Stored records by id (keyset pages), or those carrying one bank entry."""
+        """Stored records by id (keyset pages), or the live records carrying one bank entry."""
         ...
 
     def restore_guarded(self, feed: Feed, now: datetime) -> int:

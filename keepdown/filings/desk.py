@@ -1,5 +1,6 @@
 """What the entry points (API, CLI, workers) ask of filings: one protocol, which the
-composition root implements (``keepdown.app.filing.FilingServices``).
+composition root implements (``keepdown.app.filing.FilingServices``). A :class:`Record` is one
+record written for an authority (a file: its name, bytes and detached signature).
 
 ``organisation`` is whose records a call may touch: a platform's key touches its own
 organisation's reports and statements only; ``None`` is the operator at the command line, who
@@ -10,6 +11,7 @@ one).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from keepdown.events import ReferralMade
@@ -21,10 +23,23 @@ from keepdown.filings.profiles import FilingProfile
 from keepdown.filings.sor_model import StatementState, StoredStatement
 from keepdown.filings.sor_outbox import StatementsReport
 
-__all__ = ["REFERRAL_RECIPIENTS", "FilingDesk"]
+__all__ = ["REFERRAL_RECIPIENTS", "FilingDesk", "Record"]
 
 #: Whom a referral may go to (``ReferralMade.to``).
 REFERRAL_RECIPIENTS = ("ncmec", "law_enforcement", "hotline")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record written for an authority: its file name, bytes and media type, the detached
+    signature of a signed report (else empty), and a note (whether it was checked, and
+    against what)."""
+
+    name: str
+    data: bytes
+    media_type: str
+    signature: str = ""
+    note: str = ""
 
 
 class FilingDesk(Protocol):
@@ -58,7 +73,7 @@ class FilingDesk(Protocol):
         """``approve``, ``cancel``, ``withdraw`` or ``retry`` a report."""
         ...
 
-    def send_reports(self) -> OutboxReport: ...
+    def send_reports(self, organisation: str | None = None) -> OutboxReport: ...
 
     # --- statements of reasons -------------------------------------------------------------
 
@@ -90,3 +105,18 @@ class FilingDesk(Protocol):
     ) -> ReferralMade: ...
 
     def referrals(self, period: str | None = None) -> list[ReferralMade]: ...
+
+    def goaml(self, organisation: str) -> Record:
+        """The goAML report of payment indicators with confirmed sightings."""
+        ...
+
+    def hotline_records(self, period: str, organisation: str | None = None) -> list[Record]:
+        """A hotline's records of a period (the trusted flagger's report and the regulator
+        view, signed; the referrals; goAML when the organisation has a goAML profile)."""
+        ...
+
+    # --- one pass ---------------------------------------------------------------------------
+
+    def run(self, organisation: str | None = None) -> dict[str, Any]:
+        """Plan and send statements of reasons, move CyberTipline reports on."""
+        ...

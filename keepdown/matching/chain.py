@@ -15,6 +15,9 @@ through one :class:`MatchChain` that :mod:`keepdown.app.runtime` builds once per
    verdict_of`): confirmed, review, or no match.
 
 A new rule is a new stage added in one place, the runtime; no door builds a matcher itself.
+Which doors hash the robust query variants is the chain's to say too
+(:meth:`MatchChain.wants_robust`, from the ``robust_doors`` setting): a door asks before it
+hashes, so the same picture is hashed the same way wherever it enters through that door.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from keepdown.errors import ConfigurationError
 from keepdown.hashing.types import HashValue, PdqHash, SignalType
 from keepdown.index.snapshot import IndexSnapshot
 from keepdown.matching.live import BankIndex
@@ -31,7 +35,10 @@ from keepdown.matching.matcher import Verdict
 from keepdown.matching.views import MatchView, verdict_of
 from keepdown.matching.vpdq import VideoMatcher
 
-__all__ = ["MatchChain", "MatchQuery", "MatchStage"]
+__all__ = ["DOORS", "MatchChain", "MatchQuery", "MatchStage"]
+
+#: The ways into matching (``MatchQuery.door``).
+DOORS = ("upload", "lookup", "crawl", "scan", "recheck", "match")
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,28 @@ class MatchStage(Protocol):
 class MatchChain:
     """The source, then the stages, then the verdict (module docstring)."""
 
-    def __init__(self, source: VideoMatcher, stages: Sequence[MatchStage] = ()) -> None:
+    def __init__(
+        self,
+        source: VideoMatcher,
+        stages: Sequence[MatchStage] = (),
+        *,
+        robust_doors: Iterable[str] = (),
+    ) -> None:
         self.source = source
         self.stages = tuple(stages)
+        self.robust_doors = frozenset(robust_doors)
+        unknown = sorted(self.robust_doors - set(DOORS) - {"lookup"})
+        if unknown or "lookup" in self.robust_doors:
+            bad = unknown[0] if unknown else "lookup"
+            raise ConfigurationError(
+                f"robust_doors: {bad!r} is not a door that hashes pictures "
+                "(crawl, scan, match, recheck, upload)"
+            )
+
+    def wants_robust(self, door: str) -> bool:
+        """True when ``door`` should hash the robust query variants: it is one of the
+        ``robust_doors`` and an enabled bank opted in (otherwise they would find nothing)."""
+        return door in self.robust_doors and self.source.index.robust_banks
 
     # --- matching -----------------------------------------------------------------------
 

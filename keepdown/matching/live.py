@@ -132,6 +132,7 @@ class BankIndex:
         ``options`` override the other constructor arguments."""
         kwargs: dict[str, Any] = {
             "quality_floor": settings.pdq_quality_floor,
+            "robust_max_distance": settings.robust_max_distance,
             "pdq_threshold": settings.pdq_match_threshold,
             "checkpoints": CheckpointDir(settings.index_path),
             "checkpoint_after": settings.index_checkpoint_after,
@@ -148,6 +149,12 @@ class BankIndex:
     @property
     def snapshot(self) -> IndexSnapshot:
         return self.live.snapshot
+
+    @property
+    def robust_banks(self) -> bool:
+        """True when an enabled bank opted in to ``near (robust)`` matches (so a door's
+        robust query variants have something to find)."""
+        return any(b.robust for i, b in self._state.banks.items() if i in self._state.pdq_limits)
 
     def match_result(self, result: Any) -> list[MatchView]:
         """Matches of one hashed input (a ``HashResult``): exact hashes, then PDQ variants."""

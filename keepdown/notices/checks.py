@@ -41,6 +41,7 @@ from enum import StrEnum
 
 from keepdown.errors import BlockedAddress, FetchError
 from keepdown.notices.lifecycle import CheckResult
+from keepdown.notices.providers import Meaning
 
 __all__ = [
     "GONE_STATUSES",
@@ -69,14 +70,6 @@ class Answer(StrEnum):
     REFUSED = "refused"
     UNMATCHED = "unmatched"
     ERROR = "error"
-
-
-class Meaning(StrEnum):
-    """What a provider's 401/403, or a page that no longer matches, is taken to mean."""
-
-    CONFIRM = "confirm"  # gone once a second check (or the provider's report) agrees
-    REMOVED = "removed"  # gone at once
-    ERROR = "error"  # never removal (only for 401/403: e.g. a firewall refusing robots)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,21 @@ from keepdown.settings import Settings
 
 __all__ = ["Composer", "Message", "location_view"]
 
+_UNITS = {
+    "en": ("hour", "hours", "minute", "minutes"),
+    "fr": ("heure", "heures", "minute", "minutes"),
+}
+
+
+def _every(minutes: int, lang: str) -> str:
+    """``24 hours``, ``90 minutes``, ``1 heure``: how often a reminder comes, in words."""
+    hour, hours, minute, minutes_word = _UNITS[lang]
+    if minutes % 60 == 0:
+        n = minutes // 60
+        return f"{n} {hour if n == 1 else hours}"
+    return f"{minutes} {minute if minutes == 1 else minutes_word}"
+
+
 _ENV = Environment(
     loader=PackageLoader("keepdown.notices", "templates"),
     autoescape=False,  # plain-text e-mail; nothing here is ever rendered as HTML
@@ -99,7 +114,9 @@ class Composer:
             "respond_url": self.links.url(notice.reference, provider.id),
             "link_expires_at": _when(self.links.expires_at()),
             "first_sent_at": _when(notice.first_sent_at or now),
-            "renotice_hours": provider.renotice_hours,
+            "renotice_every": _every(
+                max(provider.renotice_minutes, self.settings.notice_recheck_floor_minutes), lang
+            ),
             "escalation_target": (
                 provider.escalation_target.value if provider.escalation_target else None
             ),

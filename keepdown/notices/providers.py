@@ -3,8 +3,12 @@
 A :class:`Provider` is one entry of the operator's registry: the networks it answers for (IP
 ranges, AS numbers, domain suffixes), its abuse contacts, the channel notices go out on
 (``email``, ``webhook``, or ``manual`` for providers that only take a web form), the language
-of its notices, and its cadence (re-check every 24 h, re-notice every 24 h while the content
-is there, escalate after 72 h by default) and escalation target.
+of its notices, its cadence in minutes (re-check every 24 h, re-notice every 24 h while the
+content is there, escalate after 72 h by default; the operator's
+``notice_recheck_floor_minutes`` is the shortest interval any provider gets, whatever it
+asks), its escalation target, and what its 401/403 answers and its "content removed" pages
+mean (:class:`Meaning`: confirm with a second check, the default; removed at once; or, for
+401/403 only, an error, never removal).
 
 :func:`validate_provider` normalises and checks a provider before it is stored (CIDRs parsed,
 domains lower-cased, contacts that look like e-mail addresses, a webhook URL for the webhook
@@ -29,21 +33,26 @@ from urllib.parse import urlsplit
 from keepdown.errors import InvalidInput
 
 __all__ = [
-    "DEFAULT_ESCALATE_HOURS",
-    "DEFAULT_RECHECK_HOURS",
-    "DEFAULT_RENOTICE_HOURS",
+    "DEFAULT_ESCALATE_MINUTES",
+    "DEFAULT_RECHECK_MINUTES",
+    "DEFAULT_RENOTICE_MINUTES",
+    "MAX_CADENCE_MINUTES",
     "Cadence",
     "Channel",
     "EscalationTarget",
     "Language",
+    "Meaning",
     "Provider",
     "ProviderStore",
+    "hours_as_minutes",
     "validate_provider",
 ]
 
-DEFAULT_RECHECK_HOURS = 24
-DEFAULT_RENOTICE_HOURS = 24
-DEFAULT_ESCALATE_HOURS = 72
+DEFAULT_RECHECK_MINUTES = 24 * 60
+DEFAULT_RENOTICE_MINUTES = 24 * 60
+DEFAULT_ESCALATE_MINUTES = 72 * 60
+#: The longest cadence a provider may have: 366 days.
+MAX_CADENCE_MINUTES = 366 * 24 * 60
 
 
 class Channel(StrEnum):
@@ -58,6 +67,15 @@ class Channel(StrEnum):
 class Language(StrEnum):
     EN = "en"
     FR = "fr"
+
+
+class Meaning(StrEnum):
+    """What a provider's 401/403, or a page that no longer matches, is taken to mean
+    (keepdown.notices.checks)."""
+
+    CONFIRM = "confirm"  # gone once a second check (or the provider's report) agrees
+    REMOVED = "removed"  # gone at once
+    ERROR = "error"  # never removal (only for 401/403: e.g. a firewall refusing robots)
 
 
 class EscalationTarget(StrEnum):
@@ -75,9 +93,18 @@ class Cadence:
     """How often a provider's open locations are re-checked and re-noticed, and when to
     escalate (all measured from the first notice that named a location)."""
 
-    recheck: timedelta = timedelta(hours=DEFAULT_RECHECK_HOURS)
-    renotice: timedelta = timedelta(hours=DEFAULT_RENOTICE_HOURS)
-    escalate_after: timedelta = timedelta(hours=DEFAULT_ESCALATE_HOURS)
+    recheck: timedelta = timedelta(minutes=DEFAULT_RECHECK_MINUTES)
+    renotice: timedelta = timedelta(minutes=DEFAULT_RENOTICE_MINUTES)
+    escalate_after: timedelta = timedelta(minutes=DEFAULT_ESCALATE_MINUTES)
+
+    def floored(self, floor: timedelta) -> Cadence:
+        """This cadence with no re-check or re-notice more often than ``floor`` (the
+        operator's protection of providers, ``notice_recheck_floor_minutes``)."""
+        return Cadence(
+            recheck=max(self.recheck, floor),
+            renotice=max(self.renotice, floor),
+            escalate_after=self.escalate_after,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,9 +125,13 @@ class Provider:
     webhook_secret_sealed: str | None = field(default=None, repr=False)
     language: Language = Language.EN
     country: str = ""
-    recheck_hours: int = DEFAULT_RECHECK_HOURS
-    renotice_hours: int = DEFAULT_RENOTICE_HOURS
-    escalate_hours: int = DEFAULT_ESCALATE_HOURS
+    recheck_minutes: int = DEFAULT_RECHECK_MINUTES
+    renotice_minutes: int = DEFAULT_RENOTICE_MINUTES
+    escalate_minutes: int = DEFAULT_ESCALATE_MINUTES
+    #: What a 401/403 at a notified URL means for this provider.
+    forbidden_means: Meaning = Meaning.CONFIRM
+    #: What a 200 that is no longer known material (a "content removed" page) means.
+    unmatched_means: Meaning = Meaning.CONFIRM
     escalation_target: EscalationTarget | None = None
     escalation_contact: str | None = None
     #: The organisation whose provider-role API keys act for this provider (None: nobody).
@@ -112,9 +143,9 @@ class Provider:
     @property
     def cadence(self) -> Cadence:
         return Cadence(
-            recheck=timedelta(hours=self.recheck_hours),
-            renotice=timedelta(hours=self.renotice_hours),
-            escalate_after=timedelta(hours=self.escalate_hours),
+            recheck=timedelta(minutes=self.recheck_minutes),
+            renotice=timedelta(minutes=self.renotice_minutes),
+            escalate_after=timedelta(minutes=self.escalate_minutes),
         )
 
     @property
@@ -138,9 +169,11 @@ class Provider:
             "webhook_secret_set": self.has_webhook_secret,
             "language": self.language.value,
             "country": self.country,
-            "recheck_hours": self.recheck_hours,
-            "renotice_hours": self.renotice_hours,
-            "escalate_hours": self.escalate_hours,
+            "recheck_minutes": self.recheck_minutes,
+            "renotice_minutes": self.renotice_minutes,
+            "escalate_minutes": self.escalate_minutes,
+            "forbidden_means": self.forbidden_means.value,
+            "unmatched_means": self.unmatched_means.value,
             "escalation_target": self.escalation_target.value if self.escalation_target else None,
             "escalation_contact": self.escalation_contact,
             "organisation": self.organisation,
@@ -154,7 +187,6 @@ _NAME = re.compile(r"^[\w][\w .&'()@+,/-]{0,199}$", re.UNICODE)
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z0-9-]{2,63}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9-]{1,63}$")
 _COUNTRY = re.compile(r"^([A-Z]{2})?$")
-_MAX_HOURS = 24 * 366
 
 
 def _cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -201,10 +233,23 @@ def _choice(kind: type[StrEnum], value: Any, what: str) -> Any:
         raise InvalidInput(f"{what} must be one of: {allowed}", field=what) from exc
 
 
-def _hours(value: int, what: str) -> int:
-    if not 1 <= int(value) <= _MAX_HOURS:
-        raise InvalidInput(f"{what} must be between 1 and {_MAX_HOURS} hours", field=what)
+def _minutes(value: int, what: str) -> int:
+    if isinstance(value, bool) or int(value) != value or not 1 <= value <= MAX_CADENCE_MINUTES:
+        raise InvalidInput(
+            f"{what} must be a whole number of minutes from 1 to {MAX_CADENCE_MINUTES}",
+            field=what,
+        )
     return int(value)
+
+
+def _meanings(provider: Provider) -> dict[str, Meaning]:
+    unmatched = _choice(Meaning, provider.unmatched_means, "unmatched_means")
+    if unmatched is Meaning.ERROR:  # a page that changed is not a fault
+        raise InvalidInput("unmatched_means is confirm or removed", field="unmatched_means")
+    return {
+        "forbidden_means": _choice(Meaning, provider.forbidden_means, "forbidden_means"),
+        "unmatched_means": unmatched,
+    }
 
 
 def _optional_email(value: str | None, what: str) -> str | None:
@@ -240,9 +285,10 @@ def _contact(provider: Provider) -> dict[str, Any]:
         "channel": _choice(Channel, provider.channel, "channel"),
         "language": _choice(Language, provider.language, "language"),
         "webhook_url": _webhook(provider.webhook_url),
-        "recheck_hours": _hours(provider.recheck_hours, "recheck_hours"),
-        "renotice_hours": _hours(provider.renotice_hours, "renotice_hours"),
-        "escalate_hours": _hours(provider.escalate_hours, "escalate_hours"),
+        "recheck_minutes": _minutes(provider.recheck_minutes, "recheck_minutes"),
+        "renotice_minutes": _minutes(provider.renotice_minutes, "renotice_minutes"),
+        "escalate_minutes": _minutes(provider.escalate_minutes, "escalate_minutes"),
+        **_meanings(provider),
         "escalation_target": (
             _choice(EscalationTarget, provider.escalation_target, "escalation_target")
             if provider.escalation_target
@@ -250,6 +296,26 @@ def _contact(provider: Provider) -> dict[str, Any]:
         ),
         "escalation_contact": _optional_email(provider.escalation_contact, "escalation_contact"),
     }
+
+
+_CADENCES = ("recheck", "renotice", "escalate")
+
+
+def hours_as_minutes(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the older whole-hour cadence fields (``recheck_hours``, ...) turned
+    into minutes; both for one cadence is refused unless they agree."""
+    out = dict(values)
+    for name in _CADENCES:
+        hours = out.pop(f"{name}_hours", None)
+        if hours is None:
+            continue
+        minutes = out.get(f"{name}_minutes")
+        if minutes is not None and minutes != hours * 60:
+            raise InvalidInput(
+                f"give {name}_minutes or {name}_hours, not both", field=f"{name}_minutes"
+            )
+        out[f"{name}_minutes"] = hours * 60
+    return out
 
 
 def validate_provider(provider: Provider) -> Provider:

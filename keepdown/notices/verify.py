@@ -43,17 +43,27 @@ class Verifier(Protocol):
 
 
 class BankVerifier:
-    """Matches fetched bytes against the banks (``match`` is ``BankIndex.match_result``)."""
+    """Matches fetched bytes against the banks (``match`` is the match chain's
+    ``match_result`` for the re-check door; ``robust`` says whether that door hashes the
+    robust query variants)."""
 
-    def __init__(self, settings: Settings, match: Callable[[HashResult], Sequence[Any]]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        match: Callable[[HashResult], Sequence[Any]],
+        robust: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings = settings
         self.match = match
+        self.robust = robust or (lambda: False)
 
     def still_known(self, body: bytes, location: Location) -> bool:
         if hashlib.sha256(body).hexdigest() == location.sha256:
             return True
         try:
-            result = hash_bytes(body, settings=self.settings, mode="exact", dihedral=True)
+            result = hash_bytes(
+                body, settings=self.settings, mode="exact", dihedral=True, robust=self.robust()
+            )
         except InvalidInput:  # not an image (DecodeError and its kin)
             return False
         return bool(self.match(result))

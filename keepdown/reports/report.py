@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keepdown.events import Event
 from keepdown.reports.accuracy import SourceAccuracy, source_accuracy
+from keepdown.reports.cross_border import CROSS_BORDER_KINDS, CrossBorder, cross_border
 from keepdown.reports.definitions import DEFINITIONS, FieldFigures, field_figures
 from keepdown.reports.figures import (
     BankFigures,
@@ -81,6 +82,8 @@ class TransparencyReport:
     methodology: tuple[tuple[str, str], ...] = METHODOLOGY
     period_rule: str = PERIOD_RULE
     notes: list[str] = field(default_factory=list)
+    #: Referrals between hotlines (keepdown.reports.cross_border); None when there were none.
+    cross_border: CrossBorder | None = None
     #: What the figures were computed from (keepdown.reports.provenance); set by whoever read
     #: the events (the app layer), printed by every renderer.
     provenance: Provenance | None = None
@@ -118,6 +121,7 @@ class TransparencyReport:
                 "providers": [f.to_dict() for f in self.field_providers],
             },
             "methodology": [{"figure": a, "definition": b} for a, b in self.methodology],
+            **({"cross_border": self.cross_border.to_dict()} if self.cross_border else {}),
             "locations": self.locations,
             **({"provenance": self.provenance.to_dict()} if self.provenance else {}),
         }
@@ -217,7 +221,15 @@ def build_report(
 ) -> TransparencyReport:
     """Every figure of ``period`` from ``events`` (module docstring)."""
     requests = RequestLedger()  # fed by the same pass as the ledger
-    ledger = build_ledger(requests.tap(e for e in events if e.at < period.end))
+    peers: list[Event] = []  # and the cross-border section's events
+
+    def tapped(found: Iterable[Event]) -> Iterator[Event]:
+        for e in found:
+            if e.kind in CROSS_BORDER_KINDS:
+                peers.append(e)
+            yield e
+
+    ledger = build_ledger(requests.tap(tapped(e for e in events if e.at < period.end)))
     totals = removal_figures(ledger, period, "all")[""]
     providers = league_order(removal_figures(ledger, period, "provider").values())
     listed = {f.key for f in providers}
@@ -243,7 +255,15 @@ def build_report(
             f for key, f in field_figures(ledger, period, "provider").items() if key in listed
         ],
         referrals=dict(sorted(Counter(o.kind for o in ledger.referrals if o.at in period).items())),
+        cross_border=_cross_border(peers, period),
     )
+
+
+def _cross_border(events: list[Event], period: Period) -> CrossBorder | None:
+    if not events:
+        return None
+    found = cross_border(events, period.start, period.end)
+    return found if found.peers else None
 
 
 class TransparencySource(Protocol):

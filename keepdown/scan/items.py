@@ -59,18 +59,29 @@ CSV_FIELDS = FIELDS
 
 @dataclass(frozen=True, slots=True)
 class HashOptions:
-    """How a scan hashes: PDQ mode, rotations and mirrors, videos."""
+    """How a scan hashes: PDQ mode, rotations and mirrors, videos, robust query variants
+    (set by the scan door from ``robust_doors``, :meth:`keepdown.matching.chain.MatchChain.
+    wants_robust`)."""
 
     mode: str = "exact"
     dihedral: bool = True
     video: bool = False
+    robust: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "dihedral": self.dihedral, "video": self.video}
+        out: dict[str, Any] = {"mode": self.mode, "dihedral": self.dihedral, "video": self.video}
+        if self.robust:
+            out["robust"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HashOptions:
-        return cls(str(data["mode"]), bool(data["dihedral"]), bool(data["video"]))
+        return cls(
+            str(data["mode"]),
+            bool(data["dihedral"]),
+            bool(data["video"]),
+            bool(data.get("robust", False)),
+        )
 
     def byte_limit(self, settings: Settings) -> int:
         """Most bytes loaded for one item from a source that is not a local file."""
@@ -92,6 +103,7 @@ class Hashes:
     quality: int | None = None
     dihedral: dict[str, Any] | None = None
     frames_vpdq: tuple[Any, ...] | None = None
+    robust: dict[str, Any] | None = None  #: robust query variant -> PdqResult
 
     @classmethod
     def of(cls, result: HashResult) -> Hashes:
@@ -108,6 +120,7 @@ class Hashes:
             quality=result.quality,
             dihedral=dihedral,
             frames_vpdq=getattr(result, "frames_vpdq", None),
+            robust=dict(result.robust) if result.robust is not None else None,
         )
 
 
@@ -153,13 +166,25 @@ def _hash_path(path: Path, settings: Settings, options: HashOptions) -> HashResu
         if options.video:
             return hash_video(path, settings=settings)
         return _not_as_video(exact_hashes_of_path(path))
-    return hash_file(path, settings=settings, mode=options.mode, dihedral=options.dihedral)
+    return hash_file(
+        path,
+        settings=settings,
+        mode=options.mode,
+        dihedral=options.dihedral,
+        robust=options.robust,
+    )
 
 
 def _hash_bytes(data: bytes, settings: Settings, options: HashOptions) -> HashResult:
     if looks_like_video(data[:512]) and not options.video:
         return _not_as_video(exact_hashes(data))
-    return hash_bytes(data, settings=settings, mode=options.mode, dihedral=options.dihedral)
+    return hash_bytes(
+        data,
+        settings=settings,
+        mode=options.mode,
+        dihedral=options.dihedral,
+        robust=options.robust,
+    )
 
 
 def _not_as_video(exact: Any) -> HashResult:

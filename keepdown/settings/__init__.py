@@ -4,7 +4,8 @@ Each setting is an attribute of one group class (:mod:`~keepdown.settings.hashin
 :mod:`~keepdown.settings.crawling`, :mod:`~keepdown.settings.api`,
 :mod:`~keepdown.settings.notices`, :mod:`~keepdown.settings.web`,
 :mod:`~keepdown.settings.accountability`, :mod:`~keepdown.settings.filings`,
-:mod:`~keepdown.settings.workers`, :mod:`~keepdown.settings.federation`), made with the
+:mod:`~keepdown.settings.blocklist`, :mod:`~keepdown.settings.workers`,
+:mod:`~keepdown.settings.federation`, :mod:`~keepdown.settings.exchanges`), made with the
 typed constructors of :mod:`~keepdown.settings.setting`: its type, default, help and range.
 :class:`Settings` joins the groups; ``settings.max_image_pixels`` is an ``int`` to mypy and at
 run time, and :data:`SETTINGS` lists every :class:`Setting` in the groups' order.
@@ -31,12 +32,15 @@ from typing import Any
 from keepdown.errors import ConfigurationError
 from keepdown.settings.accountability import AccountabilitySettings
 from keepdown.settings.api import ApiSettings
+from keepdown.settings.blocklist import BlocklistSettings
 from keepdown.settings.crawling import CrawlSettings
+from keepdown.settings.exchanges import ExchangeSettings
 from keepdown.settings.federation import FederationSettings
 from keepdown.settings.filings import FilingSettings
 from keepdown.settings.hashing import HashingSettings
 from keepdown.settings.notices import NoticeSettings
 from keepdown.settings.setting import ENV_PREFIX, Setting
+from keepdown.settings.submissions import SubmissionSettings
 from keepdown.settings.web import WebSettings
 from keepdown.settings.workers import WorkerSettings
 
@@ -58,8 +62,11 @@ _GROUPS: tuple[type, ...] = (
     WebSettings,
     AccountabilitySettings,
     FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
+    SubmissionSettings,
     FederationSettings,
+    ExchangeSettings,
 )
 
 
@@ -71,8 +78,11 @@ class Settings(
     WebSettings,
     AccountabilitySettings,
     FilingSettings,
+    BlocklistSettings,
     WorkerSettings,
+    SubmissionSettings,
     FederationSettings,
+    ExchangeSettings,
 ):
     """Resolved, checked setting values. Read them as attributes: ``settings.api_port``."""
 

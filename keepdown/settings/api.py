@@ -38,6 +38,9 @@ class ApiSettings:
     rate_limit_peer = text(
         "6000/minute", "Requests a peer hotline's key may make (bank pages, referrals)."
     )
+    rate_limit_licensee = text(
+        "120/minute", "Requests a block list licensee key may make (a full-hash lookup is one)."
+    )
     rate_limit_storage_url = text(
         "",
         "Where rate-limit counters live: '' keeps them in memory (one process); "

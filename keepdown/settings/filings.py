@@ -42,6 +42,11 @@ class FilingSettings:
         "The FIU's goAML schema (XSD) every goAML report is checked against before it is "
         "written; empty: reports are written unchecked, and say so.",
     )
+    filings_flagger_statement_file = text(
+        "",
+        "Text file with the trusted flagger's statement on its independence (DSA Art. 22(3)), "
+        "printed in its annual report; empty: the report says it is not given.",
+    )
     filings_timeout_seconds = number(
         60.0, "Time-out of one request to NCMEC or the Transparency Database.", minimum=1
     )

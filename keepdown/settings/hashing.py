@@ -5,7 +5,7 @@ Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.
 
 from __future__ import annotations
 
-from keepdown.settings.setting import MiB, flag, integer, text
+from keepdown.settings.setting import MiB, flag, integer, names, text
 
 __all__ = ["HashingSettings"]
 
@@ -62,6 +62,20 @@ class HashingSettings:
         maximum=256,
     )
     match_dihedral = flag(True, "Also match the 8 rotations and mirrors of each image's PDQ hash.")
+    robust_doors = names(
+        ("crawl", "scan", "match", "recheck"),
+        "Doors that also hash the robust query variants (trimmed, un-cropped, turned back) and "
+        "look them up in the banks that opted in (`keepdown bank robust NAME on`): any of "
+        "crawl, scan, match (keepdown match), recheck, upload (the API's uploads, Shield and "
+        "HMA). An entry found only that way is a 'near (robust)' match, always for review. "
+        "Costs at most 3x a normal match, and nothing while no bank opted in.",
+    )
+    robust_max_distance = integer(
+        31,
+        "Largest PDQ distance of a 'near (robust)' match (also held to the bank's threshold).",
+        minimum=0,
+        maximum=256,
+    )
     index_dir = text("", "Folder for saved match indexes; empty means <data_dir>/index.")
     index_checkpoint_after = integer(
         100_000,

@@ -114,10 +114,21 @@ class NoticeSettings:
         "Days a removed location is still re-checked, so the same URL coming back is seen.",
         minimum=0,
     )
-    notice_watch_every_hours = integer(
-        168,
-        "How often a removed location is re-checked while it is watched.",
+    notice_watch_every_hours = number(
+        168.0,
+        "How often a removed location is re-checked while it is watched (0.5 = every 30 "
+        "minutes; never more often than notice_recheck_floor_minutes).",
+        above=0,
+        maximum=24 * 366,
+    )
+    notice_recheck_floor_minutes = integer(
+        5,
+        "The shortest time between two checks of one location, and between two reminders to "
+        "one provider, whatever a provider's cadence (recheck_minutes, renotice_minutes) or "
+        "the watch asks: it protects providers. Also the wait before the second check that "
+        "confirms a 401/403 or a 'content removed' page.",
         minimum=1,
+        maximum=24 * 60,
     )
     notice_worker_seconds = number(
         300.0,

@@ -6,6 +6,9 @@ or :func:`secret_ref`. Read on a :class:`~keepdown.settings.Settings` instance, 
 the resolved value, typed (``settings.max_image_pixels`` is an ``int`` to mypy as at run
 time); read on the class, it is the :class:`Setting` itself (``Settings.max_image_pixels``).
 
+A setting named for its unit (``..._seconds``, ``_minutes``, ``_hours``, ``_days``) is a
+duration, bounded above by :data:`DURATION_CAPS` unless it declares a tighter maximum.
+
 Every value is parsed and checked where it enters (defaults, file, environment, overrides),
 so a component never casts or re-checks a setting: a value out of range or not among the
 choices is a :class:`~keepdown.errors.ConfigurationError` naming the setting and its variable.
@@ -19,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 from keepdown.errors import ConfigurationError
 
 __all__ = [
+    "DURATION_CAPS",
     "ENV_PREFIX",
     "MiB",
     "Setting",
@@ -32,6 +36,14 @@ __all__ = [
 
 ENV_PREFIX = "KEEPDOWN_"
 MiB = 1024 * 1024
+#: The largest value of a duration setting by the unit its name ends with (``_seconds``: a
+#: week; ``_minutes`` and ``_hours``: 366 days; ``_days``: ten years), unless it says less.
+DURATION_CAPS: dict[str, float] = {
+    "seconds": 7 * 24 * 3600,
+    "minutes": 366 * 24 * 60,
+    "hours": 366 * 24,
+    "days": 3660,
+}
 
 T = TypeVar("T")
 
@@ -73,6 +85,11 @@ class Setting(Generic[T]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        unit = name.rsplit("_", 1)[-1]
+        if unit in DURATION_CAPS and self.maximum is None:
+            # a duration whose name gives its unit is bounded by it: 1e300 hours is nonsense
+            # (and would overflow the first date it is added to), not "very patient"
+            self.maximum = DURATION_CAPS[unit]
 
     @overload
     def __get__(self, obj: None, owner: type) -> Setting[T]: ...

@@ -17,7 +17,11 @@ a dozen statements, not thousands):
 5. tombstone (``source-withdrew``) every entry that lost a link and that no live record of
    the feed carries any more; entries whose carriers changed take the provenance of their
    live carrier with the smallest key, so the bank does not depend on the order records
-   arrived in;
+   arrived in. A link a record lost (it carries another hash now, or it was withdrawn) is
+   kept as a *former* link (``live`` false), so an entry no live record carries takes the
+   provenance of its former carrier with the smallest key: not that of whichever carrier
+   happened to let go of it last (a resumed fetch, with other page boundaries, would
+   disagree with an uninterrupted one);
 6. ``reconcile(generation)``: records a full fetch did not bring are withdrawn, as in 5.
 
 The caller (``SqlFeedStore``) journals the changes in ``imports`` and stores the checkpoint
@@ -30,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from keepdown.banks.model import Bank, RemovalReason
 from keepdown.exchanges.model import Feed, PageResult
@@ -174,7 +178,7 @@ class PageWriter:
             keep = {ids[p] for p in wanted.get(rid, ())}
             gone.extend((rid, eid) for eid in have if eid not in keep)
         self.rows.add_links(new_links)
-        self._unlink(gone)
+        self.rows.retire_links(gone)
         removed = self.tombstone_orphans({eid for _rid, eid in gone})
         touched = {eid for _rid, eid in new_links} - self._fresh
         touched |= {eid for _rid, eid in gone} | self._relabelled(links, old)
@@ -185,16 +189,6 @@ class PageWriter:
             guarded=counts["guarded"],
             removed=removed,
         )
-
-    def _unlink(self, pairs: Sequence[tuple[int, int]]) -> None:
-        if pairs:
-            link = feed_record_entries.c
-            self.conn.execute(
-                delete(feed_record_entries).where(
-                    link.record_id == bindparam("rid"), link.entry_id == bindparam("eid")
-                ),
-                [{"rid": rid, "eid": eid} for rid, eid in pairs],
-            )
 
     def _ensure(
         self, pairs: Sequence[Pair], links: dict[int, tuple[ExchangeRecord, Any]]
@@ -291,34 +285,42 @@ class PageWriter:
     def _relabelled(
         self, links: dict[int, tuple[ExchangeRecord, Any]], old: dict[int, set[int]]
     ) -> set[int]:
-        """Entries of records whose classification changed."""
-        out: set[int] = set()
+        """Entries, carried now or before, of records whose classification changed."""
+        changed: list[int] = []
         for rid, (record, row) in links.items():
-            if row is None or record.deleted or not old.get(rid):
-                continue
+            if row is None or (record.deleted and not record.fingerprints):
+                continue  # new, or a deletion naming the record only (its label stays)
             c = record.classification
             category = str(c.category) if c else None
             if row["label"] != record.label or row["category"] != category:
-                out |= old[rid]
+                changed.append(rid)
+        out: set[int] = set()
+        for have in self.rows.links(changed, former=True).values():
+            out |= have
         return out
 
     def _reprovenance(self, entry_ids: set[int]) -> None:
-        """Each entry's provenance is that of its live carrier with the smallest key, so it
-        does not depend on the order records arrived in (a resumed fetch gives the same bank)."""
+        """Each entry's provenance is that of its live carrier with the smallest key; an entry
+        no live record carries takes that of its former carrier with the smallest key. So it
+        does not depend on the order records arrived in or let go of it (a resumed fetch
+        gives the same bank)."""
         if not entry_ids:
             return
         r, link = feed_records.c, feed_record_entries.c
         best: dict[int, Any] = {}
         for chunk in _chunks(sorted(entry_ids)):
             query = (
-                select(link.entry_id, r.record_key, r.label, r.category, r.maturity)
+                select(link.entry_id, link.live, r.record_key, r.label, r.category, r.maturity)
                 .add_columns(r.member, r.updated_at)
                 .join(feed_records, r.id == link.record_id)
                 .where(link.entry_id.in_(chunk))
             )  # fmt: skip
             for row in self.conn.execute(query):
                 held = best.get(row.entry_id)
-                if held is None or row.record_key < held.record_key:
+                if held is None or (not row.live, row.record_key) < (
+                    not held.live,
+                    held.record_key,
+                ):
                     best[row.entry_id] = row
         params = [
             {
@@ -360,10 +362,8 @@ class PageWriter:
             return PageResult()
         links = self.rows.links(ids)
         candidates = {eid for have in links.values() for eid in have}
+        self.rows.retire_links([(rid, eid) for rid, have in links.items() for eid in have])
         for chunk in _chunks(ids):
-            self.conn.execute(
-                delete(feed_record_entries).where(feed_record_entries.c.record_id.in_(chunk))
-            )
             self.conn.execute(
                 update(feed_records)
                 .where(c.id.in_(chunk))

@@ -334,19 +334,22 @@ class FeedRows:
 
     # --- links ---------------------------------------------------------------------------------
 
-    def links(self, record_ids: Sequence[int]) -> dict[int, set[int]]:
+    def links(self, record_ids: Sequence[int], *, former: bool = False) -> dict[int, set[int]]:
+        """Record id -> the entries it carries (and those it carried before, if ``former``)."""
         out: dict[int, set[int]] = {}
+        which = "" if former else "live AND "
         for chunk in _chunks(list(record_ids)):
             if self.pg:
                 rows = self._select(
-                    "SELECT record_id, entry_id FROM feed_record_entries WHERE record_id = ANY(%s)",
+                    "SELECT record_id, entry_id FROM feed_record_entries "
+                    f"WHERE {which}record_id = ANY(%s)",
                     (list(chunk),),
                 )
             else:
                 marks = ",".join("?" * len(chunk))
                 rows = self._select(
                     "SELECT record_id, entry_id FROM feed_record_entries "
-                    f"WHERE record_id IN ({marks})",
+                    f"WHERE {which}record_id IN ({marks})",
                     tuple(chunk),
                 )
             for rid, eid in rows:
@@ -354,34 +357,54 @@ class FeedRows:
         return out
 
     def add_links(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Live links (record id, entry id); a former link of the same pair becomes live."""
         if not pairs:
             return
+        again = "ON CONFLICT (record_id, entry_id) DO UPDATE SET live = true"
         if self.pg:
             self._raw().execute(
                 "INSERT INTO feed_record_entries (record_id, entry_id) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+                f"SELECT * FROM unnest(%s::bigint[], %s::bigint[]) {again}",
                 ([p[0] for p in pairs], [p[1] for p in pairs]),
                 prepare=False,
             )
             return
         self.conn.exec_driver_sql(
-            "INSERT INTO feed_record_entries (record_id, entry_id) VALUES (?, ?)", list(pairs)
+            f"INSERT INTO feed_record_entries (record_id, entry_id) VALUES (?, ?) {again}",
+            list(pairs),
         )
 
+    def retire_links(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Links (record id, entry id) a record let go of become former links (``live``
+        false): they carry nothing, and name the entry's provenance once nothing does."""
+        if not pairs:
+            return
+        mark = "%s" if self.pg else "?"
+        sql = (
+            "UPDATE feed_record_entries SET live = false "
+            f"WHERE record_id = {mark} AND entry_id = {mark}"
+        )
+        if self.pg:
+            with self._raw().cursor() as cursor:
+                cursor.executemany(sql, list(pairs))
+        else:
+            self.conn.exec_driver_sql(sql, list(pairs))
+
     def carried(self, entry_ids: Sequence[int]) -> set[int]:
-        """Those of ``entry_ids`` some record still carries."""
+        """Those of ``entry_ids`` some record still carries (a live link)."""
         out: set[int] = set()
         for chunk in _chunks(list(entry_ids)):
             if self.pg:
                 rows = self._select(
-                    "SELECT DISTINCT entry_id FROM feed_record_entries WHERE entry_id = ANY(%s)",
+                    "SELECT DISTINCT entry_id FROM feed_record_entries "
+                    "WHERE live AND entry_id = ANY(%s)",
                     (list(chunk),),
                 )
             else:
                 marks = ",".join("?" * len(chunk))
                 rows = self._select(
                     "SELECT DISTINCT entry_id FROM feed_record_entries "
-                    f"WHERE entry_id IN ({marks})",
+                    f"WHERE live AND entry_id IN ({marks})",
                     tuple(chunk),
                 )
             out.update(int(r[0]) for r in rows)

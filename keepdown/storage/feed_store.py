@@ -324,7 +324,7 @@ class SqlFeedStore:
         query = select(feed_records).where(c.feed_id == feed_id, c.id > after)
         if entry_id is not None:
             carriers = select(feed_record_entries.c.record_id).where(
-                feed_record_entries.c.entry_id == entry_id
+                feed_record_entries.c.entry_id == entry_id, feed_record_entries.c.live.is_(True)
             )
             query = query.where(c.id.in_(carriers))
         with storage_errors("reading feed records"), self.engine.connect() as conn:
@@ -334,7 +334,8 @@ class SqlFeedStore:
             if ids:
                 for rid, eid in conn.execute(
                     select(feed_record_entries.c.record_id, feed_record_entries.c.entry_id).where(
-                        feed_record_entries.c.record_id.in_(ids)
+                        feed_record_entries.c.record_id.in_(ids),
+                        feed_record_entries.c.live.is_(True),
                     )
                 ):
                     links.setdefault(rid, []).append(eid)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from keepdown.events import Event, event_types
+from keepdown.reports.cross_border import CROSS_BORDER_KINDS
 from keepdown.reports.ledger import LEDGER_KINDS
 from keepdown.reports.provenance import EventRange
 from keepdown.reports.requests import REQUEST_KINDS
@@ -26,7 +27,7 @@ __all__ = ["REPORT_KINDS", "report_events", "report_range"]
 
 #: The event kinds keepdown.reports reads (its ledger and its removal-request figures say
 #: which: one list each, kept there).
-REPORT_KINDS = tuple(sorted({*LEDGER_KINDS, *REQUEST_KINDS}))
+REPORT_KINDS = tuple(sorted({*LEDGER_KINDS, *REQUEST_KINDS, *CROSS_BORDER_KINDS}))
 
 
 def _where(query: Any, until: datetime | None, upto: int | None) -> Any:

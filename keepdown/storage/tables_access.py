@@ -59,7 +59,8 @@ api_keys = Table(
     Column("expires_at", UtcDateTime, nullable=True),
     Column("revoked_at", UtcDateTime, nullable=True),
     CheckConstraint(
-        "role IN ('admin', 'analyst', 'platform', 'provider', 'regulator', 'peer')", name="role"
+        "role IN ('admin', 'analyst', 'platform', 'provider', 'regulator', 'peer', 'licensee')",
+        name="role",
     ),
 )
 
@@ -101,7 +102,8 @@ users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime, nullable=True),
     CheckConstraint(
-        "role IN ('admin', 'analyst', 'platform', 'provider', 'regulator', 'peer')", name="role"
+        "role IN ('admin', 'analyst', 'platform', 'provider', 'regulator', 'peer', 'licensee')",
+        name="role",
     ),
 )
 

@@ -14,7 +14,9 @@ the migration check sees them.
   all its fingerprints (the ones keepdown cannot match too), a small ``extra`` (tags, ids
   feedback needs), a deletion flag, and the generation of the last full fetch that saw it;
 - ``feed_record_entries``: which bank entries each live record carries (a record may carry
-  several hashes; two records may carry one hash). An entry no live record carries any more is
+  several hashes; two records may carry one hash), and, ``live`` false, the former links: a
+  hash a record carried before (it carries others now, or it was withdrawn), which names the
+  provenance of an entry nothing carries any more. An entry no live link carries is
   tombstoned;
 - ``exchange_outbox``: what goes out to the exchanges, recorded before it is sent: feedback
   (one row per record and signal type: the latest verdict of the analysts, ``version``
@@ -131,6 +133,7 @@ feed_record_entries = Table(
     metadata,
     Column("record_id", BigId, ForeignKey("feed_records.id", ondelete="CASCADE"), nullable=False),
     Column("entry_id", BigId, ForeignKey("bank_entries.id", ondelete="CASCADE"), nullable=False),
+    Column("live", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("record_id", "entry_id"),
     Index(None, "entry_id"),
 )

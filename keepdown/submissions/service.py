@@ -77,7 +77,7 @@ class SubmissionService:
         *,
         passwords: Passwords | None = None,
         policy: CasePolicy | None = None,
-        on_withdrawn: Callable[[Submission], None] | None = None,
+        on_withdrawn: Callable[[Submission], object] | None = None,
     ) -> None:
         self.store = store
         self.banks = banks

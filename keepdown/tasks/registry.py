@@ -17,6 +17,9 @@ names), never work the database does not know about, and is safe to run twice:
   idempotent (a hash already there is left as it is);
 - ``keepdown.scan_batch(source, items, options)``: hash and match some items of a scan; pure,
   the rows go back to the scan, which writes each item once;
+- ``keepdown.filings()``: one filing pass (``keepdown regulator file``): statements of reasons
+  planned once per PUID and sent in batches under a lease, CyberTipline reports moved on one
+  step at a time under a lease, open reports that stalled withdrawn before NCMEC's time-out;
 - ``keepdown.evidence_checkpoint()``: sign a checkpoint of the event chain's head (after
   walking the events since the last one; nothing when the head has not moved). Two workers
   recording the same head store it once;
@@ -25,7 +28,7 @@ names), never work the database does not know about, and is safe to run twice:
 
 :meth:`TaskQueue.dispatch` is the only place periodic work comes from: every
 ``worker_periodic_seconds`` a worker asks the database which crawls are runnable, and queues
-a notice pass, a re-check pass and a finance alert pass (each every
+a notice pass, a re-check pass, a finance alert pass and a filing pass (each every
 ``notice_worker_seconds``) and an evidence checkpoint (every
 ``evidence_checkpoint_minutes``), skipping what is already waiting in the queue. A queue
 that lost its contents (Redis flushed, a worker killed while holding a task) therefore loses
@@ -58,8 +61,9 @@ IMPORT = "keepdown.import_bank"
 SCAN = "keepdown.scan_batch"
 ALERTS = "keepdown.finance_alerts"
 CHECKPOINT = "keepdown.evidence_checkpoint"
+FILINGS = "keepdown.filings"
 DISPATCH = "keepdown.dispatch"
-TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, DISPATCH)
+TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, FILINGS, DISPATCH)
 
 
 class Jobs(Protocol):
@@ -79,6 +83,10 @@ class Jobs(Protocol):
 
     def checkpoint_pass(self) -> None:
         """Sign a checkpoint of the event chain's head when it moved (keepdown.evidence)."""
+        ...
+
+    def filing_pass(self) -> None:
+        """Send statements of reasons and move CyberTipline reports on (keepdown.filings)."""
         ...
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]: ...
@@ -146,6 +154,7 @@ class TaskQueue:
         self._checkpoint = task(name=CHECKPOINT)(
             self._timed(CHECKPOINT, lambda: self.jobs.checkpoint_pass())
         )
+        self._filings = task(name=FILINGS)(self._timed(FILINGS, lambda: self.jobs.filing_pass()))
         self._import = task(name=IMPORT, retries=1, retry_delay=10)(self._run_import)
         self._scan = task(name=SCAN, retries=2, retry_delay=1)(self._run_scan)
         self._dispatch = self.huey.periodic_task(_always, name=DISPATCH)(self._run_dispatch)
@@ -211,6 +220,9 @@ class TaskQueue:
     def evidence_checkpoint(self) -> Any:
         return self._checkpoint()
 
+    def filings(self) -> Any:
+        return self._filings()
+
     def import_bank(self, bank: str, path: str, options: dict[str, Any] | None = None) -> Any:
         return self._import(bank, path, dict(options or {}))
 
@@ -227,7 +239,14 @@ class TaskQueue:
     def dispatch(self) -> dict[str, int]:
         """Queue the due work the database knows of (module docstring); what was queued."""
         waiting = self.pending()
-        queued = {"crawl": 0, "notices": 0, "rechecks": 0, "finance_alerts": 0, "checkpoint": 0}
+        queued = {
+            "crawl": 0,
+            "notices": 0,
+            "rechecks": 0,
+            "finance_alerts": 0,
+            "checkpoint": 0,
+            "filings": 0,
+        }
         per_crawl: dict[int, int] = {}
         for name, args in waiting:
             if name == CRAWL and args:
@@ -247,6 +266,9 @@ class TaskQueue:
         if self._notices_due(ALERTS) and ALERTS not in names:
             self.finance_alerts()
             queued["finance_alerts"] += 1
+        if self._notices_due(FILINGS) and FILINGS not in names:
+            self.filings()
+            queued["filings"] += 1
         every = self.settings.evidence_checkpoint_minutes * 60
         if self._due(CHECKPOINT, every) and CHECKPOINT not in names:
             self.evidence_checkpoint()

@@ -55,6 +55,8 @@ PAGE_MODULES: tuple[str, ...] = (
     "users",
     "public",
     "transparency",
+    "blocked",
+    "self_submission",
 )
 
 
@@ -123,6 +125,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 def _error_page(request: Request, error: KeepdownError) -> Response:
+    if "/self-submission/api/" in request.url.path:  # the page's script reads JSON
+        return JSONResponse(error.to_dict(), status_code=error.http_status)
     try:
         web_context(request)
     except AttributeError:  # pragma: no cover - the app is always built with a context

@@ -18,6 +18,7 @@ from keepdown.auth import AuthService
 from keepdown.auth.signin import SignIn
 from keepdown.banks.model import BankReader
 from keepdown.banks.service import BankService
+from keepdown.blocklist.desk import BlocklistDesk
 from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
@@ -28,6 +29,7 @@ from keepdown.reports.report import TransparencySource
 from keepdown.review import ReviewService
 from keepdown.review.model import ReviewStore
 from keepdown.settings import Settings
+from keepdown.submissions.desk import Desk
 
 __all__ = ["ClientLimit", "MediaFetcher", "WebContext", "web_context"]
 
@@ -69,6 +71,10 @@ class WebContext:
     transparency: TransparencySource
     #: Financial indicators and their exports.
     finance: FinanceDesk
+    #: The self-submission page's door: submit hashes, check or withdraw a case.
+    self_submission: Desk
+    #: The URL block list (the public splash page and its appeal form).
+    blocklist: BlocklistDesk
 
 
 def web_context(request: Request) -> WebContext:

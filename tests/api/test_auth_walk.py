@@ -39,7 +39,15 @@ _SAMPLE_PATH_VALUES = {
     "value": "0" * 32,
     "key_id": "x",
     "organisation": "acme",
+    "hold_id": "1",
+    "request_id": "1",
+    "item_id": "1",
     "reference": "KD-20260101-00000000",
+    "part": "ncmec",
+    "action": "approve",
+    "sighting_id": "1",
+    "domain": "dedicated.test",
+    "appeal_id": "1",
 }
 #: Paths that name one organisation's bank, key or organisation (the scoping walk).
 _SCOPED = ("/api/v1/banks/{name}", "/api/v1/keys/{key_id}")
@@ -175,13 +183,28 @@ def test_public_endpoints_need_no_key(api: Api, method: str, path: str) -> None:
 
 
 def test_platform_role_only_hashes_and_matches(api: Api) -> None:
+    """...and files its own organisation's records (keepdown.api.filings: its profile, its
+    CyberTipline reports, its statements of reasons), which show nothing of any bank."""
     allowed = {
         (m, p)
         for m, p, route in operations(api)
         if route_roles(route) and Role.PLATFORM in route_roles(route)
     }
+    # besides hashing and matching: its own held uploads and removal requests (scoped)
+    own = ("/api/v1/holds/{hold_id}", "/api/v1/removal-requests")
     assert all(
-        p.startswith(("/api/v1/hash", "/api/v1/match", "/v1/", "/h/", "/m/")) for _, p in allowed
+        p.startswith(
+            (
+                "/api/v1/hash",
+                "/api/v1/match",
+                "/v1/",
+                "/h/",
+                "/m/",
+                "/api/v1/filings/platform/",
+                *own,
+            )
+        )
+        for _, p in allowed
     )
 
 

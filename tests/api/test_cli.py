@@ -48,6 +48,19 @@ def test_org_and_key_commands(tmp_path: Path) -> None:
     assert bad.exit_code == 64
 
 
+def test_a_fresh_database_has_the_operator_organisation(tmp_path: Path) -> None:
+    """The documented first step works on a fresh data directory (issue 25, item 4)."""
+    created = run(tmp_path, "key", "create", "--org", "local", "--role", "admin")
+    assert created.exit_code == 0, created.output
+    assert run(tmp_path, "org", "list").output.split()[0] == "local"
+    assert run(tmp_path, "org", "add", "local").exit_code == 65  # already there
+    # another operator name: that one is made (and `local` is not)
+    other = CliRunner(env={"KEEPDOWN_OPERATOR_ORGANISATION": "hotline-x"}).invoke(
+        cli, ["--data-dir", str(tmp_path / "other"), "org", "list"]
+    )
+    assert other.output.split()[0::2] == ["hotline-x"]
+
+
 def test_cli_actions_are_audited_as_cli(tmp_path: Path) -> None:
     bank_file = tmp_path / "hashes.txt"
     bank_file.write_text("\n".join(f"{i:032x}" for i in range(1, 4)))

@@ -11,8 +11,12 @@ matcher (no videos, no allow-list, no rotations) disagrees somewhere and fails h
 
 The corpus: an exact copy of a banked picture, a re-encoded (near) copy, a rotated copy, a
 near copy an analyst allow-listed, a video one of whose frames is banked, a picture of too
-little detail (PDQ quality under the floor) whose hash is banked, a corrupt file and an
-unrelated picture.
+little detail (PDQ quality under the floor) whose hash is banked, a corrupt file, an
+unrelated picture, a picture a person submitted through the self-submission programme (an
+exact match in a self-submitted bank: review, never an automatic block, and held at the
+upload doors) and a 5% centre crop of a picture in a bank that opted in to robust matching
+(found only through a robust query variant: ``near (robust)``, review). Every door hashes the
+robust variants here (``robust_doors`` includes ``upload``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from keepdown.cli import cli
 from keepdown.cli.crawl_cmd import run_worker
 from keepdown.clock import SystemClock
 from keepdown.hashing import hash_bytes
+from keepdown.hashing.pdq import DIHEDRAL_NAMES
 from keepdown.hashing.types import SignalType
 from keepdown.matching.views import best_match
 from keepdown.scan import HashOptions
@@ -54,6 +59,7 @@ from keepdown.testing import sample_image_paths, synthetic_video
 pytestmark = pytest.mark.slow
 
 OPERATOR = "hotline"
+SELF_BANK = "self-submission-minors"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class Verdict:
 
     matched: bool
     bank: str | None = None
-    kind: str | None = None
+    kind: str | None = None  # exact, near or near (robust)
     acts: bool | None = None
 
     def comparable(self, *, bank: bool = True, acts: bool = True) -> Verdict:
@@ -82,6 +88,8 @@ EXPECTED = {
     "flat.png": NO_MATCH,
     "corrupt.jpg": NO_MATCH,
     "unrelated.jpg": NO_MATCH,
+    "submitted.jpg": Verdict(True, SELF_BANK, "exact", False),
+    "cropped.jpg": Verdict(True, "wide", "near (robust)", False),
 }
 
 
@@ -99,6 +107,10 @@ def corpus() -> dict[str, bytes]:
     flat = Image.new("RGB", (320, 240), (90, 120, 150))
     out = io.BytesIO()
     flat.save(out, "PNG")
+    lake = Image.open(io.BytesIO(samples["lake-mirror.jpg"]))
+    width, height = lake.size
+    dx, dy = int(width * 0.025), int(height * 0.025)
+    cropped = lake.crop((dx, dy, width - dx, height - dy))
     return {
         "exact.jpg": known,
         "near.jpg": _jpeg(picture, 70),
@@ -108,14 +120,19 @@ def corpus() -> dict[str, bytes]:
         "flat.png": out.getvalue(),
         "corrupt.jpg": known[: len(known) // 3],
         "unrelated.jpg": samples["meadow-texture.jpg"],
+        "submitted.jpg": samples["stone-wall.jpg"],
+        "cropped.jpg": _jpeg(cropped, 90),
     }
 
 
 def seed(settings: Settings, files: dict[str, bytes]) -> None:
     """The trusted bank (SHA-256 and PDQ of the known picture, a frame of the video, the flat
     picture's PDQ, and the PDQ of a picture that ``allowed.jpg`` copies) and the allow-list
-    entry an analyst made when ``allowed.jpg`` matched that entry: "not a match"."""
+    entry an analyst made when ``allowed.jpg`` matched that entry: "not a match"; a trusted
+    bank opted in to robust matching with the lake picture's PDQ; a person's submission of
+    ``submitted.jpg`` (hashed as the page hashes it: the 8 PDQ variants, MD5, SHA-256)."""
     with Runtime.open(settings) as runtime:
+        _seed_robust_and_submitted(runtime, settings, files)
         runtime.auth.ensure_organisation(OPERATOR)
         runtime.banks.create_bank("known", owner=OPERATOR, trust="auto", label="csam")
         known = hash_bytes(files["exact.jpg"], settings=settings)
@@ -150,6 +167,32 @@ def seed(settings: Settings, files: dict[str, bytes]) -> None:
                     active=True,
                 )
             )
+
+
+def _seed_robust_and_submitted(
+    runtime: Runtime, settings: Settings, files: dict[str, bytes]
+) -> None:
+    from keepdown.submissions import parse_form
+
+    runtime.auth.ensure_organisation(OPERATOR)
+    runtime.banks.create_bank("wide", owner=OPERATOR, trust="auto", label="csam")
+    runtime.banks.change("wide", robust=True)
+    lake = next(p for p in sample_image_paths() if p.name == "lake-mirror.jpg")
+    lake_pdq = hash_bytes(lake.read_bytes(), settings=settings).pdq
+    runtime.banks.add_entry("wide", EntryRecord(SignalType.PDQ, lake_pdq.hex))
+    mine = hash_bytes(files["submitted.jpg"], settings=settings, dihedral=True)
+    item = {
+        "media": "image",
+        "md5": mine.md5.hex,
+        "sha256": mine.sha256.hex,
+        "quality": mine.quality,
+        "pdq": {name: mine.dihedral[name].hash.hex for name in DIHEDRAL_NAMES},
+    }
+    body = {"age_at_time": "13-15", "share_with_platforms": True, "items": [item]}
+    receipt = runtime.submissions.submissions.submit(
+        parse_form(body, max_items=20, quality_floor=settings.pdq_quality_floor)
+    )
+    assert receipt.submission.bank == SELF_BANK
 
 
 class _Site(BaseHTTPRequestHandler):
@@ -210,6 +253,7 @@ def doors_settings(tmp_path: Path, database_url: str) -> Settings:
             "serve_workers": 0,
             "worker_periodic_seconds": 1,
             "notice_worker_seconds": 0,
+            "robust_doors": "crawl,scan,match,recheck,upload",
         },
     )
 
@@ -224,8 +268,9 @@ def _from_views(views: list[Any], verdict: str | None = None) -> Verdict:
     if best is None:
         assert verdict in (None, "no_match"), verdict
         return NO_MATCH
-    kind = "exact" if best.match_type == "exact" else "near"
-    return Verdict(True, best.bank, kind, None if verdict is None else verdict == "confirmed")
+    return Verdict(
+        True, best.bank, best.match_type, None if verdict is None else verdict == "confirmed"
+    )
 
 
 def api_doors(settings: Settings, files: dict[str, bytes]) -> dict[str, dict[str, Verdict]]:
@@ -280,7 +325,10 @@ def _shield(answer: Any) -> Verdict:
     body = answer.json()
     if body["match_type"] is None:
         return NO_MATCH
-    return Verdict(True, None, body["match_type"], None)
+    kind = body["match_type"]
+    if kind == "near":  # keepdown's own kind of the nearest match (near or near (robust))
+        kind = body["near_match_details"][0]["keepdown_match_type"]
+    return Verdict(True, None, kind, None)
 
 
 def _hma(answer: Any) -> Verdict:
@@ -293,7 +341,11 @@ def _hma(answer: Any) -> Verdict:
                 "bank": bank,
                 "entry_id": m["bank_content_id"],
                 "distance": int(m["distance"]),
-                "match_type": "exact" if signal in ("md5", "sha1", "sha256") else "near",
+                "match_type": (
+                    "exact"
+                    if signal in ("md5", "sha1", "sha256")
+                    else m.get("keepdown_match_type", "near")
+                ),
             }
         )
         for signal, banks in answer.json().items()
@@ -334,8 +386,7 @@ def crawl_rows(rows: list[dict[str, Any]]) -> dict[str, Verdict]:
         if row["state"] == "unmatched" or row["bank"] is None:
             out[name] = NO_MATCH
         else:
-            kind = "exact" if row["match_type"] == "exact" else "near"
-            out[name] = Verdict(True, row["bank"], kind, row["state"] == "confirmed")
+            out[name] = Verdict(True, row["bank"], row["match_type"], row["state"] == "confirmed")
     return out
 
 

@@ -42,8 +42,32 @@ def test_rpz_delta_is_ixfr_ordered() -> None:
     lines = rpz_delta(11, SNAP, changes, RpzPolicy()).splitlines()
     soas = [i for i, line in enumerate(lines) if " SOA " in line]
     assert [lines[i].split()[6] for i in soas] == ["12", "11", "12", "12"]
-    assert lines[soas[1] + 1] == "-old.test 300 IN CNAME ."
-    assert lines[soas[2] + 1] == "+dedicated.test 300 IN CNAME ."
+    assert lines[soas[1] + 1 : soas[2]] == [
+        "-*.old.test 300 IN CNAME .",
+        "-old.test 300 IN CNAME .",
+    ]
+    assert lines[soas[2] + 1 : soas[3]] == [
+        "+*.dedicated.test 300 IN CNAME .",
+        "+dedicated.test 300 IN CNAME .",
+    ]
+
+
+def test_hosts_of_listed_urls_are_steered_to_the_filtering_proxy() -> None:
+    policy = RpzPolicy(proxy_host="filter.isp.test")
+    zone = rpz_zone(SNAP, policy)
+    assert "img.h.test 300 IN CNAME filter.isp.test." in zone
+    assert zone.count("img.h.test") == 1  # one record per host, however many URLs
+    inside = Entry(EntryKind.URL, "http://www.dedicated.test/x.jpg", T, "location")
+    with_domain = Snapshot(13, T, (*SNAP.entries, inside))
+    assert "www.dedicated.test" not in rpz_zone(with_domain, policy)  # the domain covers it
+    # the host's steer record leaves with its last listed URL only
+    one_gone = Snapshot(13, T, (QUERY, DOMAIN))
+    delta = rpz_delta(12, one_gone, [Change(13, "remove", URL, T)], policy)
+    assert "img.h.test" not in delta
+    both_gone = Snapshot(14, T, (DOMAIN,))
+    changes = [Change(13, "remove", URL, T), Change(14, "remove", QUERY, T)]
+    delta = rpz_delta(12, both_gone, changes, policy)
+    assert "-img.h.test 300 IN CNAME filter.isp.test." in delta.splitlines()
 
 
 def test_squid_files_match_what_they_list() -> None:

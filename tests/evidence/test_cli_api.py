@@ -68,6 +68,37 @@ def test_verify_events_and_checkpoints_from_the_command_line(run, db, tmp_path) 
     assert "keepdown: error: the event chain breaks" in cut.stderr
 
 
+_TAMPERING = {
+    "edited": (["UPDATE events SET kind = 'task_ran' WHERE id = 5"], 5, "changed"),
+    "deleted": (["DELETE FROM events WHERE id = 3"], 3, "missing"),
+    "reordered": (
+        [
+            "UPDATE events SET id = -4 WHERE id = 4",
+            "UPDATE events SET id = 4 WHERE id = 8",
+            "UPDATE events SET id = 8 WHERE id = -4",
+        ],
+        4,
+        "changed",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(_TAMPERING))
+def test_verify_events_names_the_position_of_a_change_made_in_sql(run, db, change) -> None:
+    """The command itself (not only the function under it) finds an event edited, deleted or
+    moved directly in SQL, at its position, and exits 65."""
+    statements, position, reason = _TAMPERING[change]
+    assert run("verify", "events").exit_code == 0
+    engine = open_storage_url(db).engine
+    tamper(engine, statements)
+    engine.dispose()
+    found = run("verify", "events")
+    assert found.exit_code == 65, found.output
+    assert f"BROKEN at position {position} ({reason})" in found.stdout
+    as_json = json.loads(run("verify", "events", "--json").stdout)
+    assert as_json["ok"] is False
+
+
 def test_a_signed_report_verifies_and_an_altered_one_does_not(run, tmp_path) -> None:
     target = tmp_path / "q3.json"
     made = run(

@@ -55,11 +55,14 @@ def stubs():
 @pytest.fixture
 def run(database_url, tmp_path, stubs):
     ncmec, dsa = stubs
+    statement = tmp_path / "independence.txt"
+    statement.write_text("The hotline decides alone; no platform funds it.\n")
     env = {
         **ENV,
         "KEEPDOWN_DATA_DIR": str(tmp_path / "data"),
         "KEEPDOWN_FILINGS_NCMEC_TEST_URL": ncmec.url,
         "KEEPDOWN_FILINGS_DSA_SANDBOX_URL": dsa.url,
+        "KEEPDOWN_FILINGS_FLAGGER_STATEMENT_FILE": str(statement),
     }
 
     def invoke(*args: str):
@@ -161,6 +164,25 @@ def test_a_platform_files_its_records_with_one_command(run, database_url, tmp_pa
     xml = run("regulator", "ncmec", "show", drafted["reference"], "--xml")
     assert xml.exit_code == 0
     assert ET.fromstring(xml.stdout).tag == "report"
+
+    # NCMEC's own schema, fetched with the platform's credentials, checks the stored report
+    # (the stub serves keepdown's schema as its own; a real deployment gets NCMEC's)
+    from keepdown.filings.validate import _schema_path
+
+    ncmec.schema_document = _schema_path("cybertip.xsd").read_bytes()
+    fetched = tmp_path / "ncmec.xsd"
+    got = run("regulator", "ncmec", "schema", "platform", "-o", str(fetched))
+    assert got.exit_code == 0, got.output
+    assert fetched.read_bytes() == ncmec.schema_document
+    checked = run("regulator", "ncmec", "check", drafted["reference"], "--schema", str(fetched))
+    assert checked.exit_code == 0, checked.output
+    strict = tmp_path / "strict.xsd"
+    strict.write_bytes(
+        b"<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+        b"<xs:element name='somethingElse'/></xs:schema>"
+    )
+    refused = run("regulator", "ncmec", "check", drafted["reference"], "--schema", str(strict))
+    assert refused.exit_code == 65
 
 
 def test_a_hotline_writes_its_records_of_a_period_with_one_command(
@@ -272,6 +294,8 @@ def test_a_hotline_writes_its_records_of_a_period_with_one_command(
     for name in (f"flagger-{year}.json", f"regulator-{year}.csv"):
         verified = run("report", "verify", str(folder / name))
         assert verified.exit_code == 0, verified.output
+    flagger = json.loads((folder / f"flagger-{year}.json").read_text())
+    assert flagger["independence"] == "The hotline decides alone; no platform funds it."
     view = json.loads((folder / f"regulator-{year}.json").read_text())
     rows = view["rows"] if isinstance(view, dict) and "rows" in view else view
     assert "reports_to_ncmec_or_law_enforcement" in json.dumps(rows)

@@ -21,6 +21,10 @@ from keepdown.reports.stats import median, p90, share
         ("2026-12", utc(2026, 12, 1), utc(2027, 1, 1)),
         ("2026-07-01..2026-09-30", utc(2026, 7, 1), utc(2026, 10, 1)),
         ("2026-02-01/2026-02-28", utc(2026, 2, 1), utc(2026, 3, 1)),
+        # a single day, and a range of one day (issue 25, item 4)
+        ("2026-07-01", utc(2026, 7, 1), utc(2026, 7, 2)),
+        ("2026-07-01..2026-07-01", utc(2026, 7, 1), utc(2026, 7, 2)),
+        ("2026-W27", utc(2026, 6, 29), utc(2026, 7, 6)),  # ISO week: Monday to Sunday
     ],
 )
 def test_periods(text, start, end):
@@ -31,7 +35,17 @@ def test_periods(text, start, end):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "Q3", "2026-Q5", "2026-13", "2026-02-30..2026-03-01", "2026-09-30..2026-09-01"]
+    "text",
+    [
+        "",
+        "Q3",
+        "2026-Q5",
+        "2026-13",
+        "2026-02-30..2026-03-01",
+        "2026-09-30..2026-09-01",
+        "2026-02-30",
+        "2026-W54",
+    ],
 )
 def test_bad_periods_are_clear_errors(text):
     with pytest.raises(InvalidInput):

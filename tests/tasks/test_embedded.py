@@ -95,6 +95,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "rechecks": 1,
             "finance_alerts": 1,
             "checkpoint": 1,
+            "filings": 1,
         }
         assert again == {
             "crawl": 0,
@@ -102,6 +103,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "rechecks": 0,
             "finance_alerts": 0,
             "checkpoint": 0,
+            "filings": 0,
         }
         assert sorted(waiting) == sorted(
             [
@@ -111,6 +113,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.rechecks",
                 "keepdown.finance_alerts",
                 "keepdown.evidence_checkpoint",
+                "keepdown.filings",
             ]
         )
         assert set(waiting) <= set(TASK_NAMES)

@@ -165,3 +165,43 @@ def test_the_workers_sign_a_checkpoint_of_the_event_chain_when_it_moved(workers,
         assert evidence.checkpoints.list() == [first]  # the head did not move: nothing new
     finally:
         queue.close()
+
+
+def test_the_workers_file_statements_of_reasons_and_reports(workers, site, monkeypatch) -> None:
+    """``keepdown.filings`` from the workers' dispatch: a platform's blocked uploads reach the
+    Transparency Database (the loopback stub) once, however often the pass runs."""
+    from datetime import timedelta
+
+    from keepdown.events import UploadChecked
+    from keepdown.filings.stubs.dsa import DsaStub
+    from keepdown.tasks.registry import FILINGS
+
+    prepare(workers, site)
+    monkeypatch.setenv("DSA_SANDBOX", "sandbox-token")
+    with DsaStub() as dsa:
+        queue = open_queue(workers.replace(filings_dsa_sandbox_url=dsa.url), jobs=True)
+        try:
+            runtime = queue.jobs.runtime
+            for n in range(3):
+                runtime.storage.events.emit(
+                    UploadChecked(
+                        at=T0 + timedelta(minutes=n),
+                        key_id="k",
+                        organisation="platform",
+                        outcome="block",
+                        match_type="exact",
+                        automated=True,
+                    )
+                )
+            runtime.filings.set_profile(
+                "platform", "dsa", {"sandbox_token_env": "DSA_SANDBOX"}, "test"
+            )
+            assert queue.dispatch()["filings"] == 1
+            assert _run_only(queue, FILINGS) == 1
+            assert len(dsa.created()) == 3
+            assert _dispatch_when_due(queue)["filings"] == 1
+            assert _run_only(queue, FILINGS) == 1
+            assert len(dsa.created()) == 3
+            assert dsa.calls == [("/statements", 3)]  # one batch, once
+        finally:
+            queue.close()

@@ -20,6 +20,14 @@ PUBLIC = {
     ("GET", "/report"),
     ("POST", "/report"),
     ("GET", "/transparency"),
+    ("GET", "/blocked"),
+    ("GET", "/blocked/appeal"),
+    ("POST", "/blocked/appeal"),
+    # the self-submission page and its endpoint (hashes only; CSRF token, per-client limit)
+    ("GET", "/self-submission"),
+    ("POST", "/self-submission/api/send"),
+    ("POST", "/self-submission/api/case"),
+    ("POST", "/self-submission/api/withdraw"),
 }
 _SAMPLE = {
     "sighting_id": "1",
