@@ -160,6 +160,7 @@ async def publish(request: Request, body: PublicationIn) -> dict[str, Any]:
 
 
 class EnvelopeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     v: int
     key: str = Field(max_length=64)
     signature: str = Field(max_length=200)
@@ -196,6 +197,7 @@ async def message(request: Request, body: EnvelopeIn) -> dict[str, Any]:
 
 
 class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     peer: str = Field(min_length=1, max_length=200)
     reference: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=4000)
