@@ -26,12 +26,16 @@ __all__ = [
 
 
 def upgrade_database(settings: Settings) -> tuple[str | None, str]:
-    """Apply every pending migration: (revision before, revision after)."""
+    """Apply every pending migration: (revision before, revision after); the operator
+    organisation is there afterwards (a runtime opened on the database makes it)."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        return upgrade(engine)
+        revisions = upgrade(engine)
     finally:
         engine.dispose()
+    with Runtime.open(settings):
+        pass
+    return revisions
 
 
 def database_revision(settings: Settings) -> tuple[str | None, str]:

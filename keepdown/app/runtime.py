@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from keepdown.app.accountability import AccountabilityServices
     from keepdown.app.crawling import CrawlServices
     from keepdown.app.evidence import EvidenceServices
+    from keepdown.app.exchanging import ExchangeServices
     from keepdown.app.federation import FederationServices
     from keepdown.app.filing import FilingServices
     from keepdown.app.noticing import NoticeServices
@@ -335,6 +336,14 @@ class Runtime:
         from keepdown.app.submitting import submission_services
 
         return self._once("submissions", functools.partial(submission_services, self))
+
+    @property
+    def exchanges(self) -> ExchangeServices:
+        """Hash exchanges' feeds, their runs, quarantines and negative banks
+        (docs/exchanges.md)."""
+        from keepdown.app.exchanging import exchange_services
+
+        return self._once("exchanges", functools.partial(exchange_services, self))
 
     @property
     def federation(self) -> FederationServices:

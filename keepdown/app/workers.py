@@ -110,7 +110,10 @@ class WorkerJobs:
 
     def recheck_pass(self) -> None:
         self.matcher.refresh()
-        asyncio.run(self.notice.tracker.recheck_due())
+        report = asyncio.run(self.notice.tracker.recheck_due())
+        if report.removals or report.reappeared:
+            # a confirmed removal leaves the block list now, not at the next fetch
+            self.runtime.blocklist.refresh()
 
     def alert_pass(self) -> None:
         """``keepdown finance alert`` as a task: the same alerter, on this process's stores."""
@@ -138,6 +141,23 @@ class WorkerJobs:
         statements, reports = done["statements"], done["cybertip"]
         if statements["sent"] or statements["errors"] or any(reports.values()):
             log.info("filing pass: %s", done)
+
+    def exchange_pass(self) -> None:
+        """``keepdown feed run --due`` and ``keepdown feed outbox send`` as a task."""
+        exchanges = self.runtime.exchanges
+        for report in exchanges.run_due():
+            if report.error or report.result.changed_entries:
+                log.info(
+                    "feed %s: %s, +%d -%d entries%s",
+                    report.feed,
+                    report.status,
+                    report.result.added + report.result.restored,
+                    report.result.removed,
+                    f" ({report.error})" if report.error else "",
+                )
+        sent = exchanges.outbox_pass()
+        if sent["planned"] or sent["sent"] or sent["failed"] or sent["recovered"]:
+            log.info("exchanges outbox: %s", sent)
 
     # --- banks and scans -------------------------------------------------------------------
 

@@ -31,7 +31,14 @@ from urllib.parse import unquote_to_bytes
 
 from keepdown.errors import InvalidInput
 
-__all__ = ["CanonicalUrl", "canonical_host", "canonicalise", "expressions", "parse_canonical"]
+__all__ = [
+    "CanonicalUrl",
+    "canonical_host",
+    "canonicalise",
+    "expressions",
+    "parse_canonical",
+    "split_canonical",
+]
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -159,6 +166,16 @@ def parse_canonical(url: str) -> CanonicalUrl:
     path = _escape(_canonical_path(path_part))
     query = _escape(query_part) if sep else None
     return CanonicalUrl(scheme=scheme, host=host, path=path, query=query)
+
+
+def split_canonical(url: str) -> CanonicalUrl:
+    """The parts of a URL already in canonical form (as the list stores them), by plain
+    string splitting: what :func:`parse_canonical` would give, hundreds of times faster."""
+    scheme, _, rest = url.partition("://")
+    slash = rest.find("/")
+    host, tail = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+    path, sep, query = tail.partition("?")
+    return CanonicalUrl(scheme=scheme, host=host, path=path, query=query if sep else None)
 
 
 def _host_suffixes(host: str) -> list[str]:

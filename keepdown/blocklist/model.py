@@ -19,7 +19,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from keepdown.blocklist.canonical import parse_canonical
 from keepdown.events import Event
 
 __all__ = [
@@ -65,14 +64,16 @@ class Entry:
 
     @property
     def host(self) -> str:
-        return self.target if self.kind is EntryKind.DOMAIN else parse_canonical(self.target).host
+        if self.kind is EntryKind.DOMAIN:
+            return self.target
+        return self.target.partition("://")[2].partition("/")[0].partition("?")[0]
 
     @property
     def expression(self) -> str:
         """What the keyed feed hashes: ``host/path?query`` or ``domain/``."""
         if self.kind is EntryKind.DOMAIN:
             return f"{self.target}/"
-        return parse_canonical(self.target).expression
+        return self.target.partition("://")[2]  # canonical: host/path?query after the scheme
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +157,10 @@ class BlocklistStore(Protocol):
     def present_locations(self) -> list[Entry]:
         """One URL entry per confirmed location not removed or withdrawn (duplicates of a
         URL allowed: the service merges them)."""
+        ...
+
+    def serial(self) -> int:
+        """The list's current serial (0 before the first); cheap."""
         ...
 
     def current(self) -> Snapshot: ...

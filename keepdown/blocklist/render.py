@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from keepdown.blocklist.canonical import parse_canonical
+from keepdown.blocklist.canonical import split_canonical
 from keepdown.blocklist.model import Change, Entry, EntryKind, Snapshot
 
 __all__ = [
@@ -89,11 +89,10 @@ def _rpz_records(entries: Iterable[Entry], policy: RpzPolicy) -> list[str]:
         lines.add(f"*.{name} {policy.ttl} IN CNAME {policy.target}")
     if policy.proxy_host:
         proxy = _absolute(policy.proxy_host)
-        for entry in entries:
-            if entry.kind is EntryKind.URL:
-                host = entry.host
-                if not re.fullmatch(r"[0-9.]+", host) and not _covered(host, domains):
-                    lines.add(f"{host} {policy.ttl} IN CNAME {proxy}")
+        hosts = {e.host for e in entries if e.kind is EntryKind.URL}
+        for host in hosts:
+            if not re.fullmatch(r"[0-9.]+", host) and not _covered(host, domains):
+                lines.add(f"{host} {policy.ttl} IN CNAME {proxy}")
     return sorted(lines)
 
 
@@ -138,11 +137,11 @@ def squid_domains(snapshot: Snapshot) -> str:
     return "".join(f"{name}\n" for name in names)
 
 
-_ERE_SPECIAL = re.compile(r"([\\.\[\](){}*+?|^$])")
+_ERE_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\.[](){}*+?|^$"})
 
 
 def _ere(text: str) -> str:
-    return _ERE_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_ERE_SPECIAL)
 
 
 def squid_urls(snapshot: Snapshot) -> str:
@@ -151,8 +150,8 @@ def squid_urls(snapshot: Snapshot) -> str:
     safe-browsing expressions do) and one ending in ``/`` what is under it, one with a query
     matches that query only."""
     lines = []
-    for entry in sorted(snapshot.of_kind(EntryKind.URL), key=lambda e: e.target):
-        canon = parse_canonical(entry.target)
+    for target in sorted(e.target for e in snapshot.entries if e.kind is EntryKind.URL):
+        canon = split_canonical(target)
         if canon.query is not None:
             tail = _ere(f"?{canon.query}") + "$"
         else:  # as the hash feed: a directory covers what is under it, a file any query
@@ -188,7 +187,15 @@ def csv_list(snapshot: Snapshot) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    for entry in snapshot.entries:
-        row = entry.to_dict()
-        writer.writerow([row[name] for name in CSV_FIELDS])
+    writer.writerows(
+        (
+            e.kind.value,
+            e.target,
+            e.reason,
+            e.first_confirmed_at.isoformat(),
+            e.classification,
+            e.provider,
+        )
+        for e in snapshot.entries
+    )
     return out.getvalue()

@@ -113,6 +113,9 @@ class BlocklistService:
         self.canary = canary
         self.epoch = epoch or clock.now()
         self._lock = threading.Lock()
+        #: The list as this process last read or wrote it: read again only when the stored
+        #: serial moved (another process changed it), never to find out what it just wrote.
+        self._kept: Snapshot | None = None
 
     # --- what should be listed ------------------------------------------------------------
 
@@ -138,13 +141,20 @@ class BlocklistService:
         """Bring the list to what it should be (steps 3); the list after it."""
         with self._lock:
             for _ in range(3):
-                current = self.store.current()
+                current = self._current()
                 changes, events = self._diff(current, self.wanted())
                 if not changes:
                     return current
                 if self.store.apply(current.serial, changes, events, changes[0].at):
-                    return self.store.current()
-            return self.store.current()
+                    self._kept = _applied(current, changes)
+                    return self._kept
+            return self._current()
+
+    def _current(self) -> Snapshot:
+        kept = self._kept
+        if kept is None or kept.serial != self.store.serial():
+            kept = self._kept = self.store.current()
+        return kept
 
     def _diff(
         self, current: Snapshot, wanted: dict[str, Entry]
@@ -186,7 +196,8 @@ class BlocklistService:
     # --- reading --------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        return self.store.current()
+        with self._lock:
+            return self._current()
 
     def changes_since(self, serial: int) -> list[Change]:
         current = self.store.current().serial
@@ -246,6 +257,14 @@ class BlocklistService:
         self.store.decide_appeal(decided, event)
         self.refresh()
         return decided
+
+
+def _applied(before: Snapshot, changes: list[Change]) -> Snapshot:
+    """The list after ``changes`` (one serial's) were written, without reading it back."""
+    gone = {c.entry.key for c in changes if c.op == "remove"}
+    kept = [e for e in before.entries if e.key not in gone]
+    kept += [c.entry for c in changes if c.op == "add"]
+    return Snapshot(changes[0].serial, changes[0].at, tuple(kept))
 
 
 def _confirmed_after(entry: Entry, moment: datetime | None) -> bool:

@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evidence_cmd",
     "regulator_cmd",
     "blocklist_cmd",
+    "feed_cmd",
 )
 
 

@@ -12,7 +12,16 @@ __all__ = ["ExchangeSettings"]
 
 
 class ExchangeSettings:
-    """Quarantine of feed entries whose matches burst."""
+    """Feeds' schedule and the quarantine of feed entries whose matches burst."""
+
+    exchange_worker_seconds = integer(
+        60,
+        "How often the workers run the feeds that are due (each feed has its own schedule) "
+        "and send the exchanges' outbox (feedback, write-back); 0 = never: run `keepdown feed "
+        "run --due` and `keepdown feed outbox send` from a scheduler instead.",
+        minimum=0,
+        maximum=86_400,
+    )
 
     quarantine_window_seconds = integer(
         3600,

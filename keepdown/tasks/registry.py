@@ -23,6 +23,10 @@ names), never work the database does not know about, and is safe to run twice:
 - ``keepdown.evidence_checkpoint()``: sign a checkpoint of the event chain's head (after
   walking the events since the last one; nothing when the head has not moved). Two workers
   recording the same head store it once;
+- ``keepdown.exchanges()``: one exchanges pass: run the feeds that are due (each under its
+  lease, from its checkpoint: ``keepdown feed run --due``), then plan the analysts' verdicts
+  as feedback and published banks' new entries as submissions, and send the outbox
+  (``keepdown feed outbox send``: claimed under a lease, settled by version);
 - ``keepdown.dispatch()`` (periodic): find due work in the database and queue it, skipping
   what is already waiting.
 
@@ -30,7 +34,8 @@ names), never work the database does not know about, and is safe to run twice:
 ``worker_periodic_seconds`` a worker asks the database which crawls are runnable, and queues
 a notice pass, a re-check pass, a finance alert pass and a filing pass (each every
 ``notice_worker_seconds``) and an evidence checkpoint (every
-``evidence_checkpoint_minutes``), skipping what is already waiting in the queue. A queue
+``evidence_checkpoint_minutes``) and an exchanges pass (every ``exchange_worker_seconds``),
+skipping what is already waiting in the queue. A queue
 that lost its contents (Redis flushed, a worker killed while holding a task) therefore loses
 nothing: the next dispatch finds the same work in the database again.
 
@@ -62,8 +67,11 @@ SCAN = "keepdown.scan_batch"
 ALERTS = "keepdown.finance_alerts"
 CHECKPOINT = "keepdown.evidence_checkpoint"
 FILINGS = "keepdown.filings"
+EXCHANGES = "keepdown.exchanges"
 DISPATCH = "keepdown.dispatch"
-TASK_NAMES = (CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, FILINGS, DISPATCH)
+TASK_NAMES = (
+    CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, FILINGS, EXCHANGES, DISPATCH,
+)  # fmt: skip
 
 
 class Jobs(Protocol):
@@ -87,6 +95,10 @@ class Jobs(Protocol):
 
     def filing_pass(self) -> None:
         """Send statements of reasons and move CyberTipline reports on (keepdown.filings)."""
+        ...
+
+    def exchange_pass(self) -> None:
+        """Run due feeds and send the exchanges' outbox (keepdown.exchanges)."""
         ...
 
     def import_bank(self, bank: str, path: str, options: dict[str, Any]) -> dict[str, Any]: ...
@@ -155,6 +167,9 @@ class TaskQueue:
             self._timed(CHECKPOINT, lambda: self.jobs.checkpoint_pass())
         )
         self._filings = task(name=FILINGS)(self._timed(FILINGS, lambda: self.jobs.filing_pass()))
+        self._exchanges = task(name=EXCHANGES)(
+            self._timed(EXCHANGES, lambda: self.jobs.exchange_pass())
+        )
         self._import = task(name=IMPORT, retries=1, retry_delay=10)(self._run_import)
         self._scan = task(name=SCAN, retries=2, retry_delay=1)(self._run_scan)
         self._dispatch = self.huey.periodic_task(_always, name=DISPATCH)(self._run_dispatch)
@@ -223,6 +238,9 @@ class TaskQueue:
     def filings(self) -> Any:
         return self._filings()
 
+    def exchanges(self) -> Any:
+        return self._exchanges()
+
     def import_bank(self, bank: str, path: str, options: dict[str, Any] | None = None) -> Any:
         return self._import(bank, path, dict(options or {}))
 
@@ -246,6 +264,7 @@ class TaskQueue:
             "finance_alerts": 0,
             "checkpoint": 0,
             "filings": 0,
+            "exchanges": 0,
         }
         per_crawl: dict[int, int] = {}
         for name, args in waiting:
@@ -269,6 +288,10 @@ class TaskQueue:
         if self._notices_due(FILINGS) and FILINGS not in names:
             self.filings()
             queued["filings"] += 1
+        every_exchange = self.settings.exchange_worker_seconds
+        if self._due(EXCHANGES, every_exchange) and EXCHANGES not in names:
+            self.exchanges()
+            queued["exchanges"] += 1
         every = self.settings.evidence_checkpoint_minutes * 60
         if self._due(CHECKPOINT, every) and CHECKPOINT not in names:
             self.evidence_checkpoint()

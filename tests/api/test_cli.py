@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from keepdown.app import DEMO_BANK, Runtime, seed_demo
 from keepdown.app.demo import DEMO_KEY_LIFETIME
 from keepdown.cli import cli
+from keepdown.settings import load_settings
 from keepdown.storage import open_storage
 from keepdown.storage.auth_store import SqlAuthStore
 from tests.api.conftest import make_settings
@@ -59,6 +60,13 @@ def test_a_fresh_database_has_the_operator_organisation(tmp_path: Path) -> None:
         cli, ["--data-dir", str(tmp_path / "other"), "org", "list"]
     )
     assert other.output.split()[0::2] == ["hotline-x"]
+    # `keepdown db upgrade` alone leaves it there too
+    upgraded = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "third"), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    third = load_settings(environ={}, overrides={"data_dir": str(tmp_path / "third")})
+    with open_storage(third, migrate=False) as storage:
+        names = [o.name for o in SqlAuthStore(storage.engine).list_organisations()]
+    assert names == ["local"]
 
 
 def test_cli_actions_are_audited_as_cli(tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 1,
             "checkpoint": 1,
             "filings": 1,
+            "exchanges": 1,
         }
         assert again == {
             "crawl": 0,
@@ -104,6 +105,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 0,
             "checkpoint": 0,
             "filings": 0,
+            "exchanges": 0,
         }
         assert sorted(waiting) == sorted(
             [
@@ -114,6 +116,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.finance_alerts",
                 "keepdown.evidence_checkpoint",
                 "keepdown.filings",
+                "keepdown.exchanges",
             ]
         )
         assert set(waiting) <= set(TASK_NAMES)

@@ -205,3 +205,51 @@ def test_the_workers_file_statements_of_reasons_and_reports(workers, site, monke
             assert dsa.calls == [("/statements", 3)]  # one batch, once
         finally:
             queue.close()
+
+
+def test_the_workers_run_due_feeds_and_send_feedback(workers, site, monkeypatch) -> None:
+    """``keepdown.exchanges`` from the workers' dispatch: a feed that is due is fetched from
+    the loopback NCMEC fake into its bank, and an analyst's "not a match" becomes one negative
+    vote, once, however often the pass runs."""
+    from keepdown.events import ReviewDecided
+    from keepdown.exchanges.fakes import FakeNcmec, NcmecEntry
+    from keepdown.tasks.registry import EXCHANGES
+    from tests.exchanges.conftest import ENV, EPOCH
+
+    prepare(workers, site)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    md5 = "7ce42c8218072e8c35bf992dc9e9c616"
+    with FakeNcmec(page_size=10) as ncmec:
+        ncmec.put([NcmecEntry(42, "img1", EPOCH, fingerprints={"md5": md5})])
+        every = workers.replace(exchange_worker_seconds=1)
+        queue = open_queue(every, jobs=True)
+        try:
+            runtime = queue.jobs.runtime
+            runtime.exchanges.feeds.add(
+                "ncmec", "ncmec", owner="hotline", url=ncmec.url, feedback=True,
+                options={"lag_seconds": 0},
+                secrets={"username": "NCMEC_USER", "password": "NCMEC_PASSWORD"},
+            )  # fmt: skip
+            assert queue.dispatch()["exchanges"] == 1
+            assert _run_only(queue, EXCHANGES) == 1
+            bank = runtime.storage.banks.get_bank("ncmec")
+            entry = runtime.storage.banks.get_entry(bank.id, "md5", md5)
+            assert entry.removed_at is None
+            runtime.storage.events.emit(
+                ReviewDecided(
+                    at=runtime.clock.now(), sighting_id="1", decision="not_a_match",
+                    bank="ncmec", analyst="ana", entry_id=entry.id, distance=0,
+                    match_type="exact",
+                )
+            )  # fmt: skip
+            time.sleep(1.2)
+            assert queue.dispatch()["exchanges"] == 1
+            assert _run_only(queue, EXCHANGES) == 1
+            time.sleep(1.2)
+            assert queue.dispatch()["exchanges"] == 1
+            assert _run_only(queue, EXCHANGES) == 1
+            assert list(ncmec.votes.values()) == [("down", "a1b2c3d4-0000-4000-8000-000000000002")]
+            assert ncmec.feedback_requests == 1
+        finally:
+            queue.close()
