@@ -62,3 +62,17 @@ def test_the_header_holds_only_pages_that_open(web: Web) -> None:
             assert "/web/banks" in links  # a partner's own banks are theirs to open
         elif role in (Role.ADMIN, Role.ANALYST):
             assert {"/web/review", "/web/indicators"} <= set(links)
+
+
+def test_the_key_and_people_forms_preselect_nothing(web: Web) -> None:
+    # Issue 15: they preselected the alphabetically first organisation and the role admin.
+    web.sign_in_as(Role.ADMIN)
+    for path in ("/web/keys", "/web/users"):
+        page = web.client.get(path).text
+        org = re.search(r'<select id="[ku]-org"[^>]*>(.*?)</select>', page, re.S).group(1)
+        assert re.findall(r"<option[^>]*selected", org) == ['<option value="" selected']
+    role = re.search(
+        r'<select id="k-role"[^>]*>(.*?)</select>', web.client.get("/web/keys").text, re.S
+    )
+    assert "<option selected>admin" not in role.group(1)
+    assert role.group(1).startswith('<option value="" selected disabled>')
