@@ -161,14 +161,15 @@ _SCHEMAS: list[str] = []
 
 
 def drop_schemas(base_url: str) -> None:
-    """The PostgreSQL schemas this run made, dropped."""
+    """The PostgreSQL schemas this run made, dropped, each in a transaction of its own (all in
+    one ran out of PostgreSQL's lock table: max_locks_per_transaction)."""
     if not base_url or not _SCHEMAS:
         return
     from sqlalchemy import create_engine
 
     admin = create_engine(base_url)
-    with admin.begin() as conn:
-        for schema in _SCHEMAS:
+    for schema in _SCHEMAS:
+        with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     admin.dispose()
 

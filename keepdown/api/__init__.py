@@ -44,6 +44,7 @@ from keepdown.api import (
     blocklist,
     evidence,
     federation,
+    feeds,
     filings,
     finance,
     hashing,
@@ -97,6 +98,7 @@ ROUTERS = (
     federation.router,
     filings.router,
     blocklist.router,
+    feeds.router,
 )
 
 

@@ -17,7 +17,6 @@ a file in memory:
 from __future__ import annotations
 
 import queue
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,8 +116,8 @@ async def import_entries(
     await changeable_bank(request, name)
     limit = ctx.settings.bank_import_max_bytes
     async with audited(request, "bank.import", target=name) as found:
-        with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
-            path = Path(folder) / f"upload{_SUFFIX.get(format or '', '.txt')}"
+        with ctx.banks.staged() as folder:  # private, swept after a kill -9 (item 13)
+            path = folder / f"upload{_SUFFIX.get(format or '', '.txt')}"
             found["bytes"] = await _spool(request, path, limit)
             if not found["bytes"]:
                 raise InvalidInput("the request body is empty: send the bank file")

@@ -48,8 +48,13 @@ class BankIn(BaseModel):
     source: str = Field(default="", max_length=500)
     terms: str = Field(default="", max_length=10_000)
     label: str | None = Field(default=None, max_length=200, description="Source's label")
-    trust: Literal["review", "auto"] = "review"
-    thresholds: dict[Signal, int] = Field(default_factory=dict)
+    trust: Literal["review", "auto"] = Field(
+        default="review", description="auto (an exact match acts without review): operator only"
+    )
+    thresholds: dict[Signal, int] = Field(
+        default_factory=dict,
+        description="Per-signal distances (operator only; PDQ at most bank_max_pdq_distance)",
+    )
 
 
 class BankPatch(BaseModel):
@@ -58,9 +63,18 @@ class BankPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = None
-    trust: Literal["review", "auto"] | None = None
+    trust: Literal["review", "auto"] | None = Field(
+        default=None, description="auto (an exact match acts without review): operator only"
+    )
     thresholds: dict[Signal, int] | None = Field(
-        default=None, description="Replaces the bank's per-signal thresholds"
+        default=None,
+        description="Replaces the bank's per-signal thresholds (operator only; PDQ at most "
+        "bank_max_pdq_distance)",
+    )
+    accepted: bool | None = Field(
+        default=None,
+        description="Operator admins: true accepts the bank into pooled matching (its trust "
+        "becomes review unless trust is given too), false withdraws it",
     )
     label: str | None = Field(
         default=None, min_length=1, max_length=200, description="The source's label (mapped)"
@@ -85,6 +99,11 @@ class BankOut(BaseModel):
     thresholds: dict[str, int]
     enabled: bool
     robust: bool = Field(description="Opted in to near (robust) matches (review only)")
+    pooled: bool = Field(
+        description="Takes part in pooled matching: the operator's own, or accepted by it"
+    )
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     active_entries: int
@@ -142,6 +161,9 @@ def bank_out(ctx: ApiContext, bank: Bank) -> BankOut:
         thresholds=dict(bank.thresholds),
         enabled=bank.enabled,
         robust=bank.robust,
+        pooled=bank.pooled(str(ctx.settings.operator_organisation)),
+        accepted_by=bank.accepted_by,
+        accepted_at=bank.accepted_at,
         created_at=bank.created_at,
         updated_at=bank.updated_at,
         active_entries=sum(c["active"] for c in counts.values()),
@@ -216,6 +238,7 @@ async def create_bank(request: Request, body: BankIn) -> BankOut:
             label=body.label,
             trust=body.trust,
             thresholds={str(k): v for k, v in body.thresholds.items()},
+            by_operator=scope.is_operator,
         )
         return bank_out(ctx, bank)
 
@@ -269,13 +292,13 @@ async def show_bank(request: Request, name: str) -> BankOut:
 @router.patch(
     "/{name}",
     response_model=BankOut,
-    summary="Change a bank's settings: enabled, trust, thresholds, label, robust opt-in",
+    summary="Change a bank's settings: enabled, trust, thresholds, label, robust, acceptance",
     responses=error_responses(400, 401, 403, 404, 413, 429, 503),
     dependencies=[requires(Role.ADMIN)],
 )
 async def update_bank(request: Request, name: str, body: BankPatch) -> BankOut:
     """The match index picks the change up on its next refresh (``index_refresh_seconds``)."""
-    ctx = get_context(request)
+    ctx, scope = get_context(request), scope_of(request)
     await changeable_bank(request, name)
     who = principal_of(request)
 
@@ -291,7 +314,9 @@ async def update_bank(request: Request, name: str, body: BankPatch) -> BankOut:
             ),
             label=body.label,
             robust=body.robust,
+            accepted=body.accepted,
             by=who.key_id,
+            by_operator=scope.is_operator,
         )
         return bank_out(ctx, bank)
 

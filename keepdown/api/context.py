@@ -24,6 +24,8 @@ from keepdown.clock import Clock
 from keepdown.crawl.reported import ReportedUrls
 from keepdown.events import EventStore
 from keepdown.evidence import ChainStore, CheckpointStore, SigningKey
+from keepdown.exchanges.quarantine import Quarantine
+from keepdown.exchanges.service import FeedService
 from keepdown.federation.peers import Peer, PeerSpec, Publication
 from keepdown.federation.referrals import ReferralRecord
 from keepdown.filings.desk import FilingDesk
@@ -108,6 +110,17 @@ class FederationDesk(Protocol):
     def decline(self, peer: str, reference: str, reason: str) -> ReferralRecord: ...
 
 
+class ExchangeDesk(Protocol):
+    """What the feed endpoints use (keepdown.app.exchanging.ExchangeServices)."""
+
+    @property
+    def feeds(self) -> FeedService: ...
+
+    def quarantines(self, states: Sequence[str] | None = None) -> list[Quarantine]: ...
+
+    def lift(self, entry_id: int, *, by: str, note: str) -> Quarantine: ...
+
+
 @dataclass
 class ApiContext:
     """Every service the routes use (all of them, always: no route checks for a missing one)."""
@@ -150,6 +163,8 @@ class ApiContext:
     federation: FederationDesk
     #: The URL block list: its forms, deltas, licensees' feeds, domains and appeals.
     blocklist: BlocklistDesk
+    #: Hash exchanges' feeds and their quarantines.
+    exchanges: ExchangeDesk
 
 
 def get_context(request: Request) -> ApiContext:

@@ -1,7 +1,7 @@
 """One error mapping for the whole API: every failure answers ``KeepdownError.to_dict()``.
 
 1. A :class:`KeepdownError` answers its own ``http_status`` with ``to_dict()`` (plus
-   ``Retry-After`` for 429 and ``WWW-Authenticate`` for 401).
+   ``Retry-After`` for 429 and for a 503 Overloaded, ``WWW-Authenticate`` for 401).
 2. FastAPI's request validation errors become :class:`InvalidInput` (400) listing the fields.
 3. Starlette's 404 / 405 for unknown paths and methods become :class:`NotFound` /
    :class:`MethodNotAllowed`.
@@ -29,6 +29,7 @@ from keepdown.errors import (
     KeepdownError,
     MethodNotAllowed,
     NotFound,
+    Overloaded,
     RateLimited,
 )
 
@@ -79,7 +80,7 @@ def _body(request: Request, error: KeepdownError) -> dict[str, Any]:
 def error_response(request: Request, error: KeepdownError) -> JSONResponse:
     """The response for a keepdown error (also used by middleware that cannot raise)."""
     headers: dict[str, str] = {}
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Overloaded):
         headers["Retry-After"] = str(int(error.details.get("retry_after", 1)))
     elif type(error) is AuthError:
         headers["WWW-Authenticate"] = 'Bearer realm="keepdown", Basic realm="keepdown"'
@@ -103,7 +104,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error: KeepdownError
-    if exc.status_code == 404:
+    if isinstance(exc.__cause__, KeepdownError):  # a body over the cap while it was parsed
+        error = exc.__cause__
+    elif exc.status_code == 404:
         error = NotFound("no such endpoint", path=request.url.path)
     elif exc.status_code == 405:
         error = MethodNotAllowed(f"{request.method} is not allowed here", path=request.url.path)

@@ -15,10 +15,11 @@ Two ways to use it, both on the same URLs:
 - **a program**: ``GET`` answers the notice as JSON; answers are posted as JSON.
 
 Why this is safe against cross-site request forgery: no cookie or other ambient credential
-is involved, so a forged request would need the token itself. In depth: a form post whose
-``Origin`` is another site is refused (403), the page may not be framed (clickjacking), and it
-is sent with ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` so the token
-does not leak to other sites or caches.
+is involved, so a forged request would need the token itself. In depth: an answer posted
+with the ``Origin`` of another site (whatever its content type: a ``text/plain`` post is sent
+cross-site without a preflight too) is refused (403), the page may not be framed
+(clickjacking), and it is sent with ``Referrer-Policy: no-referrer`` and ``Cache-Control:
+no-store`` so the token does not leak to other sites or caches.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def _is_form(request: Request) -> bool:
 
 
 def _check_origin(request: Request) -> None:
-    """Refuse a form posted from another site (defence in depth, module docstring)."""
+    """Refuse an answer posted from another site (defence in depth, module docstring); a
+    program sends no ``Origin`` and is not concerned."""
     origin = request.headers.get("origin")
     if not origin or origin == "null":
         return
@@ -131,8 +133,8 @@ async def _answer(request: Request, model: type[BaseModel] | None) -> Any:
     raw = await request.body()
     if len(raw) > 16_384:
         raise InvalidInput("this answer is too long")
+    _check_origin(request)  # every post, not only forms: a text/plain one is a form too
     if _is_form(request):
-        _check_origin(request)
         values: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     else:
         try:

@@ -66,6 +66,9 @@ def seed_demo(runtime: Runtime) -> DemoInfo:
                 source="keepdown/samples (benign stand-ins)",
                 label="other",
             )
+        # the operator seeding the demo accepts its bank into pooled matching (a bank of
+        # another organisation matches nothing until an operator admin does: docs/banks.md)
+        banks.change(DEMO_BANK, accepted=True, by="demo.seed")
         samples = sample_image_paths()
         added = sum(_add_sample(banks, path, settings) for path in samples)
         issued = auth.issue_key(DEMO_ORG, Role.PLATFORM, expires_in=DEMO_KEY_LIFETIME, label="demo")

@@ -62,7 +62,7 @@ class CheckpointStatus:
 def checkpoint_status(runtime: Runtime) -> CheckpointStatus:
     """Whether a start would load the checkpoint, and what it would apply after it."""
     directory = CheckpointDir(runtime.settings.index_path)
-    banks = runtime.storage.banks.list_banks()
+    banks = runtime.matching_banks()
     with IndexFeed(runtime.storage.engine).view() as view:
         found = checkpoints.inspect(directory, view, banks)
         if found is None or found.refused:

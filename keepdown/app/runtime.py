@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from keepdown.auth import AuthService
 from keepdown.auth.signin import SignIn, SignInPolicy
+from keepdown.banks.model import Bank, matching_view
 from keepdown.banks.service import BankService
+from keepdown.banks.staging import ImportStaging
 from keepdown.clock import Clock, SystemClock
 from keepdown.crawl.politeness import Politeness
 from keepdown.crawl.transport import Resolver
@@ -40,6 +42,7 @@ from keepdown.exchanges.guards import QualityFloorStage
 from keepdown.exchanges.negative import NegativeStage
 from keepdown.exchanges.quarantine import QuarantinePolicy, QuarantineStage
 from keepdown.federation import client as _keepdown_feeds  # noqa: F401  (the keepdown feed kind)
+from keepdown.hashing import budget
 from keepdown.matching.chain import MatchChain, MatchStage
 from keepdown.matching.live import BankIndex
 from keepdown.matching.vpdq import VideoMatcher, VpdqIndex, VpdqPolicy
@@ -91,6 +94,8 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.resolver = resolver
+        # the process-wide budget of decoded-picture memory (issue 16, item 6)
+        budget.configure(settings.hash_memory_budget_bytes)
         self._senders = senders
         #: Makes the per-host limiter of each re-check pass (None: from the crawl settings).
         self.politeness = politeness
@@ -150,7 +155,14 @@ class Runtime:
     @property
     def banks(self) -> BankService:
         return self._once(
-            "banks", lambda: BankService(self.storage.banks, self.storage.events, self.clock)
+            "banks",
+            lambda: BankService(
+                self.storage.banks,
+                self.storage.events,
+                self.clock,
+                max_distance=self.settings.bank_max_pdq_distance,
+                staging=ImportStaging(self.settings.data_path / "tmp"),
+            ),
         )
 
     # --- matching -------------------------------------------------------------------------
@@ -161,12 +173,28 @@ class Runtime:
 
         def build() -> BankIndex:
             index = BankIndex.from_settings(
-                self.settings, IndexFeed(self.storage.engine), self.storage.banks.list_banks
+                self.settings,
+                IndexFeed(self.storage.engine),
+                self.matching_banks,
+                pdq_threshold=min(
+                    self.settings.pdq_match_threshold, self.settings.bank_max_pdq_distance
+                ),
             )
             index.refresh()
             return index
 
         return self._once("index", build)
+
+    def matching_banks(self) -> list[Bank]:
+        """The banks as pooled matching sees them (:func:`keepdown.banks.model.matching_view`):
+        only the operator's own and those an operator admin accepted take part, at no
+        distance above ``bank_max_pdq_distance`` (issue 16: who decides what is acted on)."""
+        operator = str(self.settings.operator_organisation)
+        top = self.settings.bank_max_pdq_distance
+        return [
+            matching_view(bank, operator=operator, max_distance=top)
+            for bank in self.storage.banks.list_banks()
+        ]
 
     @property
     def allow_list(self) -> AllowListFilter:

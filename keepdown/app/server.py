@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -91,6 +92,8 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        # what a killed process left: staged bank files, imports still marked running
+        await asyncio.to_thread(runtime.banks.recover_interrupted_imports)
         started = workers if refresh_in_background else []
         for worker in started:
             worker.start()
@@ -140,7 +143,12 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
 
     def hasher(data: bytes, dihedral: bool, robust: bool) -> HashResult:
         return hash_bytes(
-            data, settings=settings, mode=settings.hash_mode, dihedral=dihedral, robust=robust
+            data,
+            settings=settings,
+            mode=settings.hash_mode,
+            dihedral=dihedral,
+            robust=robust,
+            wait=settings.hash_memory_wait_seconds,  # then 503 with Retry-After
         )
 
     async def fetch_url(url: str, max_bytes: int) -> tuple[bytes, str]:
@@ -177,6 +185,7 @@ def _context(runtime: Runtime, fetcher: Fetcher) -> ApiContext:
         federation=runtime.federation,
         filings=runtime.filings,
         blocklist=runtime.blocklist,
+        exchanges=runtime.exchanges,
     )
 
 

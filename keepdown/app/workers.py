@@ -142,6 +142,23 @@ class WorkerJobs:
         if statements["sent"] or statements["errors"] or any(reports.values()):
             log.info("filing pass: %s", done)
 
+    def federation_pass(self) -> None:
+        """Referrals to peers and status callbacks (docs/federation.md); nothing without
+        peers."""
+        parts = self.runtime.federation
+        if not parts.peers():
+            return
+        desk = parts.referrals
+        planned, statuses = desk.plan(), desk.follow()
+        sent = desk.send_due()
+        if planned or statuses or sent:
+            log.info(
+                "federation pass: %d referrals, %d statuses planned, %d sent",
+                planned,
+                statuses,
+                sent,
+            )
+
     def exchange_pass(self) -> None:
         """``keepdown feed run --due`` and ``keepdown feed outbox send`` as a task."""
         exchanges = self.runtime.exchanges

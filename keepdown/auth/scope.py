@@ -26,8 +26,11 @@ regulators the aggregate figures, whatever their organisation.
 Roles still apply first (an analyst never changes a bank, whatever its organisation). What a
 principal may not see answers 404, as if it did not exist (names of other organisations'
 banks and keys are not confirmed to probes); what it may see but not change answers 403.
-Matching is not scoped: a platform's upload is matched against every enabled bank, because
-keeping known material down is the point of pooling the banks.
+Matching is not scoped: a platform's upload is matched against every bank that takes part in
+pooled matching, because keeping known material down is the point of pooling the banks. So
+what makes a bank act is the operator's decision (``keepdown.banks.service.BankService``):
+only the operator's admins set ``trust: auto`` and thresholds, and another organisation's bank
+takes part only once an operator admin accepted it (docs/banks.md).
 """
 
 from __future__ import annotations

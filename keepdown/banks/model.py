@@ -8,12 +8,18 @@ exports tell peers about the removal and a re-import cannot silently bring it ba
 :class:`BankStore` is what :mod:`keepdown.banks.service` needs from storage; ``keepdown.storage``
 implements it (this package never imports storage). ``Bank`` has ``id``, ``name``, ``enabled``,
 ``trusted`` and ``threshold()``, so it satisfies the matching layer's bank policy structurally.
+
+Who decides what is acted on (issue 16): matching is pooled (every organisation's uploads are
+matched against the banks that take part), so a bank takes part only when the operator
+organisation owns it or an operator admin accepted it (``accepted_at``/``accepted_by``), and
+its distance thresholds are matched at most at the ``bank_max_pdq_distance`` setting:
+:func:`matching_view` is the bank as the match index sees it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -35,6 +41,7 @@ __all__ = [
     "RemovalReason",
     "Tombstone",
     "TrustLevel",
+    "matching_view",
 ]
 
 #: Signal types matched by distance; every other type matches exactly (threshold 0).
@@ -93,6 +100,15 @@ class Bank:
     #: Opted in to ``near (robust)`` matches: entries found through a robust query variant
     #: (trimmed, un-cropped, turned back), always for review (keepdown.matching.matcher).
     robust: bool = False
+    #: When and by whom an operator admin accepted this bank into pooled matching (a bank of
+    #: another organisation than the operator takes part only then).
+    accepted_at: datetime | None = None
+    accepted_by: str | None = None
+
+    def pooled(self, operator: str) -> bool:
+        """True when this bank takes part in pooled matching: the operator organisation owns
+        it, or an operator admin accepted it."""
+        return (bool(operator) and self.owner == operator) or self.accepted_at is not None
 
     @property
     def trusted(self) -> bool:
@@ -107,6 +123,22 @@ class Bank:
         if signal_type in self.thresholds:
             return self.thresholds[signal_type]
         return default if signal_type in DISTANCE_SIGNALS else 0
+
+
+def matching_view(bank: Bank, *, operator: str, max_distance: int) -> Bank:
+    """``bank`` as the pooled match index sees it: disabled unless it takes part
+    (:meth:`Bank.pooled`), and no distance threshold of its own above ``max_distance`` (the
+    ``bank_max_pdq_distance`` setting; values stored before the bound are matched at it; the
+    runtime bounds the default, ``pdq_match_threshold``, the same way)."""
+    thresholds = {
+        name: (min(value, max_distance) if name in DISTANCE_SIGNALS else 0)
+        for name, value in bank.thresholds.items()
+    }
+    return replace(
+        bank,
+        enabled=bank.enabled and bank.pooled(operator),
+        thresholds=thresholds,
+    )
 
 
 @dataclass(frozen=True)
@@ -212,6 +244,9 @@ class BankSettingsChange:
     label: str | None = None
     classification: Classification | None = None
     robust: bool | None = None
+    #: True: accepted into pooled matching by ``accepted_by``; False: acceptance withdrawn.
+    accepted: bool | None = None
+    accepted_by: str = ""
 
     def described(self) -> dict[str, object]:
         """What changes, for the event and the audit log."""
@@ -226,6 +261,8 @@ class BankSettingsChange:
             out["label"] = self.label
         if self.robust is not None:
             out["robust"] = self.robust
+        if self.accepted is not None:
+            out["accepted"] = self.accepted
         return out
 
 

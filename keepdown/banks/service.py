@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +31,7 @@ from keepdown import files
 from keepdown.banks import formats, signing
 from keepdown.banks.classification import map_label
 from keepdown.banks.model import (
+    DISTANCE_SIGNALS,
     Bank,
     BankSettingsChange,
     BankSpec,
@@ -41,8 +44,9 @@ from keepdown.banks.model import (
     TrustLevel,
 )
 from keepdown.banks.records import EntryRecord
+from keepdown.banks.staging import ImportStaging
 from keepdown.clock import Clock, SystemClock
-from keepdown.errors import InvalidInput, NotFound, UsageError
+from keepdown.errors import Forbidden, InvalidInput, NotFound, UsageError
 from keepdown.events import (
     BankChanged,
     BankEntryAdded,
@@ -81,7 +85,8 @@ class BankDetails:
         return sum(c["removed"] for c in self.counts.values())
 
 
-#: The largest per-bank distance threshold (256 bits: any PDQ hash matches any other).
+#: The largest distance a threshold can be written with (256 bits: any PDQ hash matches any
+#: other); what a bank may use is bounded lower, by the ``bank_max_pdq_distance`` setting.
 MAX_THRESHOLD = 256
 
 
@@ -92,8 +97,10 @@ def _trust(value: str) -> TrustLevel:
         raise InvalidInput(f"trust must be 'review' or 'auto', not {value!r}") from None
 
 
-def _thresholds(thresholds: Mapping[str, int]) -> dict[str, int]:
-    """Per-signal thresholds, checked: a known signal type and a distance it can have."""
+def _thresholds(thresholds: Mapping[str, int], max_distance: int) -> dict[str, int]:
+    """Per-signal thresholds, checked: a known signal type and a distance it may have (0 for an
+    exact signal; at most ``max_distance``, the ``bank_max_pdq_distance`` setting, for PDQ and
+    vPDQ)."""
     checked: dict[str, int] = {}
     for name, value in thresholds.items():
         try:
@@ -102,10 +109,19 @@ def _thresholds(thresholds: Mapping[str, int]) -> dict[str, int]:
             raise InvalidInput(f"no signal type {name!r} for a threshold") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput(f"threshold {name}={value!r}: give a whole number")
-        if not 0 <= value <= MAX_THRESHOLD:
-            raise InvalidInput(f"threshold {name}={value}: give a number from 0 to {MAX_THRESHOLD}")
+        top = max_distance if signal_type in DISTANCE_SIGNALS else 0
+        if not 0 <= value <= top:
+            raise InvalidInput(
+                f"threshold {name}={value}: give a number from 0 to {top}"
+                + (" (bank_max_pdq_distance)" if top else " (an exact signal matches exactly)")
+            )
         checked[str(signal_type)] = value
     return checked
+
+
+def _operator_only(by_operator: bool, what: str) -> None:
+    if not by_operator:
+        raise Forbidden(f"only the operator organisation may {what}")
 
 
 def parse_thresholds(pairs: list[str] | tuple[str, ...]) -> dict[str, int]:
@@ -125,12 +141,40 @@ def parse_thresholds(pairs: list[str] | tuple[str, ...]) -> dict[str, int]:
 
 
 class BankService:
-    """The bank flows, over a store and an event sink."""
+    """The bank flows, over a store and an event sink.
 
-    def __init__(self, store: BankStore, events: EventSink, clock: Clock | None = None) -> None:
+    Who decides what is acted on (issue 16; docs/banks.md): ``by_operator=False`` says the
+    caller speaks for another organisation than the operator (the API passes it for a
+    partner's admin); such a caller may not make a bank act without review (``trust
+    auto``), set thresholds, nor accept a bank into pooled matching. Thresholds are bounded
+    by ``max_distance`` (the ``bank_max_pdq_distance`` setting) for everyone."""
+
+    def __init__(
+        self,
+        store: BankStore,
+        events: EventSink,
+        clock: Clock | None = None,
+        *,
+        max_distance: int = 63,
+        staging: ImportStaging | None = None,
+    ) -> None:
         self.store = store
         self.events = events
         self.clock = clock or SystemClock()
+        self.max_distance = max_distance
+        self.staging = staging
+
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        """A private folder for a bank file on its way into an import (the API's and the web's
+        uploads), removed when the block ends; after a ``kill -9`` the next start's
+        :meth:`recover_interrupted_imports` removes it (:mod:`keepdown.banks.staging`)."""
+        if self.staging is None:
+            with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
+                yield Path(folder)
+            return
+        with self.staging.folder() as folder:
+            yield folder
 
     def create_bank(
         self,
@@ -142,8 +186,14 @@ class BankService:
         label: str | None = None,
         trust: str = "review",
         thresholds: Mapping[str, int] | None = None,
+        by_operator: bool = True,
     ) -> Bank:
-        """A new bank; ``label`` is the source's classification label (mapped, kept verbatim)."""
+        """A new bank; ``label`` is the source's classification label (mapped, kept verbatim).
+        ``by_operator``: see the class."""
+        if _trust(trust) is TrustLevel.AUTO:
+            _operator_only(by_operator, "make a bank act without review (trust auto)")
+        if thresholds:
+            _operator_only(by_operator, "set a bank's match thresholds")
         if not name or set(name.lower()) - _NAME_CHARS or len(name) > 200:
             raise InvalidInput(
                 f"bank name {name!r} must be 1-200 letters, digits, '-', '_' or '.'", bank=name
@@ -156,7 +206,7 @@ class BankService:
             classification=map_label(label) if label else None,
             default_label=label,
             trust=_trust(trust),
-            thresholds=_thresholds(thresholds or {}),
+            thresholds=_thresholds(thresholds or {}, self.max_distance),
         )
         return self.store.create_bank(spec, self.clock.now())
 
@@ -182,19 +232,38 @@ class BankService:
         thresholds: Mapping[str, int] | None = None,
         label: str | None = None,
         robust: bool | None = None,
+        accepted: bool | None = None,
         by: str = "",
+        by_operator: bool = True,
     ) -> Bank:
         """Change a bank's settings (the API's PATCH, the CLI, the web): checked here, stored,
         and recorded as one :class:`~keepdown.events.BankChanged`. The live index picks the
         new settings up on its next refresh; entries keep the label they were imported with.
+
+        ``accepted``: True accepts the bank into pooled matching (by ``by``), False withdraws
+        it; accepting sets its trust to ``review`` unless ``trust`` says otherwise in the same
+        change (a partner's bank never acts on an earlier ``auto`` the operator did not give).
+        ``by_operator``: see the class.
         """
+        if trust is not None and _trust(trust) is TrustLevel.AUTO:
+            _operator_only(by_operator, "make a bank act without review (trust auto)")
+        if thresholds:
+            _operator_only(by_operator, "set a bank's match thresholds")
+        if accepted is not None:
+            _operator_only(by_operator, "accept a bank into pooled matching")
+            if accepted and trust is None:
+                trust = str(TrustLevel.REVIEW)
         change = BankSettingsChange(
             enabled=enabled,
             trust=_trust(trust) if trust is not None else None,
-            thresholds=_thresholds(thresholds) if thresholds is not None else None,
+            thresholds=(
+                _thresholds(thresholds, self.max_distance) if thresholds is not None else None
+            ),
             label=label,
             classification=map_label(label) if label is not None else None,
             robust=robust,
+            accepted=accepted,
+            accepted_by=by,
         )
         bank = self.store.change_settings(name, change, self.clock.now())
         if change.described():
@@ -204,9 +273,12 @@ class BankService:
         return bank
 
     def recover_interrupted_imports(self, *, grace: timedelta = timedelta(minutes=2)) -> list[int]:
-        """Mark ``failed`` the imports a killed process left ``running`` (nothing of them
-        landed: an import is one transaction); run when keepdown starts. Imports started
+        """Remove the staged bank files of this host's stopped processes, and mark ``failed``
+        the imports a killed process left ``running`` (nothing of them landed: an import is
+        one transaction); run when ``keepdown serve`` starts. Imports started
         less than ``grace`` ago, and imports under way, are left alone."""
+        if self.staging is not None and (swept := self.staging.sweep()):
+            log.warning("removed %d bank files a stopped process left staged", swept)
         now = self.clock.now()
         ids = self.store.fail_interrupted_imports(now - grace, now)
         for import_id in ids:

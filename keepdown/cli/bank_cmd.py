@@ -53,7 +53,9 @@ def command() -> None:
 
 @command.command("create")
 @click.argument("name")
-@click.option("--owner", default="local", show_default=True, help="Owning organisation.")
+@click.option(
+    "--owner", help="Owning organisation (default: the operator organisation, whose banks match)."
+)
 @click.option(
     "--source", default="", help="Where the hashes come from (e.g. C3P Project Arachnid)."
 )
@@ -83,7 +85,7 @@ def command() -> None:
 def create_cmd(
     settings: Settings,
     name: str,
-    owner: str,
+    owner: str | None,
     source: str,
     terms: str,
     label: str | None,
@@ -92,6 +94,7 @@ def create_cmd(
     output: str,
 ) -> None:
     """Create the bank NAME."""
+    owner = owner or settings.operator_organisation
     with _service(settings, "bank.create", name, owner=owner) as service:
         bank = service.create_bank(
             name,
@@ -113,9 +116,7 @@ def list_cmd(settings: Settings, output: str) -> None:
     with _service(settings) as service:
         banks = service.list_banks()
     if output == "json":
-        click.echo(
-            json.dumps([_details_json(d, settings.pdq_match_threshold) for d in banks], indent=2)
-        )
+        click.echo(json.dumps([_details_json(d, settings) for d in banks], indent=2))
         return
     rows = [
         (
@@ -299,6 +300,28 @@ def robust_cmd(settings: Settings, name: str, state: str) -> None:
     click.echo(f"{name}: robust matching {state} (near (robust) matches go to review)")
 
 
+@command.command("accept")
+@click.argument("name")
+@click.option(
+    "--trust",
+    type=click.Choice(["review", "auto"]),
+    default="review",
+    show_default=True,
+    help="auto: an exact match in it may act without review.",
+)
+@click.option("--withdraw", is_flag=True, help="Take the bank out of pooled matching again.")
+@click.pass_obj
+def accept_cmd(settings: Settings, name: str, trust: str, withdraw: bool) -> None:
+    """Accept another organisation's bank NAME into pooled matching (the operator's decision:
+    until then its entries match nothing; the operator's own banks take part by ownership)."""
+    accepted = not withdraw
+    details: dict[str, Any] = {"accepted": accepted} | ({"trust": trust} if accepted else {})
+    with _service(settings, "bank.update", name, **details) as service:
+        service.change(name, accepted=accepted, trust=trust if accepted else None, by="cli")
+    done = f"accepted into pooled matching (trust {trust})" if accepted else "withdrawn"
+    click.echo(f"{name}: {done}")
+
+
 @command.command("keygen")
 @click.argument("private", type=_PATH)
 @click.argument("public", type=_PATH)
@@ -309,9 +332,10 @@ def keygen_cmd(private: Path, public: Path) -> None:
     click.echo(f"keys written: {private} (private), {public} (public, sha256 {fingerprint})")
 
 
-def _bank_json(bank: Bank, pdq_default: int) -> dict[str, Any]:
-    """A bank as JSON; its thresholds as the matcher applies them (``pdq_default``: the
-    ``pdq_match_threshold`` setting, for a bank that sets none)."""
+def _bank_json(bank: Bank, settings: Settings) -> dict[str, Any]:
+    """A bank as JSON; its thresholds as the matcher applies them (the ``pdq_match_threshold``
+    setting for a bank that sets none), and whether it takes part in pooled matching."""
+    pdq_default = settings.pdq_match_threshold
     classification = bank.classification
     return {
         "id": bank.id,
@@ -326,15 +350,17 @@ def _bank_json(bank: Bank, pdq_default: int) -> dict[str, Any]:
         "trusted": bank.trusted,
         "enabled": bank.enabled,
         "robust": bank.robust,
+        "pooled": bank.pooled(settings.operator_organisation),
+        "accepted_by": bank.accepted_by,
         "thresholds": {t: bank.threshold(t, pdq_default) for t in ("pdq", "md5", "sha1", "sha256")},
         "created_at": bank.created_at.isoformat(),
         "updated_at": bank.updated_at.isoformat(),
     }
 
 
-def _details_json(details: BankDetails, pdq_default: int) -> dict[str, Any]:
+def _details_json(details: BankDetails, settings: Settings) -> dict[str, Any]:
     return {
-        **_bank_json(details.bank, pdq_default),
+        **_bank_json(details.bank, settings),
         "entries": details.active,
         "removed": details.removed,
         "counts": details.counts,
@@ -352,12 +378,12 @@ def _details_json(details: BankDetails, pdq_default: int) -> dict[str, Any]:
 #: The fields ``bank show`` prints, in order, before the thresholds and tables.
 _SHOWN = (
     "name", "owner", "source", "terms", "label", "category", "maturity", "trust", "enabled",
-    "robust", "entries", "removed", "created_at", "updated_at",
+    "robust", "pooled", "entries", "removed", "created_at", "updated_at",
 )  # fmt: skip
 
 
 def _print_details(details: BankDetails, output: str, settings: Settings) -> None:
-    data = _details_json(details, settings.pdq_match_threshold)
+    data = _details_json(details, settings)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -36,6 +36,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -62,7 +63,7 @@ from keepdown.settings import Settings
 
 log = logging.getLogger("keepdown.crawl")
 
-__all__ = ["CrawlStats", "Crawler", "RunEnd"]
+__all__ = ["CrawlLimits", "CrawlStats", "Crawler", "RunEnd"]
 
 #: Called with the pages started so far when ``page_limit`` is reached: the new limit.
 PageExtender = Callable[[int], int]
@@ -71,6 +72,37 @@ PageExtender = Callable[[int], int]
 class _NullEvents:
     def emit(self, event: Any) -> None:
         pass
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    """What one crawl run reads of the settings for itself (its parts, the fetcher, the
+    politeness and the media pipeline, read their own): the budget, the sizes and the retry
+    rule, built once per run."""
+
+    max_pages: int  #: ``crawl_max_pages``
+    max_bytes: int  #: ``crawl_max_bytes``
+    concurrency: int  #: ``crawl_concurrency``
+    lease_seconds: float  #: ``crawl_lease_seconds``
+    max_page_bytes: int  #: ``crawl_max_page_bytes``
+    max_media_bytes: int  #: ``crawl_max_media_bytes``
+    max_retry_after_seconds: float  #: ``crawl_max_retry_after_seconds``
+    retry_backoff_seconds: float  #: ``crawl_retry_backoff_seconds``
+    max_attempts: int  #: ``crawl_max_attempts``
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CrawlLimits:
+        return cls(
+            max_pages=settings.crawl_max_pages,
+            max_bytes=settings.crawl_max_bytes,
+            concurrency=settings.crawl_concurrency,
+            lease_seconds=float(settings.crawl_lease_seconds),
+            max_page_bytes=settings.crawl_max_page_bytes,
+            max_media_bytes=settings.crawl_max_media_bytes,
+            max_retry_after_seconds=float(settings.crawl_max_retry_after_seconds),
+            retry_backoff_seconds=float(settings.crawl_retry_backoff_seconds),
+            max_attempts=settings.crawl_max_attempts,
+        )
 
 
 class Crawler:
@@ -94,7 +126,7 @@ class Crawler:
         extend_pages: PageExtender | None = None,
         robust: Callable[[], bool] | None = None,
     ) -> None:
-        self.settings = settings
+        self.limits = CrawlLimits.from_settings(settings)
         self.scope = scope
         self.frontier = frontier
         self.sink = sink
@@ -109,7 +141,7 @@ class Crawler:
             settings, clock=self.clock
         )
         self.page_observers = tuple(page_observers)
-        self.page_limit = settings.crawl_max_pages
+        self.page_limit = self.limits.max_pages
         self.extend_pages = extend_pages
         self.stats = CrawlStats()
         self.media = MediaPipeline(
@@ -123,7 +155,7 @@ class Crawler:
         self.tally = FrontierTally(frontier)
         self.leases = LeaseKeeper(
             frontier,
-            lease_seconds=float(settings.crawl_lease_seconds),
+            lease_seconds=self.limits.lease_seconds,
             clock=self.clock,
             stats=self.stats,
         )
@@ -155,7 +187,7 @@ class Crawler:
 
     async def _loop(self, running: dict[asyncio.Task[None], FrontierItem]) -> CrawlStats:
         while True:
-            free = int(self.settings.crawl_concurrency) - len(running)
+            free = self.limits.concurrency - len(running)
             items = self._lease(free) if free > 0 else []
             for item in items:
                 running[asyncio.create_task(self._process(item))] = item
@@ -172,7 +204,7 @@ class Crawler:
                 return self.stats
 
     def _over_bytes(self) -> bool:
-        budget = self.settings.crawl_max_bytes
+        budget = self.limits.max_bytes
         return self.tally.bytes(limit=budget) >= budget
 
     def _may_start_pages(self, started: int) -> bool:
@@ -208,7 +240,7 @@ class Crawler:
             # Due at the last lease yet not leased: only pages over the page limit are left.
             return RunEnd.PAGE_BUDGET
         wait = (due - self.clock.now()).total_seconds()
-        if wait > self.settings.crawl_max_retry_after_seconds:
+        if wait > self.limits.max_retry_after_seconds:
             # Only far-off retries are left: end this run; a later run resumes them.
             self.stats.inc("crawl/paused")
             self.stats.resume_at = due
@@ -253,9 +285,7 @@ class Crawler:
 
     async def _fetch(self, item: FrontierItem) -> FetchResult:
         limit = (
-            self.settings.crawl_max_page_bytes
-            if item.kind is UrlKind.PAGE
-            else self.settings.crawl_max_media_bytes
+            self.limits.max_page_bytes if item.kind is UrlKind.PAGE else self.limits.max_media_bytes
         )
 
         async def charge(_url: str) -> None:
@@ -275,7 +305,7 @@ class Crawler:
         return result
 
     def _backoff(self, attempts: int) -> float:
-        return self.settings.crawl_retry_backoff_seconds * 2.0 ** max(attempts, 0)
+        return self.limits.retry_backoff_seconds * 2.0 ** max(attempts, 0)
 
     def _settle_error(self, item: FrontierItem, exc: KeepdownError) -> None:
         failure = failure_of(exc)
@@ -289,7 +319,7 @@ class Crawler:
             # Failed before its own request (robots.txt unreachable): the try still counts,
             # or a dead host would be retried for ever.
             item = self.leases.charge(item)
-        if retryable and item.attempts < self.settings.crawl_max_attempts:
+        if retryable and item.attempts < self.limits.max_attempts:
             when = self.clock.now() + timedelta(seconds=self._backoff(item.attempts))
             self.frontier.retry_later(item, error=message, not_before=when, failure=failure)
             log.info(
@@ -314,7 +344,7 @@ class Crawler:
         self.stats.inc("failure/http")
         error = f"HTTP {result.status}"
         retry = result.status in RETRY_STATUSES or result.retry_after is not None
-        if retry and item.attempts < self.settings.crawl_max_attempts:
+        if retry and item.attempts < self.limits.max_attempts:
             wait = max(result.retry_after or 0.0, self._backoff(item.attempts))
             when = self.clock.now() + timedelta(seconds=wait)
             self.frontier.retry_later(item, error=error, not_before=when, failure="http")

@@ -182,6 +182,12 @@ class Frontier(Protocol):
         self, *, kinds: Iterable[UrlKind] | None = None, states: Iterable[UrlState] | None = None
     ) -> int: ...
 
+    def pages_started(self) -> int:
+        """Pages ever handed to a worker: in progress, done, failed, or pending again after a
+        try whose request was sent (``attempts`` > 0: waiting for its retry). The page budget
+        counts these, so a page waiting for a retry keeps its place in the budget."""
+        ...
+
     def bytes_fetched(self) -> int:
         """Bytes downloaded by finished items (the crawl's byte budget reads this)."""
         ...

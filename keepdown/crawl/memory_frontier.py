@@ -264,6 +264,14 @@ class InMemoryFrontier:
         state_set = set(states) if states is not None else set(UrlState)
         return sum(self._counts[(k, s)] for k in kind_set for s in state_set)
 
+    def pages_started(self) -> int:
+        started = (UrlState.IN_PROGRESS, UrlState.DONE, UrlState.FAILED)
+        return sum(
+            1
+            for i in self._items.values()
+            if i.kind is UrlKind.PAGE and (i.state in started or i.attempts > 0)
+        )
+
     def bytes_fetched(self) -> int:
         return self._bytes
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from keepdown.crawl.frontier import Frontier, UrlKind, UrlState
+from keepdown.crawl.frontier import Frontier, UrlState
 
 __all__ = ["FrontierTally"]
 
@@ -36,7 +36,7 @@ class FrontierTally:
         self._pages = self._bytes = 0
 
     def refresh(self) -> FrontierTally:
-        self._pages = self.frontier.count(kinds=[UrlKind.PAGE], states=_STARTED)
+        self._pages = self.frontier.pages_started()
         self._bytes = self.frontier.bytes_fetched()
         self._read_at = self.monotonic()
         return self

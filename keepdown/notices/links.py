@@ -103,7 +103,9 @@ class LinkSigner:
 
 def _claims(data: Any, signed_at: datetime) -> LinkClaims:
     if not (
-        isinstance(data, dict) and isinstance(data.get("r"), str) and isinstance(data.get("p"), int)
+        isinstance(data, dict)
+        and isinstance(data.get("r"), str)
+        and type(data.get("p")) is int  # not True, which is an int to isinstance
     ):
         raise AuthError("this response link is not valid")
     return LinkClaims(reference=data["r"], provider_id=data["p"], issued_at=signed_at)

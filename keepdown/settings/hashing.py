@@ -5,7 +5,7 @@ Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.
 
 from __future__ import annotations
 
-from keepdown.settings.setting import MiB, flag, integer, names, text
+from keepdown.settings.setting import MiB, flag, integer, names, number, text
 
 __all__ = ["HashingSettings"]
 
@@ -60,6 +60,27 @@ class HashingSettings:
         "Default largest Hamming distance at which two PDQ hashes match (per bank overridable).",
         minimum=0,
         maximum=256,
+    )
+    hash_memory_budget_bytes = integer(
+        768 * MiB,
+        "Decoded-picture memory one process holds at once, across every request and worker: "
+        "a decode takes its share (estimated from the picture's header) before any pixel and "
+        "waits while others hold the rest; one picture larger than the budget runs alone.",
+        minimum=16 * MiB,
+    )
+    hash_memory_wait_seconds = number(
+        10.0,
+        "How long an API request waits for its share of hash_memory_budget_bytes before it "
+        "is answered 503 with Retry-After (batch work waits as long as it takes).",
+        minimum=0,
+    )
+    bank_max_pdq_distance = integer(
+        63,
+        "Largest PDQ (and vPDQ frame) distance a bank may match at: a per-bank threshold above "
+        "it is refused, and pdq_match_threshold or a value stored before is matched at it "
+        "(unrelated pictures lie around 128 apart; 256 would match everything).",
+        minimum=0,
+        maximum=96,
     )
     match_dihedral = flag(True, "Also match the 8 rotations and mirrors of each image's PDQ hash.")
     robust_doors = names(

@@ -118,6 +118,9 @@ class SqlBankStore:
             values["trust"] = str(change.trust)
         if change.thresholds is not None:
             values["thresholds"] = dict(change.thresholds)
+        if change.accepted is not None:
+            values["accepted_at"] = now if change.accepted else None
+            values["accepted_by"] = (change.accepted_by or None) if change.accepted else None
         if change.label is not None and change.classification is not None:
             values.update(
                 default_label=change.label,
@@ -146,6 +149,8 @@ class SqlBankStore:
             robust=bool(m["robust"]),
             created_at=m["created_at"],
             updated_at=m["updated_at"],
+            accepted_at=m["accepted_at"],
+            accepted_by=m["accepted_by"],
         )
 
     # --- entries -----------------------------------------------------------------------

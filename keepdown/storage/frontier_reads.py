@@ -75,6 +75,20 @@ class FrontierReads:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def pages_started(self) -> int:
+        started = [UrlState.IN_PROGRESS.value, UrlState.DONE.value, UrlState.FAILED.value]
+        query = (
+            select(func.count())
+            .select_from(crawl_urls)
+            .where(
+                _C.crawl_id == self.crawl_id,
+                _C.kind == UrlKind.PAGE.value,
+                _C.state.in_(started) | (_C.attempts > 0),
+            )
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def bytes_fetched(self) -> int:
         query = select(func.coalesce(func.sum(_C.bytes_fetched), 0)).where(
             _C.crawl_id == self.crawl_id

@@ -15,15 +15,27 @@ from typing import Any
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from keepdown.banks.model import Entry
 from keepdown.errors import Conflict, NotFound
+from keepdown.federation.pages import EntryRow
 from keepdown.federation.peers import Peer, PeerSpec, Publication
-from keepdown.storage.bank_store import _entry
 from keepdown.storage.engine import storage_errors
 from keepdown.storage.tables_banks import bank_entries, banks
 from keepdown.storage.tables_federation import peer_publications, peers
 
 __all__ = ["SqlPeerStore"]
+
+_E = bank_entries.c
+#: The columns of an :data:`~keepdown.federation.pages.EntryRow`, in its order.
+_ROW = (
+    _E.id,
+    _E.signal_type,
+    _E.value,
+    _E.added_at,
+    _E.removed_at,
+    _E.category,
+    _E.maturity,
+    _E.source_label,
+)
 
 
 def _peer(row: Any) -> Peer:
@@ -146,23 +158,20 @@ class SqlPeerStore:
 
     # --- what a publisher reads (ChangeReader) -------------------------------------------
 
-    def entries_after(self, bank_id: int, after_id: int, limit: int) -> list[Entry]:
+    def entries_after(self, bank_id: int, after_id: int, limit: int) -> list[EntryRow]:
         c = bank_entries.c
         query = (
-            select(bank_entries)
-            .where(c.bank_id == bank_id, c.id > after_id)
-            .order_by(c.id)
-            .limit(limit)
+            select(*_ROW).where(c.bank_id == bank_id, c.id > after_id).order_by(c.id).limit(limit)
         )
         with storage_errors("reading entries for a peer"), self.engine.connect() as conn:
-            return [_entry(r) for r in conn.execute(query).mappings()]
+            return [tuple(r) for r in conn.execute(query)]
 
     def tombstones_after(
         self, bank_id: int, after: datetime, after_id: int, limit: int
-    ) -> list[Entry]:
+    ) -> list[EntryRow]:
         c = bank_entries.c
         query = (
-            select(bank_entries)
+            select(*_ROW)
             .where(
                 c.removed_at.is_not(None),
                 c.bank_id == bank_id,
@@ -172,4 +181,4 @@ class SqlPeerStore:
             .limit(limit)
         )
         with storage_errors("reading tombstones for a peer"), self.engine.connect() as conn:
-            return [_entry(r) for r in conn.execute(query).mappings()]
+            return [tuple(r) for r in conn.execute(query)]

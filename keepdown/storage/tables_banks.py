@@ -73,6 +73,9 @@ banks = Table(
     Column("robust", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Accepted into pooled matching by an operator admin (migration 0024; issue 16).
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Column("accepted_by", String(200), nullable=True),
     CheckConstraint("trust IN ('review', 'auto')", name="trust"),
 )
 

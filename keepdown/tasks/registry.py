@@ -20,6 +20,10 @@ names), never work the database does not know about, and is safe to run twice:
 - ``keepdown.filings()``: one filing pass (``keepdown regulator file``): statements of reasons
   planned once per PUID and sent in batches under a lease, CyberTipline reports moved on one
   step at a time under a lease, open reports that stalled withdrawn before NCMEC's time-out;
+- ``keepdown.federation()``: one referral pass (docs/federation.md): referrals planned once
+  per sighting and peer, status callbacks once per referral and status, the federation
+  outbox sent under a lease (a peer refuses a message it already holds, so a resend after a
+  kill takes effect once);
 - ``keepdown.evidence_checkpoint()``: sign a checkpoint of the event chain's head (after
   walking the events since the last one; nothing when the head has not moved). Two workers
   recording the same head store it once;
@@ -32,7 +36,7 @@ names), never work the database does not know about, and is safe to run twice:
 
 :meth:`TaskQueue.dispatch` is the only place periodic work comes from: every
 ``worker_periodic_seconds`` a worker asks the database which crawls are runnable, and queues
-a notice pass, a re-check pass, a finance alert pass and a filing pass (each every
+a notice pass, a re-check pass, a finance alert pass, a filing pass and a referral pass (each every
 ``notice_worker_seconds``) and an evidence checkpoint (every
 ``evidence_checkpoint_minutes``) and an exchanges pass (every ``exchange_worker_seconds``),
 skipping what is already waiting in the queue. A queue
@@ -67,11 +71,22 @@ SCAN = "keepdown.scan_batch"
 ALERTS = "keepdown.finance_alerts"
 CHECKPOINT = "keepdown.evidence_checkpoint"
 FILINGS = "keepdown.filings"
+FEDERATION = "keepdown.federation"
 EXCHANGES = "keepdown.exchanges"
 DISPATCH = "keepdown.dispatch"
 TASK_NAMES = (
-    CRAWL, NOTICES, RECHECKS, IMPORT, SCAN, ALERTS, CHECKPOINT, FILINGS, EXCHANGES, DISPATCH,
-)  # fmt: skip
+    CRAWL,
+    NOTICES,
+    RECHECKS,
+    IMPORT,
+    SCAN,
+    ALERTS,
+    CHECKPOINT,
+    FILINGS,
+    FEDERATION,
+    EXCHANGES,
+    DISPATCH,
+)
 
 
 class Jobs(Protocol):
@@ -95,6 +110,10 @@ class Jobs(Protocol):
 
     def filing_pass(self) -> None:
         """Send statements of reasons and move CyberTipline reports on (keepdown.filings)."""
+        ...
+
+    def federation_pass(self) -> None:
+        """Plan referrals and status callbacks, send the federation outbox."""
         ...
 
     def exchange_pass(self) -> None:
@@ -167,6 +186,9 @@ class TaskQueue:
             self._timed(CHECKPOINT, lambda: self.jobs.checkpoint_pass())
         )
         self._filings = task(name=FILINGS)(self._timed(FILINGS, lambda: self.jobs.filing_pass()))
+        self._federation = task(name=FEDERATION)(
+            self._timed(FEDERATION, lambda: self.jobs.federation_pass())
+        )
         self._exchanges = task(name=EXCHANGES)(
             self._timed(EXCHANGES, lambda: self.jobs.exchange_pass())
         )
@@ -238,6 +260,9 @@ class TaskQueue:
     def filings(self) -> Any:
         return self._filings()
 
+    def federation(self) -> Any:
+        return self._federation()
+
     def exchanges(self) -> Any:
         return self._exchanges()
 
@@ -264,6 +289,7 @@ class TaskQueue:
             "finance_alerts": 0,
             "checkpoint": 0,
             "filings": 0,
+            "federation": 0,
             "exchanges": 0,
         }
         per_crawl: dict[int, int] = {}
@@ -288,6 +314,9 @@ class TaskQueue:
         if self._notices_due(FILINGS) and FILINGS not in names:
             self.filings()
             queued["filings"] += 1
+        if self._notices_due(FEDERATION) and FEDERATION not in names:
+            self.federation()
+            queued["federation"] += 1
         every_exchange = self.settings.exchange_worker_seconds
         if self._due(EXCHANGES, every_exchange) and EXCHANGES not in names:
             self.exchanges()

@@ -30,7 +30,15 @@ from keepdown.web.context import WebContext, web_context
 from keepdown.web.render import render
 from keepdown.web.security import NeedsSignIn, SecurityHeaders
 
-__all__ = ["PAGE_MODULES", "WEB_ROOT", "WebContext", "create_web_app", "route_roles", "web_routes"]
+__all__ = [
+    "PAGE_MODULES",
+    "WEB_ROOT",
+    "WebContext",
+    "create_web_app",
+    "route_case_work",
+    "route_roles",
+    "web_routes",
+]
 
 log = logging.getLogger("keepdown.web")
 
@@ -80,6 +88,11 @@ def route_roles(route: APIRoute) -> frozenset[Any] | None:
     return None
 
 
+def route_case_work(route: APIRoute) -> bool:
+    """True when the page is the operator's case work (``page(..., case_work=True)``)."""
+    return any(getattr(d.call, "case_work", False) for d in route.dependant.dependencies)
+
+
 def create_web_app(ctx: WebContext) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="keepdown web")
     app.state.web = ctx
@@ -114,9 +127,13 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, KeepdownError):  # e.g. a body over the cap while a form
+            return _error_page(request, exc.__cause__)  # was read: 413, not a 404
         if exc.status_code == 405:
             return _error_page(request, MethodNotAllowed("method not allowed"))
-        return _error_page(request, NotFound("there is no such page"))
+        if exc.status_code == 404:
+            return _error_page(request, NotFound("there is no such page"))
+        return _error_page(request, InvalidInput("the request could not be read"))
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 from urllib.parse import urlencode
+
+from fastapi import Path, Query
 
 from keepdown.errors import InvalidInput
 
-__all__ = ["Pager", "parse_day"]
+__all__ = ["ROW_ID_MAX", "PageNumber", "Pager", "RowAfter", "RowId", "SmallRowId", "parse_day"]
 
 PER_PAGE = 50
+
+#: Largest row id a page address may name (ids are 64-bit integers in both databases): a
+#: larger or more negative number is a clear 400, not an overflow in the driver (a 500).
+ROW_ID_MAX = 2**62
+#: A row id in a page's path (``/web/sightings/{sighting_id}``).
+RowId = Annotated[int, Path(ge=-ROW_ID_MAX, le=ROW_ID_MAX)]
+#: A row id of a table keyed by a 32-bit integer on PostgreSQL (the allow-list).
+SmallRowId = Annotated[int, Path(ge=-(2**31), le=2**31 - 1)]
+#: A keyset position in a query (``?after=``); below 0 reads as 0.
+RowAfter = Annotated[int, Query(ge=-ROW_ID_MAX, le=ROW_ID_MAX)]
+#: A page number in a query (``?page=``); below 1 reads as 1, past the last is an empty page.
+PageNumber = Annotated[int, Query(ge=-ROW_ID_MAX, le=ROW_ID_MAX // 1000)]
 
 
 @dataclass(frozen=True)

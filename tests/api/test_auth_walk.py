@@ -48,6 +48,7 @@ _SAMPLE_PATH_VALUES = {
     "sighting_id": "1",
     "domain": "dedicated.test",
     "appeal_id": "1",
+    "entry_id": "1",
 }
 #: Paths that name one organisation's bank, key or organisation (the scoping walk).
 _SCOPED = ("/api/v1/banks/{name}", "/api/v1/keys/{key_id}")

@@ -117,8 +117,11 @@ def test_only_the_operator_creates_banks_for_another_organisation(api: Api, othe
     )
     assert made.status_code == 201
     assert made.json()["owner"] == "other"
-    patched = api.client.patch("/api/v1/banks/given", json={"trust": "auto"}, headers=other.admin)
+    patched = api.client.patch("/api/v1/banks/given", json={"enabled": False}, headers=other.admin)
     assert patched.status_code == 200
+    # only the operator makes a bank act without review (tests/security/test_bank_authority.py)
+    auto = api.client.patch("/api/v1/banks/given", json={"trust": "auto"}, headers=other.admin)
+    assert auto.status_code == 403
     unknown = api.client.post(
         "/api/v1/banks", json={"name": "nobody", "owner": "nobody"}, headers=api.auth(Role.ADMIN)
     )

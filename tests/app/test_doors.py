@@ -356,7 +356,10 @@ def _hma(answer: Any) -> Verdict:
 
 
 def cli_match(settings: Settings, folder: Path) -> dict[str, Verdict]:
-    env = {"KEEPDOWN_DATA_DIR": str(settings.data_path)}
+    env = {
+        "KEEPDOWN_DATA_DIR": str(settings.data_path),
+        "KEEPDOWN_OPERATOR_ORGANISATION": OPERATOR,  # the deployment's (its bank is pooled)
+    }
     args = ["--database-url", settings.resolved_database_url]
     result = CliRunner(env=env).invoke(
         cli, [*args, "match", "--format", "jsonl", "--all", str(folder)], catch_exceptions=False

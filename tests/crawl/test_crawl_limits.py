@@ -27,11 +27,10 @@ def test_the_page_budget_stops_the_crawl(fresh_site, crawl_settings, resolver):
     _stats, frontier = _crawl(
         settings, fresh_site, resolver, BankSink({}, []), events=events, exclude=FAST
     )
-    started = frontier.count(
-        kinds=[UrlKind.PAGE], states=[UrlState.DONE, UrlState.FAILED, UrlState.IN_PROGRESS]
-    )
-    assert started == 20
-    assert len(_pages_requested(fresh_site)) <= 20
+    # A page waiting for its retry (the flaky page) keeps its place in the budget: counted
+    # once, however many tries; before, a tally read while it waited let a 21st page start.
+    assert frontier.pages_started() == 20
+    assert len(set(_pages_requested(fresh_site))) <= 20
     assert frontier.count(kinds=[UrlKind.PAGE], states=[UrlState.PENDING]) > 0
     assert frontier.count(kinds=[UrlKind.MEDIA], states=[UrlState.PENDING]) == 0
 

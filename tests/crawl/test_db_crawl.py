@@ -69,9 +69,19 @@ def seed_banks(settings, site) -> dict[int, int]:
     """Trusted bank: known 0 and 1; review bank: known 2 and 3. -> {entry id: known}."""
     services = open_services(settings, SystemClock())
     try:
-        services.auth.ensure_organisation("hotline")
-        services.banks.create_bank(TRUSTED, owner="hotline", trust="auto", source=SOURCES[TRUSTED])
-        services.banks.create_bank(REVIEW, owner="hotline", trust="review", source=SOURCES[REVIEW])
+        services.auth.ensure_organisation(services.settings.operator_organisation)
+        services.banks.create_bank(
+            TRUSTED,
+            owner=services.settings.operator_organisation,
+            trust="auto",
+            source=SOURCES[TRUSTED],
+        )
+        services.banks.create_bank(
+            REVIEW,
+            owner=services.settings.operator_organisation,
+            trust="review",
+            source=SOURCES[REVIEW],
+        )
         entries: dict[int, int] = {}
         for known, bank in KNOWN_IN.items():
             result = hash_bytes(site.known[known]["original"])

@@ -17,7 +17,9 @@ from keepdown.clock import utc
 from keepdown.evidence.keys import SigningKey
 from keepdown.federation.pages import (
     Cursor,
+    EntryRow,
     PageRequest,
+    entry_row,
     read_changes,
     serve_page,
     verify_page,
@@ -70,17 +72,17 @@ class MemoryReader:
         i = entry_id - 1
         self.entries[i] = replace(self.entries[i], removed_at=at, removal_reason="false-positive")
 
-    def entries_after(self, bank_id: int, after_id: int, limit: int) -> list[Entry]:
-        return [e for e in self.entries if e.id > after_id][:limit]
+    def entries_after(self, bank_id: int, after_id: int, limit: int) -> list[EntryRow]:
+        return [entry_row(e) for e in self.entries if e.id > after_id][:limit]
 
     def tombstones_after(
         self, bank_id: int, after: datetime, after_id: int, limit: int
-    ) -> list[Entry]:
+    ) -> list[EntryRow]:
         tombs = sorted(
             (e for e in self.entries if e.removed_at is not None),
             key=lambda e: (e.removed_at, e.id),
         )
-        return [e for e in tombs if (e.removed_at, e.id) > (after, after_id)][:limit]
+        return [entry_row(e) for e in tombs if (e.removed_at, e.id) > (after, after_id)][:limit]
 
 
 def _md5(i: int) -> str:

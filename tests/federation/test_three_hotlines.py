@@ -243,3 +243,10 @@ def test_a_referral_crosses_the_border_and_the_removal_clock_follows(world) -> N
     assert row["removed"] == 1
     assert row["removal_median_hours"] is not None
     assert row["removal_median_hours"] > 0
+
+    # the workers' periodic pass does the same steps: nothing is left to plan or send
+    from keepdown.app.workers import WorkerJobs
+
+    before = [m["id"] for m in a.federation.referrals.store.outbox()]
+    WorkerJobs(a).federation_pass()
+    assert [m["id"] for m in a.federation.referrals.store.outbox()] == before

@@ -166,9 +166,10 @@ def video_banks(db_settings):
     known = synthetic_video(11, seconds=6, fps=10)
     hashed = hash_bytes(known, settings=db_settings)
     services = open_services(db_settings, SystemClock())
-    services.auth.ensure_organisation("hotline")
-    services.banks.create_bank("videos", owner="hotline", trust="auto", label="csam")
-    services.banks.create_bank("stills", owner="hotline", trust="review")
+    hotline = db_settings.operator_organisation  # its banks take part in matching
+    services.auth.ensure_organisation(hotline)
+    services.banks.create_bank("videos", owner=hotline, trust="auto", label="csam")
+    services.banks.create_bank("stills", owner=hotline, trust="review")
     services.banks.add_entry("videos", EntryRecord(SignalType.VPDQ, hashed.vpdq.hex))
     frame = hashed.frames_vpdq[3].feature.hash  # a still of the known video's second scene
     services.banks.add_entry("stills", EntryRecord(SignalType.PDQ, frame.hex))
@@ -298,8 +299,9 @@ def test_the_crawler_finds_a_known_video_in_a_video_element(settings):
     )
     try:
         services = open_services(crawl_settings, SystemClock())
-        services.auth.ensure_organisation("hotline")
-        services.banks.create_bank("videos", owner="hotline", trust="auto", label="csam")
+        hotline = crawl_settings.operator_organisation  # its banks take part in matching
+        services.auth.ensure_organisation(hotline)
+        services.banks.create_bank("videos", owner=hotline, trust="auto", label="csam")
         vpdq = hash_bytes(known, settings=settings).vpdq
         services.banks.add_entry("videos", EntryRecord(SignalType.VPDQ, vpdq.hex))
         services.storage.close()

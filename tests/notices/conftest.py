@@ -245,8 +245,10 @@ def seed_bank(settings: Any, clock: FrozenClock) -> dict[str, int]:
     """A trusted bank (classification csam) of the known stand-ins -> {sha256: entry id}."""
     services = open_services(settings, clock)
     try:
-        services.auth.ensure_organisation("hotline")
-        services.banks.create_bank(BANK, owner="hotline", trust="auto", label="csam")
+        services.auth.ensure_organisation(services.settings.operator_organisation)
+        services.banks.create_bank(
+            BANK, owner=services.settings.operator_organisation, trust="auto", label="csam"
+        )
         entries = {}
         for i in range(len(KNOWN_SEEDS)):
             result = hash_bytes(known_image(i), mode="exact")

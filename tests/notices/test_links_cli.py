@@ -124,6 +124,35 @@ def test_a_form_posted_from_another_site_is_refused(linked):
     assert client.get(f"{link.path}?{link.query}").json()["acknowledged_at"] is None
 
 
+def test_any_answer_posted_from_another_site_is_refused(linked):
+    """Item 15: only form posts were checked; a text/plain post (no preflight) passed."""
+    _, client, link, _ = linked
+    for content_type in ("text/plain", "application/json"):
+        refused = client.post(
+            f"{link.path}/acknowledge?{link.query}",
+            content="{}",
+            headers={"Content-Type": content_type, "Origin": "https://evil.example"},
+        )
+        assert refused.status_code == 403, content_type
+    assert client.get(f"{link.path}?{link.query}").json()["acknowledged_at"] is None
+
+
+def test_a_link_whose_provider_is_true_is_refused():
+    """Item 15: ``"p": true`` passed as the provider id 1 (bool is an int to isinstance)."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from keepdown.errors import AuthError
+    from keepdown.notices.links import _claims
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert _claims({"r": "KD-1", "p": 1}, now).provider_id == 1
+    for bad in (True, False, 1.0, "1"):
+        with pytest.raises(AuthError):
+            _claims({"r": "KD-1", "p": bad}, now)
+
+
 def cli_run(env, *args):
     result = CliRunner(env=env).invoke(cli, list(args), catch_exceptions=False)
     return result

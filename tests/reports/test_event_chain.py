@@ -193,10 +193,10 @@ def _bank_with_source(crawling, clock) -> None:
 
     services = open_services(crawling.settings, clock)
     try:
-        services.auth.ensure_organisation("hotline")
+        services.auth.ensure_organisation(services.settings.operator_organisation)
         services.banks.create_bank(
             "stand-ins",
-            owner="hotline",
+            owner=services.settings.operator_organisation,
             trust="auto",
             label="csam",
             source="Test hotline (stand-ins)",

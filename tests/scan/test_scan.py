@@ -50,8 +50,10 @@ def banked(settings):
     """A trusted bank with the known stand-ins (SHA-256 and PDQ) and a known video (vPDQ)."""
     services = open_services(settings, SystemClock())
     try:
-        services.auth.ensure_organisation("hotline")
-        services.banks.create_bank("known", owner="hotline", trust="auto", label="csam")
+        services.auth.ensure_organisation(services.settings.operator_organisation)
+        services.banks.create_bank(
+            "known", owner=services.settings.operator_organisation, trust="auto", label="csam"
+        )
         for data in KNOWN:
             result = hash_bytes(data, settings=settings)
             services.banks.add_entry("known", EntryRecord(SignalType.SHA256, result.sha256.hex))

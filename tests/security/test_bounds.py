@@ -40,3 +40,33 @@ def test_a_listing_tells_expired_from_active() -> None:
     assert key.state(now + timedelta(days=2)) == "expired"
     revoked = ApiKey("1" * 16, "acme", Role.PLATFORM, "x", now, revoked_at=now)
     assert revoked.state(now) == "revoked"
+
+
+def test_an_oversized_chunked_web_form_is_413_not_404(tmp_path) -> None:
+    """Item 15: a form body over max_upload_bytes sent without a Content-Length (chunked) was
+    refused while Starlette read it, and the page's error handler called that a 404."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import make_web
+
+    app, *_ = make_web(tmp_path, max_upload_bytes=1024 * 1024)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        page = client.get("/web/report")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found
+        token = found.group(1)
+
+        def body():  # type: ignore[no-untyped-def]
+            yield f"csrf_token={token}&url=http%3A%2F%2Fexample.test%2F&note=".encode()
+            for _ in range(120):
+                yield b"a" * 10_000
+
+        refused = client.post(
+            "/web/report",
+            content=body(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 413

@@ -142,3 +142,53 @@ def test_an_import_under_way_is_never_marked(postgres_url: str) -> None:
         assert [r.status for r in storage.banks.list_imports(bank.id)] == ["done"]
     finally:
         storage.close()
+
+
+def test_serve_cleans_up_when_it_starts_and_stages_uploads_privately(tmp_path: Path) -> None:
+    """The wiring: ``keepdown serve`` (build_app's start) sweeps what a killed import left,
+    and the API's uploads are staged in the swept folder (<data_dir>/tmp), not in /tmp."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from keepdown.app import build_app
+    from keepdown.auth import Role
+    from keepdown.testing import FrozenClock
+    from tests.api.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    storage = open_storage_url(settings.resolved_database_url)
+    try:
+        BankService(storage.banks, storage.events, SystemClock()).create_bank("b", owner="acme")
+        folder = kill_mid_import(settings.resolved_database_url, settings.data_path / "tmp")
+        bank = storage.banks.get_bank("b")
+    finally:
+        storage.close()
+    assert folder.exists()
+    later = FrozenClock(datetime.now(UTC) + timedelta(minutes=5))  # past the grace period
+    app, runtime = build_app(settings, clock=later, refresh_in_background=False)
+    with TestClient(app) as client:
+        assert not folder.exists()
+        assert [r.status for r in runtime.storage.banks.list_imports(bank.id)] == ["failed"]
+        staged: list[Path] = []
+        real = runtime.banks.staged
+
+        def spy():  # type: ignore[no-untyped-def]
+            with real() as where:
+                staged.append(where)
+                yield where
+
+        from contextlib import contextmanager
+
+        runtime.banks.staged = contextmanager(spy)  # type: ignore[method-assign]
+        runtime.auth.ensure_organisation("acme")
+        token = runtime.auth.issue_key("acme", Role.ADMIN).token
+        done = client.post(
+            "/api/v1/banks/b/import?format=plain&signal_type=md5",
+            content=b"0" * 32 + b"\n",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert done.status_code == 200, done.text
+    assert staged
+    assert staged[0].parent == settings.data_path / "tmp"
+    assert not staged[0].exists()

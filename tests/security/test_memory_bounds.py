@@ -159,3 +159,35 @@ def test_eight_large_pictures_at_once_stay_within_the_budget_and_memory_goes_bac
     # unbounded, eight decodes at once grow the process by ~500 MB
     assert growth < 2 * capacity, f"grew {growth / 2**20:.0f} MiB"
     assert kept < 40 * 1024 * 1024, f"kept {kept / 2**20:.0f} MiB after"
+
+
+def test_the_api_waits_for_the_budget_then_answers_503(tmp_path) -> None:
+    """The wiring: the settings size the process budget (hash_memory_budget_bytes), and an
+    upload that cannot get its share within hash_memory_wait_seconds is a 503 with
+    Retry-After; once the budget is free the same upload is matched."""
+    from fastapi.testclient import TestClient
+
+    from keepdown.app import build_app
+    from keepdown.auth import Role
+    from keepdown.testing import synthetic_jpeg
+    from tests.api.conftest import make_settings
+
+    settings = make_settings(
+        tmp_path, hash_memory_budget_bytes=32 * 1024 * 1024, hash_memory_wait_seconds=0
+    )
+    try:
+        app, runtime = build_app(settings, refresh_in_background=False)
+        assert budget.process_budget().capacity == 32 * 1024 * 1024
+        with TestClient(app) as client:
+            runtime.auth.ensure_organisation("acme")
+            key = runtime.auth.issue_key("acme", Role.PLATFORM).token
+            headers = {"Authorization": f"Bearer {key}"}
+            with budget.process_budget().hold(32 * 1024 * 1024):  # other decodes hold it all
+                busy = client.post("/api/v1/match", content=synthetic_jpeg(5), headers=headers)
+            assert busy.status_code == 503, busy.text
+            assert int(busy.headers["Retry-After"]) >= 1
+            assert busy.json()["code"] == "overloaded"
+            free = client.post("/api/v1/match", content=synthetic_jpeg(5), headers=headers)
+            assert free.status_code == 200, free.text
+    finally:
+        budget.configure(budget.DEFAULT_BUDGET_BYTES)

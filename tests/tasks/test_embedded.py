@@ -96,6 +96,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 1,
             "checkpoint": 1,
             "filings": 1,
+            "federation": 1,
             "exchanges": 1,
         }
         assert again == {
@@ -105,6 +106,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
             "finance_alerts": 0,
             "checkpoint": 0,
             "filings": 0,
+            "federation": 0,
             "exchanges": 0,
         }
         assert sorted(waiting) == sorted(
@@ -116,6 +118,7 @@ def test_dispatch_queues_due_work_once(embedded, site):
                 "keepdown.finance_alerts",
                 "keepdown.evidence_checkpoint",
                 "keepdown.filings",
+                "keepdown.federation",
                 "keepdown.exchanges",
             ]
         )
@@ -143,8 +146,8 @@ def test_a_bank_import_task_run_twice_adds_once(embedded, tmp_path):
     from keepdown.clock import SystemClock
 
     services = open_services(embedded, SystemClock())
-    services.auth.ensure_organisation("hotline")
-    services.banks.create_bank("imported", owner="hotline")
+    services.auth.ensure_organisation(services.settings.operator_organisation)
+    services.banks.create_bank("imported", owner=services.settings.operator_organisation)
     listing = tmp_path / "md5.txt"
     listing.write_text("".join(hashlib.md5(str(i).encode()).hexdigest() + "\n" for i in range(50)))
     queue = open_queue(embedded.replace(task_queue_url="memory://"), jobs=True)

@@ -69,6 +69,12 @@ def test_media_is_blurred_until_the_reveal_is_audited(web: Web, seeded) -> None:
     sharp = web.client.get(f"/web/review/{sid}/media/revealed")
     assert sharp.status_code == 200
     assert _sharpness(_pixels(sharp.content)) > 5 * _sharpness(pixels)
+    # Each fetch of the unblurred media is recorded, not only the first reveal (issue 16,
+    # item 15: the direct URL stayed fetchable for the whole claim without a new record).
+    assert web.client.get(f"/web/review/{sid}/media/revealed").status_code == 200
+    views = web.services.auth.audit_log.list_records(limit=10, action="review.media_view")
+    outcomes = sorted((r.target, r.outcome) for r in views)  # the one before the reveal too
+    assert outcomes == [(f"sighting:{sid}", "ok")] * 2 + [(f"sighting:{sid}", "refused")]
 
 
 def test_another_analyst_cannot_see_or_decide_a_held_item(web: Web, seeded) -> None:

@@ -13,6 +13,7 @@ from keepdown.auth.signin import SignedIn
 from keepdown.web.actions import audited
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
+from keepdown.web.paging import SmallRowId
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -29,7 +30,7 @@ def allow_list(request: Request, viewer: SignedIn = page(*STAFF, case_work=True)
 
 @router.post("/allow-list/{entry_id}/remove")
 def remove(
-    request: Request, entry_id: int, viewer: SignedIn = page(Role.ADMIN, case_work=True)
+    request: Request, entry_id: SmallRowId, viewer: SignedIn = page(Role.ADMIN, case_work=True)
 ) -> Response:
     ctx = web_context(request)
     with audited(request, viewer, "allow_list.remove", f"allow:{entry_id}"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -29,6 +28,7 @@ from keepdown.errors import InputTooLarge, InvalidInput
 from keepdown.web.actions import audited, bank_reader, scope_of, visible_bank
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
+from keepdown.web.paging import RowAfter
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -82,7 +82,7 @@ def _bank_page(
 
 
 @router.get("/banks/{name}")
-def bank(request: Request, name: str, after: int = 0, viewer: SignedIn = _STAFF) -> Response:
+def bank(request: Request, name: str, after: RowAfter = 0, viewer: SignedIn = _STAFF) -> Response:
     return _bank_page(request, viewer, name, after)
 
 
@@ -132,8 +132,8 @@ def _import(
     """Copy the upload to a private temporary file (within ``max_upload_bytes``), import it."""
     ctx = web_context(request)
     limit = ctx.settings.max_upload_bytes
-    with tempfile.TemporaryDirectory(prefix="keepdown-import-") as folder:
-        path = Path(folder) / safe_name
+    with ctx.banks.staged() as folder:  # private, swept after a kill -9
+        path = folder / safe_name
         copied = 0
         with path.open("wb") as out:
             while chunk := file.file.read(1024 * 1024):

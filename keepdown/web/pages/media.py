@@ -7,7 +7,8 @@ Both routes admit only the analyst who holds the item right now:
 2. render it on the server (:func:`keepdown.hashing.preview.render_preview`) in memory:
    ``/media`` small, blurred (the analyst's blur strength) and grayscale (their setting);
    ``/media/revealed`` unblurred, and only once the reveal is recorded (``revealed_at`` is set
-   by :meth:`ReviewService.reveal` after the audit record is written);
+   by :meth:`ReviewService.reveal` after the audit record is written); each fetch of it is
+   recorded too (``review.media_view``);
 3. answer a fresh JPEG with ``Cache-Control: no-store``; nothing is written to disk.
 
 A fetch or decoding failure answers 502 or 422 with no body; the page says the media could
@@ -25,7 +26,8 @@ from keepdown.errors import Forbidden, KeepdownError
 from keepdown.hashing.preview import render_preview
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
-from keepdown.web.security import page
+from keepdown.web.paging import RowId
+from keepdown.web.security import client_ip, page
 
 __all__ = ["router"]
 
@@ -69,10 +71,28 @@ async def _media(
 
 
 @router.get("/review/{sighting_id}/media")
-async def blurred(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
+async def blurred(request: Request, sighting_id: RowId, viewer: SignedIn = _REVIEWER) -> Response:
     return await _media(request, viewer, sighting_id, revealed=False)
 
 
 @router.get("/review/{sighting_id}/media/revealed")
-async def revealed(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
-    return await _media(request, viewer, sighting_id, revealed=True)
+async def revealed(request: Request, sighting_id: RowId, viewer: SignedIn = _REVIEWER) -> Response:
+    """Every fetch of the unblurred media is an audit record of its own (``review.media_view``,
+    write-ahead): the reveal opens the way, but a direct URL fetched again later in the claim
+    is not a view nobody recorded (issue 16, item 15)."""
+    auth = web_context(request).auth
+    record = await run_in_threadpool(
+        lambda: auth.begin_audit(
+            "review.media_view",
+            principal=viewer.user.principal(),
+            client_ip=client_ip(request),
+            target=f"sighting:{sighting_id}",
+        )
+    )
+    try:
+        response = await _media(request, viewer, sighting_id, revealed=True)
+    except BaseException as exc:
+        await run_in_threadpool(auth.settle_audit, record, exc)
+        raise
+    await run_in_threadpool(auth.settle_audit, record, status=response.status_code)
+    return response

@@ -26,7 +26,7 @@ from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager
+from keepdown.web.paging import PageNumber, Pager, RowId
 from keepdown.web.render import render
 from keepdown.web.security import client_ip, page
 
@@ -99,7 +99,7 @@ def _audit(request: Request, viewer: SignedIn, action: str, target: str, **detai
 
 @router.get("/notices")
 def notices(
-    request: Request, state: str = "", page: int = 1, viewer: SignedIn = _READERS
+    request: Request, state: str = "", page: PageNumber = 1, viewer: SignedIn = _READERS
 ) -> Response:
     ctx = web_context(request)
     if state and state not in STATES:
@@ -170,7 +170,7 @@ def resend(
 def dispute(
     request: Request,
     reference: str,
-    location_id: int,
+    location_id: RowId,
     reason: str = Form("", max_length=4000),
     viewer: SignedIn = _READERS,
 ) -> Response:
@@ -188,7 +188,7 @@ def dispute(
 def review_dispute(
     request: Request,
     reference: str,
-    location_id: int,
+    location_id: RowId,
     outcome: str = Form(..., max_length=16),
     viewer: SignedIn = _STAFF,
 ) -> Response:
@@ -211,7 +211,7 @@ def review_dispute(
 def reopen(
     request: Request,
     reference: str,
-    location_id: int,
+    location_id: RowId,
     reason: str = Form("", max_length=500),
     viewer: SignedIn = _STAFF,
 ) -> Response:
@@ -228,7 +228,7 @@ def reopen(
 def confirm_delivery(
     request: Request,
     reference: str,
-    delivery_id: int,
+    delivery_id: RowId,
     delivered: str = Form(..., max_length=8),
     viewer: SignedIn = _STAFF,
 ) -> Response:

@@ -20,7 +20,7 @@ from keepdown.web.actions import audited
 from keepdown.web.context import WebContext, web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager
+from keepdown.web.paging import PageNumber, Pager
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -55,7 +55,7 @@ def _page(
 
 
 @router.get("/reports")
-def reports(request: Request, page: int = 1, viewer: SignedIn = _STAFF) -> Response:
+def reports(request: Request, page: PageNumber = 1, viewer: SignedIn = _STAFF) -> Response:
     return _page(request, page)
 
 
@@ -76,7 +76,7 @@ def report_page(
     request: Request,
     reference: str,
     state: str = Query("", max_length=20),
-    page: int = 1,
+    page: PageNumber = 1,
     viewer: SignedIn = _STAFF,
 ) -> Response:
     ctx = web_context(request)

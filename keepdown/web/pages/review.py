@@ -22,6 +22,7 @@ from keepdown.web.actions import audited
 from keepdown.web.context import web_context
 from keepdown.web.i18n import N_
 from keepdown.web.nav import STAFF
+from keepdown.web.paging import RowId
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -87,7 +88,7 @@ def _item_details(found: dict[str, object], item: ReviewItem) -> None:
 
 
 @router.post("/review/{sighting_id}/reveal")
-async def reveal(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
+async def reveal(request: Request, sighting_id: RowId, viewer: SignedIn = _REVIEWER) -> Response:
     ctx = web_context(request)
 
     def apply() -> ReviewItem:
@@ -105,7 +106,7 @@ async def reveal(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWE
 
 
 @router.get("/review/{sighting_id}/panel")
-async def panel(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER) -> Response:
+async def panel(request: Request, sighting_id: RowId, viewer: SignedIn = _REVIEWER) -> Response:
     """The media panel, blurred again (the "blur again" button)."""
     ctx = web_context(request)
     item = await run_in_threadpool(ctx.review.held, viewer.user.username, sighting_id)
@@ -115,7 +116,7 @@ async def panel(request: Request, sighting_id: int, viewer: SignedIn = _REVIEWER
 @router.post("/review/{sighting_id}/decide")
 async def decide(
     request: Request,
-    sighting_id: int,
+    sighting_id: RowId,
     decision: str = Form(..., max_length=16),
     category: str = Form("", max_length=32),
     note: str = Form("", max_length=4000),

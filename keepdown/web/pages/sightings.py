@@ -15,7 +15,7 @@ from keepdown.review.listing import SIGHTING_STATES, sighting_filter
 from keepdown.review.model import ReviewItem
 from keepdown.web.context import web_context
 from keepdown.web.nav import STAFF
-from keepdown.web.paging import Pager
+from keepdown.web.paging import PageNumber, Pager, RowId
 from keepdown.web.render import render
 from keepdown.web.security import page
 
@@ -35,7 +35,7 @@ def sightings(
     state: str = "",
     since: str = "",
     until: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
     viewer: SignedIn = _STAFF,
 ) -> Response:
     ctx = web_context(request)
@@ -65,7 +65,7 @@ def sightings(
 
 
 @router.get("/sightings/{sighting_id}")
-def sighting(request: Request, sighting_id: int, viewer: SignedIn = _STAFF) -> Response:
+def sighting(request: Request, sighting_id: RowId, viewer: SignedIn = _STAFF) -> Response:
     ctx = web_context(request)
     item = ctx.review_store.get(sighting_id)
     return render(
