@@ -76,3 +76,21 @@ def test_the_key_and_people_forms_preselect_nothing(web: Web) -> None:
     )
     assert "<option selected>admin" not in role.group(1)
     assert role.group(1).startswith('<option value="" selected disabled>')
+
+
+def test_one_item_is_one_item(web: Web) -> None:
+    # Issue 15: the home page said "1 items".
+    from sqlalchemy import delete
+
+    from keepdown.storage.tables_crawl import sightings
+    from tests.web.seed import image_site, seed
+
+    with image_site() as site:
+        seeded = seed(web.services, web.ctx, site)
+    web.sign_in_as(Role.ANALYST)
+    with web.services.storage.engine.begin() as conn:  # one sighting waiting, not several
+        conn.execute(delete(sightings).where(sightings.c.id != seeded.sighting_ids[0]))
+    web.ctx.review.store.enqueue(web.clock.now())
+    page = web.client.get("/web/").text
+    assert "1 item waits for review." in page
+    assert "1 items" not in page
