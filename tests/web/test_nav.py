@@ -94,3 +94,28 @@ def test_one_item_is_one_item(web: Web) -> None:
     page = web.client.get("/web/").text
     assert "1 item waits for review." in page
     assert "1 items" not in page
+
+
+def test_a_location_timeline_is_in_time_order_and_an_ended_one_has_no_next_check() -> None:
+    # Issue 15: notice timelines were not in time order; a withdrawn location showed a
+    # "Next check".
+    from dataclasses import replace
+
+    from keepdown.clock import utc
+    from keepdown.notices.lifecycle import LocationState, LocationStatus
+    from keepdown.web.pages.notices import timeline_of
+
+    status = LocationStatus(
+        state=LocationState.DISPUTED,
+        detected_at=utc(2026, 7, 1),
+        first_notice_at=utc(2026, 7, 2),
+        last_notice_at=utc(2026, 7, 2),
+        disputed_at=utc(2026, 7, 3),
+        acknowledged_at=utc(2026, 7, 4),  # after the dispute: shown after it
+        next_check_at=utc(2026, 7, 5),
+    )
+    times = [at for at, _field, _label in timeline_of(status)]
+    assert times == sorted(times)
+    assert [f for _at, f, _l in timeline_of(status)][-1] == "next_check_at"
+    withdrawn = replace(status, state=LocationState.WITHDRAWN, reviewed_at=utc(2026, 7, 4, 12))
+    assert "next_check_at" not in [f for _at, f, _l in timeline_of(withdrawn)]
