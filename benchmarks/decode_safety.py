@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from keepdown.hashing.decode import decode_image
+from keepdown.hashing.decode import DecodeLimits, decode_image
 from keepdown.hashing.exact import exact_hashes_of_stream
 from keepdown.settings import load_settings
 from keepdown.testing import synthetic_image_array
@@ -51,15 +51,15 @@ def encoded(width: int, height: int, fmt: str) -> bytes:
 
 
 def bench_decode(repeat: int) -> None:
-    settings = load_settings(environ={})
+    limits = DecodeLimits.from_settings(load_settings(environ={}))
     print("| image | bare Pillow decode ms | keepdown decode_image ms | ratio |")
     print("| --- | --- | --- | --- |")
     for fmt in ("JPEG", "PNG"):
         for width, height in SIZES:
             data = encoded(width, height, fmt)
-            assert np.array_equal(bare_decode(data), decode_image(data, settings=settings).rgb)
+            assert np.array_equal(bare_decode(data), decode_image(data, limits=limits).rgb)
             bare = median_ms(lambda d=data: bare_decode(d), repeat)
-            safe = median_ms(lambda d=data: decode_image(d, settings=settings), repeat)
+            safe = median_ms(lambda d=data: decode_image(d, limits=limits), repeat)
             print(f"| {fmt} {width}x{height} | {bare:.2f} | {safe:.2f} | {safe / bare:.2f} |")
 
 

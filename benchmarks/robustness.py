@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.robust_corpus import distractor_jpegs, originals
 from benchmarks.robust_edits import EDITS, SOURCES, augly_available
 from keepdown.hashing import hash_bytes
-from keepdown.hashing.decode import decode_image
+from keepdown.hashing.decode import DecodeLimits, decode_image
 from keepdown.hashing.pdq import pdq_from_rgb
 from keepdown.hashing.plane import plane_from_rgb
 from keepdown.hashing.robust import CATALOGUE, DEFAULT_VARIANTS, robust_hashes
@@ -112,7 +112,7 @@ def hash_query(data: bytes, edit: str, original: int, names: tuple[str, ...]) ->
     if result.dihedral is None:
         return query
     query.plain = [r.hash.raw for r in result.dihedral.values() if r.quality >= FLOOR]
-    rgb = decode_image(data, settings=settings).rgb
+    rgb = decode_image(data, limits=DecodeLimits.from_settings(settings)).rgb
     for name, r in robust_hashes(plane_from_rgb(rgb), names).items():
         if r.quality >= FLOOR:
             query.variants[name] = r.hash.raw

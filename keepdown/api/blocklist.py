@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
@@ -41,12 +41,14 @@ SERIAL = "Keepdown-Blocklist-Serial"
 
 
 class DomainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     domain: str = Field(min_length=3, max_length=255)
     reason: str = Field(min_length=3, max_length=2000)
     classification: str = Field(default="", max_length=64)
 
 
 class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     upheld: bool
     note: str = Field(default="", max_length=2000)
 

@@ -1,13 +1,15 @@
 """Issue 16, standing check (first part): planted secrets appear in no response, log line,
 audit row nor database row.
 
-Planted: an admin's API key, a person's password, a provider's webhook secret, the SMTP
-password and the key that seals webhook secrets (both read from the environment by name).
+Planted: an admin's API key, a person's password and second-factor seed, a provider's
+webhook secret, the SMTP password and the key that seals webhook secrets (both read from the
+environment by name). Known gap: the TOTP seed is stored in clear in the users table, so the
+database search leaves it out until seeds are sealed.
 The scenario uses them the way people do (and misuse them: a key sent without "Bearer ", a
 wrong password), reads every listing back, exports a bank, and then searches every response
 body and header after the key's own issuing, every captured log line, every audit record and
-every row of every table. Not yet covered (notes/issue-16.md): TOTP seeds, exchange
-credentials and the e-mails a notice sends.
+every row of every table. Not yet covered: exchange credentials and the e-mails a notice
+sends.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import re
 from pathlib import Path
 
+import pyotp
 import sqlalchemy
 from fastapi.testclient import TestClient
 
@@ -23,6 +26,7 @@ from keepdown.app import build_app
 from keepdown.auth import Role
 from keepdown.auth.passwords import Passwords
 from keepdown.settings import load_settings
+from keepdown.testing import FrozenClock, utc
 from tests.web.conftest import web_context_of
 
 SMTP_PASSWORD = "smtp-Planted-9f3c1e7a-Secret"
@@ -44,7 +48,8 @@ def test_planted_secrets_never_come_back(tmp_path: Path, caplog) -> None:
             "provider_secret_key_env": "KD_SEAL",
         },
     )
-    app, runtime = build_app(settings, refresh_in_background=False)
+    clock = FrozenClock(utc(2026, 3, 2, 9))
+    app, runtime = build_app(settings, clock=clock, refresh_in_background=False)
     ctx = web_context_of(app)
     ctx.signin.passwords = Passwords(time_cost=1, memory_cost=1024)
     seen: list[str] = []
@@ -91,11 +96,20 @@ def test_planted_secrets_never_come_back(tmp_path: Path, caplog) -> None:
                     follow_redirects=True,
                 )
             )
+        account = client.get("/web/account").text  # shows its own new seed: not kept
+        seed = account.split('name="secret" value="')[1].split('"')[0]
+        code = pyotp.TOTP(seed).at(clock.now())
+        token_form = re.search(r'name="csrf_token" value="([^"]+)"', account)
+        assert token_form
+        enrol = {"secret": seed, "code": code, "current": PASSWORD, "csrf_token": token_form[1]}
+        keep(client.post("/web/account/totp", data=enrol, follow_redirects=True))
         keep(client.get("/web/account"))
         keep(client.get("/api/v1/audit?limit=500", headers=bearer))
 
     # the scenario did what it says (refusals, a conflict, then the real work and a sign-in)
-    assert statuses == [401, 401, 401, 401, 201, 409, 200, 200, 201, 200, 200, 401, 200, 200, 200]
+    assert statuses == [
+        *(401, 401, 401, 401, 201, 409, 200, 200, 201, 200, 200, 401, 200, 200, 200, 200)
+    ]
     rows: list[str] = []
     engine = sqlalchemy.create_engine(settings.resolved_database_url)
     with engine.connect() as conn:
@@ -111,8 +125,11 @@ def test_planted_secrets_never_come_back(tmp_path: Path, caplog) -> None:
         ("webhook secret", WEBHOOK_SECRET),
         ("SMTP password", SMTP_PASSWORD),
         ("sealing key", SEAL_KEY),
+        ("TOTP seed", seed),
     ):
         assert not [s for s in seen if planted in s], f"{name} in a response"
         assert planted not in caplog.text, f"{name} in a log line"
         assert not [a for a in audit if planted in a], f"{name} in an audit record"
+        if name == "TOTP seed":  # open: the users table keeps seeds in clear (docs/security.md)
+            continue
         assert not [r for r in rows if planted in r], f"{name} in a database row"

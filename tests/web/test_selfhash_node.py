@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.scenes import scene_image
-from keepdown.hashing.decode import decode_image
+from keepdown.hashing.decode import DecodeLimits, decode_image
 from keepdown.hashing.pdq import _dct_matrix, pdq_dihedral_from_rgb, pdq_from_rgb
 from keepdown.settings import load_settings
 from keepdown.testing import synthetic_image_array
@@ -167,7 +167,7 @@ def reference_images(root: Path) -> list[Path]:
 
 def write_cases(folder: Path, reference: Path) -> dict[str, int]:
     """Write manifest.json and pixels.bin; returns the number of cases per group."""
-    settings = load_settings(environ={})
+    limits = DecodeLimits.from_settings(load_settings(environ={}))
     cases = []
     counts = {"reference": 0, "random": 0, "photo-like": 0}
     with (folder / "pixels.bin").open("wb") as pixels:
@@ -179,7 +179,7 @@ def write_cases(folder: Path, reference: Path) -> dict[str, int]:
             counts[case["group"]] += 1
 
         for path in reference_images(reference):
-            rgb = decode_image(path.read_bytes(), settings=settings).rgb
+            rgb = decode_image(path.read_bytes(), limits=limits).rgb
             add(*python_case(str(path.relative_to(reference)), "reference", rgb, rgb, 3))
         for i, (kind, height, width, seed) in enumerate(random_shapes(RANDOM_CASES, 2026)):
             ours, theirs, channels = channel_forms(generated(kind, height, width, seed), i)
