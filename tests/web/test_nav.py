@@ -119,3 +119,28 @@ def test_a_location_timeline_is_in_time_order_and_an_ended_one_has_no_next_check
     assert [f for _at, f, _l in timeline_of(status)][-1] == "next_check_at"
     withdrawn = replace(status, state=LocationState.WITHDRAWN, reviewed_at=utc(2026, 7, 4, 12))
     assert "next_check_at" not in [f for _at, f, _l in timeline_of(withdrawn)]
+
+
+def test_an_exact_match_names_no_picture_variant(web: Web) -> None:
+    # Issue 15: an exact MD5 match was labelled variant "original" (variants are PDQ's
+    # rotations and mirrors).
+    from sqlalchemy import update
+
+    from keepdown.storage.tables_crawl import sightings
+    from tests.web.seed import image_site, seed
+
+    with image_site() as site:
+        seeded = seed(web.services, web.ctx, site)
+    exact, near = seeded.sighting_ids[:2]
+    with web.services.storage.engine.begin() as conn:
+        conn.execute(
+            update(sightings)
+            .where(sightings.c.id == exact)
+            .values(signal_type="md5", match_type="exact", distance=0, variant="original")
+        )
+    web.sign_in_as(Role.ANALYST)
+    shown = web.client.get(f"/web/sightings/{exact}").text
+    match = re.search(r"<dd>exact md5 (.*?)</dd>", shown, re.S)
+    assert match, shown[:400]
+    assert "original" not in match.group(1)
+    assert re.search(r"<dd>near pdq .*?· \w", web.client.get(f"/web/sightings/{near}").text)
