@@ -170,7 +170,8 @@ class EnvelopeIn(BaseModel):
 @router.post(
     "/messages",
     summary="A peer's signed referral or status callback",
-    responses=error_responses(400, 401, 403, 429),
+    # 404: the key's organisation is not (or no longer) registered as a peer here.
+    responses=error_responses(400, 401, 403, 404, 429),
     dependencies=[_PEER],
 )
 async def message(request: Request, body: EnvelopeIn) -> dict[str, Any]:
