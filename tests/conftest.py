@@ -58,10 +58,14 @@ def vpdq_reference() -> Path:
     return root
 
 
+#: Tests serve everything on loopback: notices may carry loopback response links here.
+LOOPBACK = {"notice_links_on_loopback": True}
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings pointing at a fresh data dir (SQLite there), ignoring the caller's environment."""
-    return load_settings(environ={}, overrides={"data_dir": str(tmp_path / "data")})
+    return load_settings(environ={}, overrides={"data_dir": str(tmp_path / "data"), **LOOPBACK})
 
 
 # --- databases: the same tests on SQLite and on PostgreSQL ----------------------------------
@@ -126,7 +130,7 @@ def db_settings(tmp_path: Path, database_url: str):
     """Settings with a fresh data dir and `database_url` (so: run on SQLite and PostgreSQL)."""
     return load_settings(
         environ={},
-        overrides={"data_dir": str(tmp_path / "data"), "database_url": database_url},
+        overrides={"data_dir": str(tmp_path / "data"), "database_url": database_url, **LOOPBACK},
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["admin"])
 
 
 class OrganisationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -42,6 +43,7 @@ class OrganisationList(BaseModel):
 
 
 class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     organisation: str = Field(min_length=1, max_length=200)
     role: Role
     expires_in: str | None = Field(default="90d", description="e.g. 90d, 12h; null = never")

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, get_context
@@ -37,6 +37,7 @@ _NAME = r"^[A-Za-z0-9._-]+$"
 
 
 class BankIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, pattern=_NAME)
     owner: str | None = Field(
         default=None,
@@ -58,6 +59,8 @@ class BankIn(BaseModel):
 
 class BankPatch(BaseModel):
     """Settings to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = None
     trust: Literal["review", "auto"] | None = Field(

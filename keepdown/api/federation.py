@@ -27,7 +27,7 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import FederationDesk, get_context
@@ -88,6 +88,7 @@ async def bank_page(
 
 
 class PeerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._ -]+$")
     countries: list[str] = Field(default_factory=list, max_length=300)
     url: str = Field(min_length=8, max_length=500)
@@ -96,6 +97,7 @@ class PeerIn(BaseModel):
 
 
 class PublicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     bank: str = Field(min_length=1, max_length=200, pattern=_NAME)
     peer: str = Field(min_length=1, max_length=200)
     enabled: bool = True
@@ -158,6 +160,7 @@ async def publish(request: Request, body: PublicationIn) -> dict[str, Any]:
 
 
 class EnvelopeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     v: int
     key: str = Field(max_length=64)
     signature: str = Field(max_length=200)
@@ -167,7 +170,8 @@ class EnvelopeIn(BaseModel):
 @router.post(
     "/messages",
     summary="A peer's signed referral or status callback",
-    responses=error_responses(400, 401, 403, 429),
+    # 404: the key's organisation is not (or no longer) registered as a peer here.
+    responses=error_responses(400, 401, 403, 404, 429),
     dependencies=[_PEER],
 )
 async def message(request: Request, body: EnvelopeIn) -> dict[str, Any]:
@@ -194,6 +198,7 @@ async def message(request: Request, body: EnvelopeIn) -> dict[str, Any]:
 
 
 class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     peer: str = Field(min_length=1, max_length=200)
     reference: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=4000)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ExchangeDesk, get_context
@@ -42,6 +42,7 @@ def desk(request: Request) -> ExchangeDesk:
 
 
 class FeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, pattern=_NAME)
     kind: str = Field(pattern=r"^(ncmec|stopncii|threatexchange)$")
     url: str = Field(default="", max_length=500)
@@ -60,6 +61,7 @@ class FeedIn(BaseModel):
 
 
 class LiftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=2000)
 
 

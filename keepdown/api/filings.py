@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
@@ -63,6 +63,7 @@ _XML = "application/xml"
 
 
 class IpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     ip: str = Field(min_length=2, max_length=64)
     event: Literal["Login", "Registration", "Purchase", "Upload", "Other", "Unknown"] = "Upload"
     at: datetime | None = None
@@ -76,6 +77,8 @@ class IpIn(BaseModel):
 class UserIn(BaseModel):
     """What the platform knows of the account that uploaded the file (all optional)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     esp_identifier: str = Field(default="", max_length=255)
     screen_name: str = Field(default="", max_length=255)
     display_name: str = Field(default="", max_length=255)
@@ -87,6 +90,8 @@ class UserIn(BaseModel):
 
 class UploadReportIn(BaseModel):
     """One upload to report, named by its hashes (keepdown keeps no uploads)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     sha256: str = Field(min_length=64, max_length=64)
     md5: str = Field(default="", max_length=32)
@@ -130,6 +135,7 @@ class UploadReportIn(BaseModel):
 
 
 class ReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     to: Literal["ncmec", "law_enforcement", "hotline"]
     organisation: str = Field(min_length=1, max_length=200, description="Who referred.")
     recipient: str = Field(default="", max_length=200)

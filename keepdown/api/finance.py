@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
@@ -36,6 +36,7 @@ TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
 
 
 class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     channel: Literal["email", "webhook"]
     target: str = Field(min_length=3, max_length=2000, description="E-mail address or URL.")

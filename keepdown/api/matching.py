@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import ApiContext, MatchView, get_context
@@ -145,6 +145,7 @@ class MatchOut(BaseModel):
 
 
 class UrlIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=8192, description="http(s) URL of the media")
 
 
@@ -153,11 +154,13 @@ class UrlMatchOut(MatchOut):
 
 
 class HashIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     signal_type: Literal["pdq", "md5", "sha1", "sha256"]
     value: str = Field(min_length=1, max_length=128)
 
 
 class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     hashes: list[HashIn] = Field(min_length=1, max_length=1000)
 
 
@@ -216,6 +219,25 @@ async def lookup(request: Request, values: Sequence[HashValue]) -> list[list[Mat
     return found
 
 
+def pdq_error_of(ctx: ApiContext, result: HashResult) -> dict[str, Any] | None:
+    """Why PDQ was not compared: the hashing error, or a quality under the floor (the docs
+    promise a reason whenever ``pdq`` is missing from ``checked``; it was null for a picture
+    skipped for low quality)."""
+    if result.pdq_error is not None:
+        return result.pdq_error.to_dict()
+    floor = ctx.settings.pdq_quality_floor
+    if result.pdq is not None and (result.quality or 0) < floor:
+        return {
+            "code": "pdq_low_quality",
+            "message": (
+                f"PDQ quality {result.quality} is under pdq_quality_floor ({floor}): too "
+                "little detail for a reliable near match; matched on exact hashes only"
+            ),
+            "details": {"quality": result.quality, "floor": floor},
+        }
+    return None
+
+
 def checked_signals(ctx: ApiContext, result: HashResult) -> list[str]:
     """The signal types an input was compared on (PDQ only when usable)."""
     checked = ["md5", "sha1", "sha256"]
@@ -256,7 +278,7 @@ def _match_out(ctx: ApiContext, checked: Checked) -> dict[str, Any]:
         "hashes": _input_hashes(result).model_dump(),
         "matches": [_item(v) for v in views],
         "checked": checked_signals(ctx, result),
-        "pdq_error": result.pdq_error.to_dict() if result.pdq_error else None,
+        "pdq_error": pdq_error_of(ctx, result),
         "hold": hold_out(hold),
     }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from keepdown.api.deps import ROW_ID_MAX
 from keepdown.notices.model import Location, Notice
@@ -160,23 +160,27 @@ class DeliveryList(BaseModel):
 
 
 class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     delivery_id: int = Field(ge=1, le=ROW_ID_MAX)
     delivered: bool = Field(description="True: it reached the provider; false: send it again")
 
 
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=32)
     location_id: int = Field(ge=1, le=ROW_ID_MAX)
     outcome: Literal["upheld", "rejected"]
 
 
 class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=32)
     location_id: int = Field(ge=1, le=ROW_ID_MAX)
     reason: str = Field("", max_length=500)
 
 
 class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=32)
     action: Literal["acknowledge", "removed", "dispute"]
     location_id: int | None = Field(default=None, ge=1, le=ROW_ID_MAX)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
@@ -95,10 +95,12 @@ class ProviderFields(BaseModel):
 
 
 class ProviderIn(ProviderFields):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
 
 
 class ProviderPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     ip_ranges: list[str] | None = Field(default=None, max_length=1000)
     asns: list[int] | None = Field(default=None, max_length=1000)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from keepdown.api.context import MatchView, get_context
 from keepdown.api.deps import requires
@@ -74,10 +74,12 @@ class ScannedMedia(BaseModel):
 
 
 class UrlIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=8192)
 
 
 class PdqIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     hashes: list[str] = Field(
         min_length=1, max_length=1000, description="Base64-encoded PDQ hashes"
     )

@@ -73,6 +73,7 @@ class ScopeIn(BaseModel):
 
 
 class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=8, max_length=4096, description="An http(s) URL.")
     reporter_type: ReporterType = "own_initiative"
     note: str = Field(default="", max_length=4000)

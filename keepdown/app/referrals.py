@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from keepdown.errors import InvalidInput, NotFound
+from keepdown.errors import Forbidden, InvalidInput, NotFound
 from keepdown.events import (
     PeerReferralReceived,
     PeerReferralSent,
@@ -55,7 +55,6 @@ from keepdown.federation.referrals import (
     ReferralRecord,
     status_of,
 )
-from keepdown.federation.wire import Refused
 from keepdown.hashing.types import parse_hash
 from keepdown.storage.referral_store import SqlReferralStore, sighting_facts
 
@@ -221,9 +220,9 @@ class ReferralDesk:
 
     def receive(self, sender: str, envelope: Mapping[str, Any]) -> dict[str, Any]:
         """Accept one message from the peer ``sender`` (module docstring, step 3)."""
-        peer = self.parts.store.get_peer(sender)
-        if not peer.enabled:
-            raise Refused("misdirected", f"peer {sender} is not enabled here")
+        peer = self.parts.store.find_peer(sender)
+        if peer is None or not peer.enabled:
+            raise Forbidden(f"{sender} is not an enabled peer of this hotline", peer=sender)
         message = accept(
             envelope,
             sender_key=peer.public_key,

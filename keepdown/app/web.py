@@ -11,18 +11,21 @@ candidate an analyst said is not a match stops matching at every door.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from keepdown.api import ApiContext
 from keepdown.app.runtime import Runtime
+from keepdown.auth import Role
 from keepdown.auth.signin import SignIn
 from keepdown.settings import Settings
 from keepdown.web.context import ClientLimit
 
-__all__ = ["mount_web", "people"]
+__all__ = ["FirstRun", "first_admins", "first_run", "mount_web", "people"]
 
 
 def mount_web(app: FastAPI, api: ApiContext, runtime: Runtime, public_limit: ClientLimit) -> None:
@@ -62,3 +65,53 @@ def people(settings: Settings) -> Iterator[SignIn]:
     """The sign-in service on the configured database (for ``keepdown user``)."""
     with Runtime.open(settings) as runtime:
         yield runtime.signin
+
+
+# --- the first run --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """What ``keepdown init`` did: the operator organisation, its first admin (None when it
+    had one already) and that admin's temporary password (shown once; None if given)."""
+
+    organisation: str
+    admin: str | None
+    temporary_password: str | None
+    existing_admins: tuple[str, ...] = ()
+
+
+def first_admins(runtime: Runtime) -> tuple[str, ...]:
+    """The operator organisation's admins who may sign in (empty: nobody can run keepdown)."""
+    operator = runtime.settings.operator_organisation
+    return tuple(
+        u.username
+        for u in runtime.signin.store.list_users(operator)
+        if u.role is Role.ADMIN and not u.disabled
+    )
+
+
+def first_run(runtime: Runtime, username: str, password: str | None) -> FirstRun:
+    """Make the operator organisation (``operator_organisation``) and its first admin, who
+    sees every page: case work belongs to the operator. Nothing changes when it has an admin
+    already. Without ``password`` a temporary one is made, to be changed at first sign-in."""
+    operator = runtime.settings.operator_organisation
+    runtime.auth.ensure_organisation(operator)
+    existing = first_admins(runtime)
+    if existing:
+        return FirstRun(operator, None, None, existing)
+    signin = runtime.signin
+    temporary = None
+    if password is None:
+        temporary = secrets.token_urlsafe(15)
+    user = signin.add_user(
+        username,
+        password or temporary or "",
+        organisation=operator,
+        role=Role.ADMIN,
+        senior=True,
+    )
+    if temporary is not None:  # to be changed at the first sign-in
+        user = signin.set_password(user.username, temporary, must_change=True)
+    runtime.auth.audit("user.add", target=user.username, role="admin", organisation=operator)
+    return FirstRun(operator, user.username, temporary)

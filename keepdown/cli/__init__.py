@@ -7,8 +7,10 @@ on stderr and the error's exit code; anything else is a bug and keeps its traceb
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "match_cmd",
     "bank_cmd",
     "db_cmd",
+    "init_cmd",
     "index_cmd",
     "serve_cmd",
     "org_cmd",
@@ -31,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report_cmd",
     "crawl_cmd",
     "sightings_cmd",
+    "transparency_cmd",
     "provider_cmd",
     "notices_cmd",
     "finance_cmd",
@@ -52,6 +56,25 @@ class KeepdownGroup(click.Group):
     4-6 s before the first hash). Each module ``<verb>_cmd`` provides the verb ``<verb>``
     (tests/test_cli_startup.py checks the names).
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The verbs and their short help, read from their modules' source (``--help`` took
+        ~7 s on a loaded machine when it imported every verb, and the application with them)."""
+        names = [
+            n for n in self.list_commands(ctx) if not getattr(self.commands.get(n), "hidden", 0)
+        ]
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            text = loaded.get_short_help_str(limit=limit) if loaded else short_help(name, limit)
+            rows.append((name, text))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*self.commands, *(_verb(name) for name in COMMAND_MODULES)])
@@ -93,6 +116,60 @@ def _verb(module: str) -> str:
 
 
 _VERBS = {_verb(name): f"keepdown.cli.{name}" for name in COMMAND_MODULES}
+
+
+#: The group's own options, taken wherever they are typed (``keepdown bank list --data-dir D``
+#: as well as ``keepdown --data-dir D bank list``); no verb has an option of these names.
+GLOBAL_OPTIONS = ("--config", "--data-dir", "--database-url")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options (and their values) moved before the verb."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg or i + 1 >= len(args):
+                front.append(arg)
+            else:
+                front += [arg, args[i + 1]]
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def short_help(verb: str, limit: int = 45) -> str:
+    """A verb's short help from its module's source, without importing it: the ``short_help``
+    or the docstring of the module's top-level ``@click.command``/``@click.group``, shortened
+    as click shortens it (tests/test_cli_startup.py checks they agree)."""
+    module = _VERBS[verb].rsplit(".", 1)[1]
+    tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not (
+                isinstance(decorator, ast.Call)
+                and isinstance(decorator.func, ast.Attribute)
+                and isinstance(decorator.func.value, ast.Name)
+                and decorator.func.value.id == "click"
+                and decorator.func.attr in ("command", "group")
+            ):
+                continue
+            for keyword in decorator.keywords:
+                if keyword.arg == "short_help" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+            doc = ast.get_docstring(node) or ""
+            return click.Command(verb, help=doc).get_short_help_str(limit)
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:

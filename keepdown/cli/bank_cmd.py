@@ -60,7 +60,12 @@ def command() -> None:
     "--source", default="", help="Where the hashes come from (e.g. C3P Project Arachnid)."
 )
 @click.option("--terms", default="", help="The source's terms of use for the list.")
-@click.option("--classification", "label", help="The source's label for its entries (csam, A1...).")
+@click.option(
+    "--label",
+    "--classification",
+    "label",
+    help="The source's label for its entries (csam, A1...): the API's `label`.",
+)
 @click.option(
     "--trust",
     type=click.Choice(["review", "auto"]),

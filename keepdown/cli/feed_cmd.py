@@ -126,7 +126,7 @@ def command() -> None:
 @click.option("--classification", "label", help="The label of entries that carry none.")
 @click.option("--trust", type=click.Choice(["review", "auto"]), default="review", show_default=True)
 @click.option("--threshold", "thresholds", multiple=True, metavar="SIGNAL=N")
-@click.option("--owner", default="local", show_default=True)
+@click.option("--owner", default=None, help="Owning organisation (default: the operator).")
 @click.pass_obj
 def add_cmd(
     settings: Settings,
@@ -143,9 +143,10 @@ def add_cmd(
     label: str | None,
     trust: str,
     thresholds: tuple[str, ...],
-    owner: str,
+    owner: str | None,
 ) -> None:
     """Add the feed NAME and the bank it fills (due at once: the first run is a full fetch)."""
+    owner = owner or settings.operator_organisation
     with _exchanges(settings, "feed.add", name, kind=kind, url=url) as exchanges:
         feed = exchanges.feeds.add(
             name,

@@ -34,7 +34,23 @@ def command(
         with composition.Runtime.open(settings) as runtime:
             info = composition.seed_demo(runtime)
         _print_demo(info, settings)
+    else:
+        _say_if_first_run(settings)
     composition.serve(settings)
+
+
+def _say_if_first_run(settings: Settings) -> None:
+    """No admin of the operator organisation yet: nobody could sign in to the pages."""
+    from keepdown.app.web import first_admins
+
+    with composition.Runtime.open(settings) as runtime:
+        admins = first_admins(runtime)
+    if not admins:
+        click.echo(
+            f"no admin of the operator organisation ({settings.operator_organisation!r}) yet: "
+            "nobody can sign in to the web pages; run `keepdown init` to make the first one",
+            err=True,
+        )
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -45,7 +61,10 @@ def _demo_settings(settings: Settings) -> Settings:
         loopback = ipaddress.ip_address(settings.api_host).is_loopback
     except ValueError:
         loopback = settings.api_host == "localhost"
-    return settings.replace(web_cookie_secure=False) if loopback else settings
+    if not loopback:
+        return settings
+    # notices of the demo may carry loopback response links (the demo's own address)
+    return settings.replace(web_cookie_secure=False, notice_links_on_loopback=True)
 
 
 def _print_demo(info: composition.DemoInfo, settings: Settings) -> None:

@@ -142,10 +142,19 @@ class PdqHash(HashValue):
     @classmethod
     def from_base64(cls, value: str) -> PdqHash:
         """PDQ hash from base64 (the form C3P's Shield API sends in ``/v1/pdq/``)."""
+        text = value.strip()
+        hint = ""
+        if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+            hint = (
+                ": this looks like the 64-character hex form; send the 32 raw bytes in base64"
+                " (44 characters), e.g. base64.b64encode(bytes.fromhex(hex))"
+            )
         try:
-            raw = base64.b64decode(value.strip(), validate=True)
+            raw = base64.b64decode(text, validate=True)
         except (ValueError, TypeError) as exc:
-            raise InvalidHash("PDQ hash is not valid base64", value=value[:80]) from exc
+            raise InvalidHash("PDQ hash is not valid base64" + hint, value=value[:80]) from exc
+        if hint and len(raw) != 32:
+            raise InvalidHash(f"PDQ hash must be 32 bytes, got {len(raw)}{hint}", value=value[:80])
         return cls(raw)
 
     @property

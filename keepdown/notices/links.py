@@ -13,22 +13,24 @@ the keepdown :class:`~keepdown.clock.Clock`, so tests can age a link with a froz
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
 from keepdown import files
 from keepdown.clock import Clock
-from keepdown.errors import AuthError
+from keepdown.errors import AuthError, ConfigurationError
 from keepdown.settings import Settings
 
-__all__ = ["LinkClaims", "LinkSigner", "link_secret"]
+__all__ = ["LinkClaims", "LinkSigner", "check_public_base_url", "link_secret"]
 
 SALT = "keepdown.notice-response.v1"
 
@@ -107,3 +109,33 @@ def _claims(data: Any, signed_at: datetime) -> LinkClaims:
     ):
         raise AuthError("this response link is not valid")
     return LinkClaims(reference=data["r"], provider_id=data["p"], issued_at=signed_at)
+
+
+def check_public_base_url(settings: Settings) -> None:
+    """:class:`ConfigurationError` unless ``notice_public_base_url`` is an http(s) address
+    providers can reach (not loopback, not ``localhost``), or ``notice_links_on_loopback``
+    says loopback links are meant (the demo, tests)."""
+    url = settings.notice_public_base_url.strip()
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme in ("http", "https") and host and not _loopback(host):
+        return
+    if host and _loopback(host) and settings.notice_links_on_loopback:
+        return
+    raise ConfigurationError(
+        "notices are not sent while notice_public_base_url is "
+        + (f"{url!r}" if url else "unset")
+        + ": set it (KEEPDOWN_NOTICE_PUBLIC_BASE_URL) to the address providers reach this "
+        "keepdown's API at, e.g. https://keepdown.example.org; the notices are drafted and "
+        "wait in the outbox",
+        setting="notice_public_base_url",
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

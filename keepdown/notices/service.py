@@ -6,7 +6,9 @@
 2. **draft** notices from confirmed sightings, joining reappearances to their history
    (:mod:`keepdown.notices.drafting`);
 3. **plan** every due notice, re-notice and escalation in the outbox;
-4. **deliver** them and record the results.
+4. **deliver** them and record the results; not while ``notice_public_base_url`` is unset
+   or loopback (:func:`~keepdown.notices.links.check_public_base_url`): a notice whose
+   response links point at ``http://127.0.0.1`` is one the provider cannot answer.
 
 ``send_due`` is idempotent and safe to run in two processes at once on PostgreSQL: each step
 decides under the notice's row lock, or by a compare-and-set on an outbox row, so a notice is
@@ -24,6 +26,7 @@ from keepdown.notices import lifecycle as lc
 from keepdown.notices.answers import Answers
 from keepdown.notices.compose import Composer
 from keepdown.notices.drafting import Drafter, UnattributedHost
+from keepdown.notices.links import check_public_base_url
 from keepdown.notices.model import Delivery, NoticeStore
 from keepdown.notices.outbox import DeliveryReport, Outbox
 from keepdown.notices.policy import policy_for
@@ -80,6 +83,7 @@ class NoticeService:
         self.outbox.recover(report)
         report.drafted = [n.reference for n in self.drafter.draft(self.clock.now())]
         report.planned = [d.id for d in self.outbox.plan()]
+        check_public_base_url(self.settings)  # drafted and planned; delivered once it is set
         await self.outbox.deliver(report)
         return report
 

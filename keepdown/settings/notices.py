@@ -5,7 +5,7 @@ Each attribute is one setting (:mod:`keepdown.settings.setting`); docs/settings.
 
 from __future__ import annotations
 
-from keepdown.settings.setting import integer, number, secret_ref, text
+from keepdown.settings.setting import flag, integer, number, secret_ref, text
 
 __all__ = ["NoticeSettings"]
 
@@ -35,6 +35,13 @@ class NoticeSettings:
     notice_public_base_url = text(
         "http://127.0.0.1:8000",
         "Base URL of the keepdown API as providers reach it; signed response links point here.",
+    )
+    notice_links_on_loopback = flag(
+        False,
+        "Send notices whose response links point at a loopback notice_public_base_url (the "
+        "demo and tests only: a provider cannot open http://127.0.0.1 links). Otherwise no "
+        "notice is delivered until notice_public_base_url is set to an address providers "
+        "reach.",
     )
     notice_link_days = integer(
         30,

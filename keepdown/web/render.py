@@ -112,7 +112,11 @@ def render(
             lang=lang,
             nav=[
                 (item.path, gettext(item.label))
-                for item in nav_for(viewer.user.role if viewer else None)
+                for item in nav_for(
+                    viewer.user.role if viewer else None,
+                    viewer.user.organisation if viewer else "",
+                    str(web_context(request).settings.operator_organisation),
+                )
             ],
             path=request.url.path,
             message=gettext(DONE[done]) if done in DONE else "",

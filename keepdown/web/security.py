@@ -160,6 +160,8 @@ def page(*roles: Role, allow_pending: bool = False, case_work: bool = False) -> 
             and request.url.path not in ("/web/account", "/web/account/password", "/web/logout")
         ):
             raise NeedsSignIn("/web/account")
+        # known before the role check: a refused page (403) still draws the person's header
+        request.state.viewer = signed
         if signed.user.role not in allowed:
             raise Forbidden(f"role {signed.user.role.value!r} may not open this page")
         if case_work:

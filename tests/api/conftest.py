@@ -44,6 +44,7 @@ def make_settings(tmp_path: Path, **overrides: object):
         "crawl_respect_robots": False,
         "crawl_max_retries": 0,
         "auth_cache_seconds": 0,
+        "notice_links_on_loopback": True,
         "operator_organisation": "acme",
         **overrides,
     }

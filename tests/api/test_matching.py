@@ -223,3 +223,22 @@ def test_each_checked_upload_is_an_event_for_the_keys_figures(api: Api) -> None:
         ("allow", "", True),
         ("block", "exact", True),
     ]
+
+
+def test_a_picture_skipped_for_low_quality_says_why(api: Api) -> None:
+    # Issue 15: a PDQ skipped for low quality answered pdq_error: null.
+    import io
+
+    from PIL import Image
+
+    flat = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(flat, "PNG")  # no detail: quality 0
+    response = api.client.post(
+        "/api/v1/match", content=flat.getvalue(), headers=api.auth(Role.PLATFORM)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["checked"] == ["md5", "sha1", "sha256"]
+    assert body["pdq_error"]["code"] == "pdq_low_quality"
+    assert "pdq_quality_floor" in body["pdq_error"]["message"]
+    assert body["pdq_error"]["details"]["quality"] < body["pdq_error"]["details"]["floor"]

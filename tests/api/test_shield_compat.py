@@ -156,3 +156,14 @@ def test_errors_reach_the_sdk_as_its_exception(served, key) -> None:
     # an undecodable picture is not "no known match": the SDK hears why
     with pytest.raises(shield.ArachnidShieldException, match=r"decode|image"):
         client.scan_media_from_bytes(b"\xff\xd8\xff\xe0 truncated", "image/jpeg")
+
+
+def test_a_hex_pdq_is_refused_with_a_hint_that_base64_is_expected() -> None:
+    # Issue 15: given hex, /v1/pdq/ said "got 48 bytes" and nothing more.
+    from keepdown.errors import InvalidHash
+    from keepdown.hashing.types import PdqHash
+
+    hex_form = "f" * 8 + "0123456789abcdef" * 3 + "e" * 8
+    with pytest.raises(InvalidHash, match=r"base64.*44 characters"):
+        PdqHash.from_base64(hex_form)
+    assert PdqHash.from_base64(PdqHash.from_hex(hex_form).base64).hex == hex_form

@@ -58,8 +58,9 @@ def test_a_bursting_feed_entry_is_quarantined_and_a_genuine_pair_is_not(
     assert grid.pdq is not None
     assert photo.pdq is not None
     with Runtime.open(settings, clock=clock) as runtime:
-        owner = settings.operator_organisation  # the operator's feed bank takes part
-        runtime.banks.create_bank("stopncii", owner=owner, label="csam", trust="auto")
+        runtime.banks.create_bank(
+            "stopncii", owner=settings.operator_organisation, label="csam", trust="auto"
+        )
         feeds = SqlFeedStore(runtime.storage.engine, runtime.storage.banks)
         # The guard would hold an obvious lattice back; this one got past it (guard off).
         feed = feeds.create_feed(

@@ -163,6 +163,7 @@ def test_provider_and_notice_commands(nsettings, clock, database_url, tmp_path):
         "KEEPDOWN_DATA_DIR": str(nsettings.data_path),
         "KEEPDOWN_DATABASE_URL": database_url,
         "KEEPDOWN_CRAWL_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "KEEPDOWN_NOTICE_LINKS_ON_LOOPBACK": "1",  # the loopback SMTP server reads them
     }
     entries = seed_bank(nsettings, clock)
     added = cli_run(

@@ -33,6 +33,7 @@ def web_settings(tmp_path: Path, **overrides: object):
         "auth_cache_seconds": 0,
         "notice_worker_seconds": 0,
         "web_cookie_secure": False,
+        "notice_links_on_loopback": True,
         "operator_organisation": "acme",  # the people of these tests do the operator's work
         **overrides,
     }

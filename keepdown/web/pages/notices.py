@@ -66,6 +66,20 @@ TIMELINE = (
     ("last_check_at", N_("Last check")),
     ("next_check_at", N_("Next check")),
 )
+_ENDED = ("removed", "withdrawn")
+
+
+def timeline_of(status: Any) -> list[tuple[Any, str, str]]:
+    """A location's timeline in the order things happened: (time, field, label); no "next
+    check" once the location is removed or withdrawn (no check is due then)."""
+    entries = [
+        (getattr(status, field), field, label)
+        for field, label in TIMELINE
+        if getattr(status, field, None) is not None
+        and not (field == "next_check_at" and str(status.state.value) in _ENDED)
+    ]
+    order = {field: n for n, (field, _label) in enumerate(TIMELINE)}
+    return sorted(entries, key=lambda e: (e[0], order[e[1]]))
 
 
 def _service(ctx: WebContext) -> NoticeService:
@@ -133,7 +147,7 @@ def notice(request: Request, reference: str, viewer: SignedIn = _READERS) -> Res
         request,
         "notice.html",
         notice=found,
-        timeline=TIMELINE,
+        timeline=timeline_of,
         deliveries=deliveries,
         staff=staff,
         can_resend=staff and found.first_sent_at is not None and _any_open(found),
