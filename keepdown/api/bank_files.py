@@ -76,7 +76,7 @@ class ImportOut(BaseModel):
 async def _spool(request: Request, path: Path, limit: int) -> int:
     """Write the request body to ``path``; InputTooLarge past ``limit`` bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit, int(declared), "bank_import_max_bytes")
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         raise InvalidInput("send the bank file as the raw request body, not multipart")

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.api.context import get_context
 from keepdown.api.deps import audited, principal_of, requires
 from keepdown.api.errors import error_responses
+from keepdown.api.params import RowId
 from keepdown.auth import Role
 from keepdown.blocklist.desk import BlocklistDesk
 
@@ -169,7 +170,7 @@ async def appeals(request: Request) -> dict[str, Any]:
     dependencies=[_STAFF],
     responses=error_responses(400, 401, 403, 404, 409),
 )
-async def decide(request: Request, appeal_id: int, body: DecisionIn) -> dict[str, Any]:
+async def decide(request: Request, appeal_id: RowId, body: DecisionIn) -> dict[str, Any]:
     desk, who = _desk(request), principal_of(request)
     outcome = "upheld" if body.upheld else "rejected"
     async with audited(request, "blocklist.appeal_decide", target=str(appeal_id), decision=outcome):

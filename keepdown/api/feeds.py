@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.api.context import ExchangeDesk, get_context
 from keepdown.api.deps import audited, principal_of, requires
 from keepdown.api.errors import error_responses
+from keepdown.api.params import RowId
 from keepdown.auth import Role
 from keepdown.exchanges.guards import GuardConfig
 from keepdown.exchanges.quarantine import Quarantine
@@ -183,7 +184,7 @@ async def list_quarantines(
     responses=error_responses(400, 401, 403, 404, 429),
     dependencies=[_STAFF],
 )
-async def lift_quarantine(request: Request, entry_id: int, body: LiftIn) -> dict[str, Any]:
+async def lift_quarantine(request: Request, entry_id: RowId, body: LiftIn) -> dict[str, Any]:
     who = principal_of(request)
     async with audited(request, "feed.quarantine.lift", str(entry_id)):
         lifted = await run_in_threadpool(

@@ -35,7 +35,7 @@ import base64
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -196,7 +196,7 @@ async def platform_draft(request: Request, body: UploadReportIn) -> dict[str, An
     "/platform/cybertip", dependencies=[_PLATFORM], responses=error_responses(400, 401, 403)
 )
 async def platform_reports(
-    request: Request, state: ReportState | None = None, limit: int = 100
+    request: Request, state: ReportState | None = None, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:
     states = [state] if state else None
     found = await run_in_threadpool(
@@ -229,7 +229,7 @@ async def platform_act(request: Request, reference: str, action: Action) -> dict
 
 @router.get("/platform/statements", dependencies=[_PLATFORM], responses=error_responses(401, 403))
 async def platform_statements(
-    request: Request, state: StatementState | None = None, limit: int = 100
+    request: Request, state: StatementState | None = None, limit: int = Query(100, ge=1, le=1000)
 ) -> dict[str, Any]:
     return await _statements(request, _own(request), state, limit)
 
@@ -346,7 +346,7 @@ async def reports(
     request: Request,
     organisation: str | None = None,
     state: ReportState | None = None,
-    limit: int = 100,
+    limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     states = [state] if state else None
     found = await run_in_threadpool(
@@ -372,7 +372,7 @@ async def statements(
     request: Request,
     organisation: str | None = None,
     state: StatementState | None = None,
-    limit: int = 100,
+    limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     return await _statements(request, organisation, state, limit)
 

@@ -72,7 +72,7 @@ def _human(size: int) -> str:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or InputTooLarge once it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit, int(declared))
     chunks: list[bytes] = []
     total = 0

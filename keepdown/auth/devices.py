@@ -51,7 +51,9 @@ class DeviceTokens:
         if len(parts) != 4 or parts[0] != _VERSION or not parts[2].isascii():
             return None
         _, device, issued, mac = parts
-        if not issued.isdigit() or not hmac.compare_digest(mac, self._mac(name, device, issued)):
+        if not (issued.isascii() and issued.isdigit()):
+            return None
+        if not hmac.compare_digest(mac, self._mac(name, device, issued)):
             return None
         age = self.clock.now().timestamp() - int(issued)
         if age < -300 or age > self.valid_for.total_seconds():

@@ -30,7 +30,7 @@ def provisioning_uri(secret: str, username: str, issuer: str) -> str:
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step ``code`` is valid for at ``now`` (±1 step), or None."""
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     step = int(now.timestamp()) // STEP_SECONDS

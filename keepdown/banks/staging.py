@@ -84,7 +84,9 @@ class ImportStaging:
             parts = path.name.split(".")
             if len(parts) != 5 or parts[0] != _PREFIX or parts[1] != host:
                 continue
-            if not parts[2].isdigit() or process_alive(int(parts[2]), parts[3]):
+            if not (parts[2].isascii() and parts[2].isdigit()):
+                continue
+            if process_alive(int(parts[2]), parts[3]):
                 continue
             shutil.rmtree(path, ignore_errors=True)
             removed += 1

@@ -269,7 +269,7 @@ def status(
 
 def _find(services: CrawlServices, report: str) -> ReportStatus:
     """A report by reference, or a crawl by its number (shown as a report of its own)."""
-    if report.isdigit():
+    if report.isascii() and report.isdigit():
         summary = services.summary(int(report))
         record = services.reports.of_crawl(summary.crawl_id)
         return ReportStatus(record or _crawl_only(summary.crawl_id, services), summary)

@@ -138,7 +138,7 @@ def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
     value = headers.get("retry-after")
     if not value:
         return None
-    if value.strip().isdigit():
+    if value.strip().isascii() and value.strip().isdigit():
         return float(value.strip())
     try:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
@@ -306,7 +306,11 @@ class Fetcher:
             declared_length = response.headers.get("content-length", "")
             if response.status_code in REDIRECT_STATUSES:
                 pass  # a redirect's body is never needed
-            elif declared_length.isdigit() and int(declared_length) > max_bytes:
+            elif (
+                declared_length.isascii()
+                and declared_length.isdigit()
+                and (int(declared_length) > max_bytes)
+            ):
                 truncated = True
             else:
                 body, truncated = await _read_limited(response, max_bytes)

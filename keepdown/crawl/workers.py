@@ -48,7 +48,7 @@ class WorkerId:
     def parse(cls, text: str) -> WorkerId | None:
         """The identity written by :meth:`__str__`, or None for anything else."""
         parts = text.rsplit("/", 4)
-        if len(parts) != 5 or not parts[3].isdigit():
+        if len(parts) != 5 or not (parts[3].isascii() and parts[3].isdigit()):
             return None
         return cls(parts[0], parts[1], parts[2], int(parts[3]), parts[4])
 

@@ -229,7 +229,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     if raw is None:
         return None
     raw = raw.strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return float(raw)
     try:
         when = email.utils.parsedate_to_datetime(raw)

@@ -281,7 +281,8 @@ class CyberTipDrafter:
         """A report by its reference (``CT-000012`` or 12), seen from ``organisation`` (None:
         the operator, who sees every organisation's)."""
         raw = reference.strip().upper().removeprefix("CT-")
-        if not raw.isdigit():
+        # ASCII digits only ('²'.isdigit() is true), and no more than a 64-bit id holds.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise InvalidInput(f"not a report reference: {reference!r}")
         report = self.store.get(int(raw))
         if organisation is not None and report.organisation != organisation:

@@ -190,7 +190,7 @@ def parse_answer(body: bytes) -> Answer:
     if root.tag not in ("reportResponse", "reportDoneResponse"):
         raise FilingError(f"unexpected answer <{root.tag[:40]}> from NCMEC", permanent=False)
     raw_code = (root.findtext("responseCode") or "").strip()
-    if not raw_code.lstrip("-").isdigit():
+    if not (raw_code.isascii() and raw_code.lstrip("-").isdigit()):
         raise FilingError("NCMEC's answer has no response code", permanent=False)
     return Answer(
         code=int(raw_code),

@@ -132,7 +132,8 @@ def _refusal(body: dict[str, Any], size: int) -> BatchAnswer:
     invalid: dict[int, list[str]] = {}
     for key, messages in errors.items():
         index = key.removeprefix("statement_")
-        if key.startswith("statement_") and index.isdigit() and int(index) < size:
+        numbered = key.startswith("statement_") and index.isascii() and index.isdigit()
+        if numbered and int(index) < size:
             invalid[int(index)] = _messages(messages)
     if not invalid:
         raise FilingError(

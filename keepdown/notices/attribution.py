@@ -155,7 +155,7 @@ def parse_rdap_ip(data: Any) -> RdapNetwork:
     asns = tuple(
         int(a)
         for a in data.get("arin_originas0_originautnums") or ()
-        if isinstance(a, int) or str(a).isdigit()
+        if isinstance(a, int) or (str(a).isascii() and str(a).isdigit())
     )
     country = data.get("country") if isinstance(data.get("country"), str) else ""
     return RdapNetwork(

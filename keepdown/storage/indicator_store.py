@@ -44,7 +44,7 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 
 def _crawl_number(crawl_id: str) -> int | None:
-    return int(crawl_id) if crawl_id.isdigit() else None
+    return int(crawl_id) if crawl_id.isascii() and crawl_id.isdigit() else None
 
 
 class SqlIndicatorStore:

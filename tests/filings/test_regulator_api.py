@@ -132,6 +132,13 @@ def test_a_platform_files_its_own_records_over_the_api(api):
     assert again.status_code == 409  # one report per upload
 
     assert client.get(f"/api/v1/filings/platform/cybertip/{ref}", headers=other).status_code == 404
+    # Unicode digits pass str.isdigit() but not int(): a 400, not a 500 (schemathesis found it)
+    for odd in ("%C2%B2", "CT-%D9%A3", "9" * 30):
+        answer = client.get(f"/api/v1/filings/platform/cybertip/{odd}", headers=first)
+        assert answer.status_code == 400, (odd, answer.text)
+    assert (
+        client.get("/api/v1/filings/platform/cybertip?limit=-1", headers=first).status_code == 400
+    )
     same = client.post(f"/api/v1/filings/platform/cybertip/{ref}/approve", headers=first)
     assert same.status_code == 403  # a second person approves
     approved = client.post(f"/api/v1/filings/platform/cybertip/{ref}/approve", headers=second)

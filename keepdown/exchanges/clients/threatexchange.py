@@ -151,7 +151,7 @@ def _known(label: str) -> bool:
 
 
 def _te_time(raw: Any) -> datetime:
-    if isinstance(raw, int | float) or (isinstance(raw, str) and raw.isdigit()):
+    if isinstance(raw, int | float) or (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
         return datetime.fromtimestamp(int(raw), UTC)
     if isinstance(raw, str) and raw:
         return datetime.fromisoformat(raw.replace("Z", "+00:00").replace("+0000", "+00:00"))
@@ -244,7 +244,7 @@ class ThreatExchangeClient(PagedClient):
 
     def react(self, descriptor_id: str, reaction: str) -> None:
         """React to one descriptor (``HELPFUL``, ``DISAGREE_WITH_TAGS``...); a state."""
-        if not descriptor_id.isdigit():
+        if not (descriptor_id.isascii() and descriptor_id.isdigit()):
             raise ExchangeError(f"not a descriptor id: {descriptor_id!r}", permanent=True)
         self.http.request(
             "POST",
