@@ -91,4 +91,3 @@ def _fuzz(operation, headers: dict[str, str], roles: int) -> None:
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     check()
-

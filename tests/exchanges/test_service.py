@@ -51,7 +51,7 @@ def test_adding_a_feed_makes_its_bank(feeds: Feeds) -> None:
         ({"secrets": {"subscription_key": "X"}}, "fetch_key"),
         ({"every_seconds": 5}, "every 60"),
         ({"url": "ftp://x"}, "http"),
-        ({"kind": "keepdown"}, "no keepdown client"),
+        ({"kind": "keepdown"}, "api_key"),  # a peer hotline's feed (federation) needs its key
     ],
 )
 def test_what_is_refused_before_anything_is_stored(

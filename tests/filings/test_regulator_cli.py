@@ -90,7 +90,10 @@ def test_a_platform_files_its_records_with_one_command(run, database_url, tmp_pa
     runtime = seed(database_url, tmp_path)
     try:
         runtime.auth.ensure_organisation("platform")
-        runtime.banks.create_bank("known", owner="platform", trust="auto", label="csam")
+        # the operator's bank: only the operator decides what is acted on (issue 16)
+        operator = runtime.settings.operator_organisation
+        runtime.auth.ensure_organisation(operator)
+        runtime.banks.create_bank("known", owner=operator, trust="auto", label="csam")
         runtime.banks.add_entry("known", EntryRecord(SignalType.SHA256, sha256(known)))
         for n in range(3):  # three uploads the platform blocked with keepdown's verdict
             runtime.storage.events.emit(

@@ -23,8 +23,8 @@ class Policy:
     thresholds: dict[str, int] = field(default_factory=dict)
     robust: bool = False
 
-    def threshold(self, signal_type: str) -> int:
-        return self.thresholds.get(signal_type, 31 if signal_type == "pdq" else 0)
+    def threshold(self, signal_type: str, default: int = 31) -> int:
+        return self.thresholds.get(signal_type, default if signal_type == "pdq" else 0)
 
 
 RNG = random.Random(5)
