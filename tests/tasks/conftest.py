@@ -45,6 +45,8 @@ WORKER_SETTINGS = {
     "worker_crawl_parallelism": 2,
     # the hotline running these workers is the operator: its analysts do the case work
     "operator_organisation": "hotline",
+    # notices carry signed links to this loopback API; without it they are drafted, not sent
+    "notice_links_on_loopback": True,
 }
 
 
