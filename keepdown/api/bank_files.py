@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from keepdown.api.banks import changeable_bank, readable_bank
 from keepdown.api.context import ApiContext, get_context
 from keepdown.api.deps import audited, client_ip, requires
-from keepdown.api.errors import error_responses
+from keepdown.api.errors import content_responses, error_responses
 from keepdown.api.uploads import too_large
 from keepdown.auth import AuditRecord, Role
 from keepdown.errors import InvalidInput
@@ -223,13 +223,7 @@ def _export_chunks(
     "/{name}/export",
     summary="Export a bank (streamed; tombstones included by default)",
     responses={
-        200: {
-            "content": {
-                media: {"schema": {"type": "string"}}
-                for media in ("application/x-ndjson", "text/csv", "text/plain")
-            },
-            "description": "The bank file",
-        },
+        **content_responses("The bank file", "application/x-ndjson", "text/csv", "text/plain"),
         **error_responses(400, 401, 403, 404, 429, 503),
     },
     response_class=StreamingResponse,

@@ -62,6 +62,19 @@ class ErrorBody(BaseModel):
     detail: str | None = Field(default=None, description="The message again (Shield clients)")
 
 
+def content_responses(
+    description: str, *text: str, json: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 of an endpoint answering in other forms than one JSON model: each of the
+    ``text`` media types as a string, and JSON as an object when ``json`` (so the document
+    names everything a client may receive; schemathesis checks it)."""
+    content: dict[str, Any] = {}
+    if json:
+        content["application/json"] = {"schema": {"type": "object"}}
+    content.update({media: {"schema": {"type": "string"}} for media in text})
+    return {200: {"description": description, "content": content}}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses (plus 500, always possible)."""
     return {

@@ -21,7 +21,7 @@ from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keepdown.api.context import MatchView, get_context
-from keepdown.api.errors import error_responses
+from keepdown.api.errors import content_responses, error_responses
 from keepdown.errors import AuthError
 
 __all__ = ["ApiMetrics", "MetricsMiddleware", "count_matches", "router"]
@@ -141,7 +141,7 @@ class MetricsMiddleware:
     summary="Prometheus metrics (public unless metrics_token_env is set)",
     response_class=Response,
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Metrics"},
+        **content_responses("Metrics", "text/plain"),
         **error_responses(401),
     },
 )

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from keepdown.api.context import get_context
 from keepdown.api.deps import requires
-from keepdown.api.errors import error_responses
+from keepdown.api.errors import content_responses, error_responses
 from keepdown.auth import Role
 from keepdown.review.listing import (
     SIGHTING_STATES,
@@ -38,13 +38,9 @@ _CASE_WORK = requires(Role.ANALYST, Role.ADMIN, case_work=True)
     summary="List sightings (newest first) with the web page's filters, as JSON or CSV",
     responses={
         **error_responses(400, 401, 403, 429),
-        200: {
-            "description": "JSON: {sightings, total, limit, offset}; CSV with format=csv",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        },
+        **content_responses(
+            "JSON: {sightings, total, limit, offset}; CSV with format=csv", "text/csv", json=True
+        ),
     },
     dependencies=[_CASE_WORK],
     response_model=None,
